@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126000000_initial } from './Migration20261126000000_initial.js';
+
+/** Every migration, in order. Listed statically so the same list runs under tsx, vitest and compiled code. */
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261126000000_initial', class: Migration20261126000000_initial },
+];

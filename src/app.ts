@@ -1,0 +1,75 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import type { CredentialStore } from './credentials/credential-store.js';
+import { LocalCredentialStore, loadCredentialKey } from './credentials/local-store.js';
+import { SsmCredentialStore } from './credentials/ssm-store.js';
+import { type Database, openDatabase } from './db/database.js';
+import type { Logger } from './logger.js';
+import { createHttpServer } from './server.js';
+import { createServices, type Services } from './services.js';
+
+export interface App {
+  db: Database;
+  services: Services;
+  server: Server;
+  /** Listens on the configured host and port; resolves to the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createCredentialStore(config: Config): CredentialStore {
+  if (config.CREDENTIAL_STORE === 'ssm') {
+    return new SsmCredentialStore({
+      region: config.AWS_REGION,
+      endpoint: config.AWS_ENDPOINT_URL_SSM,
+      kmsKeyId: config.SSM_KMS_KEY_ID,
+      prefix: config.SSM_PARAMETER_PREFIX,
+      timeoutMs: config.SSM_TIMEOUT_MS,
+    });
+  }
+  return new LocalCredentialStore(loadCredentialKey(config.CREDENTIAL_KEY, config.DATA_DIR));
+}
+
+export async function createApp(config: Config, logger: Logger): Promise<App> {
+  const store = createCredentialStore(config);
+  const db = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolMax: config.DATABASE_POOL_MAX,
+  });
+  const services = createServices(db.orm, store);
+  const server = createHttpServer({
+    config,
+    services,
+    logger,
+    ready: async () => {
+      const em = db.orm.em.fork();
+      await em.getConnection().execute('select 1');
+      await store.ping(em);
+    },
+  });
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    db,
+    services,
+    server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.PORT, config.HOST, () => {
+          const { port } = server.address() as AddressInfo;
+          const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+          resolve(`http://${host}:${port}`);
+        });
+      }),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+/** Every setting, read from the environment once and validated. */
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().optional()),
+  DATA_DIR: z.string().default('./.data'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  CREDENTIAL_STORE: z.enum(['local', 'ssm']).default('local'),
+  CREDENTIAL_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'CREDENTIAL_KEY must be 32 random bytes, base64')
+      .optional(),
+  ),
+  AWS_REGION: z.preprocess(emptyAsUndefined, z.string().optional()),
+  AWS_ENDPOINT_URL_SSM: z.preprocess(emptyAsUndefined, z.url().optional()),
+  SSM_KMS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  SSM_PARAMETER_PREFIX: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'SSM_PARAMETER_PREFIX must look like /a/b')
+    .default('/cloud-secrets'),
+  SSM_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().min(0).default(2400),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GRAPHIQL: flag(true),
+  GRAPHQL_INTROSPECTION: flag(true),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+});
+
+export type Config = z.output<typeof configSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

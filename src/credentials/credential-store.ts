@@ -1,0 +1,35 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/** A credential set: field name → value. Never logged, never returned. */
+export type CredentialValue = Record<string, string>;
+
+/**
+ * The port every credential store implements. Stores are versioned: `put` writes a new version and
+ * returns its number, and the database row records which version is current, so a database failure
+ * after a successful `put` leaves the previous version current and readable.
+ */
+export interface CredentialStore {
+  readonly kind: 'local' | 'ssm';
+  /** `tx` is the database transaction of the change; the local store writes through it. */
+  put(ref: string, value: CredentialValue, tx: EntityManager): Promise<number>;
+  get(ref: string, version: number, em: EntityManager): Promise<CredentialValue>;
+  /** Removes every version; succeeds when nothing is stored under `ref`. */
+  delete(ref: string, em: EntityManager): Promise<void>;
+  /** Throws when the store cannot be reached. */
+  ping(em: EntityManager): Promise<void>;
+}
+
+export class CredentialNotFoundError extends Error {
+  constructor(ref: string, version: number) {
+    super(`No stored credentials at ${ref} version ${version}`);
+    this.name = 'CredentialNotFoundError';
+  }
+}
+
+export function secretRef(teamId: string, secretId: string): string {
+  return `teams/${teamId}/secrets/${secretId}`;
+}
+
+export function vaultConnectionRef(teamId: string, connectionId: string): string {
+  return `teams/${teamId}/vault-connections/${connectionId}`;
+}

@@ -1,0 +1,86 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { CredentialNotFoundError, type CredentialStore, type CredentialValue } from './credential-store.js';
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * AES-256-GCM encrypted credentials in PostgreSQL (`credential_blobs`), one row per version. The
+ * ciphertext is bound to its (ref, version) slot through the additional authenticated data.
+ */
+export class LocalCredentialStore implements CredentialStore {
+  readonly kind = 'local';
+
+  constructor(private readonly key: Buffer) {
+    if (key.length !== 32) throw new Error('The credential key must be 32 bytes');
+  }
+
+  async put(ref: string, value: CredentialValue, tx: EntityManager): Promise<number> {
+    const conn = tx.getConnection();
+    const ctx = tx.getTransactionContext();
+    const [{ next }] = await conn.execute<{ next: number }[]>(
+      'select coalesce(max(version), 0) + 1 as next from credential_blobs where ref = ?',
+      [ref],
+      'all',
+      ctx,
+    );
+    const version = Number(next);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(`${ref}:${version}`));
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+    await conn.execute(
+      'insert into credential_blobs (ref, version, ciphertext, created_at) values (?, ?, ?, now())',
+      [ref, version, Buffer.concat([iv, cipher.getAuthTag(), ciphertext])],
+      'run',
+      ctx,
+    );
+    return version;
+  }
+
+  async get(ref: string, version: number, em: EntityManager): Promise<CredentialValue> {
+    const rows = await em
+      .getConnection()
+      .execute<{ ciphertext: Buffer }[]>(
+        'select ciphertext from credential_blobs where ref = ? and version = ?',
+        [ref, version],
+        'all',
+        em.getTransactionContext(),
+      );
+    if (!rows[0]) throw new CredentialNotFoundError(ref, version);
+    const blob = rows[0].ciphertext;
+    const decipher = createDecipheriv('aes-256-gcm', this.key, blob.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(`${ref}:${version}`));
+    decipher.setAuthTag(blob.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    const plain = Buffer.concat([decipher.update(blob.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+    return JSON.parse(plain.toString('utf8')) as CredentialValue;
+  }
+
+  async delete(ref: string, em: EntityManager): Promise<void> {
+    await em
+      .getConnection()
+      .execute('delete from credential_blobs where ref = ?', [ref], 'run', em.getTransactionContext());
+  }
+
+  async ping(): Promise<void> {}
+}
+
+/** The key from `CREDENTIAL_KEY` (base64), else from `<dataDir>/credential.key`, created with mode 0600 on first use. */
+export function loadCredentialKey(configured: string | undefined, dataDir: string): Buffer {
+  if (configured) return Buffer.from(configured, 'base64');
+  const file = path.join(dataDir, 'credential.key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    try {
+      writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  if (key.length !== 32) throw new Error(`${file} must hold 32 bytes, base64`);
+  return key;
+}

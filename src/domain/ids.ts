@@ -1,0 +1,23 @@
+import { ValidationError } from './errors.js';
+import { UUID_PATTERN } from './validation.js';
+
+/** Validates named path ids (422 with loc ['path', name] when malformed) and returns them lower-cased. */
+export function parsePathIds<K extends string>(ids: Record<K, string>): Record<K, string> {
+  const issues = Object.entries<string>(ids)
+    .filter(([, value]) => !UUID_PATTERN.test(value))
+    .map(([name]) => ({
+      path: [name],
+      message: 'Input should be a valid UUID',
+      code: 'uuid_parsing',
+      source: 'path' as const,
+    }));
+  if (issues.length) throw new ValidationError(issues);
+  return Object.fromEntries(Object.entries<string>(ids).map(([k, v]) => [k, v.toLowerCase()])) as Record<
+    K,
+    string
+  >;
+}
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID_PATTERN.test(value);
+}

@@ -1,0 +1,76 @@
+import type { z } from 'zod';
+import { type Issue, ValidationError } from './errors.js';
+
+/** Any 8-4-4-4-12 hex UUID (like pydantic's UUID), normalised to lower case by `uuid()`. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Parses with a zod schema, or throws a ValidationError whose issues read like pydantic's. */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  prefix: Issue['path'] = [],
+  source?: Issue['source'],
+): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ValidationError(result.error.issues.flatMap((issue) => zodIssueToIssues(issue, prefix, source)));
+}
+
+/** One zod issue as domain issues (one per unknown key), with pydantic-style codes and messages that never echo the input. */
+export function zodIssueToIssues(
+  issue: z.core.$ZodIssue,
+  prefix: Issue['path'] = [],
+  source?: Issue['source'],
+): Issue[] {
+  const path = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+  const one = (message: string, code: string, at = path): Issue[] => [{ path: at, message, code, source }];
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return one('Field required', 'missing');
+      return one(`Input should be a valid ${typeName(issue.expected)}`, `${typeCode(issue.expected)}_type`);
+    case 'too_big':
+      if (issue.origin === 'string') {
+        return one(`String should have at most ${issue.maximum} characters`, 'string_too_long');
+      }
+      if (issue.origin === 'array') return one(`List should have at most ${issue.maximum} items`, 'too_long');
+      return one(`Input should be less than or equal to ${issue.maximum}`, 'less_than_equal');
+    case 'too_small':
+      if (issue.origin === 'string') {
+        return one(
+          `String should have at least ${issue.minimum} character${issue.minimum === 1 ? '' : 's'}`,
+          'string_too_short',
+        );
+      }
+      if (issue.origin === 'array')
+        return one(`List should have at least ${issue.minimum} items`, 'too_short');
+      return one(`Input should be greater than or equal to ${issue.minimum}`, 'greater_than_equal');
+    case 'invalid_value':
+      return one(
+        `Input should be ${issue.values.map((v) => `'${String(v)}'`).join(', ')}`.slice(0, 1000),
+        'enum',
+      );
+    case 'unrecognized_keys':
+      return issue.keys.flatMap((key) =>
+        one('Extra inputs are not permitted', 'extra_forbidden', [...path, key]),
+      );
+    case 'invalid_format':
+      return one(issue.message ?? `Input should be a valid ${issue.format}`, `${issue.format}_parsing`);
+    case 'custom':
+      return one(issue.message, (issue.params?.code as string | undefined) ?? 'value_error');
+    default:
+      return one(issue.message, 'value_error');
+  }
+}
+
+function typeName(expected: string): string {
+  if (expected === 'object' || expected === 'record') return 'object';
+  if (expected === 'array') return 'list';
+  return expected;
+}
+
+function typeCode(expected: string): string {
+  if (expected === 'object' || expected === 'record') return 'dict';
+  if (expected === 'array') return 'list';
+  if (expected === 'number') return 'float';
+  return expected;
+}

@@ -1,0 +1,57 @@
+import { CREDENTIAL_SHAPES, type CredentialShape } from '../domain/providers.js';
+import { builder } from './builder.js';
+import { CredentialFieldEnum } from './enums.js';
+import { camel } from './error-types.js';
+
+const pascal = (name: string) => name[0].toUpperCase() + name.slice(1);
+
+/** One input per credential shape of the provider table, e.g. `AccessKeyCredentialsInput { accessKeyId, secretAccessKey }`. */
+const shapeInputs = Object.fromEntries(
+  Object.entries(CREDENTIAL_SHAPES).map(([shape, fields]) => [
+    shape,
+    builder.inputType(`${pascal(shape)}CredentialsInput`, {
+      description: `Credential fields ${fields.join(', ')}. Write-only: never returned.`,
+      fields: (t) => Object.fromEntries(fields.map((field) => [camel(field), t.string({ required: true })])),
+    }),
+  ]),
+) as Record<CredentialShape, ReturnType<typeof builder.inputType>>;
+
+export const CredentialsInput = builder.inputType('CredentialsInput', {
+  description: 'New credentials: exactly one variant, the one the auth method needs.',
+  isOneOf: true,
+  fields: (t) =>
+    Object.fromEntries(
+      Object.entries(shapeInputs).map(([shape, input]) => [shape, t.field({ type: input, required: false })]),
+    ),
+});
+
+export const FieldMappingInput = builder.inputType('FieldMappingInput', {
+  description: 'Where one credential field lives in the external vault.',
+  fields: (t) => ({
+    fieldName: t.field({ type: CredentialFieldEnum, required: true }),
+    reference: t.string({
+      required: true,
+      description: '1Password: op://<vault>/<item>/<field>; Doppler and Infisical: the secret name.',
+    }),
+  }),
+});
+
+export type CredentialsArg = Partial<Record<CredentialShape, Record<string, string>>>;
+export type FieldMappingArg = { fieldName: string; reference: string };
+
+/** `{ accessKey: { accessKeyId, ... } }` → `{ access_key_id, ... }` plus the variant used. */
+export function credentialsFromInput(input: CredentialsArg): {
+  shape: string;
+  value: Record<string, string>;
+} {
+  const [shape, fields] = Object.entries(input).find(([, v]) => v != null) ?? ['', {}];
+  const names = (CREDENTIAL_SHAPES as Record<string, readonly string[]>)[shape] ?? [];
+  return {
+    shape,
+    value: Object.fromEntries(names.map((name) => [name, (fields as Record<string, string>)[camel(name)]])),
+  };
+}
+
+export function fieldMappingsFromInput(input: FieldMappingArg[]) {
+  return input.map((m) => ({ field_name: m.fieldName, reference: m.reference }));
+}

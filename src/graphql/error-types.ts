@@ -1,0 +1,115 @@
+import { InputValidationError } from '@pothos/plugin-validation';
+import { GraphQLError } from 'graphql';
+import {
+  ConflictError,
+  ForbiddenError,
+  type Issue,
+  NotFoundError,
+  UnauthenticatedError,
+  UnavailableError,
+  ValidationError,
+} from '../domain/errors.js';
+import { builder } from './builder.js';
+
+interface InputIssue {
+  path: string[];
+  message: string;
+  code: string;
+}
+
+const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
+  description: 'An expected failure, returned as a member of a result union.',
+  fields: (t) => ({ message: t.exposeString('message', { description: 'What went wrong, for people.' }) }),
+});
+
+const InputIssueRef = builder.objectRef<InputIssue>('InputIssue').implement({
+  description: 'One problem with the input.',
+  fields: (t) => ({
+    path: t.exposeStringList('path', { description: 'Where in the arguments, e.g. ["input", "name"].' }),
+    message: t.exposeString('message'),
+    code: t.exposeString('code', {
+      description: 'Machine-readable kind: missing, string_too_long, value_error, ...',
+    }),
+  }),
+});
+
+/** Both the validation plugin's argument checks and the service's rules surface as `ValidationError`. */
+builder.objectType(InputValidationError, {
+  name: 'ValidationError',
+  description: 'The input broke a rule; `issues` says which field and why. Nothing was changed.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    issues: t.field({
+      type: [InputIssueRef],
+      resolve: (error) =>
+        error.issues.map((issue) => ({
+          path: (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)),
+          message: issue.message,
+          code: (issue as { code?: string }).code ?? 'value_error',
+        })),
+    }),
+  }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: 'No such resource in this team (or the team is not yours).',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  description: 'The change conflicts with current state (a name in use, linked locations of another type).',
+  interfaces: [ErrorInterface],
+});
+
+export const MUTATION_ERRORS = [InputValidationError, NotFoundError, ConflictError];
+
+/** Maps domain issue paths (REST field names) to GraphQL argument paths. */
+export type IssuePathMapper = (path: Issue['path'], source: Issue['source']) => string[];
+
+export function camel(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export const defaultInputPath: IssuePathMapper = (path, source) =>
+  source === 'path' ? path.map((p) => camel(String(p))) : ['input', ...path.map((p) => camel(String(p)))];
+
+/** Runs a use case, turning domain validation errors into GraphQL-shaped ones. */
+export async function translate<T>(
+  work: () => Promise<T>,
+  mapPath: IssuePathMapper = defaultInputPath,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      const issues = error.issues.map((issue) => ({
+        path: mapPath(issue.path, issue.source),
+        message: issue.message,
+        code: issue.code,
+      }));
+      const translated = new InputValidationError({ issues });
+      throw translated;
+    }
+    throw error;
+  }
+}
+
+/** Errors outside the result unions: authentication, authorization and availability, with stable codes. */
+export function toGraphQLError(error: unknown): GraphQLError | null {
+  if (error instanceof UnauthenticatedError) {
+    return new GraphQLError('Not authenticated', { extensions: { code: 'UNAUTHENTICATED' } });
+  }
+  if (error instanceof ForbiddenError)
+    return new GraphQLError(error.message, { extensions: { code: 'FORBIDDEN' } });
+  if (error instanceof UnavailableError) {
+    return new GraphQLError(error.message, {
+      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: error.retryAfterSeconds },
+    });
+  }
+  if (error instanceof InputValidationError) {
+    return new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  return null;
+}

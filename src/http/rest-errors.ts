@@ -1,0 +1,46 @@
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthenticatedError,
+  UnavailableError,
+  ValidationError,
+} from '../domain/errors.js';
+
+export interface RestResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The one mapping from domain errors to REST responses; null for an unexpected error. */
+export function restError(error: unknown): RestResponse | null {
+  if (error instanceof ValidationError) {
+    return {
+      status: 422,
+      body: {
+        detail: error.issues.map((issue) => ({
+          loc: [issue.source ?? 'body', ...issue.path],
+          msg: issue.message,
+          type: issue.code,
+        })),
+      },
+    };
+  }
+  if (error instanceof BadRequestError) return { status: 400, body: { detail: error.message } };
+  if (error instanceof UnauthenticatedError) {
+    return { status: 401, body: { detail: 'Not authenticated' }, headers: { 'www-authenticate': 'Bearer' } };
+  }
+  if (error instanceof ForbiddenError) return { status: 403, body: { detail: error.message } };
+  if (error instanceof NotFoundError) return { status: 404, body: { detail: error.message } };
+  if (error instanceof ConflictError) return { status: 409, body: { detail: error.message, ...error.extra } };
+  if (error instanceof UnavailableError) {
+    return {
+      status: 503,
+      body: { detail: error.message },
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
+    };
+  }
+  return null;
+}

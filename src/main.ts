@@ -1,0 +1,53 @@
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+import { DataDirInUseError } from './db/database.js';
+import { createLogger } from './logger.js';
+import { bootstrapTeam, hasAnyTeam } from './teams/team-admin.js';
+
+const config = loadConfig();
+const logger = createLogger(config.LOG_LEVEL);
+
+async function main(): Promise<void> {
+  const app = await createApp(config, logger);
+  if (app.db.embedded && !(await hasAnyTeam(app.db.orm))) {
+    const created = await bootstrapTeam(app.db.orm, {
+      team: 'default',
+      email: 'owner@localhost',
+      plan: 'pro',
+    });
+    // The one time this key is shown: printed directly, not through the (redacting) logger.
+    process.stdout.write(
+      `${JSON.stringify({ msg: 'First start: created a team and an owner API key. Keep the key; it is not shown again.', ...created })}\n`,
+    );
+  }
+  const url = await app.listen();
+  logger.info(
+    { url, database: app.db.embedded ? 'embedded' : 'postgresql', credentialStore: app.services.store.kind },
+    'listening',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    await app.close();
+    clearTimeout(force);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof DataDirInUseError ? error.message : 'failed to start';
+  logger.fatal(
+    { error: error instanceof Error ? { type: error.name, message: error.message } : error },
+    message,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql, rest, startTestApp, type TestApp } from './support/harness.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+describe('smoke', () => {
+  it('creates and renames a secret over REST and GraphQL', async () => {
+    const team = await t.newTeam();
+    const call = rest(t.url, team.ownerKey);
+    const created = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
+      name: 'prod-s3',
+      secret_type: 's3',
+      auth_method: 's3_access_key',
+      credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'very-secret-value' },
+    });
+    expect(created.status).toBe(201);
+    const renamed = await call('PATCH', `/v1/teams/${team.teamId}/secrets/${created.body.id}`, {
+      name: 'prod-s3-b',
+    });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body.name).toBe('prod-s3-b');
+    const gql = await graphql(t.url, team.ownerKey)(
+      `mutation($t: ID!, $s: ID!) { updateSecret(teamId: $t, secretId: $s, input: { name: "prod-s3-c" }) {
+        __typename ... on UpdateSecretSuccess { secret { name version } } } }`,
+      { t: team.teamId, s: created.body.id },
+    );
+    expect(gql.body.data.updateSecret).toEqual({
+      __typename: 'UpdateSecretSuccess',
+      secret: { name: 'prod-s3-c', version: 3 },
+    });
+    const viewer = await team.keyFor('viewer', ['secrets:read', 'secrets:update']);
+    const denied = await rest(t.url, viewer)('PATCH', `/v1/teams/${team.teamId}/secrets/${created.body.id}`, {
+      name: 'x',
+    });
+    expect(denied.status).toBe(403);
+  });
+});

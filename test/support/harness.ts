@@ -1,0 +1,127 @@
+import { Writable } from 'node:stream';
+import { inject } from 'vitest';
+import { type App, createApp } from '../../src/app.js';
+import type { Role } from '../../src/auth/scopes.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { addMember, bootstrapTeam, createTeamApiKey } from '../../src/teams/team-admin.js';
+
+export const TEST_CREDENTIAL_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export interface TestApp {
+  app: App;
+  url: string;
+  config: Config;
+  /** Every log line the server wrote, as raw JSON text. */
+  logs: string[];
+  /** Creates a fresh team with an owner key holding every scope. */
+  newTeam(plan?: 'free' | 'pro'): Promise<TestTeam>;
+  close(): Promise<void>;
+}
+
+export interface TestTeam {
+  teamId: string;
+  ownerId: string;
+  ownerKey: string;
+  /** A key created by a member of the given role with the given scopes. */
+  keyFor(role: Role, scopes: string[]): Promise<string>;
+}
+
+let teamCounter = 0;
+
+/** Starts the real server (real HTTP on a free port) on the run's shared test database. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const databaseUrl = inject('databaseUrl');
+  const embedded = inject('databaseKind') === 'embedded';
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    // One connection per process on the embedded database (PGlite runs one session).
+    DATABASE_POOL_MAX: embedded ? '1' : '5',
+    CREDENTIAL_KEY: TEST_CREDENTIAL_KEY,
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  const app = await createApp(config, createLogger(config.LOG_LEVEL, sink));
+  const url = await app.listen();
+  return {
+    app,
+    url,
+    config,
+    logs,
+    async newTeam(plan = 'pro') {
+      const n = ++teamCounter;
+      const tag = `${process.pid}-${n}-${Date.now()}`;
+      const created = await bootstrapTeam(app.db.orm, {
+        team: `team-${tag}`,
+        email: `owner-${tag}@example.com`,
+        plan,
+      });
+      return {
+        teamId: created.team_id,
+        ownerId: created.user_id,
+        ownerKey: created.api_key,
+        async keyFor(role, scopes) {
+          const email = `${role}-${tag}-${Math.random().toString(36).slice(2)}@example.com`;
+          await addMember(app.db.orm, { teamId: created.team_id, email, role });
+          const key = await createTeamApiKey(app.db.orm, {
+            teamId: created.team_id,
+            name: `${role} key`,
+            scopes,
+            createdByEmail: email,
+          });
+          return key.full_key;
+        },
+      };
+    },
+    close: () => app.close(),
+  };
+}
+
+/** A small JSON-over-HTTP client for the REST shim. */
+export function rest(baseUrl: string, key?: string) {
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, body: json, text, headers: response.headers };
+  };
+}
+
+/** A GraphQL client: returns the parsed response and the raw text. */
+export function graphql(baseUrl: string, key?: string) {
+  return async (query: string, variables: Record<string, unknown> = {}) => {
+    const response = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: JSON.parse(text) as { data?: any; errors?: any[] }, text };
+  };
+}
