@@ -13,12 +13,16 @@ export interface GraphQLContext {
   actor(): Promise<Actor>;
 }
 
-export const builder = new SchemaBuilder<{
+interface BuilderTypeConfig {
   Context: GraphQLContext;
   Scalars: { DateTime: { Input: Date; Output: Date | string } };
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: false;
-}>({
+}
+
+export type BuilderTypes = PothosSchemaTypes.ExtendDefaultTypes<BuilderTypeConfig>;
+
+export const builder = new SchemaBuilder<BuilderTypeConfig>({
   plugins: [ErrorsPlugin, ValidationPlugin],
   defaultFieldNullability: false,
   errors: { defaultTypes: [], unsafelyHandleInputErrors: true },

@@ -6,6 +6,8 @@ import { toGraphQLError } from './error-types.js';
 import './secret-schema.js';
 import './location-schema.js';
 import './vault-connection-schema.js';
+import './api-key-schema.js';
+import './audit-schema.js';
 
 /** The Pothos schema as written (printed to schema.graphql). */
 export function buildSchema(): GraphQLSchema {

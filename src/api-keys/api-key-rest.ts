@@ -1,0 +1,6 @@
+import type { Route } from '../http/rest-router.js';
+import type { Services } from '../services.js';
+
+export function apiKeyRoutes(_services: Services): Route[] {
+  return [];
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { parseOrThrow } from './validation.js';
+
+export const PAGE_LIMIT_MAX = 100;
+export const PAGE_LIMIT_DEFAULT = 50;
+
+export interface ListQuery<SortBy extends string> {
+  offset: number;
+  limit: number;
+  sortBy: SortBy;
+  sortOrder: 'asc' | 'desc';
+  /** Case-insensitive name search. */
+  q?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+const integer = z
+  .string()
+  .regex(/^\d{1,9}$/, 'Input should be a valid integer')
+  .transform(Number);
+
+/**
+ * REST list parameters (`page`, `limit`, `q`, `sort_by`, `sort_order` and the resource's filters).
+ * Out-of-range values are 422 with loc ['query', name], never silently clamped.
+ */
+export function parseRestListQuery<SortBy extends string, F extends z.ZodRawShape>(
+  query: URLSearchParams,
+  sortBy: readonly [SortBy, ...SortBy[]],
+  defaultSort: SortBy,
+  filters: F,
+) {
+  const schema = z.strictObject({
+    page: integer.pipe(z.number().min(1)).optional(),
+    limit: integer.pipe(z.number().min(1).max(PAGE_LIMIT_MAX)).optional(),
+    q: z.string().max(255).optional(),
+    sort_by: z.enum(sortBy).optional(),
+    sort_order: z.enum(['asc', 'desc']).optional(),
+    ...filters,
+  });
+  const raw: Record<string, string> = {};
+  for (const [key, value] of query) raw[key] = value;
+  const parsed = parseOrThrow(schema, raw, [], 'query') as Record<string, unknown>;
+  const page = (parsed.page as number | undefined) ?? 1;
+  const limit = (parsed.limit as number | undefined) ?? PAGE_LIMIT_DEFAULT;
+  const list: ListQuery<SortBy> = {
+    offset: (page - 1) * limit,
+    limit,
+    sortBy: (parsed.sort_by as SortBy | undefined) ?? defaultSort,
+    sortOrder: (parsed.sort_order as 'asc' | 'desc' | undefined) ?? 'desc',
+    q: (parsed.q as string | undefined) || undefined,
+  };
+  return { page, list, filters: parsed as z.output<z.ZodObject<F>> };
+}
+
+export function restPage<T, R>(page: number, list: ListQuery<string>, result: Page<T>, view: (item: T) => R) {
+  return {
+    data: result.items.map(view),
+    pagination: {
+      page,
+      limit: list.limit,
+      total: result.total,
+      total_pages: Math.ceil(result.total / list.limit),
+    },
+  };
+}
+
+/** `ilike` pattern for a case-insensitive substring search, with the wildcards in the input escaped. */
+export function containsPattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
