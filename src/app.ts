@@ -38,7 +38,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     dataDir: config.DATA_DIR,
     poolMax: config.DATABASE_POOL_MAX,
   });
-  const services = createServices(db.orm, store);
+  const services = createServices(db.orm, store, logger);
+  services.cleanup.start();
   const server = createHttpServer({
     config,
     services,
@@ -69,6 +70,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await services.cleanup.stop();
+      // Pending last_used_at values are written while the database is still open.
+      await services.apiKeys.close().catch(() => {});
       await db.close();
     },
   };

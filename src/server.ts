@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { authenticate } from './auth/authenticate.js';
 import type { Actor, RequestMeta } from './auth/scopes.js';
 import type { Config } from './config.js';
+import { UnauthenticatedError } from './domain/errors.js';
 import type { GraphQLContext } from './graphql/builder.js';
-import { toGraphQLError } from './graphql/error-types.js';
+import { toGraphQLError, withoutInputValues } from './graphql/error-types.js';
 import { buildExecutableSchema } from './graphql/schema.js';
+import { RateLimiter, rateLimitHeaders } from './http/rate-limit.js';
 import { type RestResponse, restError } from './http/rest-errors.js';
 import { PayloadTooLargeError, RestRouter } from './http/rest-router.js';
 import { restRoutes } from './http/rest-routes.js';
@@ -35,20 +37,37 @@ mutation RenameSecret {
 }
 `;
 
+/** Validation errors quote literal input values, which may be credentials: cut them out. */
+const redactValidationErrors: Plugin = {
+  onValidate:
+    () =>
+    ({ result, setResult }) => {
+      if (result.length)
+        setResult(result.map((e) => (e instanceof GraphQLError ? withoutInputValues(e) : e)));
+    },
+};
+
 const disableIntrospection: Plugin = {
   onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
 };
 
 export interface ServerOptions {
-  config: Pick<Config, 'GRAPHIQL' | 'GRAPHQL_INTROSPECTION' | 'BODY_LIMIT_BYTES'>;
+  config: Pick<
+    Config,
+    | 'GRAPHIQL'
+    | 'GRAPHQL_INTROSPECTION'
+    | 'BODY_LIMIT_BYTES'
+    | 'RATE_LIMIT_PER_MINUTE'
+    | 'RATE_LIMIT_IP_PER_MINUTE'
+  >;
   services: Services;
   logger: Logger;
 }
 
 type YogaServerContext = { req: IncomingMessage; res: ServerResponse };
 
-/** Request facts made by the HTTP layer, read by the GraphQL context. */
-const requestMeta = new WeakMap<IncomingMessage, RequestMeta>();
+/** What the HTTP layer learned about a request (who calls, request facts), read by the GraphQL context. */
+const requestState = new WeakMap<IncomingMessage, { meta: RequestMeta; caller: Actor | Error }>();
 
 export function createYogaServer({
   config,
@@ -67,26 +86,39 @@ export function createYogaServer({
           headers: '{"Authorization": "Bearer dr_..."}',
         }
       : false,
-    plugins: config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection],
+    plugins: config.GRAPHQL_INTROSPECTION
+      ? [redactValidationErrors]
+      : [redactValidationErrors, disableIntrospection],
     maskedErrors: {
       maskError(error, message) {
-        const original = (error as { originalError?: unknown }).originalError ?? error;
-        const known = toGraphQLError(original);
+        const original = (error as { originalError?: unknown }).originalError;
+        const known = toGraphQLError(original ?? error);
+        if (known && error instanceof GraphQLError) {
+          // Keep where in the operation it happened (locations, path).
+          return new GraphQLError(known.message, {
+            nodes: error.nodes,
+            path: error.path,
+            extensions: known.extensions,
+          });
+        }
         if (known) return known;
-        if ((error as { extensions?: { code?: string } }).extensions?.code === 'UNAUTHENTICATED')
-          return error as Error;
-        logger.error({ error: describeError(original) }, 'unexpected GraphQL error');
-        return new Error(message);
+        // Errors of the request itself (syntax, validation, variables) are the client's to see.
+        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) {
+          return withoutInputValues(error);
+        }
+        logger.error({ error: describeError(original ?? error) }, 'unexpected GraphQL error');
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },
     },
     context: ({ req }) => {
-      let actor: Promise<Actor> | undefined;
+      const request = requestState.get(req);
       return {
         services,
-        meta: requestMeta.get(req) ?? { requestId: 'unknown', ip: null, userAgent: null },
-        actor: () => {
-          actor ??= authenticate(services.orm.em.fork(), req.headers.authorization);
-          return actor;
+        meta: request?.meta ?? { requestId: 'unknown', ip: null, userAgent: null },
+        actor: async () => {
+          const caller = request?.caller ?? new UnauthenticatedError();
+          if (caller instanceof Error) throw caller;
+          return caller;
         },
       };
     },
@@ -95,9 +127,33 @@ export function createYogaServer({
 
 /** One node:http server: health endpoints, GraphQL (Yoga) and the REST shim. */
 export function createHttpServer(options: ServerOptions & { ready: () => Promise<void> }): Server {
-  const { services, logger } = options;
+  const { services, logger, config } = options;
   const yoga = createYogaServer(options);
-  const rest = new RestRouter(restRoutes(services), services.orm, options.config.BODY_LIMIT_BYTES);
+  const rest = new RestRouter(restRoutes(services), config.BODY_LIMIT_BYTES);
+  const perKey = new RateLimiter(config.RATE_LIMIT_PER_MINUTE);
+  const perIp = new RateLimiter(config.RATE_LIMIT_IP_PER_MINUTE);
+
+  /** Rate limits (per client IP, then per API key) and authentication, the same for both doors. */
+  async function admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    meta: RequestMeta,
+  ): Promise<Actor | Error | null> {
+    let decision = perIp.enabled ? perIp.hit(`ip:${meta.ip}`) : undefined;
+    let caller: Actor | Error = new UnauthenticatedError();
+    if (decision?.allowed !== false && req.headers.authorization) {
+      caller = await authenticate(services.orm.em.fork(), req.headers.authorization).catch(
+        (error: Error) => error,
+      );
+      if (!(caller instanceof Error) && perKey.enabled) decision = perKey.hit(`key:${caller.apiKeyId}`);
+    }
+    if (!decision) return caller;
+    for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
+    if (decision.allowed) return caller;
+    const message = `Rate limit exceeded: at most ${decision.limit} requests per minute. Retry after the Retry-After seconds.`;
+    send(res, { status: 429, body: { detail: message, error: 'Rate limit exceeded', message } });
+    return null;
+  }
 
   return createServer(async (req, res) => {
     const started = performance.now();
@@ -132,14 +188,20 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
           return send(res, { status: 503, body: { status: 'unavailable' } });
         }
       }
-      if (url.pathname === '/graphql') {
+      const isGraphQL = url.pathname === '/graphql';
+      if (!isGraphQL && !url.pathname.startsWith('/v1/'))
+        return send(res, { status: 404, body: { detail: 'Not Found' } });
+      const caller = await admit(req, res, meta);
+      if (caller === null) return;
+      if (isGraphQL) {
+        const tooLarge = graphqlBodyProblem(req, config.BODY_LIMIT_BYTES);
+        if (tooLarge) return send(res, tooLarge);
         for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-        requestMeta.set(req, meta);
+        requestState.set(req, { meta, caller });
         await yoga.requestListener(req, res);
         return;
       }
-      if (url.pathname.startsWith('/v1/')) return send(res, await rest.handle(req, url, meta));
-      return send(res, { status: 404, body: { detail: 'Not Found' } });
+      return send(res, await rest.handle(req, url, meta, caller));
     } catch (error) {
       if (error instanceof PayloadTooLargeError) {
         return send(res, {
@@ -154,6 +216,19 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
       return send(res, { status: 500, body: { detail: 'Internal server error', request_id: requestId } });
     }
   });
+}
+
+/** Yoga reads GraphQL bodies itself, so their size is checked up front: a declared length within the limit. */
+function graphqlBodyProblem(req: IncomingMessage, limit: number): RestResponse | null {
+  if (req.method !== 'POST') return null;
+  const length = req.headers['content-length'];
+  if (length === undefined) {
+    return { status: 411, body: { detail: 'GraphQL POST requests need a Content-Length header' } };
+  }
+  if (Number(length) > limit) {
+    return { status: 413, body: { detail: 'Request body too large' }, headers: { connection: 'close' } };
+  }
+  return null;
 }
 
 function send(res: ServerResponse, response: RestResponse): void {

@@ -1,6 +1,10 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { ApiKeyService } from './api-keys/api-key-service.js';
+import { AuditService } from './audit/audit-service.js';
+import { CredentialCleanup } from './credentials/cleanup.js';
 import type { CredentialStore } from './credentials/credential-store.js';
 import { LocationService } from './locations/location-service.js';
+import type { Logger } from './logger.js';
 import { SecretService } from './secrets/secret-service.js';
 import { VaultConnectionService } from './vault-connections/vault-connection-service.js';
 
@@ -8,17 +12,24 @@ import { VaultConnectionService } from './vault-connections/vault-connection-ser
 export interface Services {
   orm: MikroORM;
   store: CredentialStore;
+  cleanup: CredentialCleanup;
   secrets: SecretService;
   locations: LocationService;
   vaultConnections: VaultConnectionService;
+  apiKeys: ApiKeyService;
+  audit: AuditService;
 }
 
-export function createServices(orm: MikroORM, store: CredentialStore): Services {
+export function createServices(orm: MikroORM, store: CredentialStore, logger: Logger): Services {
+  const cleanup = new CredentialCleanup(orm, store, logger);
   return {
     orm,
     store,
-    secrets: new SecretService(orm, store),
+    cleanup,
+    secrets: new SecretService(orm, store, cleanup),
     locations: new LocationService(orm),
-    vaultConnections: new VaultConnectionService(orm, store),
+    vaultConnections: new VaultConnectionService(orm, store, cleanup),
+    apiKeys: new ApiKeyService(orm, { logger }),
+    audit: new AuditService(orm),
   };
 }

@@ -72,3 +72,11 @@ export class UnavailableError extends DomainError {
     this.name = 'UnavailableError';
   }
 }
+
+/** A precondition (If-Match, expectedVersion) named a version that is no longer current. */
+export class VersionConflictError extends DomainError {
+  constructor(readonly currentVersion: number) {
+    super(`The secret has changed: its current version is ${currentVersion}`);
+    this.name = 'VersionConflictError';
+  }
+}

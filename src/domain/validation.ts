@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { type Issue, ValidationError } from './errors.js';
 
 /** Any 8-4-4-4-12 hex UUID (like pydantic's UUID), normalised to lower case by `uuid()`. */
@@ -11,10 +11,36 @@ export function parseOrThrow<S extends z.ZodType>(
   prefix: Issue['path'] = [],
   source?: Issue['source'],
 ): z.output<S> {
-  const result = schema.safeParse(input);
+  const unstorable = unstorableStrings(input, prefix, source);
+  if (unstorable.length) throw new ValidationError(unstorable);
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   throw new ValidationError(result.error.issues.flatMap((issue) => zodIssueToIssues(issue, prefix, source)));
 }
+
+/** Strings PostgreSQL cannot store faithfully: NUL characters and unpaired surrogates. */
+function unstorableStrings(value: unknown, path: Issue['path'], source: Issue['source']): Issue[] {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000'))
+      return [{ path, message: 'Must not contain NUL characters', code: 'string_pattern_mismatch', source }];
+    if (!value.isWellFormed())
+      return [{ path, message: 'Must be valid Unicode text', code: 'string_unicode', source }];
+    return [];
+  }
+  if (Array.isArray(value)) return value.flatMap((item, i) => unstorableStrings(item, [...path, i], source));
+  if (value && typeof value === 'object') {
+    return Object.keys(value).flatMap((key) =>
+      unstorableStrings((value as Record<string, unknown>)[key], [...path, key], source),
+    );
+  }
+  return [];
+}
+
+/** A JSON object kept as it is (no copying), so keys such as "__proto__" stay visible as own keys. */
+export const plainObject = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  { message: 'Input should be a valid object', params: { code: 'dict_type' } },
+);
 
 /** One zod issue as domain issues (one per unknown key), with pydantic-style codes and messages that never echo the input. */
 export function zodIssueToIssues(

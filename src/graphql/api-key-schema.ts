@@ -1,1 +1,256 @@
-import './builder.js';
+import { z } from 'zod';
+import { API_KEY_SORTS, type ApiKeySort, type IssuedApiKey, isActive } from '../api-keys/api-key-service.js';
+import { NotFoundError } from '../domain/errors.js';
+import type { ApiKey } from '../entities/index.js';
+import { builder } from './builder.js';
+import { connectionOf, pageArgs, SortOrderEnum } from './connection.js';
+import {
+  argumentPath,
+  camel,
+  defaultInputPath,
+  type IssuePathMapper,
+  MUTATION_ERRORS,
+  translate,
+} from './error-types.js';
+import { uuidArg } from './secret-schema.js';
+
+export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
+  description:
+    'An API key of the team. The secret part is shown once (createApiKey, rotateApiKey) and never stored or returned again.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    keyId: t.exposeString('keyId', {
+      description: 'The 12-character public part of `dr_<keyId>_<secret>`; stable across rotations.',
+    }),
+    name: t.exposeString('name'),
+    scopes: t.exposeStringList('scopes', { description: '`resource:action` scopes, e.g. `secrets:read`.' }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Null: never expires.',
+      resolve: (k) => k.expiresAt ?? null,
+    }),
+    revokedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.revokedAt ?? null }),
+    rotatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.rotatedAt ?? null }),
+    lastUsedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Batched: may lag the latest use by up to a minute.',
+      resolve: (k) => k.lastUsedAt ?? null,
+    }),
+    createdAt: t.field({ type: 'DateTime', resolve: (k) => k.createdAt }),
+    createdBy: t.exposeID('createdBy', {
+      description: 'The member the key acts for; its role bounds what the key can do.',
+    }),
+    isActive: t.boolean({ description: 'Neither revoked nor expired.', resolve: (k) => isActive(k) }),
+  }),
+});
+
+const ApiKeyConnection = connectionOf('ApiKey', ApiKeyRef);
+
+const ApiKeyOrderFieldEnum = builder.enumType('ApiKeyOrderField', {
+  values: Object.fromEntries(API_KEY_SORTS.map((s) => [s.toUpperCase(), { value: s }])) as Record<
+    string,
+    { value: ApiKeySort }
+  >,
+});
+
+const ApiKeyOrder = builder.inputType('ApiKeyOrder', {
+  description: 'Default: CREATED_AT, DESC. Keys never used sort last either way.',
+  fields: (t) => ({
+    field: t.field({ type: ApiKeyOrderFieldEnum, required: true }),
+    direction: t.field({ type: SortOrderEnum, description: 'Default DESC.' }),
+  }),
+});
+
+const ApiKeyFilter = builder.inputType('ApiKeyFilter', {
+  fields: (t) => ({
+    q: t.string({
+      validate: z.string().max(255).nullish(),
+      description: 'Case-insensitive substring of the name.',
+    }),
+    includeRevoked: t.boolean({ description: 'Default true: revoked keys stay visible for audit.' }),
+  }),
+});
+
+const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, description: '1–255 characters.' }),
+    scopes: t.stringList({
+      required: true,
+      description:
+        'At least one known scope. Each must be carried by the calling key and reachable by its creator’s role.',
+    }),
+    expiresAt: t.field({ type: 'DateTime', description: 'In the future; omitted or null: never expires.' }),
+  }),
+});
+
+const CreateApiKeySuccess = builder.objectRef<IssuedApiKey>('CreateApiKeySuccess').implement({
+  fields: (t) => ({
+    apiKey: t.field({ type: ApiKeyRef, resolve: (r) => r.apiKey }),
+    fullKey: t.exposeString('fullKey', { description: 'The whole key. Shown only here: store it now.' }),
+  }),
+});
+
+const RotateApiKeySuccess = builder.objectRef<IssuedApiKey>('RotateApiKeySuccess').implement({
+  fields: (t) => ({
+    apiKey: t.field({ type: ApiKeyRef, resolve: (r) => r.apiKey }),
+    fullKey: t.exposeString('fullKey', {
+      description: 'The key with its new secret. Shown only here; the old secret no longer works.',
+    }),
+  }),
+});
+
+const DeleteApiKeySuccess = builder.objectRef<{ deletedId: string }>('DeleteApiKeySuccess').implement({
+  fields: (t) => ({ deletedId: t.exposeID('deletedId') }),
+});
+
+/** Service path names (REST) to GraphQL argument names. */
+const apiKeyArgPath: IssuePathMapper = (path, source) =>
+  source === 'path'
+    ? path.map((p) => (p === 'api_key_id' ? 'id' : camel(String(p))))
+    : defaultInputPath(path, source);
+
+builder.queryField('apiKeys', (t) =>
+  t.field({
+    type: ApiKeyConnection,
+    description:
+      "The team's API keys (never their secrets), newest first unless `orderBy` says otherwise. Needs api_keys:read. Another team's id is a NOT_FOUND error.",
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      first: t.arg.int({ description: '1–100, default 50.' }),
+      after: t.arg.string(),
+      filter: t.arg({ type: ApiKeyFilter }),
+      orderBy: t.arg({ type: ApiKeyOrder }),
+    },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      return translate(async () => {
+        const { offset, limit } = pageArgs(args);
+        const page = await ctx.services.apiKeys.list(
+          actor,
+          String(args.teamId),
+          {
+            offset,
+            limit,
+            sortBy: args.orderBy?.field ?? 'created_at',
+            sortOrder: args.orderBy?.direction ?? 'desc',
+            q: args.filter?.q || undefined,
+          },
+          { includeRevoked: args.filter?.includeRevoked ?? true },
+        );
+        return { ...page, offset };
+      }, argumentPath);
+    },
+  }),
+);
+
+builder.queryField('apiKey', (t) =>
+  t.field({
+    type: ApiKeyRef,
+    nullable: true,
+    description: 'One API key of the team, or null when there is none with this id. Needs api_keys:read.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      id: t.arg.id({ required: true, validate: uuidArg }),
+    },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      try {
+        return await ctx.services.apiKeys.get(actor, String(args.teamId), String(args.id));
+      } catch (error) {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      }
+    },
+  }),
+);
+
+builder.mutationField('createApiKey', (t) =>
+  t.field({
+    type: CreateApiKeySuccess,
+    description:
+      'Creates an API key acting for the calling key’s member. Needs api_keys:create and admin; counts toward the plan’s active-key limit.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      input: t.arg({ type: CreateApiKeyInput, required: true }),
+    },
+    errors: { types: MUTATION_ERRORS, union: { name: 'CreateApiKeyResult' }, directResult: true },
+    resolve: async (_, { teamId, input }, ctx) => {
+      const actor = await ctx.actor();
+      return translate(() =>
+        ctx.services.apiKeys.create(actor, ctx.meta, String(teamId), {
+          name: input.name,
+          scopes: input.scopes,
+          expires_at: input.expiresAt ? input.expiresAt.toISOString() : null,
+        }),
+      );
+    },
+  }),
+);
+
+builder.mutationField('rotateApiKey', (t) =>
+  t.field({
+    type: RotateApiKeySuccess,
+    description:
+      'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      id: t.arg.id({ required: true, validate: uuidArg }),
+    },
+    errors: { types: MUTATION_ERRORS, union: { name: 'RotateApiKeyResult' }, directResult: true },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      return translate(
+        () => ctx.services.apiKeys.rotate(actor, ctx.meta, String(args.teamId), String(args.id)),
+        apiKeyArgPath,
+      );
+    },
+  }),
+);
+
+builder.mutationField('revokeApiKey', (t) =>
+  t.field({
+    type: ApiKeyRef,
+    description:
+      'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      id: t.arg.id({ required: true, validate: uuidArg }),
+    },
+    errors: {
+      types: MUTATION_ERRORS,
+      result: { name: 'RevokeApiKeySuccess' },
+      union: { name: 'RevokeApiKeyResult' },
+      dataField: { name: 'apiKey' },
+    },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      return translate(
+        () => ctx.services.apiKeys.revoke(actor, ctx.meta, String(args.teamId), String(args.id)),
+        apiKeyArgPath,
+      );
+    },
+  }),
+);
+
+builder.mutationField('deleteApiKey', (t) =>
+  t.field({
+    type: DeleteApiKeySuccess,
+    description:
+      'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      id: t.arg.id({ required: true, validate: uuidArg }),
+    },
+    errors: { types: MUTATION_ERRORS, union: { name: 'DeleteApiKeyResult' }, directResult: true },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      const deletedId = await translate(
+        () => ctx.services.apiKeys.delete(actor, ctx.meta, String(args.teamId), String(args.id)),
+        apiKeyArgPath,
+      );
+      return { deletedId };
+    },
+  }),
+);

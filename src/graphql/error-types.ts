@@ -8,6 +8,7 @@ import {
   UnauthenticatedError,
   UnavailableError,
   ValidationError,
+  VersionConflictError,
 } from '../domain/errors.js';
 import { builder } from './builder.js';
 
@@ -63,7 +64,16 @@ builder.objectType(ConflictError, {
   interfaces: [ErrorInterface],
 });
 
+builder.objectType(VersionConflictError, {
+  name: 'VersionConflictError',
+  description: 'expectedVersion is no longer the current version; re-read and retry. Nothing was changed.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ currentVersion: t.exposeInt('currentVersion') }),
+});
+
 export const MUTATION_ERRORS = [InputValidationError, NotFoundError, ConflictError];
+/** For writes that take an expected version. */
+export const VERSIONED_MUTATION_ERRORS = [...MUTATION_ERRORS, VersionConflictError];
 
 /** Maps domain issue paths (REST field names) to GraphQL argument paths. */
 export type IssuePathMapper = (path: Issue['path'], source: Issue['source']) => string[];
@@ -71,6 +81,12 @@ export type IssuePathMapper = (path: Issue['path'], source: Issue['source']) => 
 export function camel(name: string): string {
   return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
+
+/** List arguments keep their own names in issue paths (`first`, `after`); REST query filters live under `filter`. */
+export const argumentPath: IssuePathMapper = (path, source) => {
+  const names = path.map((p) => camel(String(p)));
+  return source === 'query' ? ['filter', ...names] : names;
+};
 
 export const defaultInputPath: IssuePathMapper = (path, source) =>
   source === 'path' ? path.map((p) => camel(String(p))) : ['input', ...path.map((p) => camel(String(p)))];
@@ -101,8 +117,13 @@ export function toGraphQLError(error: unknown): GraphQLError | null {
   if (error instanceof UnauthenticatedError) {
     return new GraphQLError('Not authenticated', { extensions: { code: 'UNAUTHENTICATED' } });
   }
-  if (error instanceof ForbiddenError)
+  if (error instanceof ForbiddenError) {
     return new GraphQLError(error.message, { extensions: { code: 'FORBIDDEN' } });
+  }
+  // Outside a result union (queries, lists): another team's id reads like an unknown one.
+  if (error instanceof NotFoundError) {
+    return new GraphQLError(error.message, { extensions: { code: 'NOT_FOUND' } });
+  }
   if (error instanceof UnavailableError) {
     return new GraphQLError(error.message, {
       extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: error.retryAfterSeconds },
@@ -112,4 +133,28 @@ export function toGraphQLError(error: unknown): GraphQLError | null {
     return new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT' } });
   }
   return null;
+}
+
+/**
+ * graphql-js quotes the offending input in request errors ("got invalid value {...}", "found ...",
+ * "cannot represent ...: <value>"), and Yoga's JSON parser attaches an `originalError` quoting the raw
+ * body. That input may be a credential, so those parts are cut out.
+ */
+export function withoutInputValues(error: GraphQLError): GraphQLError {
+  const original = error.originalError;
+  let message = error.message;
+  const variable = /^Variable "(\$[^"]+)" got invalid value /s.exec(message);
+  if (variable) {
+    const reason = original?.message ?? '';
+    const prefix = reason ? message.slice(0, message.length - reason.length - 2) : message;
+    const at = / at "[^"]*"$/.exec(prefix)?.[0] ?? '';
+    message = `Variable "${variable[1]}" got an invalid value${at}${reason ? `; ${reason}` : ''}`;
+  }
+  message = message
+    .replace(/(cannot represent[^:]*value): .*?(?=; |$)/gs, '$1.')
+    .replace(/, found [^;]*?(?=; |$)/gs, '.')
+    .replace(/Value ".*?" does not exist in/gs, 'The value does not exist in');
+  if (error.extensions && 'originalError' in error.extensions) delete error.extensions.originalError;
+  if (message === error.message) return error;
+  return new GraphQLError(message, { nodes: error.nodes, path: error.path, extensions: error.extensions });
 }

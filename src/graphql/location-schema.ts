@@ -1,9 +1,14 @@
+import { z } from 'zod';
+import { NotFoundError } from '../domain/errors.js';
 import type { Location } from '../entities/index.js';
+import type { LocationListQuery } from '../locations/location-service.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
 import { builder } from './builder.js';
+import { type ConnectionPage, connectionOf, pageArgs, SortOrderEnum } from './connection.js';
 import { SecretTypeEnum } from './enums.js';
-import { MUTATION_ERRORS, translate } from './error-types.js';
-import { uuidArg } from './secret-schema.js';
+import { argumentPath, MUTATION_ERRORS, translate } from './error-types.js';
+import { loaderFor } from './loaders.js';
+import { SecretRef, uuidArg } from './secret-schema.js';
 
 export const LocationRef = builder.objectRef<Location>('Location').implement({
   description: "A bucket or container at a provider, reached with one of the team's secrets.",
@@ -13,6 +18,20 @@ export const LocationRef = builder.objectRef<Location>('Location').implement({
     description: t.string({ nullable: true, resolve: (l) => l.description ?? null }),
     locationType: t.field({ type: SecretTypeEnum, resolve: (l) => l.locationType }),
     secretId: t.exposeID('secretId'),
+    secret: t.field({
+      type: SecretRef,
+      nullable: true,
+      description:
+        'The secret the location authenticates with. Needs secrets:read (else a FORBIDDEN error on this field).',
+      resolve: async (location, _, ctx) => {
+        const actor = await ctx.actor();
+        const teamId = location.teamId;
+        const loader = loaderFor(ctx, `location-secrets:${teamId}`, (ids: string[]) =>
+          ctx.services.locations.secretsByIds(actor, teamId, ids),
+        );
+        return (await loader.load(location.secretId)) ?? null;
+      },
+    }),
     bucketName: t.exposeString('bucketName'),
     region: t.string({ nullable: true, resolve: (l) => l.region ?? null }),
     endpointUrl: t.string({ nullable: true, resolve: (l) => l.endpointUrl ?? null }),
@@ -20,6 +39,33 @@ export const LocationRef = builder.objectRef<Location>('Location').implement({
     createdBy: t.exposeID('createdBy'),
     updatedAt: t.field({ type: 'DateTime', resolve: (l) => l.updatedAt }),
     updatedBy: t.exposeID('updatedBy'),
+  }),
+});
+
+const LocationConnection = connectionOf('Location', LocationRef);
+
+const LocationOrderFieldEnum = builder.enumType('LocationOrderField', {
+  values: {
+    NAME: { value: 'name' },
+    CREATED_AT: { value: 'created_at' },
+    UPDATED_AT: { value: 'updated_at' },
+  } as const,
+});
+
+const LocationFilter = builder.inputType('LocationFilter', {
+  fields: (t) => ({
+    locationType: t.field({ type: SecretTypeEnum }),
+    q: t.string({
+      validate: z.string().max(255),
+      description: 'Case-insensitive search in the name.',
+    }),
+  }),
+});
+
+const LocationOrder = builder.inputType('LocationOrder', {
+  fields: (t) => ({
+    field: t.field({ type: LocationOrderFieldEnum, required: true }),
+    direction: t.field({ type: SortOrderEnum, description: 'Default DESC.' }),
   }),
 });
 
@@ -43,6 +89,86 @@ const CreateLocationInput = builder.inputType('CreateLocationInput', {
     }),
   }),
 });
+
+const UpdateLocationInput = builder.inputType('UpdateLocationInput', {
+  description:
+    'A partial update: only the fields sent change. An empty input changes nothing. The location type is immutable.',
+  fields: (t) => ({
+    name: t.string({
+      validate: nameSchema.nullish(),
+      description: '1–255 characters, unique in the team. Omitted or null: unchanged.',
+    }),
+    description: t.string({
+      validate: descriptionSchema.nullish(),
+      description: 'Omitted: unchanged; null: cleared.',
+    }),
+    bucketName: t.string({ description: '1–255 characters. Omitted or null: unchanged.' }),
+    region: t.string({ description: 'Omitted: unchanged; null: cleared.' }),
+    endpointUrl: t.string({
+      description:
+        'Omitted: unchanged; null: cleared (not for S3_COMPATIBLE, which needs one). Accepted only by S3-style providers.',
+    }),
+    secretId: t.id({
+      description:
+        'A secret of the team whose secretType equals the locationType. Omitted or null: unchanged.',
+    }),
+  }),
+});
+
+builder.queryField('location', (t) =>
+  t.field({
+    type: LocationRef,
+    nullable: true,
+    description: 'One location of the team, or null when there is none with this id. Needs locations:read.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      id: t.arg.id({ required: true, validate: uuidArg }),
+    },
+    resolve: async (_, args, ctx) => {
+      try {
+        return await ctx.services.locations.get(await ctx.actor(), String(args.teamId), String(args.id));
+      } catch (error) {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      }
+    },
+  }),
+);
+
+builder.queryField('locations', (t) =>
+  t.field({
+    type: LocationConnection,
+    description:
+      "The team's locations, newest first unless `orderBy` says otherwise. Needs locations:read. Another team's id is a NOT_FOUND error.",
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      first: t.arg.int({ description: 'Page size, 1–100 (default 50).' }),
+      after: t.arg.string({ description: 'The endCursor of the previous page.' }),
+      filter: t.arg({ type: LocationFilter }),
+      orderBy: t.arg({ type: LocationOrder }),
+    },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      let offset = 0;
+      const readQuery = (): LocationListQuery => {
+        const page = pageArgs(args);
+        offset = page.offset;
+        return {
+          ...page,
+          sortBy: args.orderBy?.field ?? 'created_at',
+          sortOrder: args.orderBy?.direction ?? 'desc',
+          q: args.filter?.q || undefined,
+          locationType: args.filter?.locationType ?? undefined,
+        };
+      };
+      const page = await translate(
+        () => ctx.services.locations.list(actor, String(args.teamId), readQuery),
+        argumentPath,
+      );
+      return { ...page, offset } satisfies ConnectionPage<Location>;
+    },
+  }),
+);
 
 builder.mutationField('createLocation', (t) =>
   t.field({
@@ -70,6 +196,65 @@ builder.mutationField('createLocation', (t) =>
           region: input.region,
           endpoint_url: input.endpointUrl,
         }),
+      );
+    },
+  }),
+);
+
+builder.mutationField('updateLocation', (t) =>
+  t.field({
+    type: LocationRef,
+    description:
+      'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      locationId: t.arg.id({ required: true, validate: uuidArg }),
+      input: t.arg({ type: UpdateLocationInput, required: true }),
+    },
+    errors: {
+      types: MUTATION_ERRORS,
+      result: { name: 'UpdateLocationSuccess' },
+      union: { name: 'UpdateLocationResult' },
+      dataField: { name: 'location' },
+    },
+    resolve: async (_, { teamId, locationId, input }, ctx) => {
+      const patch: Record<string, unknown> = {};
+      const fields = [
+        ['name', input.name],
+        ['description', input.description],
+        ['bucket_name', input.bucketName],
+        ['region', input.region],
+        ['endpoint_url', input.endpointUrl],
+        ['secret_id', input.secretId == null ? input.secretId : String(input.secretId)],
+      ] as const;
+      // Omitted stays omitted and null stays null: the service gives each its meaning.
+      for (const [field, value] of fields) if (value !== undefined) patch[field] = value;
+      const actor = await ctx.actor();
+      return translate(() =>
+        ctx.services.locations.update(actor, ctx.meta, String(teamId), String(locationId), patch),
+      );
+    },
+  }),
+);
+
+builder.mutationField('deleteLocation', (t) =>
+  t.field({
+    type: 'ID',
+    description: 'Deletes a location. Needs locations:delete and admin.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      locationId: t.arg.id({ required: true, validate: uuidArg }),
+    },
+    errors: {
+      types: [NotFoundError],
+      result: { name: 'DeleteLocationSuccess' },
+      union: { name: 'DeleteLocationResult' },
+      dataField: { name: 'deletedId' },
+    },
+    resolve: async (_, { teamId, locationId }, ctx) => {
+      const actor = await ctx.actor();
+      return translate(() =>
+        ctx.services.locations.delete(actor, ctx.meta, String(teamId), String(locationId)),
       );
     },
   }),

@@ -8,6 +8,7 @@ import './location-schema.js';
 import './vault-connection-schema.js';
 import './api-key-schema.js';
 import './audit-schema.js';
+import './secret-relations.js';
 
 /** The Pothos schema as written (printed to schema.graphql). */
 export function buildSchema(): GraphQLSchema {

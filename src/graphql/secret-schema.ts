@@ -4,7 +4,9 @@ import { CREDENTIAL_SHAPES } from '../domain/providers.js';
 import { UUID_PATTERN } from '../domain/validation.js';
 import type { Secret } from '../entities/index.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
+import type { UpdateResult } from '../secrets/secret-service.js';
 import { builder } from './builder.js';
+import { connectionOf, pageArgs, SortOrderEnum } from './connection.js';
 import {
   type CredentialsArg,
   CredentialsInput,
@@ -14,9 +16,20 @@ import {
   fieldMappingsFromInput,
 } from './credential-inputs.js';
 import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from './enums.js';
-import { camel, defaultInputPath, type IssuePathMapper, MUTATION_ERRORS, translate } from './error-types.js';
+import {
+  argumentPath,
+  camel,
+  defaultInputPath,
+  type IssuePathMapper,
+  MUTATION_ERRORS,
+  translate,
+  VERSIONED_MUTATION_ERRORS,
+} from './error-types.js';
 
-export const uuidArg = z.string().regex(UUID_PATTERN, 'Must be a UUID');
+export const uuidArg = z.string().refine((v) => UUID_PATTERN.test(v), {
+  message: 'Input should be a valid UUID',
+  params: { code: 'uuid_parsing' },
+});
 
 export const SecretRef = builder.objectRef<Secret>('Secret').implement({
   description:
@@ -203,23 +216,43 @@ builder.mutationField('createSecret', (t) =>
   }),
 );
 
+const UpdateSecretSuccess = builder.objectRef<UpdateResult>('UpdateSecretSuccess').implement({
+  fields: (t) => ({
+    secret: t.field({
+      type: SecretRef,
+      resolve: (r) => r.secret,
+      description: 'The secret after the change (dry run: as it would be).',
+    }),
+    changedFields: t.exposeStringList('changedFields', {
+      description:
+        'Fields the update changed (or would change), in REST names, e.g. ["name", "credentials"].',
+    }),
+    dryRun: t.exposeBoolean('dryRun', { description: 'True when nothing was written.' }),
+  }),
+});
+
 builder.mutationField('updateSecret', (t) =>
   t.field({
-    type: SecretRef,
+    type: UpdateSecretSuccess,
     description:
       'Renames, re-describes, re-types, changes the auth method, rotates credentials or replaces field mappings, all in one atomic change. Needs secrets:update and admin.',
     args: {
       teamId: t.arg.id({ required: true, validate: uuidArg }),
       secretId: t.arg.id({ required: true, validate: uuidArg }),
       input: t.arg({ type: UpdateSecretInput, required: true }),
+      expectedVersion: t.arg.int({
+        description: 'Apply only if the secret is still at this version (else VersionConflictError).',
+      }),
+      dryRun: t.arg.boolean({
+        description: 'Run every check and preview the change without writing anything.',
+      }),
     },
     errors: {
-      types: MUTATION_ERRORS,
-      result: { name: 'UpdateSecretSuccess' },
+      types: VERSIONED_MUTATION_ERRORS,
       union: { name: 'UpdateSecretResult' },
-      dataField: { name: 'secret' },
+      directResult: true,
     },
-    resolve: async (_, { teamId, secretId, input }, ctx) => {
+    resolve: async (_, { teamId, secretId, input, expectedVersion, dryRun }, ctx) => {
       const { body, shape } = valueFields(input.value as ValueArg);
       const patch: Record<string, unknown> = {
         name: input.name,
@@ -230,9 +263,98 @@ builder.mutationField('updateSecret', (t) =>
       if (input.description !== undefined) patch.description = input.description;
       const actor = await ctx.actor();
       return translate(
-        () => ctx.services.secrets.update(actor, ctx.meta, String(teamId), String(secretId), patch),
+        () =>
+          ctx.services.secrets.update(actor, ctx.meta, String(teamId), String(secretId), patch, {
+            expectedVersion: expectedVersion ?? undefined,
+            dryRun: dryRun ?? false,
+          }),
         secretInputPath(shape, false),
       );
+    },
+  }),
+);
+
+const SecretConnection = connectionOf('Secret', SecretRef);
+
+const SecretFilter = builder.inputType('SecretFilter', {
+  fields: (t) => ({
+    secretType: t.field({ type: SecretTypeEnum }),
+    q: t.string({ description: 'Case-insensitive substring of the name.', validate: z.string().max(255) }),
+  }),
+});
+
+const SecretOrderField = builder.enumType('SecretOrderField', {
+  values: {
+    NAME: { value: 'name' },
+    CREATED_AT: { value: 'created_at' },
+    UPDATED_AT: { value: 'updated_at' },
+  } as const,
+});
+
+const SecretOrder = builder.inputType('SecretOrder', {
+  fields: (t) => ({
+    field: t.field({ type: SecretOrderField, required: true }),
+    direction: t.field({ type: SortOrderEnum, defaultValue: 'desc' }),
+  }),
+});
+
+builder.queryField('secrets', (t) =>
+  t.field({
+    type: SecretConnection,
+    description: "The team's secrets, newest first unless `orderBy` says otherwise. Needs secrets:read.",
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      first: t.arg.int({ description: '1–100, default 50.' }),
+      after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
+      filter: t.arg({ type: SecretFilter }),
+      orderBy: t.arg({ type: SecretOrder }),
+    },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      const { offset, limit } = await translate(async () => pageArgs(args), argumentPath);
+      const page = await ctx.services.secrets.list(
+        actor,
+        String(args.teamId),
+        {
+          offset,
+          limit,
+          sortBy: args.orderBy?.field ?? 'created_at',
+          sortOrder: args.orderBy?.direction ?? 'desc',
+        },
+        { q: args.filter?.q ?? undefined, secretType: args.filter?.secretType ?? undefined },
+      );
+      return { ...page, offset };
+    },
+  }),
+);
+
+const DeleteSecretSuccess = builder.objectRef<{ deletedId: string }>('DeleteSecretSuccess').implement({
+  fields: (t) => ({ deletedId: t.exposeID('deletedId') }),
+});
+
+builder.mutationField('deleteSecret', (t) =>
+  t.field({
+    type: DeleteSecretSuccess,
+    description:
+      'Deletes a secret and (after the commit, retried until done) its stored credentials. ConflictError while locations use it. Needs secrets:delete and admin.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      secretId: t.arg.id({ required: true, validate: uuidArg }),
+      expectedVersion: t.arg.int({ description: 'Delete only if the secret is still at this version.' }),
+    },
+    errors: {
+      types: VERSIONED_MUTATION_ERRORS,
+      union: { name: 'DeleteSecretResult' },
+      directResult: true,
+    },
+    resolve: async (_, { teamId, secretId, expectedVersion }, ctx) => {
+      const actor = await ctx.actor();
+      await translate(() =>
+        ctx.services.secrets.delete(actor, ctx.meta, String(teamId), String(secretId), {
+          expectedVersion: expectedVersion ?? undefined,
+        }),
+      );
+      return { deletedId: String(secretId).toLowerCase() };
     },
   }),
 );

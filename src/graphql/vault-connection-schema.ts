@@ -1,9 +1,16 @@
+import { z } from 'zod';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
 import type { VaultConnection } from '../entities/index.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
+import type { VaultConnectionListQuery } from '../vault-connections/vault-connection-service.js';
 import { builder } from './builder.js';
+import { type ConnectionPage, connectionOf, pageArgs, SortOrderEnum } from './connection.js';
 import { VaultTypeEnum } from './enums.js';
-import { camel, defaultInputPath, MUTATION_ERRORS, translate } from './error-types.js';
+import { argumentPath, camel, defaultInputPath, MUTATION_ERRORS, translate } from './error-types.js';
+import { loaderFor } from './loaders.js';
 import { uuidArg } from './secret-schema.js';
+
+const setting = (key: string) => (c: VaultConnection) => c.settings[key] ?? null;
 
 export const VaultConnectionRef = builder.objectRef<VaultConnection>('VaultConnection').implement({
   description:
@@ -13,9 +20,51 @@ export const VaultConnectionRef = builder.objectRef<VaultConnection>('VaultConne
     name: t.exposeString('name'),
     description: t.string({ nullable: true, resolve: (c) => c.description ?? null }),
     vaultType: t.field({ type: VaultTypeEnum, resolve: (c) => c.vaultType }),
+    project: t.string({
+      nullable: true,
+      description: 'Doppler: the project slug.',
+      resolve: setting('project'),
+    }),
+    config: t.string({
+      nullable: true,
+      description: 'Doppler: the config name.',
+      resolve: setting('config'),
+    }),
+    clientId: t.string({
+      nullable: true,
+      description: 'Infisical: the machine identity client id.',
+      resolve: setting('client_id'),
+    }),
+    projectId: t.string({
+      nullable: true,
+      description: 'Infisical: the project id.',
+      resolve: setting('project_id'),
+    }),
+    environment: t.string({
+      nullable: true,
+      description: 'Infisical: the environment slug.',
+      resolve: setting('environment'),
+    }),
+    secretPath: t.string({
+      nullable: true,
+      description: 'Infisical: the folder secrets are read from.',
+      resolve: setting('secret_path'),
+    }),
+    secretCount: t.int({
+      description: 'How many secrets of the team use this connection.',
+      resolve: async (connection, _, ctx) => {
+        const teamId = connection.teamId;
+        const loader = loaderFor(ctx, `vault-connection-secret-counts:${teamId}`, (ids: string[]) =>
+          ctx.services.vaultConnections.secretCounts(teamId, ids),
+        );
+        return (await loader.load(connection.id)) ?? 0;
+      },
+    }),
     lastVerifiedAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.lastVerifiedAt ?? null }),
     createdAt: t.field({ type: 'DateTime', resolve: (c) => c.createdAt }),
     createdBy: t.exposeID('createdBy'),
+    updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updatedAt }),
+    updatedBy: t.exposeID('updatedBy'),
   }),
 });
 
@@ -91,6 +140,195 @@ builder.mutationField('createVaultConnection', (t) =>
           source === 'path' || ['name', 'description'].includes(String(path[0]))
             ? defaultInputPath(path, source)
             : ['input', 'settings', vaultType, ...path.map((p) => camel(String(p)))],
+      );
+    },
+  }),
+);
+
+const VaultConnectionConnection = connectionOf('VaultConnection', VaultConnectionRef);
+
+const VaultConnectionOrderFieldEnum = builder.enumType('VaultConnectionOrderField', {
+  values: {
+    NAME: { value: 'name' },
+    CREATED_AT: { value: 'created_at' },
+    UPDATED_AT: { value: 'updated_at' },
+  } as const,
+});
+
+const VaultConnectionFilter = builder.inputType('VaultConnectionFilter', {
+  fields: (t) => ({
+    vaultType: t.field({ type: VaultTypeEnum }),
+    q: t.string({ validate: z.string().max(255), description: 'Case-insensitive search in the name.' }),
+  }),
+});
+
+const VaultConnectionOrder = builder.inputType('VaultConnectionOrder', {
+  fields: (t) => ({
+    field: t.field({ type: VaultConnectionOrderFieldEnum, required: true }),
+    direction: t.field({ type: SortOrderEnum, description: 'Default DESC.' }),
+  }),
+});
+
+const UpdateVaultConnectionInput = builder.inputType('UpdateVaultConnectionInput', {
+  description:
+    'A partial update of the name and description. Tokens change only through rotateVaultConnection; other settings never change.',
+  fields: (t) => ({
+    name: t.string({ validate: nameSchema.nullish(), description: 'Omitted or null: unchanged.' }),
+    description: t.string({
+      validate: descriptionSchema.nullish(),
+      description: 'Omitted: unchanged; null: cleared.',
+    }),
+  }),
+});
+
+const RotateVaultConnectionInput = builder.inputType('RotateVaultConnectionInput', {
+  description:
+    'The new write-only value: accessToken for ONEPASSWORD and DOPPLER, clientSecret for INFISICAL.',
+  isOneOf: true,
+  fields: (t) => ({
+    accessToken: t.string({ description: 'ONEPASSWORD: ops_...; DOPPLER: dp.st....' }),
+    clientSecret: t.string({ description: 'INFISICAL: the machine identity client secret.' }),
+  }),
+});
+
+builder.queryField('vaultConnection', (t) =>
+  t.field({
+    type: VaultConnectionRef,
+    nullable: true,
+    description:
+      'One vault connection of the team, or null when there is none with this id. Needs vault_connections:read.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      id: t.arg.id({ required: true, validate: uuidArg }),
+    },
+    resolve: async (_, args, ctx) => {
+      try {
+        return await ctx.services.vaultConnections.get(
+          await ctx.actor(),
+          String(args.teamId),
+          String(args.id),
+        );
+      } catch (error) {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      }
+    },
+  }),
+);
+
+builder.queryField('vaultConnections', (t) =>
+  t.field({
+    type: VaultConnectionConnection,
+    description:
+      "The team's vault connections, newest first unless `orderBy` says otherwise. Needs vault_connections:read. Another team's id is a NOT_FOUND error.",
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      first: t.arg.int({ description: 'Page size, 1–100 (default 50).' }),
+      after: t.arg.string({ description: 'The endCursor of the previous page.' }),
+      filter: t.arg({ type: VaultConnectionFilter }),
+      orderBy: t.arg({ type: VaultConnectionOrder }),
+    },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      let offset = 0;
+      const readQuery = (): VaultConnectionListQuery => {
+        const page = pageArgs(args);
+        offset = page.offset;
+        return {
+          ...page,
+          sortBy: args.orderBy?.field ?? 'created_at',
+          sortOrder: args.orderBy?.direction ?? 'desc',
+          q: args.filter?.q || undefined,
+          vaultType: args.filter?.vaultType ?? undefined,
+        };
+      };
+      const page = await translate(
+        () => ctx.services.vaultConnections.list(actor, String(args.teamId), readQuery),
+        argumentPath,
+      );
+      return { ...page, offset } satisfies ConnectionPage<VaultConnection>;
+    },
+  }),
+);
+
+builder.mutationField('updateVaultConnection', (t) =>
+  t.field({
+    type: VaultConnectionRef,
+    description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      id: t.arg.id({ required: true, validate: uuidArg }),
+      input: t.arg({ type: UpdateVaultConnectionInput, required: true }),
+    },
+    errors: {
+      types: MUTATION_ERRORS,
+      result: { name: 'UpdateVaultConnectionSuccess' },
+      union: { name: 'UpdateVaultConnectionResult' },
+      dataField: { name: 'vaultConnection' },
+    },
+    resolve: async (_, { teamId, id, input }, ctx) => {
+      const patch: Record<string, unknown> = {};
+      if (input.name !== undefined) patch.name = input.name;
+      if (input.description !== undefined) patch.description = input.description;
+      const actor = await ctx.actor();
+      return translate(
+        () => ctx.services.vaultConnections.update(actor, ctx.meta, String(teamId), String(id), patch),
+        (path, source) =>
+          source === 'path' && path[0] === 'connection_id' ? ['id'] : defaultInputPath(path, source),
+      );
+    },
+  }),
+);
+
+builder.mutationField('rotateVaultConnection', (t) =>
+  t.field({
+    type: VaultConnectionRef,
+    description:
+      "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      id: t.arg.id({ required: true, validate: uuidArg }),
+      input: t.arg({ type: RotateVaultConnectionInput, required: true }),
+    },
+    errors: {
+      types: MUTATION_ERRORS,
+      result: { name: 'RotateVaultConnectionSuccess' },
+      union: { name: 'RotateVaultConnectionResult' },
+      dataField: { name: 'vaultConnection' },
+    },
+    resolve: async (_, { teamId, id, input }, ctx) => {
+      const body: Record<string, unknown> = {};
+      if (input.accessToken != null) body.access_token = input.accessToken;
+      if (input.clientSecret != null) body.client_secret = input.clientSecret;
+      const actor = await ctx.actor();
+      return translate(
+        () => ctx.services.vaultConnections.rotate(actor, ctx.meta, String(teamId), String(id), body),
+        (path, source) =>
+          source === 'path' && path[0] === 'connection_id' ? ['id'] : defaultInputPath(path, source),
+      );
+    },
+  }),
+);
+
+builder.mutationField('deleteVaultConnection', (t) =>
+  t.field({
+    type: 'ID',
+    description:
+      'Deletes a vault connection that no secret uses (else ConflictError) and its stored token. Needs vault_connections:delete and admin.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      id: t.arg.id({ required: true, validate: uuidArg }),
+    },
+    errors: {
+      types: [NotFoundError, ConflictError],
+      result: { name: 'DeleteVaultConnectionSuccess' },
+      union: { name: 'DeleteVaultConnectionResult' },
+      dataField: { name: 'deletedId' },
+    },
+    resolve: async (_, { teamId, id }, ctx) => {
+      const actor = await ctx.actor();
+      return translate(() =>
+        ctx.services.vaultConnections.delete(actor, ctx.meta, String(teamId), String(id)),
       );
     },
   }),

@@ -6,6 +6,7 @@ import {
   UnauthenticatedError,
   UnavailableError,
   ValidationError,
+  VersionConflictError,
 } from '../domain/errors.js';
 
 export interface RestResponse {
@@ -34,6 +35,13 @@ export function restError(error: unknown): RestResponse | null {
   }
   if (error instanceof ForbiddenError) return { status: 403, body: { detail: error.message } };
   if (error instanceof NotFoundError) return { status: 404, body: { detail: error.message } };
+  if (error instanceof VersionConflictError) {
+    return {
+      status: 412,
+      body: { detail: error.message, current_version: error.currentVersion },
+      headers: { etag: `"${error.currentVersion}"` },
+    };
+  }
   if (error instanceof ConflictError) return { status: 409, body: { detail: error.message, ...error.extra } };
   if (error instanceof UnavailableError) {
     return {

@@ -1,6 +1,4 @@
-import type { IncomingMessage } from 'node:http';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { authenticate } from '../auth/authenticate.js';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Actor, RequestMeta } from '../auth/scopes.js';
 import { BadRequestError } from '../domain/errors.js';
 import type { RestResponse } from './rest-errors.js';
@@ -10,12 +8,15 @@ export interface RestRequest {
   meta: RequestMeta;
   params: Record<string, string>;
   query: URLSearchParams;
+  headers: IncomingHttpHeaders;
   body: unknown;
 }
 
 export interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
+  /** An action whose body is optional: an empty body reads as `{}`. */
+  bodyOptional?: boolean;
   handle(request: RestRequest): Promise<RestResponse>;
 }
 
@@ -32,7 +33,6 @@ export class RestRouter {
 
   constructor(
     routes: Route[],
-    private readonly orm: MikroORM,
     private readonly bodyLimit: number,
   ) {
     this.routes = routes.map((route) => {
@@ -45,7 +45,13 @@ export class RestRouter {
     });
   }
 
-  async handle(req: IncomingMessage, url: URL, meta: RequestMeta): Promise<RestResponse> {
+  /** `authenticated` is the caller, or the authentication failure to report once a route matched. */
+  async handle(
+    req: IncomingMessage,
+    url: URL,
+    meta: RequestMeta,
+    authenticated: Actor | Error,
+  ): Promise<RestResponse> {
     const matching = this.routes.filter((r) => r.pattern.test(url.pathname));
     if (matching.length === 0) return { status: 404, body: { detail: 'Not Found' } };
     const route = matching.find((r) => r.method === req.method);
@@ -56,15 +62,18 @@ export class RestRouter {
         headers: { allow: matching.map((r) => r.method).join(', ') },
       };
     }
-    const actor = await authenticate(this.orm.em.fork(), req.headers.authorization);
+    if (authenticated instanceof Error) throw authenticated;
+    const actor = authenticated;
     const values = route.pattern.exec(url.pathname)!.slice(1);
     const params = Object.fromEntries(route.paramNames.map((name, i) => [name, decode(values[i])]));
     const body =
-      route.method === 'POST' || route.method === 'PATCH' ? await this.readJsonObject(req) : undefined;
-    return route.handle({ actor, meta, params, query: url.searchParams, body });
+      route.method === 'POST' || route.method === 'PATCH'
+        ? await this.readJsonObject(req, route.bodyOptional ?? false)
+        : undefined;
+    return route.handle({ actor, meta, params, query: url.searchParams, headers: req.headers, body });
   }
 
-  private async readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  private async readJsonObject(req: IncomingMessage, optional: boolean): Promise<Record<string, unknown>> {
     const declared = Number(req.headers['content-length']);
     if (declared > this.bodyLimit) throw new PayloadTooLargeError();
     const chunks: Buffer[] = [];
@@ -74,9 +83,11 @@ export class RestRouter {
       if (size > this.bodyLimit) throw new PayloadTooLargeError();
       chunks.push(chunk);
     }
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (optional && text.trim() === '') return {};
     let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      parsed = JSON.parse(text);
     } catch {
       throw new BadRequestError('The request body must be a JSON object (it is not valid JSON)');
     }
@@ -93,4 +104,19 @@ function decode(value: string): string {
   } catch {
     return value;
   }
+}
+
+/**
+ * `If-Match: "<version>"` (or `W/"<version>"`) as an expected version; `*` or no header: none.
+ * Anything else can match no version, so it fails the precondition.
+ */
+export function expectedVersionFrom(headers: IncomingHttpHeaders): number | undefined {
+  const value = headers['if-match']?.trim();
+  if (!value || value === '*') return undefined;
+  const match = /^(?:W\/)?"(\d{1,9})"$/.exec(value);
+  return match ? Number(match[1]) : -1;
+}
+
+export function etagOf(version: number): Record<string, string> {
+  return { etag: `"${version}"` };
 }

@@ -12,6 +12,7 @@ import {
   type SecretType,
   sameFieldSet,
 } from '../domain/providers.js';
+import { plainObject } from '../domain/validation.js';
 import { checkReference, type VaultType } from '../domain/vaults.js';
 import type { FieldMapping, Secret } from '../entities/index.js';
 
@@ -22,7 +23,6 @@ export const REFERENCE_MAX = 1000;
 
 export const nameSchema = z.string().min(1).max(NAME_MAX);
 export const descriptionSchema = z.string().max(DESCRIPTION_MAX);
-const looseObject = z.record(z.string(), z.unknown());
 const fieldMappingSchema = z.strictObject({
   field_name: z.string().max(64),
   reference: z.string().min(1).max(REFERENCE_MAX),
@@ -35,7 +35,7 @@ export const updateSecretSchema = z.strictObject({
   description: descriptionSchema.nullish(),
   secret_type: z.enum(SECRET_TYPES).nullish(),
   auth_method: z.enum(AUTH_METHODS).nullish(),
-  credentials: looseObject.nullish(),
+  credentials: plainObject.nullish(),
   field_mappings: fieldMappingsSchema.nullish(),
   vault_connection_id: z
     .unknown()
@@ -49,7 +49,7 @@ export const createSecretSchema = z.strictObject({
   description: descriptionSchema.nullish(),
   secret_type: z.enum(SECRET_TYPES),
   auth_method: z.enum(AUTH_METHODS),
-  credentials: looseObject.nullish(),
+  credentials: plainObject.nullish(),
   vault_connection_id: z.string().nullish(),
   field_mappings: fieldMappingsSchema.nullish(),
 });
@@ -64,7 +64,7 @@ export function checkCredentials(
   const issues: Issue[] = [];
   const at = (field: string) => ['credentials', field];
   for (const field of required) {
-    const value = credentials[field];
+    const value = Object.hasOwn(credentials, field) ? credentials[field] : undefined;
     if (value === undefined || value === null) {
       issues.push({
         path: at(field),

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
+import { type EntityManager, type FilterQuery, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.js';
 import { type Actor, authorize, type RequestMeta } from '../auth/scopes.js';
+import { type CredentialCleanup, queueCredentialDeletion } from '../credentials/cleanup.js';
 import { type CredentialStore, secretRef } from '../credentials/credential-store.js';
 import { inTransaction } from '../db/transaction.js';
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.js';
 import { isUuid, parsePathIds } from '../domain/ids.js';
+import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
 import type { SecretType } from '../domain/providers.js';
 import { parseOrThrow } from '../domain/validation.js';
-import { Location, Secret, VaultConnection } from '../entities/index.js';
+import { Location, Secret, User, VaultConnection } from '../entities/index.js';
+import { assertWithinPlan } from '../teams/plan-limits.js';
 import {
   checkAuthMethodServes,
   checkCredentials,
@@ -18,12 +21,135 @@ import {
   updateSecretSchema,
 } from './secret-rules.js';
 
+export const SECRET_SORT_FIELDS = ['name', 'created_at', 'updated_at'] as const;
+export type SecretSortField = (typeof SECRET_SORT_FIELDS)[number];
+const SORT_PROPERTY = { name: 'name', created_at: 'createdAt', updated_at: 'updatedAt' } as const;
+
+export interface SecretFilter {
+  q?: string;
+  secretType?: SecretType;
+}
+
+/** A secret with what depends on it and who touched it: the detail view. Never credentials. */
+export interface SecretDetail {
+  secret: Secret;
+  locations: Pick<Location, 'id' | 'name' | 'locationType'>[];
+  vaultConnection: Pick<VaultConnection, 'id' | 'name' | 'vaultType'> | null;
+  createdByEmail: string | null;
+  updatedByEmail: string | null;
+}
+
 /** Every secret use case, shared by the REST and GraphQL doors. */
 export class SecretService {
   constructor(
     private readonly orm: MikroORM,
     private readonly store: CredentialStore,
+    private readonly cleanup: CredentialCleanup,
   ) {}
+
+  async getDetail(actor: Actor, teamIdParam: string, secretIdParam: string): Promise<SecretDetail> {
+    const secret = await this.get(actor, teamIdParam, secretIdParam);
+    const em = this.orm.em.fork();
+    const [locations, vaultConnection, users] = await Promise.all([
+      em.find(
+        Location,
+        { secretId: secret.id },
+        { fields: ['id', 'name', 'locationType'], orderBy: { name: 'asc' } },
+      ),
+      secret.vaultConnectionId
+        ? em.findOne(
+            VaultConnection,
+            { id: secret.vaultConnectionId },
+            { fields: ['id', 'name', 'vaultType'] },
+          )
+        : null,
+      em.find(User, { id: { $in: [secret.createdBy, secret.updatedBy] } }),
+    ]);
+    const email = (id: string) => users.find((u) => u.id === id)?.email ?? null;
+    return {
+      secret,
+      locations,
+      vaultConnection,
+      createdByEmail: email(secret.createdBy),
+      updatedByEmail: email(secret.updatedBy),
+    };
+  }
+
+  async list(
+    actor: Actor,
+    teamIdParam: string,
+    page: ListQuery<SecretSortField>,
+    filter: SecretFilter,
+  ): Promise<Page<Secret>> {
+    const { team_id: teamId } = parsePathIds({ team_id: teamIdParam });
+    authorize(actor, teamId, 'secrets:read');
+    const where: FilterQuery<Secret> = { teamId };
+    if (filter.secretType) where.secretType = filter.secretType;
+    if (filter.q) where.name = { $ilike: containsPattern(filter.q) };
+    const [items, total] = await this.orm.em.fork().findAndCount(Secret, where, {
+      orderBy: { [SORT_PROPERTY[page.sortBy]]: page.sortOrder, id: page.sortOrder },
+      limit: page.limit,
+      offset: page.offset,
+    });
+    return { items, total };
+  }
+
+  /** How many locations use each secret, in one query. */
+  async locationCounts(secretIds: string[]): Promise<Map<string, number>> {
+    if (secretIds.length === 0) return new Map();
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ secret_id: string; count: string }[]>(
+        `select secret_id, count(*) as count from locations where secret_id in (${secretIds.map(() => '?').join(',')}) group by secret_id`,
+        secretIds,
+      );
+    return new Map(rows.map((r) => [r.secret_id, Number(r.count)]));
+  }
+
+  async delete(
+    actor: Actor,
+    meta: RequestMeta,
+    teamIdParam: string,
+    secretIdParam: string,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    const { team_id: teamId, secret_id: secretId } = parsePathIds({
+      team_id: teamIdParam,
+      secret_id: secretIdParam,
+    });
+    authorize(actor, teamId, 'secrets:delete');
+    await inTransaction(this.orm, async (em) => {
+      const secret = await em.findOne(
+        Secret,
+        { id: secretId, teamId },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      if (!secret) throw new NotFoundError('Secret not found');
+      assertVersion(secret, options.expectedVersion);
+      const using = await em.find(
+        Location,
+        { secretId },
+        { fields: ['id', 'name', 'locationType'], orderBy: { name: 'asc' } },
+      );
+      if (using.length) {
+        throw new ConflictError(
+          `Secret '${secret.name}' is used by ${using.length} location(s): ${using.map((l) => l.name).join(', ')}. Delete or re-point them first`,
+          { locations: using.map((l) => ({ id: l.id, name: l.name, location_type: l.locationType })) },
+        );
+      }
+      if (secret.credentialRef) await queueCredentialDeletion(em, secret.credentialRef);
+      em.remove(secret);
+      recordAudit(em, actor, meta, {
+        eventType: 'secret_deleted',
+        resourceType: 'secret',
+        resourceId: secret.id,
+        resourceName: secret.name,
+      });
+    });
+    // Best effort now; the outbox row makes it happen later if this fails or the process dies first.
+    void this.cleanup.drain();
+  }
 
   async get(actor: Actor, teamIdParam: string, secretIdParam: string): Promise<Secret> {
     const { team_id: teamId, secret_id: secretId } = parsePathIds({
@@ -64,6 +190,7 @@ export class SecretService {
           mappings: checkFieldMappings(input.auth_method, connection.vaultType, input.field_mappings!),
         };
       }
+      await assertWithinPlan(em, teamId, 'secrets', () => em.count(Secret, { teamId }));
       await this.assertNameFree(em, teamId, input.name);
       const id = randomUUID();
       const now = new Date();
@@ -97,13 +224,18 @@ export class SecretService {
     });
   }
 
+  /**
+   * Applies a PATCH atomically. With `dryRun`, every check runs (including linked locations and name
+   * clashes) and the result previews the change, but nothing is written anywhere.
+   */
   async update(
     actor: Actor,
     meta: RequestMeta,
     teamIdParam: string,
     secretIdParam: string,
     body: unknown,
-  ): Promise<Secret> {
+    options: WriteOptions & { dryRun?: boolean } = {},
+  ): Promise<UpdateResult> {
     const { team_id: teamId, secret_id: secretId } = parsePathIds({
       team_id: teamIdParam,
       secret_id: secretIdParam,
@@ -122,34 +254,43 @@ export class SecretService {
         { lockMode: LockMode.PESSIMISTIC_WRITE },
       );
       if (!secret) throw new NotFoundError('Secret not found');
+      assertVersion(secret, options.expectedVersion);
       const vaultType = secret.vaultConnectionId
         ? (await em.findOneOrFail(VaultConnection, { id: secret.vaultConnectionId })).vaultType
         : null;
       const change = planSecretUpdate(secret, patch, vaultType);
-      if (change.changedFields.length === 0) return secret;
+      const changedFields = change.changedFields;
+      if (changedFields.length === 0) return { secret, changedFields, dryRun: Boolean(options.dryRun) };
 
       if (change.secretType) await this.assertLocationsAccept(em, secret.id, change.secretType);
       if (change.name) await this.assertNameFree(em, teamId, change.name);
+      const next: Partial<Secret> = {
+        ...(change.name !== undefined && { name: change.name }),
+        ...(change.description !== undefined && { description: change.description }),
+        ...(change.secretType && { secretType: change.secretType }),
+        ...(change.authMethod && { authMethod: change.authMethod }),
+        ...(change.fieldMappings && { fieldMappings: change.fieldMappings }),
+        version: secret.version + 1,
+        updatedAt: new Date(),
+        updatedBy: actor.userId,
+      };
+      if (options.dryRun) {
+        em.clear(); // the preview below must never be flushed
+        return { secret: { ...secret, ...next }, changedFields, dryRun: true };
+      }
       if (change.credentials) {
         // Written before the row: if the commit then fails, the row still points at the old version.
-        secret.credentialVersion = await this.store.put(secret.credentialRef!, change.credentials, em);
+        next.credentialVersion = await this.store.put(secret.credentialRef!, change.credentials, em);
       }
-      if (change.name !== undefined) secret.name = change.name;
-      if (change.description !== undefined) secret.description = change.description;
-      if (change.secretType) secret.secretType = change.secretType;
-      if (change.authMethod) secret.authMethod = change.authMethod;
-      if (change.fieldMappings) secret.fieldMappings = change.fieldMappings;
-      secret.version += 1;
-      secret.updatedAt = new Date();
-      secret.updatedBy = actor.userId;
+      Object.assign(secret, next);
       recordAudit(em, actor, meta, {
         eventType: 'secret_updated',
         resourceType: 'secret',
         resourceId: secret.id,
         resourceName: secret.name,
-        changedFields: change.changedFields,
+        changedFields,
       });
-      return secret;
+      return { secret, changedFields, dryRun: false };
     });
   }
 
@@ -181,11 +322,27 @@ export class SecretService {
     );
     if (blocking.length) {
       throw new ConflictError(
-        `Cannot change secret_type to '${secretType}': ${blocking.length} linked location(s) have a different location_type`,
+        `Cannot change secret_type to '${secretType}': linked locations have another location_type: ${blocking.map((l) => `${l.name} (${l.locationType})`).join(', ')}`,
         { locations: blocking.map((l) => ({ id: l.id, name: l.name, location_type: l.locationType })) },
       );
     }
   }
+}
+
+export interface UpdateResult {
+  secret: Secret;
+  /** REST names of the fields the update changed (or, in a dry run, would change). */
+  changedFields: string[];
+  dryRun: boolean;
+}
+
+/** Preconditions on a write: `expectedVersion` (If-Match on REST) must equal the current version. */
+export interface WriteOptions {
+  expectedVersion?: number;
+}
+
+function assertVersion(secret: Secret, expected: number | undefined): void {
+  if (expected !== undefined && secret.version !== expected) throw new VersionConflictError(secret.version);
 }
 
 function missing(field: string) {

@@ -41,6 +41,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     DATABASE_POOL_MAX: embedded ? '1' : '5',
     CREDENTIAL_KEY: TEST_CREDENTIAL_KEY,
     LOG_LEVEL: 'debug',
+    // Limits are tested on their own (test/rate-limit.test.ts); other tests must not trip them.
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_IP_PER_MINUTE: '0',
     ...env,
   });
   const logs: string[] = [];

@@ -1,0 +1,56 @@
+import { type Actor, authorize } from '../auth/scopes.js';
+import { Location, VaultConnection } from '../entities/index.js';
+import { builder } from './builder.js';
+import { loaderFor } from './loaders.js';
+import { LocationRef } from './location-schema.js';
+import { SecretRef } from './secret-schema.js';
+import { VaultConnectionRef } from './vault-connection-schema.js';
+
+/** Secret's relations, each batched per request so a list of secrets costs one query per relation. */
+
+builder.objectFields(SecretRef, (t) => ({
+  locations: t.field({
+    type: [LocationRef],
+    description:
+      'The locations that use this secret, by name. Needs locations:read (else FORBIDDEN on this field).',
+    resolve: async (secret, _, ctx) => {
+      authorize(await ctx.actor(), secret.teamId, 'locations:read');
+      return (
+        (await loaderFor(ctx, 'locationsBySecret', async (ids: string[]) => {
+          const rows = await ctx.services.orm.em
+            .fork()
+            .find(Location, { secretId: { $in: ids } }, { orderBy: { name: 'asc' } });
+          return new Map(ids.map((id) => [id, rows.filter((l) => l.secretId === id)]));
+        }).load(secret.id)) ?? []
+      );
+    },
+  }),
+  vaultConnection: t.field({
+    type: VaultConnectionRef,
+    nullable: true,
+    description: 'The external vault, for EXTERNAL_VAULT secrets. Needs vault_connections:read.',
+    resolve: async (secret, _, ctx) => {
+      if (!secret.vaultConnectionId) return null;
+      authorize(await ctx.actor(), secret.teamId, 'vault_connections:read');
+      const loader = loaderFor(ctx, 'vaultConnectionById', async (ids: string[]) => {
+        const rows = await ctx.services.orm.em.fork().find(VaultConnection, { id: { $in: ids } });
+        return new Map(rows.map((c) => [c.id, c]));
+      });
+      return (await loader.load(secret.vaultConnectionId)) ?? null;
+    },
+  }),
+  viewerCanUpdate: t.boolean({
+    description:
+      'Whether the calling API key may update this secret (scope secrets:update and role admin or above).',
+    resolve: async (secret, _, ctx) => canDo(await ctx.actor(), secret.teamId),
+  }),
+}));
+
+function canDo(actor: Actor, teamId: string): boolean {
+  try {
+    authorize(actor, teamId, 'secrets:update');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,861 @@
+/**
+ * Credential stores end to end: the real server on the local (AES-256-GCM in PostgreSQL) store and on
+ * the SSM store (the real AWS SDK against the fake SSM server), checking that the database row and
+ * the store never disagree about which credentials are current, whatever fails.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CredentialValue } from '../src/credentials/credential-store.js';
+import { LocalCredentialStore, loadCredentialKey } from '../src/credentials/local-store.js';
+import { type FakeSsm, type Fault, startFakeSsm } from './support/fake-ssm.js';
+import {
+  graphql,
+  rest,
+  startTestApp,
+  TEST_CREDENTIAL_KEY,
+  type TestApp,
+  type TestTeam,
+} from './support/harness.js';
+
+// The SSM client takes its credentials from the default chain (the config does not carry them).
+process.env.AWS_ACCESS_KEY_ID = 'test';
+process.env.AWS_SECRET_ACCESS_KEY = 'test';
+delete process.env.AWS_SESSION_TOKEN;
+delete process.env.AWS_PROFILE;
+
+const SSM_PREFIX = '/test';
+const SSM_KMS_KEY_ID = 'alias/test';
+const SSM_TIMEOUT_MS = 500;
+
+/** Every credential value a client sends in this file starts with this; it must never come back out. */
+const CANARY = `CANARY${randomBytes(4).toString('hex')}`;
+let canaryCount = 0;
+const canary = (label: string) => `${CANARY}x${++canaryCount}x${label}x${randomBytes(6).toString('hex')}`;
+const accessKey = (label: string): CredentialValue => ({
+  access_key_id: canary(`${label}-akid`),
+  secret_access_key: canary(`${label}-sak`),
+});
+const unique = () => randomBytes(5).toString('hex');
+
+const SECRET_RESPONSE_KEYS = [
+  'auth_method',
+  'created_at',
+  'created_by',
+  'description',
+  'id',
+  'name',
+  'secret_type',
+  'updated_at',
+  'updated_by',
+];
+
+const UPDATE_SECRET = `mutation Update($t: ID!, $s: ID!, $input: UpdateSecretInput!) {
+  updateSecret(teamId: $t, secretId: $s, input: $input) {
+    __typename
+    ... on UpdateSecretSuccess { secret { id name version } }
+    ... on Error { message }
+  }
+}`;
+
+const gqlCredentials = (c: CredentialValue) => ({
+  credentials: { accessKey: { accessKeyId: c.access_key_id, secretAccessKey: c.secret_access_key } },
+});
+
+interface SecretRow {
+  name: string;
+  description: string | null;
+  credential_ref: string;
+  credential_version: number;
+  version: number;
+  updated_at: string;
+  updated_by: string;
+}
+
+interface StoreCtx {
+  kind: 'local' | 'ssm';
+  t: TestApp;
+  fake?: FakeSsm;
+}
+
+const em = (t: TestApp) => t.app.db.orm.em.fork();
+
+async function sql<T = Record<string, any>>(t: TestApp, query: string, params: unknown[] = []): Promise<T[]> {
+  return em(t).getConnection().execute<T[]>(query, params);
+}
+
+async function secretRow(t: TestApp, id: string): Promise<SecretRow> {
+  const rows = await sql<SecretRow & { updated_at: Date }>(
+    t,
+    'select name, description, credential_ref, credential_version, version, updated_at, updated_by from secrets where id = ?',
+    [id],
+  );
+  expect(rows).toHaveLength(1);
+  return { ...rows[0], updated_at: new Date(rows[0].updated_at).toISOString() };
+}
+
+function readCreds(t: TestApp, ref: string, version: number): Promise<CredentialValue> {
+  return t.app.services.store.get(ref, version, em(t));
+}
+
+const paramName = (ref: string) => `${SSM_PREFIX}/${ref}`;
+
+/** Versions the store holds under `ref`, ascending. */
+async function storedVersions(ctx: StoreCtx, ref: string): Promise<number[]> {
+  if (ctx.fake) return ctx.fake.versions(paramName(ref)).map((v) => v.version);
+  const rows = await sql<{ version: number }>(
+    ctx.t,
+    'select version from credential_blobs where ref = ? order by version',
+    [ref],
+  );
+  return rows.map((r) => Number(r.version));
+}
+
+async function createSecret(t: TestApp, team: TestTeam, credentials: CredentialValue): Promise<string> {
+  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
+    name: `secret-${unique()}`,
+    secret_type: 's3',
+    auth_method: 's3_access_key',
+    credentials,
+  });
+  expect(res.status, res.text).toBe(201);
+  expect(res.text).not.toContain(CANARY);
+  return res.body.id;
+}
+
+const sortCreds = (list: CredentialValue[]) =>
+  [...list].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+/** Asserts a failure text leaks nothing: no credential, no parameter name or ref, no upstream text, no stack. */
+function expectNoInternals(text: string, ctx: StoreCtx, ref: string): void {
+  expect(text).not.toContain(CANARY);
+  expect(text).not.toContain(ref);
+  expect(text).not.toContain(paramName(ref));
+  expect(text).not.toContain('teams/');
+  expect(text).not.toMatch(/\bat .+:\d+:\d+/);
+  expect(text.toLowerCase()).not.toContain('stack');
+  if (ctx.fake) {
+    expect(text).not.toContain(ctx.fake.url.replace('http://', ''));
+    expect(text).not.toContain('fake-ssm');
+    expect(text).not.toContain('Rate exceeded');
+    expect(text).not.toContain('amazonaws');
+    expect(text).not.toContain(SSM_KMS_KEY_ID);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function storeSuite(kind: 'local' | 'ssm') {
+  describe(`${kind} credential store`, () => {
+    const ctx = { kind } as StoreCtx;
+
+    beforeAll(async () => {
+      if (kind === 'ssm') {
+        ctx.fake = await startFakeSsm();
+        ctx.t = await startTestApp({
+          CREDENTIAL_STORE: 'ssm',
+          AWS_ENDPOINT_URL_SSM: ctx.fake.url,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          SSM_TIMEOUT_MS: String(SSM_TIMEOUT_MS),
+          SSM_PARAMETER_PREFIX: SSM_PREFIX,
+          SSM_KMS_KEY_ID,
+        });
+        expect(ctx.t.app.services.store.kind).toBe('ssm');
+      } else {
+        ctx.t = await startTestApp();
+        expect(ctx.t.app.services.store.kind).toBe('local');
+      }
+    });
+
+    afterAll(async () => {
+      await ctx.t?.close();
+      await ctx.fake?.close();
+    });
+
+    it('rotation advances the row to a new version holding exactly the new credentials; old versions stay readable', async () => {
+      const { t, fake } = ctx;
+      const team = await t.newTeam();
+      const api = rest(t.url, team.ownerKey);
+      const c1 = accessKey('rotate-1');
+      const id = await createSecret(t, team, c1);
+      const before = await secretRow(t, id);
+      expect(before.credential_ref).toBe(`teams/${team.teamId}/secrets/${id}`);
+      expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+
+      const c2 = accessKey('rotate-2');
+      const res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, { credentials: c2 });
+      expect(res.status, res.text).toBe(200);
+      expect(Object.keys(res.body).sort()).toEqual(SECRET_RESPONSE_KEYS);
+      expect(res.text).not.toContain(CANARY);
+
+      const after = await secretRow(t, id);
+      expect(after.credential_ref).toBe(before.credential_ref);
+      expect(after.credential_version).toBeGreaterThan(before.credential_version);
+      expect(after.version).toBe(before.version + 1);
+      expect(res.body.updated_at).toBe(after.updated_at);
+      expect(after.updated_at >= before.updated_at).toBe(true);
+      expect(await readCreds(t, after.credential_ref, after.credential_version)).toEqual(c2);
+      expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+      expect(await storedVersions(ctx, before.credential_ref)).toEqual([
+        before.credential_version,
+        after.credential_version,
+      ]);
+
+      // The other door rotates the same way.
+      const c3 = accessKey('rotate-3');
+      const gql = await graphql(t.url, team.ownerKey)(UPDATE_SECRET, {
+        t: team.teamId,
+        s: id,
+        input: { value: gqlCredentials(c3) },
+      });
+      expect(gql.body.errors, gql.text).toBeUndefined();
+      expect(gql.body.data.updateSecret).toMatchObject({
+        __typename: 'UpdateSecretSuccess',
+        secret: { id, version: before.version + 2 },
+      });
+      expect(gql.text).not.toContain(CANARY);
+      const third = await secretRow(t, id);
+      expect(third.credential_version).toBeGreaterThan(after.credential_version);
+      expect(await readCreds(t, third.credential_ref, third.credential_version)).toEqual(c3);
+      expect(await readCreds(t, after.credential_ref, after.credential_version)).toEqual(c2);
+      expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+
+      if (fake) {
+        const name = paramName(before.credential_ref);
+        const versions = fake.versions(name);
+        expect(versions.map(({ version, type, keyId }) => ({ version, type, keyId }))).toEqual(
+          [before, after, third].map((r) => ({
+            version: r.credential_version,
+            type: 'SecureString',
+            keyId: SSM_KMS_KEY_ID,
+          })),
+        );
+        expect(versions.map((v) => JSON.parse(v.value))).toEqual([c1, c2, c3]);
+        expect(fake.calls.filter((c) => c.op === 'PutParameter' && c.name === name)).toHaveLength(3);
+        expect(JSON.stringify(fake.calls)).not.toContain(CANARY);
+      }
+    });
+
+    it('a database failure after the store write leaves the row on the previous, still readable version', async () => {
+      const { t, fake } = ctx;
+      const team = await t.newTeam();
+      const api = rest(t.url, team.ownerKey);
+      const c1 = accessKey('dbfail-1');
+      const id = await createSecret(t, team, c1);
+      const before = await secretRow(t, id);
+
+      const suffix = unique();
+      const fn = `cs_test_fail_${kind}_${suffix}`;
+      const marker = `FAIL-DB-${suffix}`;
+      const c2 = accessKey('dbfail-2');
+      let res: Awaited<ReturnType<typeof api>>;
+      await sql(
+        t,
+        `create or replace function ${fn}() returns trigger as $$ begin if new.description = '${marker}' then raise exception 'injected failure'; end if; return new; end $$ language plpgsql`,
+      );
+      try {
+        await sql(t, `create trigger ${fn} before update on secrets for each row execute function ${fn}()`);
+        res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
+          description: marker,
+          credentials: c2,
+        });
+      } finally {
+        await sql(t, `drop trigger if exists ${fn} on secrets`);
+        await sql(t, `drop function if exists ${fn}()`);
+      }
+
+      expect(res.status, res.text).toBe(500);
+      expect(res.body).toEqual({
+        detail: 'Internal server error',
+        request_id: res.headers.get('x-request-id'),
+      });
+      expect(res.body.request_id).toEqual(expect.any(String));
+      expect(res.text).not.toContain(CANARY);
+      expect(t.logs.some((l) => l.includes(res.body.request_id) && l.includes('unexpected error'))).toBe(
+        true,
+      );
+
+      const after = await secretRow(t, id);
+      expect(after).toEqual(before);
+      expect(await readCreds(t, after.credential_ref, after.credential_version)).toEqual(c1);
+      if (fake) {
+        // The store took the new version; the row ignores it (an orphan), so the two still agree.
+        const versions = fake.versions(paramName(before.credential_ref));
+        expect(versions.map((v) => v.version)).toEqual([
+          before.credential_version,
+          before.credential_version + 1,
+        ]);
+        expect(JSON.parse(versions[1].value)).toEqual(c2);
+      } else {
+        // The local store writes through the failed transaction: nothing of the new version remains.
+        expect(await storedVersions(ctx, before.credential_ref)).toEqual([before.credential_version]);
+      }
+
+      // Nothing is lost: the next rotation works and points at its own credentials.
+      const c3 = accessKey('dbfail-3');
+      const retry = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
+        description: 'fine now',
+        credentials: c3,
+      });
+      expect(retry.status, retry.text).toBe(200);
+      const next = await secretRow(t, id);
+      expect(next.version).toBe(before.version + 1);
+      expect(next.description).toBe('fine now');
+      expect(next.credential_version).toBeGreaterThan(before.credential_version);
+      expect(await readCreds(t, next.credential_ref, next.credential_version)).toEqual(c3);
+      expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+    });
+
+    if (kind === 'local') {
+      it('a failed credential_blobs write (the local store is the database) changes nothing', async () => {
+        const { t } = ctx;
+        const team = await t.newTeam();
+        const api = rest(t.url, team.ownerKey);
+        const c1 = accessKey('blobfail-1');
+        const id = await createSecret(t, team, c1);
+        const before = await secretRow(t, id);
+        const fn = `cs_test_blobfail_${unique()}`;
+        const newName = `renamed-${unique()}`;
+        let res: Awaited<ReturnType<typeof api>>;
+        await sql(
+          t,
+          `create or replace function ${fn}() returns trigger as $$ begin if new.ref = '${before.credential_ref}' then raise exception 'injected blob failure'; end if; return new; end $$ language plpgsql`,
+        );
+        try {
+          await sql(
+            t,
+            `create trigger ${fn} before insert on credential_blobs for each row execute function ${fn}()`,
+          );
+          res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
+            name: newName,
+            credentials: accessKey('blobfail-2'),
+          });
+        } finally {
+          await sql(t, `drop trigger if exists ${fn} on credential_blobs`);
+          await sql(t, `drop function if exists ${fn}()`);
+        }
+        expect(res.status, res.text).toBeGreaterThanOrEqual(500);
+        expect(res.body).toEqual({
+          detail: 'Internal server error',
+          request_id: res.headers.get('x-request-id'),
+        });
+        expect(await secretRow(t, id)).toEqual(before);
+        expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+        expect(await storedVersions(ctx, before.credential_ref)).toEqual([before.credential_version]);
+      });
+    }
+
+    if (kind === 'ssm') {
+      const FAULTS: [string, Fault][] = [
+        ['internal error (500)', 'internal'],
+        ['throttling', 'throttle'],
+        [`a delay beyond SSM_TIMEOUT_MS`, { delayMs: SSM_TIMEOUT_MS * 3 }],
+        ['a connection reset', 'reset'],
+      ];
+
+      it.each(FAULTS)(
+        'REST: PutParameter failing with %s is a 503 with Retry-After and changes nothing',
+        async (_label, fault) => {
+          const { t } = ctx;
+          const fake = ctx.fake!;
+          const team = await t.newTeam();
+          const api = rest(t.url, team.ownerKey);
+          const c1 = accessKey('storefail-1');
+          const id = await createSecret(t, team, c1);
+          const before = await secretRow(t, id);
+          const name = paramName(before.credential_ref);
+          const putsBefore = fake.calls.filter((c) => c.op === 'PutParameter' && c.name === name).length;
+
+          fake.failNext('PutParameter', fault, 5);
+          let res: Awaited<ReturnType<typeof api>>;
+          try {
+            res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
+              name: `renamed-${unique()}`,
+              description: 'must not stick',
+              credentials: accessKey('storefail-2'),
+            });
+          } finally {
+            fake.clearFaults();
+          }
+
+          expect(res.status, res.text).toBe(503);
+          const retryAfter = res.headers.get('retry-after');
+          expect(retryAfter).toMatch(/^[1-9][0-9]*$/);
+          expect(Object.keys(res.body)).toEqual(['detail']);
+          expect(res.body.detail).toEqual(expect.any(String));
+          expectNoInternals(res.text, ctx, before.credential_ref);
+          expect(fake.calls.filter((c) => c.op === 'PutParameter' && c.name === name).length).toBeGreaterThan(
+            putsBefore,
+          );
+
+          expect(await secretRow(t, id)).toEqual(before);
+          expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+          if (typeof fault === 'object') {
+            // Timed-out puts still land in the store later; the row must keep reading its own version.
+            await sleep(fault.delayMs + 300);
+            expect(await secretRow(t, id)).toEqual(before);
+            expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+          }
+        },
+      );
+
+      it.each(FAULTS)(
+        'GraphQL: PutParameter failing with %s is SERVICE_UNAVAILABLE and changes nothing',
+        async (_label, fault) => {
+          const { t } = ctx;
+          const fake = ctx.fake!;
+          const team = await t.newTeam();
+          const c1 = accessKey('gqlfail-1');
+          const id = await createSecret(t, team, c1);
+          const before = await secretRow(t, id);
+
+          fake.failNext('PutParameter', fault, 5);
+          let res: Awaited<ReturnType<ReturnType<typeof graphql>>>;
+          try {
+            res = await graphql(t.url, team.ownerKey)(UPDATE_SECRET, {
+              t: team.teamId,
+              s: id,
+              input: { name: `renamed-${unique()}`, value: gqlCredentials(accessKey('gqlfail-2')) },
+            });
+          } finally {
+            fake.clearFaults();
+          }
+
+          expect(res.body.errors, res.text).toHaveLength(1);
+          expect(res.body.errors![0].extensions?.code).toBe('SERVICE_UNAVAILABLE');
+          expect(res.body.data?.updateSecret ?? null).toBeNull();
+          expectNoInternals(res.text, ctx, before.credential_ref);
+
+          expect(await secretRow(t, id)).toEqual(before);
+          expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+          if (typeof fault === 'object') {
+            await sleep(fault.delayMs + 300);
+            expect(await secretRow(t, id)).toEqual(before);
+            expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+          }
+        },
+      );
+
+      it('a failing store on create is a 503 and leaves no secret or vault connection behind', async () => {
+        const { t } = ctx;
+        const fake = ctx.fake!;
+        const team = await t.newTeam();
+        const api = rest(t.url, team.ownerKey);
+        const secretName = `create-fail-${unique()}`;
+        const connectionName = `vault-fail-${unique()}`;
+        let secret: Awaited<ReturnType<typeof api>>;
+        let connection: Awaited<ReturnType<typeof api>>;
+        try {
+          fake.failNext('PutParameter', 'internal', 5);
+          secret = await api('POST', `/v1/teams/${team.teamId}/secrets`, {
+            name: secretName,
+            secret_type: 's3',
+            auth_method: 's3_access_key',
+            credentials: accessKey('create-fail'),
+          });
+          fake.clearFaults();
+          fake.failNext('PutParameter', 'throttle', 5);
+          connection = await api('POST', `/v1/teams/${team.teamId}/vault-connections`, {
+            name: connectionName,
+            vault_type: 'onepassword',
+            access_token: `ops_${canary('create-fail-token')}`,
+          });
+        } finally {
+          fake.clearFaults();
+        }
+        for (const res of [secret, connection]) {
+          expect(res.status, res.text).toBe(503);
+          expect(res.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
+          expect(Object.keys(res.body)).toEqual(['detail']);
+          expect(res.text).not.toContain(CANARY);
+          expect(res.text).not.toContain('teams/');
+          expect(res.text).not.toContain(SSM_PREFIX);
+        }
+        expect(
+          await sql(t, 'select id from secrets where team_id = ? and name = ?', [team.teamId, secretName]),
+        ).toEqual([]);
+        expect(
+          await sql(t, 'select id from vault_connections where team_id = ? and name = ?', [
+            team.teamId,
+            connectionName,
+          ]),
+        ).toEqual([]);
+      });
+
+      it.each([
+        ['once (the retry succeeds)', 1],
+        ['on every attempt', 5],
+      ])('writeThenFail %s: the row and the store never disagree', async (_label, count) => {
+        const { t } = ctx;
+        const fake = ctx.fake!;
+        const team = await t.newTeam();
+        const api = rest(t.url, team.ownerKey);
+        const c1 = accessKey('wtf-1');
+        const id = await createSecret(t, team, c1);
+        const before = await secretRow(t, id);
+        const c2 = accessKey('wtf-2');
+
+        fake.failNext('PutParameter', 'writeThenFail', count);
+        let res: Awaited<ReturnType<typeof api>>;
+        try {
+          res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, { credentials: c2 });
+        } finally {
+          fake.clearFaults();
+        }
+        expect([200, 503], res.text).toContain(res.status);
+        expect(res.text).not.toContain(CANARY);
+        // The lost responses left versions behind in the store.
+        expect(fake.versions(paramName(before.credential_ref)).length).toBeGreaterThan(1);
+
+        const after = await secretRow(t, id);
+        const current = await readCreds(t, after.credential_ref, after.credential_version);
+        expect([c1, c2]).toContainEqual(current);
+        if (res.status === 200) {
+          expect(current).toEqual(c2);
+          expect(after.version).toBe(before.version + 1);
+        } else {
+          expect(after).toEqual(before);
+          expect(current).toEqual(c1);
+        }
+      });
+
+      it('writeThenFail on create: the secret either exists with the sent credentials or not at all', async () => {
+        const { t } = ctx;
+        const fake = ctx.fake!;
+        const team = await t.newTeam();
+        const c1 = accessKey('wtf-create');
+        const name = `created-${unique()}`;
+        fake.failNext('PutParameter', 'writeThenFail', 1);
+        let res: Awaited<ReturnType<ReturnType<typeof rest>>>;
+        try {
+          res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
+            name,
+            secret_type: 's3',
+            auth_method: 's3_access_key',
+            credentials: c1,
+          });
+        } finally {
+          fake.clearFaults();
+        }
+        expect([201, 503], res.text).toContain(res.status);
+        expect(res.text).not.toContain(CANARY);
+        const rows = await sql<{ id: string }>(t, 'select id from secrets where team_id = ? and name = ?', [
+          team.teamId,
+          name,
+        ]);
+        if (res.status === 201) {
+          expect(rows.map((r) => r.id)).toEqual([res.body.id]);
+          const row = await secretRow(t, res.body.id);
+          expect(await readCreds(t, row.credential_ref, row.credential_version)).toEqual(c1);
+        } else {
+          expect(rows).toEqual([]);
+        }
+      });
+
+      it('random store faults over a series of rotations never make the row and the store disagree', async () => {
+        const { t } = ctx;
+        const fake = ctx.fake!;
+        const team = await t.newTeam();
+        const api = rest(t.url, team.ownerKey);
+        let current = accessKey('rand-0');
+        const id = await createSecret(t, team, current);
+        const sent: CredentialValue[] = [current];
+        let row = await secretRow(t, id);
+        const statuses: number[] = [];
+        fake.failRandomly(
+          'PutParameter',
+          0.5,
+          ['writeThenFail', 'internal', 'throttle', 'reset'],
+          20_260_101,
+        );
+        try {
+          for (let i = 1; i <= 12; i++) {
+            const next = accessKey(`rand-${i}`);
+            sent.push(next);
+            const res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, { credentials: next });
+            statuses.push(res.status);
+            expect([200, 503], res.text).toContain(res.status);
+            const now = await secretRow(t, id);
+            const got = await readCreds(t, now.credential_ref, now.credential_version);
+            expect(sent).toContainEqual(got);
+            if (res.status === 200) {
+              expect(got).toEqual(next);
+              expect(now.version).toBe(row.version + 1);
+              current = next;
+            } else {
+              expect(now).toEqual(row);
+              expect(got).toEqual(current);
+            }
+            row = now;
+          }
+        } finally {
+          fake.failRandomly('PutParameter', 0, []);
+        }
+        // The seed must exercise both outcomes, or the loop proved little.
+        expect(statuses).toContain(200);
+        expect(statuses).toContain(503);
+      });
+    }
+
+    it('20 concurrent rotations all succeed, in order, and the row points at the last one committed', async () => {
+      const { t } = ctx;
+      const team = await t.newTeam();
+      const api = rest(t.url, team.ownerKey);
+      const id = await createSecret(t, team, accessKey('conc-0'));
+      const before = await secretRow(t, id);
+      const creds = Array.from({ length: 20 }, (_, i) => accessKey(`conc-${i + 1}`));
+      const requestIds = creds.map((_, i) => `rot-${unique()}-${i}`);
+
+      const results = await Promise.all(
+        creds.map((c, i) =>
+          api(
+            'PATCH',
+            `/v1/teams/${team.teamId}/secrets/${id}`,
+            { credentials: c },
+            {
+              'x-request-id': requestIds[i],
+            },
+          ),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual(creds.map(() => 200));
+
+      const after = await secretRow(t, id);
+      expect(after.version).toBe(before.version + 20);
+      const current = await readCreds(t, after.credential_ref, after.credential_version);
+      const winner = creds.findIndex((c) => isDeepStrictEqual(c, current));
+      expect(winner).toBeGreaterThanOrEqual(0);
+
+      // The store holds the original plus exactly one version per request, and the row points at the newest.
+      const versions = await storedVersions(ctx, before.credential_ref);
+      expect(versions).toHaveLength(21);
+      expect(versions[0]).toBe(before.credential_version);
+      expect(after.credential_version).toBe(versions[versions.length - 1]);
+      const stored = await Promise.all(versions.slice(1).map((v) => readCreds(t, before.credential_ref, v)));
+      expect(sortCreds(stored)).toEqual(sortCreds(creds));
+
+      // No lost update: one audit event per request, and the winner's is (among) the last.
+      const events = await sql<{ request_id: string; created_at: Date }>(
+        t,
+        "select request_id, created_at from audit_events where resource_id = ? and event_type = 'secret_updated'",
+        [id],
+      );
+      expect(events.map((e) => e.request_id).sort()).toEqual([...requestIds].sort());
+      const last = Math.max(...events.map((e) => new Date(e.created_at).getTime()));
+      const lastIds = events
+        .filter((e) => new Date(e.created_at).getTime() === last)
+        .map((e) => e.request_id);
+      expect(lastIds).toContain(requestIds[winner]);
+    });
+
+    it('20 concurrent renames all succeed with no lost update', async () => {
+      const { t } = ctx;
+      const team = await t.newTeam();
+      const api = rest(t.url, team.ownerKey);
+      const c0 = accessKey('rename-0');
+      const id = await createSecret(t, team, c0);
+      const before = await secretRow(t, id);
+      const names = Array.from({ length: 20 }, (_, i) => `renamed-${unique()}-${i}`);
+
+      const results = await Promise.all(
+        names.map((name) => api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, { name })),
+      );
+      expect(results.map((r) => r.status)).toEqual(names.map(() => 200));
+      expect(results.map((r) => r.body.name).sort()).toEqual([...names].sort());
+
+      const after = await secretRow(t, id);
+      expect(after.version).toBe(before.version + 20);
+      expect(names).toContain(after.name);
+      expect(after.credential_version).toBe(before.credential_version);
+      expect(await readCreds(t, after.credential_ref, after.credential_version)).toEqual(c0);
+      const events = await sql<{ resource_name: string; created_at: Date }>(
+        t,
+        "select resource_name, created_at from audit_events where resource_id = ? and event_type = 'secret_updated'",
+        [id],
+      );
+      expect(events.map((e) => e.resource_name).sort()).toEqual([...names].sort());
+      const last = Math.max(...events.map((e) => new Date(e.created_at).getTime()));
+      expect(
+        events.filter((e) => new Date(e.created_at).getTime() === last).map((e) => e.resource_name),
+      ).toContain(after.name);
+    });
+
+    it('vault connections keep their token or client secret in the store and never return it', async () => {
+      const { t, fake } = ctx;
+      const team = await t.newTeam();
+      const api = rest(t.url, team.ownerKey);
+      const cases: {
+        body: Record<string, string>;
+        stored: CredentialValue;
+        settings: Record<string, string>;
+      }[] = [];
+      const opToken = `ops_${canary('op-token')}`;
+      cases.push({
+        body: { vault_type: 'onepassword', access_token: opToken },
+        stored: { access_token: opToken },
+        settings: {},
+      });
+      const dpToken = `dp.st.${canary('doppler-token')}`;
+      cases.push({
+        body: { vault_type: 'doppler', access_token: dpToken, project: 'proj', config: 'prd' },
+        stored: { access_token: dpToken },
+        settings: { project: 'proj', config: 'prd' },
+      });
+      const clientSecret = canary('infisical-secret');
+      cases.push({
+        body: {
+          vault_type: 'infisical',
+          client_id: 'client-id-1',
+          client_secret: clientSecret,
+          project_id: 'project-1',
+          environment: 'prod',
+        },
+        stored: { client_secret: clientSecret },
+        settings: {
+          client_id: 'client-id-1',
+          project_id: 'project-1',
+          environment: 'prod',
+          secret_path: '/',
+        },
+      });
+
+      for (const c of cases) {
+        const name = `vault-${c.body.vault_type}-${unique()}`;
+        const res = await api('POST', `/v1/teams/${team.teamId}/vault-connections`, { name, ...c.body });
+        expect(res.status, res.text).toBe(201);
+        expect(Object.keys(res.body).sort()).toEqual([
+          'created_at',
+          'created_by',
+          'description',
+          'id',
+          'last_verified_at',
+          'name',
+          'vault_type',
+        ]);
+        expect(res.text).not.toContain(CANARY);
+        const rows = await sql<{ credential_ref: string; credential_version: number; settings: unknown }>(
+          t,
+          'select credential_ref, credential_version, settings from vault_connections where id = ?',
+          [res.body.id],
+        );
+        expect(rows).toHaveLength(1);
+        const [row] = rows;
+        expect(row.credential_ref).toBe(`teams/${team.teamId}/vault-connections/${res.body.id}`);
+        expect(await readCreds(t, row.credential_ref, row.credential_version)).toEqual(c.stored);
+        const settings = typeof row.settings === 'string' ? JSON.parse(row.settings) : row.settings;
+        expect(settings).toEqual(c.settings);
+        if (fake) {
+          const versions = fake.versions(paramName(row.credential_ref));
+          expect(versions).toHaveLength(1);
+          expect(versions[0]).toMatchObject({ type: 'SecureString', keyId: SSM_KMS_KEY_ID });
+          expect(JSON.parse(versions[0].value)).toEqual(c.stored);
+        }
+      }
+    });
+
+    if (kind === 'local') {
+      it('credential_blobs holds ciphertext only', async () => {
+        const { t } = ctx;
+        const team = await t.newTeam();
+        const c1 = accessKey('blob');
+        const id = await createSecret(t, team, c1);
+        const row = await secretRow(t, id);
+        const blobs = await sql<{ version: number; ciphertext: Buffer }>(
+          t,
+          'select version, ciphertext from credential_blobs where ref = ?',
+          [row.credential_ref],
+        );
+        expect(blobs).toHaveLength(1);
+        expect(Number(blobs[0].version)).toBe(row.credential_version);
+        const blob = Buffer.from(blobs[0].ciphertext);
+        expect(blob.length).toBeGreaterThan(28);
+        for (const value of Object.values(c1)) {
+          expect(blob.includes(Buffer.from(value, 'utf8'))).toBe(false);
+          expect(blob.toString('latin1')).not.toContain(value);
+          expect(blob.toString('base64')).not.toContain(Buffer.from(value).toString('base64').slice(0, 16));
+        }
+        expect(blob.toString('latin1')).not.toContain(CANARY);
+        expect(await readCreds(t, row.credential_ref, row.credential_version)).toEqual(c1);
+      });
+
+      it('a blob moved to another (ref, version) slot, or read with another key, fails to decrypt', async () => {
+        const { t } = ctx;
+        const store = new LocalCredentialStore(Buffer.from(TEST_CREDENTIAL_KEY, 'base64'));
+        const base = `test/aad-${unique()}`;
+        const refA = `${base}/a`;
+        const refB = `${base}/b`;
+        const value = accessKey('aad');
+        try {
+          const version = await em(t).transactional((tx) => store.put(refA, value, tx));
+          expect(version).toBe(1);
+          expect(await store.get(refA, 1, em(t))).toEqual(value);
+          const [{ ciphertext }] = await sql<{ ciphertext: Buffer }>(
+            t,
+            'select ciphertext from credential_blobs where ref = ? and version = 1',
+            [refA],
+          );
+          await sql(
+            t,
+            'insert into credential_blobs (ref, version, ciphertext, created_at) values (?, ?, ?, now())',
+            [refB, 1, ciphertext],
+          );
+          await sql(
+            t,
+            'insert into credential_blobs (ref, version, ciphertext, created_at) values (?, ?, ?, now())',
+            [refA, 2, ciphertext],
+          );
+          await expect(store.get(refB, 1, em(t))).rejects.toThrow();
+          await expect(store.get(refA, 2, em(t))).rejects.toThrow();
+          await expect(new LocalCredentialStore(randomBytes(32)).get(refA, 1, em(t))).rejects.toThrow();
+          // The original slot still decrypts, so the failures above come from the binding, not the data.
+          expect(await store.get(refA, 1, em(t))).toEqual(value);
+        } finally {
+          await sql(t, 'delete from credential_blobs where ref in (?, ?)', [refA, refB]);
+        }
+      });
+
+      it('without CREDENTIAL_KEY the key file is created with mode 0600 and reused', () => {
+        const tmp = mkdtempSync(path.join(tmpdir(), 'cs-key-'));
+        try {
+          const dir = path.join(tmp, 'data');
+          const key = loadCredentialKey(undefined, dir);
+          const file = path.join(dir, 'credential.key');
+          expect(key).toHaveLength(32);
+          expect(statSync(file).mode & 0o777).toBe(0o600);
+          expect(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64').equals(key)).toBe(true);
+          expect(loadCredentialKey(undefined, dir).equals(key)).toBe(true);
+          expect(statSync(file).mode & 0o777).toBe(0o600);
+
+          const other = path.join(tmp, 'other');
+          expect(loadCredentialKey(undefined, other).equals(key)).toBe(false);
+
+          const configured = path.join(tmp, 'configured');
+          expect(loadCredentialKey(TEST_CREDENTIAL_KEY, configured).toString('base64')).toBe(
+            TEST_CREDENTIAL_KEY,
+          );
+          expect(existsSync(path.join(configured, 'credential.key'))).toBe(false);
+        } finally {
+          rmSync(tmp, { recursive: true, force: true });
+        }
+      });
+    }
+
+    it('no credential value ever reached a log line (or, on SSM, the logged calls)', () => {
+      const { t, fake } = ctx;
+      expect(canaryCount).toBeGreaterThan(0);
+      expect(t.logs.length).toBeGreaterThan(0);
+      expect(t.logs.some((l) => l.includes('"msg":"request"'))).toBe(true);
+      const leaking = t.logs.filter((l) => l.includes(CANARY));
+      expect(leaking).toEqual([]);
+      if (fake) expect(JSON.stringify(fake.calls)).not.toContain(CANARY);
+    });
+  });
+}
+
+storeSuite('local');
+storeSuite('ssm');
