@@ -17,7 +17,12 @@ async function newSecret() {
     credentials: { access_key_id: 'AKIA1', secret_access_key: 'one' },
   });
   expect(created.status).toBe(201);
-  return { team, call, id: created.body.id as string, path: `/v1/teams/${team.teamId}/secrets/${created.body.id}` };
+  return {
+    team,
+    call,
+    id: created.body.id as string,
+    path: `/v1/teams/${team.teamId}/secrets/${created.body.id}`,
+  };
 }
 
 describe('optimistic concurrency (ETag / If-Match, expectedVersion)', () => {
@@ -50,16 +55,27 @@ describe('optimistic concurrency (ETag / If-Match, expectedVersion)', () => {
         __typename ... on UpdateSecretSuccess { secret { version } } ... on VersionConflictError { currentVersion message }
       } }`;
     const first = await gql(mutation, { t: team.teamId, s: id, v: 1 });
-    expect(first.body.data.updateSecret).toEqual({ __typename: 'UpdateSecretSuccess', secret: { version: 2 } });
+    expect(first.body.data.updateSecret).toEqual({
+      __typename: 'UpdateSecretSuccess',
+      secret: { version: 2 },
+    });
     const second = await gql(mutation, { t: team.teamId, s: id, v: 1 });
-    expect(second.body.data.updateSecret).toMatchObject({ __typename: 'VersionConflictError', currentVersion: 2 });
+    expect(second.body.data.updateSecret).toMatchObject({
+      __typename: 'VersionConflictError',
+      currentVersion: 2,
+    });
   });
 
   it('lets exactly one of many concurrent conditional updates win', async () => {
     const { call, path } = await newSecret();
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        call('PATCH', path, { credentials: { access_key_id: `AKIA${i}`, secret_access_key: `s${i}` } }, { 'if-match': '"1"' }),
+        call(
+          'PATCH',
+          path,
+          { credentials: { access_key_id: `AKIA${i}`, secret_access_key: `s${i}` } },
+          { 'if-match': '"1"' },
+        ),
       ),
     );
     const statuses = results.map((r) => r.status).sort();
@@ -74,7 +90,9 @@ describe('optimistic concurrency (ETag / If-Match, expectedVersion)', () => {
       Array.from({ length: 30 }, (_, i) => call('PATCH', path, { description: `d${i}` })),
     );
     expect(results.every((r) => r.status === 200)).toBe(true);
-    const versions = results.map((r) => Number(r.headers.get('etag')?.replaceAll('"', ''))).sort((a, b) => a - b);
+    const versions = results
+      .map((r) => Number(r.headers.get('etag')?.replaceAll('"', '')))
+      .sort((a, b) => a - b);
     expect(versions).toEqual(Array.from({ length: 30 }, (_, i) => i + 2));
   });
 });
@@ -87,7 +105,11 @@ describe('dry run', () => {
       credentials: { access_key_id: 'AKIA2', secret_access_key: 'two' },
     });
     expect(preview.status).toBe(200);
-    expect(preview.body).toMatchObject({ name: 'renamed', dry_run: true, changed_fields: ['name', 'credentials'] });
+    expect(preview.body).toMatchObject({
+      name: 'renamed',
+      dry_run: true,
+      changed_fields: ['name', 'credentials'],
+    });
     const after = await call('GET', path);
     expect(after.body.name).not.toBe('renamed');
     expect(after.headers.get('etag')).toBe('"1"');
@@ -99,7 +121,10 @@ describe('dry run', () => {
     const audit = await t.app.db.orm.em
       .fork()
       .getConnection()
-      .execute("select count(*)::int as n from audit_events where resource_id = ? and event_type = 'secret_updated'", [id]);
+      .execute(
+        "select count(*)::int as n from audit_events where resource_id = ? and event_type = 'secret_updated'",
+        [id],
+      );
     expect(audit[0].n).toBe(0);
 
     const other = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
@@ -110,7 +135,10 @@ describe('dry run', () => {
     });
     expect(other.status).toBe(201);
     expect((await call('PATCH', `${path}?dry_run=true`, { name: 'taken' })).status).toBe(409);
-    expect((await call('PATCH', `${path}?dry_run=maybe`, { name: 'x' })).body.detail[0].loc).toEqual(['query', 'dry_run']);
+    expect((await call('PATCH', `${path}?dry_run=maybe`, { name: 'x' })).body.detail[0].loc).toEqual([
+      'query',
+      'dry_run',
+    ]);
   });
 
   it('previews on GraphQL with dryRun: true', async () => {

@@ -22,7 +22,10 @@ describe('rate limits per API key', () => {
     const limited = await call('GET', path);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(limited.body).toMatchObject({ error: 'Rate limit exceeded', detail: expect.stringContaining('3') });
+    expect(limited.body).toMatchObject({
+      error: 'Rate limit exceeded',
+      detail: expect.stringContaining('3'),
+    });
 
     const gql = await graphql(t.url, team.ownerKey)('{ __typename }');
     expect(gql.status).toBe(429);
