@@ -40,6 +40,11 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   });
   const services = createServices(db.orm, store, logger);
   services.cleanup.start();
+  const purgeIdempotencyKeys = setInterval(
+    () => void services.idempotency.purgeExpired().catch(() => {}),
+    3_600_000,
+  );
+  purgeIdempotencyKeys.unref();
   const server = createHttpServer({
     config,
     services,
@@ -70,6 +75,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      clearInterval(purgeIdempotencyKeys);
       await services.cleanup.stop();
       // Pending last_used_at values are written while the database is still open.
       await services.apiKeys.close().catch(() => {});

@@ -129,7 +129,7 @@ export function createYogaServer({
 export function createHttpServer(options: ServerOptions & { ready: () => Promise<void> }): Server {
   const { services, logger, config } = options;
   const yoga = createYogaServer(options);
-  const rest = new RestRouter(restRoutes(services), config.BODY_LIMIT_BYTES);
+  const rest = new RestRouter(restRoutes(services), config.BODY_LIMIT_BYTES, services.idempotency);
   const perKey = new RateLimiter(config.RATE_LIMIT_PER_MINUTE);
   const perIp = new RateLimiter(config.RATE_LIMIT_IP_PER_MINUTE);
 

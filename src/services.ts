@@ -3,8 +3,10 @@ import { ApiKeyService } from './api-keys/api-key-service.js';
 import { AuditService } from './audit/audit-service.js';
 import { CredentialCleanup } from './credentials/cleanup.js';
 import type { CredentialStore } from './credentials/credential-store.js';
+import { IdempotencyKeys } from './http/idempotency.js';
 import { LocationService } from './locations/location-service.js';
 import type { Logger } from './logger.js';
+import { SecretHistoryService } from './secrets/secret-history.js';
 import { SecretService } from './secrets/secret-service.js';
 import { VaultConnectionService } from './vault-connections/vault-connection-service.js';
 
@@ -13,7 +15,9 @@ export interface Services {
   orm: MikroORM;
   store: CredentialStore;
   cleanup: CredentialCleanup;
+  idempotency: IdempotencyKeys;
   secrets: SecretService;
+  secretHistory: SecretHistoryService;
   locations: LocationService;
   vaultConnections: VaultConnectionService;
   apiKeys: ApiKeyService;
@@ -26,7 +30,9 @@ export function createServices(orm: MikroORM, store: CredentialStore, logger: Lo
     orm,
     store,
     cleanup,
+    idempotency: new IdempotencyKeys(orm),
     secrets: new SecretService(orm, store, cleanup),
+    secretHistory: new SecretHistoryService(orm, store),
     locations: new LocationService(orm),
     vaultConnections: new VaultConnectionService(orm, store, cleanup),
     apiKeys: new ApiKeyService(orm, { logger }),

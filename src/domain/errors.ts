@@ -6,8 +6,8 @@ export interface Issue {
   message: string;
   /** Machine-readable kind, pydantic-style (missing, string_too_long, extra_forbidden, value_error, ...). */
   code: string;
-  /** Where the input came from on REST: body (default), path or query. */
-  source?: 'body' | 'path' | 'query';
+  /** Where the input came from on REST: body (default), path, query or header. */
+  source?: 'body' | 'path' | 'query' | 'header';
 }
 
 export class DomainError extends Error {}

@@ -155,4 +155,31 @@ export const AuditEvent = defineEntity({
 });
 export type AuditEvent = InferEntity<typeof AuditEvent>;
 
-export const ENTITIES = [Team, User, Membership, ApiKey, Secret, Location, VaultConnection, AuditEvent];
+export const SecretVersion = defineEntity({
+  name: 'SecretVersion',
+  tableName: 'secret_versions',
+  properties: {
+    secretId: p.uuid().primary(),
+    version: p.integer().primary(),
+    changedFields: p.array(),
+    secretType: p.string().length(64).$type<SecretType>(),
+    authMethod: p.string().length(64).$type<AuthMethod>(),
+    credentialVersion: p.integer().nullable(),
+    fieldMappings: p.json<FieldMapping[]>().nullable(),
+    actorUserId: p.uuid().nullable(),
+    actorApiKeyId: p.uuid().nullable(),
+    createdAt: timestamp(),
+  },
+});
+export type SecretVersion = InferEntity<typeof SecretVersion>;
+export const ENTITIES = [
+  Team,
+  User,
+  Membership,
+  ApiKey,
+  Secret,
+  Location,
+  VaultConnection,
+  AuditEvent,
+  SecretVersion,
+];

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Actor, RequestMeta } from '../auth/scopes.js';
 import { BadRequestError } from '../domain/errors.js';
+import type { IdempotencyKeys } from './idempotency.js';
 import type { RestResponse } from './rest-errors.js';
 
 export interface RestRequest {
@@ -34,6 +35,7 @@ export class RestRouter {
   constructor(
     routes: Route[],
     private readonly bodyLimit: number,
+    private readonly idempotency: IdempotencyKeys,
   ) {
     this.routes = routes.map((route) => {
       const paramNames: string[] = [];
@@ -66,14 +68,22 @@ export class RestRouter {
     const actor = authenticated;
     const values = route.pattern.exec(url.pathname)!.slice(1);
     const params = Object.fromEntries(route.paramNames.map((name, i) => [name, decode(values[i])]));
-    const body =
-      route.method === 'POST' || route.method === 'PATCH'
-        ? await this.readJsonObject(req, route.bodyOptional ?? false)
-        : undefined;
-    return route.handle({ actor, meta, params, query: url.searchParams, headers: req.headers, body });
+    const hasBody = route.method === 'POST' || route.method === 'PATCH';
+    const raw = hasBody ? await this.readBody(req) : '';
+    const body = hasBody ? parseJsonObject(raw, route.bodyOptional) : undefined;
+    const run = () =>
+      route.handle({ actor, meta, params, query: url.searchParams, headers: req.headers, body });
+    const key = req.headers['idempotency-key'];
+    if (typeof key !== 'string' || route.method === 'GET') return run();
+    return this.idempotency.run(
+      actor.apiKeyId,
+      key,
+      { method: route.method, path: url.pathname + url.search, body: raw },
+      run,
+    );
   }
 
-  private async readJsonObject(req: IncomingMessage, optional: boolean): Promise<Record<string, unknown>> {
+  private async readBody(req: IncomingMessage): Promise<string> {
     const declared = Number(req.headers['content-length']);
     if (declared > this.bodyLimit) throw new PayloadTooLargeError();
     const chunks: Buffer[] = [];
@@ -83,19 +93,22 @@ export class RestRouter {
       if (size > this.bodyLimit) throw new PayloadTooLargeError();
       chunks.push(chunk);
     }
-    const text = Buffer.concat(chunks).toString('utf8');
-    if (optional && text.trim() === '') return {};
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new BadRequestError('The request body must be a JSON object (it is not valid JSON)');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new BadRequestError('The request body must be a JSON object');
-    }
-    return parsed as Record<string, unknown>;
+    return Buffer.concat(chunks).toString('utf8');
   }
+}
+
+function parseJsonObject(text: string, optional = false): Record<string, unknown> {
+  if (optional && text.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new BadRequestError('The request body must be a JSON object (it is not valid JSON)');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new BadRequestError('The request body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
 }
 
 function decode(value: string): string {

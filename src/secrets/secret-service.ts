@@ -12,6 +12,7 @@ import type { SecretType } from '../domain/providers.js';
 import { parseOrThrow } from '../domain/validation.js';
 import { Location, Secret, User, VaultConnection } from '../entities/index.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
+import { recordVersion } from './secret-history.js';
 import {
   checkAuthMethodServes,
   checkCredentials,
@@ -162,6 +163,16 @@ export class SecretService {
     return secret;
   }
 
+  /** Federation entity lookup by id alone: the caller's team's secrets among `ids`; others' are absent. */
+  async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, Secret>> {
+    authorize(actor, actor.teamId, 'secrets:read');
+    const wanted = ids.filter(isUuid).map((id) => id.toLowerCase());
+    const rows = wanted.length
+      ? await this.orm.em.fork().find(Secret, { id: { $in: wanted }, teamId: actor.teamId })
+      : [];
+    return new Map(rows.map((row) => [row.id, row]));
+  }
+
   async create(actor: Actor, meta: RequestMeta, teamIdParam: string, body: unknown): Promise<Secret> {
     const { team_id: teamId } = parsePathIds({ team_id: teamIdParam });
     authorize(actor, teamId, 'secrets:create');
@@ -195,6 +206,7 @@ export class SecretService {
       const id = randomUUID();
       const now = new Date();
       const ref = secretRef(teamId, id);
+      const createdFields = Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] != null);
       const secret = em.create(Secret, {
         id,
         teamId,
@@ -213,12 +225,13 @@ export class SecretService {
         updatedAt: now,
         updatedBy: actor.userId,
       });
+      recordVersion(em, secret, createdFields, actor);
       recordAudit(em, actor, meta, {
         eventType: 'secret_created',
         resourceType: 'secret',
         resourceId: id,
         resourceName: input.name,
-        changedFields: Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] != null),
+        changedFields: createdFields,
       });
       return secret;
     });
@@ -283,6 +296,7 @@ export class SecretService {
         next.credentialVersion = await this.store.put(secret.credentialRef!, change.credentials, em);
       }
       Object.assign(secret, next);
+      recordVersion(em, secret, changedFields, actor);
       recordAudit(em, actor, meta, {
         eventType: 'secret_updated',
         resourceType: 'secret',
@@ -341,7 +355,7 @@ export interface WriteOptions {
   expectedVersion?: number;
 }
 
-function assertVersion(secret: Secret, expected: number | undefined): void {
+export function assertVersion(secret: Secret, expected: number | undefined): void {
   if (expected !== undefined && secret.version !== expected) throw new VersionConflictError(secret.version);
 }
 

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { ConflictError, ValidationError } from '../domain/errors.js';
+import type { RestResponse } from './rest-errors.js';
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const RETENTION_HOURS = 24;
+/** Headers worth replaying with a stored response. */
+const REPLAYED_HEADERS = ['etag', 'location'];
+
+interface StoredRow {
+  request_hash: string;
+  status: number | null;
+  response: { body?: unknown; headers?: Record<string, string>; replayable: boolean } | null;
+}
+
+/**
+ * `Idempotency-Key` on REST writes, kept in PostgreSQL for 24 hours so it holds across processes.
+ * The first request claims the key; a retry with the same request gets the stored response, a
+ * different request under the same key gets 422, and a retry while the first is running gets 409.
+ * 5xx outcomes release the key so the request can be retried for real.
+ */
+export class IdempotencyKeys {
+  constructor(private readonly orm: MikroORM) {}
+
+  async run(
+    apiKeyId: string,
+    key: string,
+    request: { method: string; path: string; body: string },
+    execute: () => Promise<RestResponse>,
+  ): Promise<RestResponse> {
+    if (!KEY_PATTERN.test(key)) {
+      throw new ValidationError([
+        {
+          path: ['idempotency-key'],
+          message: 'Idempotency-Key must be 1–255 visible ASCII characters',
+          code: 'value_error',
+          source: 'header',
+        },
+      ]);
+    }
+    const hash = createHash('sha256')
+      .update(`${request.method} ${request.path}\n${request.body}`)
+      .digest('hex');
+    const conn = this.orm.em.fork().getConnection();
+    const claimed = await conn.execute<unknown[]>(
+      `insert into idempotency_keys (api_key_id, key, request_hash, created_at) values (?, ?, ?, now())
+       on conflict (api_key_id, key) do update
+         set request_hash = excluded.request_hash, status = null, response = null, created_at = now()
+         where idempotency_keys.created_at < now() - make_interval(hours => ${RETENTION_HOURS})
+       returning 1`,
+      [apiKeyId, key, hash],
+    );
+    if (claimed.length === 0) return this.replay(apiKeyId, key, hash);
+
+    let response: RestResponse;
+    try {
+      response = await execute();
+    } catch (error) {
+      await this.release(apiKeyId, key);
+      throw error;
+    }
+    if (response.status >= 500) {
+      await this.release(apiKeyId, key);
+      return response;
+    }
+    // A one-time secret (a new API key) is never stored; a retry is told so rather than re-run.
+    const replayable = !JSON.stringify(response.body ?? null).includes('"full_key"');
+    const headers = Object.fromEntries(
+      Object.entries(response.headers ?? {}).filter(([name]) =>
+        REPLAYED_HEADERS.includes(name.toLowerCase()),
+      ),
+    );
+    await conn.execute(
+      'update idempotency_keys set status = ?, response = ? where api_key_id = ? and key = ?',
+      [
+        response.status,
+        JSON.stringify(replayable ? { body: response.body, headers, replayable } : { replayable }),
+        apiKeyId,
+        key,
+      ],
+    );
+    return response;
+  }
+
+  /** Frees the key: the request failed before an outcome worth replaying (nothing was written). */
+  async release(apiKeyId: string, key: string): Promise<void> {
+    await this.orm.em
+      .fork()
+      .getConnection()
+      .execute('delete from idempotency_keys where api_key_id = ? and key = ?', [apiKeyId, key]);
+  }
+
+  private async replay(apiKeyId: string, key: string, hash: string): Promise<RestResponse> {
+    const [row] = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<StoredRow[]>(
+        'select request_hash, status, response from idempotency_keys where api_key_id = ? and key = ?',
+        [apiKeyId, key],
+      );
+    if (!row) throw new ConflictError('The request with this Idempotency-Key just finished; retry');
+    if (row.request_hash !== hash) {
+      throw new ValidationError([
+        {
+          path: ['idempotency-key'],
+          message: 'This Idempotency-Key was used for a different request',
+          code: 'idempotency_key_reused',
+          source: 'header',
+        },
+      ]);
+    }
+    if (row.status === null || !row.response) {
+      throw new ConflictError('A request with this Idempotency-Key is still in progress');
+    }
+    if (!row.response.replayable) {
+      throw new ConflictError('The response to this request held a one-time secret and cannot be replayed');
+    }
+    return {
+      status: row.status,
+      body: row.response.body,
+      headers: { ...row.response.headers, 'idempotent-replayed': 'true' },
+    };
+  }
+
+  async purgeExpired(): Promise<void> {
+    await this.orm.em
+      .fork()
+      .getConnection()
+      .execute(
+        `delete from idempotency_keys where created_at < now() - make_interval(hours => ${RETENTION_HOURS})`,
+      );
+  }
+}

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rest, startTestApp, type TestApp } from './support/harness.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+const count = async (query: string, params: unknown[]) =>
+  ((await t.app.db.orm.em.fork().getConnection().execute(query, params)) as any[])[0].n as number;
+
+describe('Idempotency-Key on REST writes', () => {
+  it('replays the first response to a retried create without a second write', async () => {
+    const team = await t.newTeam();
+    const call = rest(t.url, team.ownerKey);
+    const body = {
+      name: 'once',
+      secret_type: 's3',
+      auth_method: 's3_access_key',
+      credentials: { access_key_id: 'AKIA-I', secret_access_key: 'idem' },
+    };
+    const headers = { 'idempotency-key': 'create-once-1' };
+    const first = await call('POST', `/v1/teams/${team.teamId}/secrets`, body, headers);
+    const again = await call('POST', `/v1/teams/${team.teamId}/secrets`, body, headers);
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.headers.get('etag')).toBe('"1"');
+    expect(await count('select count(*)::int as n from secrets where team_id = ?', [team.teamId])).toBe(1);
+
+    const different = await call('POST', `/v1/teams/${team.teamId}/secrets`, { ...body, name: 'other' }, headers);
+    expect(different.status).toBe(422);
+    expect(different.body.detail[0].loc).toEqual(['header', 'idempotency-key']);
+  });
+
+  it('replays PATCH and DELETE, keeps keys per API key, and lets failed requests be retried', async () => {
+    const team = await t.newTeam();
+    const call = rest(t.url, team.ownerKey);
+    const created = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
+      name: 'patched',
+      secret_type: 's3',
+      auth_method: 's3_access_key',
+      credentials: { access_key_id: 'AKIA-P', secret_access_key: 'p' },
+    });
+    const path = `/v1/teams/${team.teamId}/secrets/${created.body.id}`;
+    const rotate = { credentials: { access_key_id: 'AKIA-P2', secret_access_key: 'p2' } };
+    const a = await call('PATCH', path, rotate, { 'idempotency-key': 'rotate-1' });
+    const b = await call('PATCH', path, rotate, { 'idempotency-key': 'rotate-1' });
+    expect(b.body).toEqual(a.body);
+    expect((await call('GET', path)).headers.get('etag')).toBe('"2"');
+
+    const invalid = await call('PATCH', path, { name: '' }, { 'idempotency-key': 'bad-1' });
+    expect(invalid.status).toBe(422);
+    expect((await call('PATCH', path, { name: '' }, { 'idempotency-key': 'bad-1' })).status).toBe(422);
+
+    const otherKey = await team.keyFor('admin', ['secrets:update', 'secrets:read']);
+    const fromOther = await rest(t.url, otherKey)('PATCH', path, { description: 'x' }, { 'idempotency-key': 'rotate-1' });
+    expect(fromOther.status).toBe(200);
+    expect(fromOther.headers.get('idempotent-replayed')).toBeNull();
+
+    expect((await call('DELETE', path, undefined, { 'idempotency-key': 'del-1' })).status).toBe(204);
+    const replayed = await call('DELETE', path, undefined, { 'idempotency-key': 'del-1' });
+    expect(replayed.status).toBe(204);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect((await call('DELETE', path, undefined, { 'idempotency-key': 'del-2' })).status).toBe(404);
+  });
+
+  it('never stores a one-time API key secret for replay', async () => {
+    const team = await t.newTeam();
+    const call = rest(t.url, team.ownerKey);
+    const body = { name: 'ci', scopes: ['secrets:read'] };
+    const first = await call('POST', `/v1/teams/${team.teamId}/api-keys`, body, { 'idempotency-key': 'key-1' });
+    expect(first.status).toBe(201);
+    const again = await call('POST', `/v1/teams/${team.teamId}/api-keys`, body, { 'idempotency-key': 'key-1' });
+    expect(again.status).toBe(409);
+    const stored = await t.app.db.orm.em
+      .fork()
+      .getConnection()
+      .execute("select response::text as r from idempotency_keys where key = 'key-1'");
+    expect(JSON.stringify(stored)).not.toContain(first.body.full_key);
+  });
+});
