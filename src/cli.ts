@@ -1,7 +1,9 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { parseArgs } from 'node:util';
+import { createCredentialStore } from './app.js';
 import { loadConfig } from './config.js';
+import { reconcile } from './credentials/reconcile.js';
 import { DataDirInUseError, openDatabase } from './db/database.js';
 import { isUuid } from './domain/ids.js';
 import { bootstrapTeam, createTeamApiKey, UnknownScopeError } from './teams/team-admin.js';
@@ -10,6 +12,7 @@ const USAGE = `Usage:
   npm run cli -- bootstrap --team <name> --email <email> [--plan free|pro]
   npm run cli -- api-key create --team <team_id> --name <name> --scopes <a,b,...>
   npm run cli -- migrate
+  npm run cli -- reconcile [--fix]     compare the database with the credential store; --fix removes orphans
 
 Results are printed to stdout as one JSON line; messages go to stderr.
 Uses DATABASE_URL when set, else the embedded database under DATA_DIR (stop the server first).`;
@@ -32,6 +35,7 @@ async function run(argv: string[]): Promise<unknown> {
       plan: { type: 'string' },
       name: { type: 'string' },
       scopes: { type: 'string' },
+      fix: { type: 'boolean' },
     },
     strict: true,
   });
@@ -52,6 +56,15 @@ async function run(argv: string[]): Promise<unknown> {
       .map((s) => s.trim())
       .filter(Boolean);
     return withDatabase((orm) => createTeamApiKey(orm, { teamId: teamId.toLowerCase(), name, scopes }));
+  }
+  if (command === 'reconcile') {
+    const config = loadConfig();
+    const report = await withDatabase((orm) =>
+      reconcile(orm, createCredentialStore(config), values.fix === true),
+    );
+    const clean = report.unreadable.length === 0 && report.orphans.length === report.removed.length;
+    if (!clean) process.exitCode = 1;
+    return report;
   }
   if (command === 'migrate') {
     return withDatabase(async () => ({ migrated: true }));

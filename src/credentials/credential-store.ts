@@ -15,6 +15,8 @@ export interface CredentialStore {
   get(ref: string, version: number, em: EntityManager): Promise<CredentialValue>;
   /** Removes every version; succeeds when nothing is stored under `ref`. */
   delete(ref: string, em: EntityManager): Promise<void>;
+  /** Every reference that has at least one stored version. */
+  listRefs(em: EntityManager): Promise<string[]>;
   /** Throws when the store cannot be reached. */
   ping(em: EntityManager): Promise<void>;
 }

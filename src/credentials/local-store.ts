@@ -65,6 +65,13 @@ export class LocalCredentialStore implements CredentialStore {
       .execute('delete from credential_blobs where ref = ?', [ref], 'run', em.getTransactionContext());
   }
 
+  async listRefs(em: EntityManager): Promise<string[]> {
+    const rows = await em
+      .getConnection()
+      .execute<{ ref: string }[]>('select distinct ref from credential_blobs');
+    return rows.map((r) => r.ref);
+  }
+
   async ping(): Promise<void> {}
 }
 

@@ -89,6 +89,28 @@ export class SsmCredentialStore implements CredentialStore {
     }
   }
 
+  async listRefs(): Promise<string[]> {
+    const refs: string[] = [];
+    const prefix = `${this.options.prefix}/`;
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call(() =>
+        this.client.send(
+          new DescribeParametersCommand({
+            MaxResults: 50,
+            NextToken: nextToken,
+            ParameterFilters: [{ Key: 'Name', Option: 'BeginsWith', Values: [`${prefix}teams/`] }],
+          }),
+        ),
+      );
+      for (const parameter of page.Parameters ?? []) {
+        if (parameter.Name?.startsWith(prefix)) refs.push(parameter.Name.slice(prefix.length));
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return refs;
+  }
+
   async ping(): Promise<void> {
     await this.call(() => this.client.send(new DescribeParametersCommand({ MaxResults: 1 })));
   }

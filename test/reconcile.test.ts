@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcile } from '../src/credentials/reconcile.js';
+import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
+import { rest, startTestApp, type TestApp } from './support/harness.js';
+
+let fake: FakeSsm;
+let t: TestApp;
+const PREFIX = `/reconcile-${process.pid}`;
+const ssmEnv = () => ({
+  CREDENTIAL_STORE: 'ssm',
+  AWS_ENDPOINT_URL_SSM: fake.url,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  SSM_PARAMETER_PREFIX: PREFIX,
+  SSM_TIMEOUT_MS: '500',
+});
+
+beforeAll(async () => {
+  // The SDK takes credentials from the standard chain (the environment here), not from our config.
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
+  fake = await startFakeSsm();
+  t = await startTestApp(ssmEnv());
+});
+afterAll(async () => {
+  await t.close();
+  await fake.close();
+});
+
+const sql = (query: string, params: unknown[] = []) =>
+  t.app.db.orm.em.fork().getConnection().execute(query, params) as Promise<any[]>;
+
+describe('reconcile', () => {
+  it('reports unreadable pointers and orphaned stored values, and --fix removes the orphans', async () => {
+    const team = await t.newTeam();
+    const call = rest(t.url, team.ownerKey);
+    const make = (name: string) =>
+      call('POST', `/v1/teams/${team.teamId}/secrets`, {
+        name,
+        secret_type: 's3',
+        auth_method: 's3_access_key',
+        credentials: { access_key_id: `AKIA-${name}`, secret_access_key: `value-${name}` },
+      });
+    const healthy = await make('healthy');
+    const broken = await make('broken');
+    expect(healthy.status).toBe(201);
+    await sql('update secrets set credential_version = 42 where id = ?', [broken.body.id]);
+
+    const orphanRef = `teams/${team.teamId}/secrets/00000000-0000-4000-8000-00000000dead`;
+    const client = new SSMClient({
+      endpoint: fake.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await client.send(
+      new PutParameterCommand({ Name: `${PREFIX}/${orphanRef}`, Value: '{"k":"v"}', Type: 'SecureString' }),
+    );
+
+    const report = await reconcile(t.app.db.orm, t.app.services.store, false);
+    expect(report.unreadable.filter((u) => u.team_id === team.teamId)).toEqual([
+      { resource_type: 'secret', id: broken.body.id, team_id: team.teamId, version: 42, reason: 'missing' },
+    ]);
+    expect(report.orphans).toContain(orphanRef);
+    expect(report.removed).toEqual([]);
+    expect(fake.has(`${PREFIX}/${orphanRef}`)).toBe(true);
+
+    const fixed = await reconcile(t.app.db.orm, t.app.services.store, true);
+    expect(fixed.removed).toContain(orphanRef);
+    expect(fake.has(`${PREFIX}/${orphanRef}`)).toBe(false);
+    expect(fake.has(`${PREFIX}/teams/${team.teamId}/secrets/${healthy.body.id}`)).toBe(true);
+    await sql('update secrets set credential_version = 1 where id = ?', [broken.body.id]);
+    const clean = await reconcile(t.app.db.orm, t.app.services.store, false);
+    expect(clean.unreadable.filter((u) => u.team_id === team.teamId)).toEqual([]);
+    expect(clean.orphans.filter((ref) => ref.includes(team.teamId))).toEqual([]);
+  });
+
+  it('runs as `cli reconcile`, printing the report as JSON', async () => {
+    const root = path.resolve(import.meta.dirname, '..');
+    // Asynchronous: the fake SSM endpoint lives in this process and must keep answering.
+    const result = await promisify(execFile)(
+      path.join(root, 'node_modules/.bin/tsx'),
+      ['src/cli.ts', 'reconcile', '--fix'],
+      {
+        cwd: root,
+        env: { ...process.env, ...ssmEnv(), DATABASE_URL: t.config.DATABASE_URL },
+        timeout: 60_000,
+      },
+    ).catch((error: { stdout: string; stderr: string; code: number }) => error);
+    expect(result.stderr).toBe('');
+    const report = JSON.parse(result.stdout);
+    expect(Object.keys(report).sort()).toEqual(['orphans', 'removed', 'unreadable']);
+    expect(report.orphans).toEqual(report.removed);
+  });
+});
