@@ -1,4 +1,4 @@
-import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit.js';
 import { type Actor, authorize, type RequestMeta } from '../auth/scopes.js';
@@ -10,7 +10,7 @@ import type { ListQuery, Page } from '../domain/paging.js';
 import { sameFieldSet } from '../domain/providers.js';
 import { parseOrThrow } from '../domain/validation.js';
 import { Secret, SecretVersion } from '../entities/index.js';
-import { assertVersion, type WriteOptions } from './secret-service.js';
+import { lockSecret, type WriteOptions } from './secret-service.js';
 
 /** Adds the history entry of an accepted change to the change's unit of work. Never a credential value. */
 export function recordVersion(
@@ -83,13 +83,7 @@ export class SecretHistoryService {
     authorize(actor, teamId, 'secrets:update');
     const { version } = parseOrThrow(rollbackSchema, body);
     return inTransaction(this.orm, async (em) => {
-      const secret = await em.findOne(
-        Secret,
-        { id: secretId, teamId },
-        { lockMode: LockMode.PESSIMISTIC_WRITE },
-      );
-      if (!secret) throw new NotFoundError('Secret not found');
-      assertVersion(secret, options.expectedVersion);
+      const secret = await lockSecret(em, teamId, secretId, options.expectedVersion);
       const target = await em.findOne(SecretVersion, { secretId, version });
       if (!target)
         throw ValidationError.single(['version'], `Secret has no version ${version}`, 'value_error');

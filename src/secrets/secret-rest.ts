@@ -1,14 +1,41 @@
 import { z } from 'zod';
-import { parseRestListQuery, restPage } from '../domain/paging.js';
-import { SECRET_TYPES } from '../domain/providers.js';
+import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../domain/paging.js';
+import { AUTH_METHODS, SECRET_TYPES } from '../domain/providers.js';
 import { parseOrThrow } from '../domain/validation.js';
+import { VAULT_TYPES } from '../domain/vaults.js';
 import type { Secret } from '../entities/index.js';
+import {
+  conflict,
+  credentialStoreUnavailable,
+  deleted,
+  errorResponseSchema,
+  idSchema,
+  notFound,
+  preconditionFailed,
+  timestampSchema,
+} from '../http/rest-docs.js';
 import { etagOf, expectedVersionFrom, type Route } from '../http/rest-router.js';
 import { iso } from '../http/rest-views.js';
 import type { Services } from '../services.js';
+import { createSecretSchema, updateSecretSchema } from './secret-rules.js';
 import { SECRET_SORT_FIELDS, type SecretDetail } from './secret-service.js';
 
-export function secretResponse(secret: Secret) {
+/** SecretResponse (create, update): never credentials, vault tokens or resolved references. */
+export const secretResponseSchema = z
+  .object({
+    id: idSchema,
+    name: z.string(),
+    description: z.string().nullable(),
+    secret_type: z.enum(SECRET_TYPES),
+    auth_method: z.enum(AUTH_METHODS),
+    created_at: timestampSchema,
+    created_by: idSchema.meta({ description: 'The user who created it.' }),
+    updated_at: timestampSchema,
+    updated_by: idSchema.meta({ description: 'The user who changed it last.' }),
+  })
+  .meta({ id: 'SecretResponse' });
+
+export function secretResponse(secret: Secret): z.infer<typeof secretResponseSchema> {
   return {
     id: secret.id,
     name: secret.name,
@@ -22,13 +49,30 @@ export function secretResponse(secret: Secret) {
   };
 }
 
+/** GET one secret: the response plus its locations and, for an external-vault secret, its vault. */
+export const secretDetailResponseSchema = secretResponseSchema
+  .extend({
+    location_count: z.number().int().min(0),
+    locations: z.array(z.object({ id: idSchema, name: z.string() })),
+    vault_connection_id: idSchema.nullable(),
+    vault_connection_name: z.string().nullable(),
+    vault_type: z.enum(VAULT_TYPES).nullable(),
+    external_field_mappings: z
+      .record(z.string(), z.string())
+      .nullable()
+      .meta({ description: 'External-vault secrets: credential field → vault reference. Null for native.' }),
+    created_by_email: z.string().nullable(),
+    updated_by_email: z.string().nullable(),
+  })
+  .meta({ id: 'SecretDetailResponse' });
+
 export function secretDetailResponse({
   secret,
   locations,
   vaultConnection,
   createdByEmail,
   updatedByEmail,
-}: SecretDetail) {
+}: SecretDetail): z.infer<typeof secretDetailResponseSchema> {
   return {
     ...secretResponse(secret),
     location_count: locations.length,
@@ -44,12 +88,44 @@ export function secretDetailResponse({
   };
 }
 
+/** A list item: the response plus how many locations use the secret. */
+export const secretListItemSchema = secretResponseSchema
+  .extend({ location_count: z.number().int().min(0) })
+  .meta({ id: 'SecretListItem' });
+
+export function secretListItem(secret: Secret, locationCount: number): z.infer<typeof secretListItemSchema> {
+  return { ...secretResponse(secret), location_count: locationCount };
+}
+
+/** PATCH with `dry_run=true`: what the secret would become, and which fields would change. */
+export const secretDryRunResponseSchema = secretResponseSchema
+  .extend({ dry_run: z.literal(true), changed_fields: z.array(z.string()) })
+  .meta({ id: 'SecretDryRunResponse' });
+
+/** 409 on PATCH (secret_type change) and DELETE: the locations in the way, when they are the reason. */
+export const secretConflictResponseSchema = errorResponseSchema
+  .extend({
+    locations: z
+      .array(z.object({ id: idSchema, name: z.string(), location_type: z.enum(SECRET_TYPES) }))
+      .optional(),
+  })
+  .meta({ id: 'SecretConflictResponse' });
+
+const LIST_FILTERS = { secret_type: z.enum(SECRET_TYPES).optional() };
+
 const patchQuerySchema = z.strictObject({
   dry_run: z
     .enum(['true', 'false'])
     .optional()
-    .transform((v) => v === 'true'),
+    .transform((v) => v === 'true')
+    .meta({ description: 'true: validate and report what would change, without changing anything.' }),
 });
+
+const TAGS: ['Secrets'] = ['Secrets'];
+const IF_MATCH = {
+  'If-Match':
+    'Optional: `"<version>"` from an ETag. The request fails with 412 unless it is the current version; `*` or no header: unconditional.',
+};
 
 /** REST routes for secrets: thin translations to the shared service. */
 export function secretRoutes({ secrets }: Services): Route[] {
@@ -57,10 +133,23 @@ export function secretRoutes({ secrets }: Services): Route[] {
     {
       method: 'GET',
       path: '/v1/teams/:team_id/secrets',
+      doc: {
+        operationId: 'listSecrets',
+        summary: 'List secrets',
+        tags: TAGS,
+        scope: 'secrets:read',
+        query: restListQuerySchema(SECRET_SORT_FIELDS, 'created_at', LIST_FILTERS),
+        responses: {
+          200: { description: 'A page of secrets.', schema: restPageSchema(secretListItemSchema) },
+        },
+      },
       handle: async ({ actor, params, query }) => {
-        const { page, list, filters } = parseRestListQuery(query, SECRET_SORT_FIELDS, 'created_at', {
-          secret_type: z.enum(SECRET_TYPES).optional(),
-        });
+        const { page, list, filters } = parseRestListQuery(
+          query,
+          SECRET_SORT_FIELDS,
+          'created_at',
+          LIST_FILTERS,
+        );
         const result = await secrets.list(actor, params.team_id, list, {
           q: list.q,
           secretType: filters.secret_type,
@@ -68,16 +157,35 @@ export function secretRoutes({ secrets }: Services): Route[] {
         const counts = await secrets.locationCounts(result.items.map((s) => s.id));
         return {
           status: 200,
-          body: restPage(page, list, result, (s) => ({
-            ...secretResponse(s),
-            location_count: counts.get(s.id) ?? 0,
-          })),
+          body: restPage(page, list, result, (s) => secretListItem(s, counts.get(s.id) ?? 0)),
         };
       },
     },
     {
       method: 'POST',
       path: '/v1/teams/:team_id/secrets',
+      doc: {
+        operationId: 'createSecret',
+        summary: 'Create a secret',
+        description:
+          'Native (`credentials`, written to the credential store and never returned) or external vault (`vault_connection_id` with `field_mappings`): exactly one of the two.',
+        tags: TAGS,
+        scope: 'secrets:create',
+        body: createSecretSchema,
+        responses: {
+          201: {
+            description: 'The created secret.',
+            schema: secretResponseSchema,
+            headers: { ETag: 'always' },
+          },
+          403: {
+            description: "The API key lacks the scope or role, or the team's plan allows no more secrets.",
+            schema: errorResponseSchema,
+          },
+          409: conflict('A secret with this name exists in the team.'),
+          503: credentialStoreUnavailable,
+        },
+      },
       handle: async ({ actor, meta, params, body }) => {
         const secret = await secrets.create(actor, meta, params.team_id, body);
         return { status: 201, body: secretResponse(secret), headers: etagOf(secret.version) };
@@ -86,6 +194,22 @@ export function secretRoutes({ secrets }: Services): Route[] {
     {
       method: 'GET',
       path: '/v1/teams/:team_id/secrets/:secret_id',
+      doc: {
+        operationId: 'getSecret',
+        summary: 'Get a secret',
+        description:
+          'With its locations and, for an external-vault secret, its vault connection and mappings.',
+        tags: TAGS,
+        scope: 'secrets:read',
+        responses: {
+          200: {
+            description: 'The secret.',
+            schema: secretDetailResponseSchema,
+            headers: { ETag: 'always' },
+          },
+          404: notFound('secret'),
+        },
+      },
       handle: async ({ actor, params }) => {
         const detail = await secrets.getDetail(actor, params.team_id, params.secret_id);
         return { status: 200, body: secretDetailResponse(detail), headers: etagOf(detail.secret.version) };
@@ -94,6 +218,31 @@ export function secretRoutes({ secrets }: Services): Route[] {
     {
       method: 'PATCH',
       path: '/v1/teams/:team_id/secrets/:secret_id',
+      doc: {
+        operationId: 'updateSecret',
+        summary: 'Update a secret',
+        description:
+          'Every field optional; omitted or null means unchanged, except `description: null`, which clears it. `{}` changes nothing. A change of auth method to one with other credential fields needs new `credentials` (native) or `field_mappings` (external vault) in the same request.',
+        tags: TAGS,
+        scope: 'secrets:update',
+        query: patchQuerySchema,
+        requestHeaders: IF_MATCH,
+        body: updateSecretSchema,
+        responses: {
+          200: {
+            description: 'The secret after the change; on a dry run, what it would be (and no ETag).',
+            schema: z.union([secretResponseSchema, secretDryRunResponseSchema]),
+            headers: { ETag: 'sometimes' },
+          },
+          404: notFound('secret'),
+          409: conflict(
+            'The new name is taken, or linked locations have another location_type than the new secret_type (listed in `locations`).',
+            secretConflictResponseSchema,
+          ),
+          412: preconditionFailed,
+          503: credentialStoreUnavailable,
+        },
+      },
       handle: async ({ actor, meta, params, body, headers, query }) => {
         const { dry_run: dryRun } = parseOrThrow(patchQuerySchema, Object.fromEntries(query), [], 'query');
         const result = await secrets.update(actor, meta, params.team_id, params.secret_id, body, {
@@ -102,12 +251,32 @@ export function secretRoutes({ secrets }: Services): Route[] {
         });
         const response = secretResponse(result.secret);
         if (!dryRun) return { status: 200, body: response, headers: etagOf(result.secret.version) };
-        return { status: 200, body: { ...response, dry_run: true, changed_fields: result.changedFields } };
+        const dryRunResponse: z.infer<typeof secretDryRunResponseSchema> = {
+          ...response,
+          dry_run: true,
+          changed_fields: result.changedFields,
+        };
+        return { status: 200, body: dryRunResponse };
       },
     },
     {
       method: 'DELETE',
       path: '/v1/teams/:team_id/secrets/:secret_id',
+      doc: {
+        operationId: 'deleteSecret',
+        summary: 'Delete a secret',
+        description:
+          'Refused while locations use the secret. Stored credentials are removed after the commit.',
+        tags: TAGS,
+        scope: 'secrets:delete',
+        requestHeaders: IF_MATCH,
+        responses: {
+          204: deleted('Secret'),
+          404: notFound('secret'),
+          409: conflict('Locations use the secret (listed in `locations`).', secretConflictResponseSchema),
+          412: preconditionFailed,
+        },
+      },
       handle: async ({ actor, meta, params, headers }) => {
         await secrets.delete(actor, meta, params.team_id, params.secret_id, {
           expectedVersion: expectedVersionFrom(headers),

@@ -121,13 +121,7 @@ export class SecretService {
     });
     authorize(actor, teamId, 'secrets:delete');
     await inTransaction(this.orm, async (em) => {
-      const secret = await em.findOne(
-        Secret,
-        { id: secretId, teamId },
-        { lockMode: LockMode.PESSIMISTIC_WRITE },
-      );
-      if (!secret) throw new NotFoundError('Secret not found');
-      assertVersion(secret, options.expectedVersion);
+      const secret = await lockSecret(em, teamId, secretId, options.expectedVersion);
       const using = await em.find(
         Location,
         { secretId },
@@ -260,14 +254,7 @@ export class SecretService {
     }
 
     return inTransaction(this.orm, async (em) => {
-      // The row lock serializes concurrent updates of one secret: each sees the previous one's result.
-      const secret = await em.findOne(
-        Secret,
-        { id: secretId, teamId },
-        { lockMode: LockMode.PESSIMISTIC_WRITE },
-      );
-      if (!secret) throw new NotFoundError('Secret not found');
-      assertVersion(secret, options.expectedVersion);
+      const secret = await lockSecret(em, teamId, secretId, options.expectedVersion);
       const vaultType = secret.vaultConnectionId
         ? (await em.findOneOrFail(VaultConnection, { id: secret.vaultConnectionId })).vaultType
         : null;
@@ -355,8 +342,23 @@ export interface WriteOptions {
   expectedVersion?: number;
 }
 
-export function assertVersion(secret: Secret, expected: number | undefined): void {
-  if (expected !== undefined && secret.version !== expected) throw new VersionConflictError(secret.version);
+/**
+ * Loads a secret of the team for a write, holding its row lock until the transaction ends (so
+ * concurrent writes to one secret serialize, each seeing the previous one's result), and checks
+ * the caller's expected version.
+ */
+export async function lockSecret(
+  em: EntityManager,
+  teamId: string,
+  secretId: string,
+  expectedVersion: number | undefined,
+): Promise<Secret> {
+  const secret = await em.findOne(Secret, { id: secretId, teamId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  if (!secret) throw new NotFoundError('Secret not found');
+  if (expectedVersion !== undefined && secret.version !== expectedVersion) {
+    throw new VersionConflictError(secret.version);
+  }
+  return secret;
 }
 
 function missing(field: string) {
