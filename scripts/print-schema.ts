@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { printSchema } from 'graphql';
-import { printableSchema } from '../src/graphql/schema.js';
+import { printSubgraphSdl } from '../src/graphql/schema.js';
 
-/** Writes schema.graphql, the committed artifact clients and gateways review. */
-writeFileSync(new URL('../schema.graphql', import.meta.url), `${printSchema(printableSchema())}\n`);
+/** Writes schema.graphql, the committed artifact clients and gateways review: the subgraph SDL with @oneOf. */
+writeFileSync(new URL('../schema.graphql', import.meta.url), `${printSubgraphSdl()}\n`);

@@ -2,17 +2,21 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { CredentialStore } from './credentials/credential-store.js';
+import { instrumentStore } from './credentials/instrumented-store.js';
 import { LocalCredentialStore, loadCredentialKey } from './credentials/local-store.js';
 import { SsmCredentialStore } from './credentials/ssm-store.js';
 import { type Database, openDatabase } from './db/database.js';
 import type { Logger } from './logger.js';
-import { createHttpServer } from './server.js';
+import { Metrics, type PoolStats } from './metrics.js';
+import { closeGracefully, createHttpServer } from './server.js';
 import { createServices, type Services } from './services.js';
 
 export interface App {
   db: Database;
   services: Services;
   server: Server;
+  /** This instance's Prometheus registry and metrics (served at `/metrics`). */
+  metrics: Metrics;
   /** Listens on the configured host and port; resolves to the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -32,11 +36,19 @@ export function createCredentialStore(config: Config): CredentialStore {
 }
 
 export async function createApp(config: Config, logger: Logger): Promise<App> {
-  const store = createCredentialStore(config);
+  const metrics = new Metrics();
+  const store = instrumentStore(createCredentialStore(config), metrics);
   const db = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolMax: config.DATABASE_POOL_MAX,
+  });
+  metrics.observeDatabasePool(() => {
+    try {
+      return db.orm.em.getConnection().getKnex().client.pool as PoolStats | undefined;
+    } catch {
+      return undefined; // closed
+    }
   });
   const services = createServices(db.orm, store, logger);
   services.cleanup.start();
@@ -49,6 +61,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     config,
     services,
     logger,
+    metrics,
     ready: async () => {
       const em = db.orm.em.fork();
       await em.getConnection().execute('select 1');
@@ -61,6 +74,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     db,
     services,
     server,
+    metrics,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -71,10 +85,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         });
       }),
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await closeGracefully(server);
       clearInterval(purgeIdempotencyKeys);
       await services.cleanup.stop();
       // Pending last_used_at values are written while the database is still open.

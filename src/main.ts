@@ -33,8 +33,19 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining in-flight requests');
-    const force = setTimeout(() => process.exit(1), 10_000).unref();
-    await app.close();
+    const force = setTimeout(() => {
+      logger.error({ signal }, 'shutdown took longer than 10 s: exiting with requests still in flight');
+      process.exit(1);
+    }, 10_000).unref();
+    try {
+      await app.close();
+    } catch (error) {
+      logger.error(
+        { error: error instanceof Error ? { type: error.name, message: error.message } : error },
+        'shutdown failed',
+      );
+      process.exit(1);
+    }
     clearTimeout(force);
     logger.info('stopped');
     process.exit(0);

@@ -1,19 +1,24 @@
 import { randomUUID } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { authenticate } from './auth/authenticate.js';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, parse } from 'graphql';
+import { createYoga, type Plugin, renderGraphiQL, type YogaServerInstance } from 'graphql-yoga';
 import type { Actor, RequestMeta } from './auth/scopes.js';
 import type { Config } from './config.js';
 import { UnauthenticatedError } from './domain/errors.js';
 import type { GraphQLContext } from './graphql/builder.js';
 import { toGraphQLError, withoutInputValues } from './graphql/error-types.js';
+import { GRAPHQL_LIMITS, operationLimitsRule } from './graphql/limits.js';
 import { buildExecutableSchema } from './graphql/schema.js';
+import { serveApiDocs } from './http/openapi.js';
 import { RateLimiter, rateLimitHeaders } from './http/rate-limit.js';
 import { type RestResponse, restError } from './http/rest-errors.js';
 import { PayloadTooLargeError, RestRouter } from './http/rest-router.js';
 import { restRoutes } from './http/rest-routes.js';
-import type { Logger } from './logger.js';
+import { currentRequestId, type Logger, requestContext } from './logger.js';
+import { Metrics, restRouteTemplates } from './metrics.js';
 import type { Services } from './services.js';
 
 const SECURITY_HEADERS = {
@@ -22,7 +27,7 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
-const DEFAULT_QUERY = `# Set the header {"Authorization": "Bearer dr_..."} below, put your team and secret ids in, and run.
+export const DEFAULT_QUERY = `# Set the header {"Authorization": "Bearer dr_..."} below, put your team and secret ids in, and run.
 mutation RenameSecret {
   updateSecret(
     teamId: "00000000-0000-0000-0000-000000000000"
@@ -37,7 +42,25 @@ mutation RenameSecret {
 }
 `;
 
+/**
+ * GraphiQL's page options. Yoga's GraphiQL bundle opens on `query` (else its own welcome text) and
+ * ignores `defaultQuery`, so both are set; `headers` pre-fills the headers editor until the user has
+ * stored headers of their own.
+ */
+export const GRAPHIQL_OPTIONS = {
+  title: 'Cloud storage secrets',
+  defaultQuery: DEFAULT_QUERY,
+  query: DEFAULT_QUERY,
+  headers: '{"Authorization": "Bearer dr_..."}',
+};
+
 /** Validation errors quote literal input values, which may be credentials: cut them out. */
+/** Token, depth, alias and cost bounds (src/graphql/limits.ts) on every operation. */
+const operationLimits: Plugin = {
+  onParse: ({ setParseFn }) => setParseFn((source) => parse(source, { maxTokens: GRAPHQL_LIMITS.maxTokens })),
+  onValidate: ({ addValidationRule }) => addValidationRule(operationLimitsRule),
+};
+
 const redactValidationErrors: Plugin = {
   onValidate:
     () =>
@@ -51,6 +74,82 @@ const disableIntrospection: Plugin = {
   onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
 };
 
+/** Counts and times every executed operation by type and (bounded) name: `graphql_operation*` metrics. */
+function graphqlMetrics(metrics: Metrics): Plugin {
+  return {
+    onExecute({ args }) {
+      const operation = getOperationAST(args.document, args.operationName);
+      const labels = {
+        operation_type: operation?.operation ?? 'unknown',
+        operation_name: metrics.operationNameLabel(operation?.name?.value),
+      };
+      const started = performance.now();
+      return {
+        onExecuteDone({ result }) {
+          const failed = !(Symbol.asyncIterator in result) && Boolean(result.errors?.length);
+          metrics.graphqlOperations.inc({ ...labels, outcome: failed ? 'error' : 'success' });
+          metrics.graphqlDuration.observe(labels, (performance.now() - started) / 1000);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * GraphiQL's browser bundle, served by this server from the `@graphql-yoga/graphiql` package when
+ * it is installed, so the page (which keeps the API key) loads no third-party script and works
+ * without internet access. Without the package, Yoga's page loads the bundle from unpkg.com.
+ */
+const GRAPHIQL_ASSET_PATH = '/graphiql/';
+const GRAPHIQL_ASSETS: Record<string, string> = {
+  'graphiql.css': 'text/css; charset=utf-8',
+  'yoga-graphiql.umd.js': 'text/javascript; charset=utf-8',
+  'monacoeditorwork/editor.worker.bundle.js': 'text/javascript; charset=utf-8',
+  'monacoeditorwork/json.worker.bundle.js': 'text/javascript; charset=utf-8',
+  'monacoeditorwork/graphql.worker..bundle.js': 'text/javascript; charset=utf-8',
+};
+
+function graphiqlAssetsDir(): string | null {
+  try {
+    const manifest = createRequire(import.meta.url).resolve('@graphql-yoga/graphiql/package.json');
+    const dist = path.join(path.dirname(manifest), 'dist');
+    for (const file of Object.keys(GRAPHIQL_ASSETS)) statSync(path.join(dist, file));
+    return dist;
+  } catch {
+    return null;
+  }
+}
+
+/** Yoga's GraphiQL page with the bundle's CDN addresses pointed at this server and no remote favicon. */
+function renderLocalGraphiQL(options: Parameters<typeof renderGraphiQL>[0]): string {
+  return renderGraphiQL(options)
+    .replace(/https:\/\/unpkg\.com\/@graphql-yoga\/graphiql@[^/]+\/dist\//g, GRAPHIQL_ASSET_PATH)
+    .replace(/<link rel=icon href=https:[^>]*>/, '<link rel=icon href="data:,">');
+}
+
+function serveGraphiQLAsset(req: IncomingMessage, res: ServerResponse, dist: string, pathname: string): void {
+  const file = pathname.slice(GRAPHIQL_ASSET_PATH.length);
+  const type = Object.hasOwn(GRAPHIQL_ASSETS, file) ? GRAPHIQL_ASSETS[file] : undefined;
+  if (!type || (req.method !== 'GET' && req.method !== 'HEAD')) {
+    send(res, { status: 404, body: { detail: 'Not Found' } });
+    return;
+  }
+  const full = path.join(dist, file);
+  res.writeHead(200, {
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'public, max-age=3600',
+    'content-type': type,
+    'content-length': statSync(full).size,
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  createReadStream(full)
+    .on('error', () => res.destroy())
+    .pipe(res);
+}
+
 export interface ServerOptions {
   config: Pick<
     Config,
@@ -62,6 +161,8 @@ export interface ServerOptions {
   >;
   services: Services;
   logger: Logger;
+  /** Where request, GraphQL and `/metrics` figures go; a private registry when omitted. */
+  metrics?: Metrics;
 }
 
 type YogaServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -73,22 +174,25 @@ export function createYogaServer({
   config,
   services,
   logger,
-}: ServerOptions): YogaServerInstance<YogaServerContext, GraphQLContext> {
+  metrics = new Metrics({ defaultMetrics: false }),
+  graphiqlAssets = null,
+}: ServerOptions & { graphiqlAssets?: string | null }): YogaServerInstance<
+  YogaServerContext,
+  GraphQLContext
+> {
   return createYoga<YogaServerContext, GraphQLContext>({
     schema: buildExecutableSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: false,
-    graphiql: config.GRAPHIQL
-      ? {
-          title: 'Cloud storage secrets',
-          defaultQuery: DEFAULT_QUERY,
-          headers: '{"Authorization": "Bearer dr_..."}',
-        }
-      : false,
-    plugins: config.GRAPHQL_INTROSPECTION
-      ? [redactValidationErrors]
-      : [redactValidationErrors, disableIntrospection],
+    graphiql: config.GRAPHIQL ? GRAPHIQL_OPTIONS : false,
+    ...(graphiqlAssets ? { renderGraphiQL: renderLocalGraphiQL } : {}),
+    plugins: [
+      graphqlMetrics(metrics),
+      operationLimits,
+      redactValidationErrors,
+      ...(config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection]),
+    ],
     maskedErrors: {
       maskError(error, message) {
         const original = (error as { originalError?: unknown }).originalError;
@@ -106,8 +210,12 @@ export function createYogaServer({
         if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) {
           return withoutInputValues(error);
         }
+        // The log line carries the request id (logger mixin); so does the error, to quote to operators.
         logger.error({ error: describeError(original ?? error) }, 'unexpected GraphQL error');
-        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+        const requestId = currentRequestId();
+        return new GraphQLError(message, {
+          extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) },
+        });
       },
     },
     context: ({ req }) => {
@@ -128,8 +236,21 @@ export function createYogaServer({
 /** One node:http server: health endpoints, GraphQL (Yoga) and the REST shim. */
 export function createHttpServer(options: ServerOptions & { ready: () => Promise<void> }): Server {
   const { services, logger, config } = options;
-  const yoga = createYogaServer(options);
-  const rest = new RestRouter(restRoutes(services), config.BODY_LIMIT_BYTES, services.idempotency);
+  const metrics = options.metrics ?? new Metrics();
+  const graphiqlAssets = config.GRAPHIQL ? graphiqlAssetsDir() : null;
+  const yoga = createYogaServer({ ...options, metrics, graphiqlAssets });
+  const routes = restRoutes(services);
+  const rest = new RestRouter(routes, config.BODY_LIMIT_BYTES, services.idempotency);
+  const restTemplate = restRouteTemplates(routes);
+
+  /** The `route` label of a request: a fixed name or a REST route template, never a path with ids. */
+  function routeLabel(method: string | undefined, pathname: string): string {
+    if (['/graphql', '/healthz', '/readyz', '/metrics', '/openapi.json'].includes(pathname)) return pathname;
+    if (pathname.startsWith('/docs')) return '/docs';
+    if (graphiqlAssets && pathname.startsWith(GRAPHIQL_ASSET_PATH)) return '/graphiql/:asset';
+    if (pathname.startsWith('/v1/')) return restTemplate(method, pathname) ?? 'other';
+    return 'other';
+  }
   const perKey = new RateLimiter(config.RATE_LIMIT_PER_MINUTE);
   const perIp = new RateLimiter(config.RATE_LIMIT_IP_PER_MINUTE);
 
@@ -142,9 +263,7 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
     let decision = perIp.enabled ? perIp.hit(`ip:${meta.ip}`) : undefined;
     let caller: Actor | Error = new UnauthenticatedError();
     if (decision?.allowed !== false && req.headers.authorization) {
-      caller = await authenticate(services.orm.em.fork(), req.headers.authorization).catch(
-        (error: Error) => error,
-      );
+      caller = await services.apiKeys.authenticate(req.headers.authorization).catch((error: Error) => error);
       if (!(caller instanceof Error) && perKey.enabled) decision = perKey.hit(`key:${caller.apiKeyId}`);
     }
     if (!decision) return caller;
@@ -155,21 +274,28 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
     return null;
   }
 
-  return createServer(async (req, res) => {
+  /** One request, run inside its request context, so every log line written meanwhile carries `reqId`. */
+  const handle = async (req: IncomingMessage, res: ServerResponse, requestId: string) => {
     const started = performance.now();
-    const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
     const url = new URL(req.url ?? '/', 'http://localhost');
     res.on('finish', () => {
+      const elapsed = performance.now() - started;
       logger.info(
         {
           reqId: requestId,
           method: req.method,
           path: url.pathname,
           status: res.statusCode,
-          ms: Math.round((performance.now() - started) * 10) / 10,
+          ms: Math.round(elapsed * 10) / 10,
         },
         'request',
+      );
+      metrics.observeHttpRequest(
+        req.method,
+        routeLabel(req.method, url.pathname),
+        res.statusCode,
+        elapsed / 1000,
       );
     });
     const meta: RequestMeta = {
@@ -179,6 +305,8 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
     };
     try {
       if (url.pathname === '/healthz') return send(res, { status: 200, body: { status: 'ok' } });
+      if (url.pathname === '/openapi.json' || url.pathname.startsWith('/docs'))
+        return await serveApiDocs(req, res, url.pathname);
       if (url.pathname === '/readyz') {
         try {
           await options.ready();
@@ -187,6 +315,23 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
           logger.warn({ reqId: requestId, error: describeError(error) }, 'not ready');
           return send(res, { status: 503, body: { status: 'unavailable' } });
         }
+      }
+      // Unauthenticated, like the health endpoints: expose it to the scraper, not the internet (README).
+      if (url.pathname === '/metrics') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          return send(res, {
+            status: 405,
+            body: { detail: 'Method Not Allowed' },
+            headers: { allow: 'GET, HEAD' },
+          });
+        }
+        const scraped = await metrics.scrape();
+        res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': scraped.contentType });
+        res.end(req.method === 'HEAD' ? undefined : scraped.body);
+        return;
+      }
+      if (graphiqlAssets && url.pathname.startsWith(GRAPHIQL_ASSET_PATH)) {
+        return serveGraphiQLAsset(req, res, graphiqlAssets, url.pathname);
       }
       const isGraphQL = url.pathname === '/graphql';
       if (!isGraphQL && !url.pathname.startsWith('/v1/'))
@@ -215,6 +360,36 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
       logger.error({ reqId: requestId, error: describeError(error) }, 'unexpected error');
       return send(res, { status: 500, body: { detail: 'Internal server error', request_id: requestId } });
     }
+  };
+
+  const inFlight = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    // Draining (closeGracefully): a request that still arrives on an open connection ends it.
+    if (!server.listening) res.setHeader('connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    const requestId = requestIdOf(req);
+    void requestContext.run({ reqId: requestId }, handle, req, res, requestId);
+  });
+  inFlightResponses.set(server, inFlight);
+  return server;
+}
+
+const inFlightResponses = new WeakMap<Server, Set<ServerResponse>>();
+
+/**
+ * Graceful shutdown: stops accepting connections at once, closes idle keep-alive connections, lets
+ * every in-flight request finish and answers it with `Connection: close` (so a keep-alive client
+ * does not hold the process up), and resolves once the last connection has closed.
+ */
+export function closeGracefully(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    for (const res of inFlightResponses.get(server) ?? []) {
+      if (!res.headersSent) res.setHeader('connection', 'close');
+      else res.once('finish', () => res.socket?.end());
+    }
+    server.closeIdleConnections();
   });
 }
 

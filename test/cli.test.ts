@@ -108,7 +108,7 @@ describe('CLI', () => {
     const usage = cli(dataDir, ['bootstrap', '--team', 'acme']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--email is required');
-  });
+  }, 120_000);
 
   it('first start creates a team and prints one owner key; the CLI refuses the data directory while the server runs', async () => {
     const dataDir = freshDataDir();

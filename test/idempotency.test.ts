@@ -30,7 +30,12 @@ describe('Idempotency-Key on REST writes', () => {
     expect(again.headers.get('etag')).toBe('"1"');
     expect(await count('select count(*)::int as n from secrets where team_id = ?', [team.teamId])).toBe(1);
 
-    const different = await call('POST', `/v1/teams/${team.teamId}/secrets`, { ...body, name: 'other' }, headers);
+    const different = await call(
+      'POST',
+      `/v1/teams/${team.teamId}/secrets`,
+      { ...body, name: 'other' },
+      headers,
+    );
     expect(different.status).toBe(422);
     expect(different.body.detail[0].loc).toEqual(['header', 'idempotency-key']);
   });
@@ -56,7 +61,12 @@ describe('Idempotency-Key on REST writes', () => {
     expect((await call('PATCH', path, { name: '' }, { 'idempotency-key': 'bad-1' })).status).toBe(422);
 
     const otherKey = await team.keyFor('admin', ['secrets:update', 'secrets:read']);
-    const fromOther = await rest(t.url, otherKey)('PATCH', path, { description: 'x' }, { 'idempotency-key': 'rotate-1' });
+    const fromOther = await rest(t.url, otherKey)(
+      'PATCH',
+      path,
+      { description: 'x' },
+      { 'idempotency-key': 'rotate-1' },
+    );
     expect(fromOther.status).toBe(200);
     expect(fromOther.headers.get('idempotent-replayed')).toBeNull();
 
@@ -71,9 +81,13 @@ describe('Idempotency-Key on REST writes', () => {
     const team = await t.newTeam();
     const call = rest(t.url, team.ownerKey);
     const body = { name: 'ci', scopes: ['secrets:read'] };
-    const first = await call('POST', `/v1/teams/${team.teamId}/api-keys`, body, { 'idempotency-key': 'key-1' });
+    const first = await call('POST', `/v1/teams/${team.teamId}/api-keys`, body, {
+      'idempotency-key': 'key-1',
+    });
     expect(first.status).toBe(201);
-    const again = await call('POST', `/v1/teams/${team.teamId}/api-keys`, body, { 'idempotency-key': 'key-1' });
+    const again = await call('POST', `/v1/teams/${team.teamId}/api-keys`, body, {
+      'idempotency-key': 'key-1',
+    });
     expect(again.status).toBe(409);
     const stored = await t.app.db.orm.em
       .fork()

@@ -51,10 +51,16 @@ describe('secret history and rollback', () => {
     expect(rolled.status).toBe(200);
     expect(rolled.headers.get('etag')).toBe('"4"');
     expect(rolled.body.name).toBe('renamed');
-    expect(await currentCredentials(id)).toEqual({ access_key_id: 'AKIA-V1', secret_access_key: 'secret-v1' });
+    expect(await currentCredentials(id)).toEqual({
+      access_key_id: 'AKIA-V1',
+      secret_access_key: 'secret-v1',
+    });
     const latest = await call('GET', `${path}/versions?limit=1`);
     expect(latest.body.data[0]).toMatchObject({ version: 4, changed_fields: ['credentials'] });
-    const audit = await sql("select event_type from audit_events where resource_id = ? and event_type = 'secret_rolled_back'", [id]);
+    const audit = await sql(
+      "select event_type from audit_events where resource_id = ? and event_type = 'secret_rolled_back'",
+      [id],
+    );
     expect(audit).toHaveLength(1);
   });
 
@@ -108,6 +114,9 @@ describe('secret history and rollback', () => {
     await call('PATCH', path, { field_mappings: mapping('KEY_TWO', 'SECRET_TWO') });
     expect((await call('POST', `${path}/rollback`, { version: 1 })).status).toBe(200);
     const detail = await call('GET', path);
-    expect(detail.body.external_field_mappings).toEqual({ access_key_id: 'KEY_ONE', secret_access_key: 'SECRET_ONE' });
+    expect(detail.body.external_field_mappings).toEqual({
+      access_key_id: 'KEY_ONE',
+      secret_access_key: 'SECRET_ONE',
+    });
   });
 });

@@ -2,7 +2,7 @@ import { type EntityManager, LockMode, type MikroORM, QueryOrder } from '@mikro-
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit.js';
 import { formatApiKey, hashSecret, newSecret } from '../auth/api-key-format.js';
-import { onApiKeyUsed } from '../auth/authenticate.js';
+import { authenticate } from '../auth/authenticate.js';
 import {
   type Actor,
   authorize,
@@ -42,7 +42,7 @@ export const LAST_USED_FLUSH_MS = 60_000;
 
 const SORT_COLUMNS = { name: 'name', created_at: 'createdAt', last_used_at: 'lastUsedAt' } as const;
 
-const createApiKeySchema = z.strictObject({
+export const createApiKeySchema = z.strictObject({
   name: z.string().min(1).max(255),
   // Bounded before the per-item check; duplicates are folded, so the stored list is at most SCOPES.length.
   scopes: z
@@ -67,7 +67,7 @@ const createApiKeySchema = z.strictObject({
 });
 
 /** Action endpoints (rotate, revoke) take no input; an empty JSON object is accepted, anything in it is refused. */
-const noInputSchema = z.strictObject({});
+export const noInputSchema = z.strictObject({});
 
 export function isActive(key: ApiKey, now = Date.now()): boolean {
   return !key.revokedAt && !(key.expiresAt && new Date(key.expiresAt).getTime() <= now);
@@ -84,8 +84,13 @@ export class ApiKeyService {
   constructor(
     private readonly orm: MikroORM,
     private readonly options: { logger?: Pick<Logger, 'warn'>; flushAfterMs?: number } = {},
-  ) {
-    onApiKeyUsed(orm, (apiKeyId) => this.noteUsed(apiKeyId));
+  ) {}
+
+  /** Resolves the caller of a request (401 otherwise) and notes the key's use for `last_used_at`; never writes. */
+  async authenticate(authorization: string | null | undefined): Promise<Actor> {
+    const actor = await authenticate(this.orm.em.fork(), authorization);
+    this.noteUsed(actor.apiKeyId);
+    return actor;
   }
 
   async list(

@@ -1,4 +1,4 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { UnauthenticatedError } from '../domain/errors.js';
 import { bearerToken, parseApiKey, secretMatches } from './api-key-format.js';
 import type { Actor, Role } from './scopes.js';
@@ -14,14 +14,6 @@ interface KeyRow {
   expires_at: Date | null;
   revoked_at: Date | null;
   role: Role | null;
-}
-
-/** Per ORM (keyed by its driver, which every fork shares): told of each successful authentication. */
-const usageListeners = new WeakMap<object, (apiKeyId: string) => void>();
-
-/** Registers the listener that batches `last_used_at` (the API key service); authentication itself never writes. */
-export function onApiKeyUsed(orm: MikroORM, listener: (apiKeyId: string) => void): void {
-  usageListeners.set(orm.em.getDriver(), listener);
 }
 
 /** Resolves `Authorization: Bearer dr_...` to an actor, or throws 401 for anything missing, malformed, unknown, revoked or expired. */
@@ -46,7 +38,6 @@ export async function authenticate(
   if (row.revoked_at || (row.expires_at && new Date(row.expires_at).getTime() <= Date.now())) {
     throw new UnauthenticatedError();
   }
-  usageListeners.get(em.getDriver())?.(row.id);
   return {
     apiKeyId: row.id,
     keyId: parsed.keyId,

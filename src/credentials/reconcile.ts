@@ -26,22 +26,20 @@ export async function reconcile(
   fix: boolean,
 ): Promise<ReconcileReport> {
   const em = orm.em.fork();
-  const owners = await em
-    .getConnection()
-    .execute<
-      {
-        resource_type: 'secret' | 'vault_connection';
-        id: string;
-        team_id: string;
-        ref: string;
-        version: number;
-      }[]
-    >(
-      `select 'secret' as resource_type, id, team_id, credential_ref as ref, credential_version as version
+  const owners = await em.getConnection().execute<
+    {
+      resource_type: 'secret' | 'vault_connection';
+      id: string;
+      team_id: string;
+      ref: string;
+      version: number;
+    }[]
+  >(
+    `select 'secret' as resource_type, id, team_id, credential_ref as ref, credential_version as version
        from secrets where credential_ref is not null
      union all
      select 'vault_connection', id, team_id, credential_ref, credential_version from vault_connections`,
-    );
+  );
   const report: ReconcileReport = { unreadable: [], orphans: [], removed: [] };
   for (const owner of owners) {
     try {

@@ -23,6 +23,42 @@ const integer = z
   .regex(/^\d{1,9}$/, 'Input should be a valid integer')
   .transform(Number);
 
+/** The list parameters every list takes, built once (their descriptions are for the OpenAPI document). */
+const LIST_PARAMS = {
+  page: integer
+    .pipe(z.number().min(1))
+    .optional()
+    .meta({ description: 'The page to return, from 1.', default: 1 }),
+  limit: integer
+    .pipe(z.number().min(1).max(PAGE_LIMIT_MAX))
+    .optional()
+    .meta({ description: 'Items per page.', default: PAGE_LIMIT_DEFAULT }),
+  q: z.string().max(255).optional().meta({ description: 'Case-insensitive substring of the name.' }),
+  sort_order: z
+    .enum(['asc', 'desc'])
+    .optional()
+    .meta({ description: 'The sort direction.', default: 'desc' }),
+};
+
+/**
+ * The zod object that validates REST list parameters (`page`, `limit`, `q`, `sort_by`, `sort_order`
+ * and the resource's filters); also what the OpenAPI document describes the query string with.
+ */
+export function restListQuerySchema<SortBy extends string, F extends z.ZodRawShape>(
+  sortBy: readonly [SortBy, ...SortBy[]],
+  defaultSort: SortBy,
+  filters: F,
+) {
+  return z.strictObject({
+    page: LIST_PARAMS.page,
+    limit: LIST_PARAMS.limit,
+    q: LIST_PARAMS.q,
+    sort_by: z.enum(sortBy).optional().meta({ description: 'The sort key.', default: defaultSort }),
+    sort_order: LIST_PARAMS.sort_order,
+    ...filters,
+  });
+}
+
 /**
  * REST list parameters (`page`, `limit`, `q`, `sort_by`, `sort_order` and the resource's filters).
  * Out-of-range values are 422 with loc ['query', name], never silently clamped.
@@ -33,14 +69,7 @@ export function parseRestListQuery<SortBy extends string, F extends z.ZodRawShap
   defaultSort: SortBy,
   filters: F,
 ) {
-  const schema = z.strictObject({
-    page: integer.pipe(z.number().min(1)).optional(),
-    limit: integer.pipe(z.number().min(1).max(PAGE_LIMIT_MAX)).optional(),
-    q: z.string().max(255).optional(),
-    sort_by: z.enum(sortBy).optional(),
-    sort_order: z.enum(['asc', 'desc']).optional(),
-    ...filters,
-  });
+  const schema = restListQuerySchema(sortBy, defaultSort, filters);
   const raw: Record<string, string> = {};
   for (const [key, value] of query) raw[key] = value;
   const parsed = parseOrThrow(schema, raw, [], 'query') as Record<string, unknown>;
@@ -56,7 +85,27 @@ export function parseRestListQuery<SortBy extends string, F extends z.ZodRawShap
   return { page, list, filters: parsed as z.output<z.ZodObject<F>> };
 }
 
-export function restPage<T, R>(page: number, list: ListQuery<string>, result: Page<T>, view: (item: T) => R) {
+/** The `pagination` object of every REST list response. */
+export const paginationSchema = z
+  .object({
+    page: z.number().int().min(1),
+    limit: z.number().int().min(1).max(PAGE_LIMIT_MAX),
+    total: z.number().int().min(0),
+    total_pages: z.number().int().min(0),
+  })
+  .meta({ id: 'Pagination' });
+
+/** A REST list response of the given item schema (the shape `restPage` builds). */
+export function restPageSchema<T extends z.ZodType>(item: T) {
+  return z.object({ data: z.array(item), pagination: paginationSchema });
+}
+
+export function restPage<T, R>(
+  page: number,
+  list: ListQuery<string>,
+  result: Page<T>,
+  view: (item: T) => R,
+): { data: R[]; pagination: z.infer<typeof paginationSchema> } {
   return {
     data: result.items.map(view),
     pagination: {

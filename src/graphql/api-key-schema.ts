@@ -12,17 +12,17 @@ import {
   MUTATION_ERRORS,
   translate,
 } from './error-types.js';
-import { uuidArg } from './secret-schema.js';
+import { TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
 export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
   description:
     'An API key of the team. The secret part is shown once (createApiKey, rotateApiKey) and never stored or returned again.',
   fields: (t) => ({
-    id: t.exposeID('id'),
+    id: t.exposeID('id', { description: 'The API key id (a UUID).' }),
     keyId: t.exposeString('keyId', {
       description: 'The 12-character public part of `dr_<keyId>_<secret>`; stable across rotations.',
     }),
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'A label for people.' }),
     scopes: t.exposeStringList('scopes', { description: '`resource:action` scopes, e.g. `secrets:read`.' }),
     expiresAt: t.field({
       type: 'DateTime',
@@ -30,15 +30,29 @@ export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
       description: 'Null: never expires.',
       resolve: (k) => k.expiresAt ?? null,
     }),
-    revokedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.revokedAt ?? null }),
-    rotatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.rotatedAt ?? null }),
+    revokedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the key was revoked; null: not revoked.',
+      resolve: (k) => k.revokedAt ?? null,
+    }),
+    rotatedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the key last got a new secret; null: never rotated.',
+      resolve: (k) => k.rotatedAt ?? null,
+    }),
     lastUsedAt: t.field({
       type: 'DateTime',
       nullable: true,
       description: 'Batched: may lag the latest use by up to a minute.',
       resolve: (k) => k.lastUsedAt ?? null,
     }),
-    createdAt: t.field({ type: 'DateTime', resolve: (k) => k.createdAt }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When the key was created.',
+      resolve: (k) => k.createdAt,
+    }),
     createdBy: t.exposeID('createdBy', {
       description: 'The member the key acts for; its role bounds what the key can do.',
     }),
@@ -48,22 +62,29 @@ export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
 
 const ApiKeyConnection = connectionOf('ApiKey', ApiKeyRef);
 
+const API_KEY_SORT_DESCRIPTIONS: Record<ApiKeySort, string> = {
+  name: 'By name.',
+  created_at: 'By creation time.',
+  last_used_at: 'By the time of the last use; keys never used sort last.',
+};
+
 const ApiKeyOrderFieldEnum = builder.enumType('ApiKeyOrderField', {
-  values: Object.fromEntries(API_KEY_SORTS.map((s) => [s.toUpperCase(), { value: s }])) as Record<
-    string,
-    { value: ApiKeySort }
-  >,
+  description: 'What API keys can be sorted by.',
+  values: Object.fromEntries(
+    API_KEY_SORTS.map((s) => [s.toUpperCase(), { value: s, description: API_KEY_SORT_DESCRIPTIONS[s] }]),
+  ) as Record<string, { value: ApiKeySort; description: string }>,
 });
 
 const ApiKeyOrder = builder.inputType('ApiKeyOrder', {
   description: 'Default: CREATED_AT, DESC. Keys never used sort last either way.',
   fields: (t) => ({
-    field: t.field({ type: ApiKeyOrderFieldEnum, required: true }),
+    field: t.field({ type: ApiKeyOrderFieldEnum, required: true, description: 'The sort key.' }),
     direction: t.field({ type: SortOrderEnum, description: 'Default DESC.' }),
   }),
 });
 
 const ApiKeyFilter = builder.inputType('ApiKeyFilter', {
+  description: 'Narrows the list; every given condition must hold.',
   fields: (t) => ({
     q: t.string({
       validate: z.string().max(255).nullish(),
@@ -74,6 +95,7 @@ const ApiKeyFilter = builder.inputType('ApiKeyFilter', {
 });
 
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
+  description: 'A new API key: a name, its scopes and an optional expiry.',
   fields: (t) => ({
     name: t.string({ required: true, description: '1–255 characters.' }),
     scopes: t.stringList({
@@ -86,15 +108,25 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
 });
 
 const CreateApiKeySuccess = builder.objectRef<IssuedApiKey>('CreateApiKeySuccess').implement({
+  description: 'The key was created; its full value is in `fullKey`, this once.',
   fields: (t) => ({
-    apiKey: t.field({ type: ApiKeyRef, resolve: (r) => r.apiKey }),
+    apiKey: t.field({
+      type: ApiKeyRef,
+      description: 'The new key (without its secret).',
+      resolve: (r) => r.apiKey,
+    }),
     fullKey: t.exposeString('fullKey', { description: 'The whole key. Shown only here: store it now.' }),
   }),
 });
 
 const RotateApiKeySuccess = builder.objectRef<IssuedApiKey>('RotateApiKeySuccess').implement({
+  description: 'The key has a new secret, in `fullKey` this once.',
   fields: (t) => ({
-    apiKey: t.field({ type: ApiKeyRef, resolve: (r) => r.apiKey }),
+    apiKey: t.field({
+      type: ApiKeyRef,
+      description: 'The rotated key (without its secret).',
+      resolve: (r) => r.apiKey,
+    }),
     fullKey: t.exposeString('fullKey', {
       description: 'The key with its new secret. Shown only here; the old secret no longer works.',
     }),
@@ -102,7 +134,8 @@ const RotateApiKeySuccess = builder.objectRef<IssuedApiKey>('RotateApiKeySuccess
 });
 
 const DeleteApiKeySuccess = builder.objectRef<{ deletedId: string }>('DeleteApiKeySuccess').implement({
-  fields: (t) => ({ deletedId: t.exposeID('deletedId') }),
+  description: 'The key was deleted.',
+  fields: (t) => ({ deletedId: t.exposeID('deletedId', { description: 'The id of the deleted key.' }) }),
 });
 
 /** Service path names (REST) to GraphQL argument names. */
@@ -117,11 +150,14 @@ builder.queryField('apiKeys', (t) =>
     description:
       "The team's API keys (never their secrets), newest first unless `orderBy` says otherwise. Needs api_keys:read. Another team's id is a NOT_FOUND error.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       first: t.arg.int({ description: '1–100, default 50.' }),
-      after: t.arg.string(),
-      filter: t.arg({ type: ApiKeyFilter }),
-      orderBy: t.arg({ type: ApiKeyOrder }),
+      after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
+      filter: t.arg({
+        type: ApiKeyFilter,
+        description: 'Omitted: all keys of the team, revoked ones included.',
+      }),
+      orderBy: t.arg({ type: ApiKeyOrder, description: 'Omitted: newest first.' }),
     },
     resolve: async (_, args, ctx) => {
       const actor = await ctx.actor();
@@ -151,8 +187,8 @@ builder.queryField('apiKey', (t) =>
     nullable: true,
     description: 'One API key of the team, or null when there is none with this id. Needs api_keys:read.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      id: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
     },
     resolve: async (_, args, ctx) => {
       const actor = await ctx.actor();
@@ -172,10 +208,17 @@ builder.mutationField('createApiKey', (t) =>
     description:
       'Creates an API key acting for the calling key’s member. Needs api_keys:create and admin; counts toward the plan’s active-key limit.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      input: t.arg({ type: CreateApiKeyInput, required: true }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      input: t.arg({ type: CreateApiKeyInput, required: true, description: 'The new key.' }),
     },
-    errors: { types: MUTATION_ERRORS, union: { name: 'CreateApiKeyResult' }, directResult: true },
+    errors: {
+      types: MUTATION_ERRORS,
+      union: {
+        name: 'CreateApiKeyResult',
+        description: 'The new key (its secret shown once), or why nothing was created.',
+      },
+      directResult: true,
+    },
     resolve: async (_, { teamId, input }, ctx) => {
       const actor = await ctx.actor();
       return translate(() =>
@@ -195,10 +238,17 @@ builder.mutationField('rotateApiKey', (t) =>
     description:
       'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      id: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
     },
-    errors: { types: MUTATION_ERRORS, union: { name: 'RotateApiKeyResult' }, directResult: true },
+    errors: {
+      types: MUTATION_ERRORS,
+      union: {
+        name: 'RotateApiKeyResult',
+        description: 'The key with its new secret (shown once), or why nothing was changed.',
+      },
+      directResult: true,
+    },
     resolve: async (_, args, ctx) => {
       const actor = await ctx.actor();
       return translate(
@@ -215,14 +265,14 @@ builder.mutationField('revokeApiKey', (t) =>
     description:
       'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      id: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
     },
     errors: {
       types: MUTATION_ERRORS,
-      result: { name: 'RevokeApiKeySuccess' },
-      union: { name: 'RevokeApiKeyResult' },
-      dataField: { name: 'apiKey' },
+      result: { name: 'RevokeApiKeySuccess', description: 'The API key was revoked.' },
+      union: { name: 'RevokeApiKeyResult', description: 'The revoked API key, or why nothing was changed.' },
+      dataField: { name: 'apiKey', description: 'The API key, as revoked.' },
     },
     resolve: async (_, args, ctx) => {
       const actor = await ctx.actor();
@@ -240,10 +290,14 @@ builder.mutationField('deleteApiKey', (t) =>
     description:
       'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      id: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
     },
-    errors: { types: MUTATION_ERRORS, union: { name: 'DeleteApiKeyResult' }, directResult: true },
+    errors: {
+      types: MUTATION_ERRORS,
+      union: { name: 'DeleteApiKeyResult', description: 'The deleted id, or why nothing was deleted.' },
+      directResult: true,
+    },
     resolve: async (_, args, ctx) => {
       const actor = await ctx.actor();
       const deletedId = await translate(

@@ -1,5 +1,7 @@
 import SchemaBuilder from '@pothos/core';
+import DirectivesPlugin from '@pothos/plugin-directives';
 import ErrorsPlugin from '@pothos/plugin-errors';
+import FederationPlugin from '@pothos/plugin-federation';
 import ValidationPlugin, { InputValidationError } from '@pothos/plugin-validation';
 import type { z } from 'zod';
 import type { Actor, RequestMeta } from '../auth/scopes.js';
@@ -23,7 +25,8 @@ interface BuilderTypeConfig {
 export type BuilderTypes = PothosSchemaTypes.ExtendDefaultTypes<BuilderTypeConfig>;
 
 export const builder = new SchemaBuilder<BuilderTypeConfig>({
-  plugins: [ErrorsPlugin, ValidationPlugin],
+  // Directives and federation last: they add @key and the entity resolvers, and wrap no resolvers.
+  plugins: [ErrorsPlugin, ValidationPlugin, DirectivesPlugin, FederationPlugin],
   defaultFieldNullability: false,
   errors: { defaultTypes: [], unsafelyHandleInputErrors: true },
   validation: {

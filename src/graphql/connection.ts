@@ -17,11 +17,22 @@ export const PageInfoRef = builder
     endCursor: string | null;
   }>('PageInfo')
   .implement({
+    description: 'Where a page sits in the whole list.',
     fields: (t) => ({
-      hasNextPage: t.exposeBoolean('hasNextPage'),
-      hasPreviousPage: t.exposeBoolean('hasPreviousPage'),
-      startCursor: t.exposeString('startCursor', { nullable: true }),
-      endCursor: t.exposeString('endCursor', { nullable: true }),
+      hasNextPage: t.exposeBoolean('hasNextPage', {
+        description: 'More items follow: pass `endCursor` as `after` to get them.',
+      }),
+      hasPreviousPage: t.exposeBoolean('hasPreviousPage', {
+        description: 'Items come before this page (it was asked for with `after`).',
+      }),
+      startCursor: t.exposeString('startCursor', {
+        nullable: true,
+        description: 'The cursor of the first item; null on an empty page.',
+      }),
+      endCursor: t.exposeString('endCursor', {
+        nullable: true,
+        description: 'The cursor of the last item; null on an empty page.',
+      }),
     }),
   });
 
@@ -56,9 +67,12 @@ export function pageArgs(args: { first?: number | null; after?: string | null })
 
 export function connectionOf<T>(name: string, node: ObjectRef<BuilderTypes, T>) {
   const edge = builder.objectRef<{ cursor: string; node: T }>(`${name}Edge`).implement({
+    description: `One ${name} in a page, with its cursor.`,
     fields: (t) => ({
-      cursor: t.exposeString('cursor'),
-      node: t.field({ type: node, resolve: (e) => e.node as never }),
+      cursor: t.exposeString('cursor', {
+        description: 'Opaque; pass it as `after` to get the items after this one.',
+      }),
+      node: t.field({ type: node, description: `The ${name}.`, resolve: (e) => e.node as never }),
     }),
   });
   return builder.objectRef<ConnectionPage<T>>(`${name}Connection`).implement({
@@ -66,12 +80,18 @@ export function connectionOf<T>(name: string, node: ObjectRef<BuilderTypes, T>) 
     fields: (t) => ({
       edges: t.field({
         type: [edge],
+        description: 'The items of this page with their cursors.',
         resolve: (page) =>
           page.items.map((item, i) => ({ cursor: encodeCursor(page.offset + i), node: item })),
       }),
-      nodes: t.field({ type: [node], resolve: (page) => page.items as never }),
+      nodes: t.field({
+        type: [node],
+        description: 'The items of this page, without cursors.',
+        resolve: (page) => page.items as never,
+      }),
       pageInfo: t.field({
         type: PageInfoRef,
+        description: 'Whether more pages exist, and the cursors to reach them.',
         resolve: (page) => ({
           hasNextPage: page.offset + page.items.length < page.total,
           hasPreviousPage: page.offset > 0,
@@ -85,5 +105,16 @@ export function connectionOf<T>(name: string, node: ObjectRef<BuilderTypes, T>) 
 }
 
 export const SortOrderEnum = builder.enumType('SortOrder', {
-  values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const,
+  description: 'A sort direction.',
+  values: {
+    ASC: { value: 'asc', description: 'Ascending: A to Z, oldest first.' },
+    DESC: { value: 'desc', description: 'Descending: Z to A, newest first.' },
+  } as const,
 });
+
+/** The values of a `<Resource>OrderField` enum: name, creation time or last-change time. */
+export const ORDER_FIELD_VALUES = {
+  NAME: { value: 'name', description: 'By name.' },
+  CREATED_AT: { value: 'created_at', description: 'By creation time.' },
+  UPDATED_AT: { value: 'updated_at', description: 'By the time of the last change.' },
+} as const;

@@ -1,6 +1,11 @@
-import { CREDENTIAL_SHAPES, type CredentialShape } from '../domain/providers.js';
+import {
+  CREDENTIAL_SHAPES,
+  type CredentialField,
+  type CredentialShape,
+  PROVIDERS,
+} from '../domain/providers.js';
 import { builder } from './builder.js';
-import { CredentialFieldEnum } from './enums.js';
+import { CREDENTIAL_FIELD_DESCRIPTIONS, CredentialFieldEnum } from './enums.js';
 import { camel } from './error-types.js';
 
 const pascal = (name: string) => name[0].toUpperCase() + name.slice(1);
@@ -11,24 +16,46 @@ const shapeInputs = Object.fromEntries(
     shape,
     builder.inputType(`${pascal(shape)}CredentialsInput`, {
       description: `Credential fields ${fields.join(', ')}. Write-only: never returned.`,
-      fields: (t) => Object.fromEntries(fields.map((field) => [camel(field), t.string({ required: true })])),
+      fields: (t) =>
+        Object.fromEntries(
+          fields.map((field: CredentialField) => [
+            camel(field),
+            t.string({ required: true, description: CREDENTIAL_FIELD_DESCRIPTIONS[field] }),
+          ]),
+        ),
     }),
   ]),
 ) as Record<CredentialShape, ReturnType<typeof builder.inputType>>;
+
+/** The auth methods (GraphQL names) whose credentials have this shape, from the provider table. */
+function authMethodsUsing(shape: string): string {
+  return Object.values(PROVIDERS)
+    .flatMap((provider) => Object.entries(provider.authMethods as Record<string, string>))
+    .filter(([, s]) => s === shape)
+    .map(([method]) => method.toUpperCase())
+    .join(', ');
+}
 
 export const CredentialsInput = builder.inputType('CredentialsInput', {
   description: 'New credentials: exactly one variant, the one the auth method needs.',
   isOneOf: true,
   fields: (t) =>
     Object.fromEntries(
-      Object.entries(shapeInputs).map(([shape, input]) => [shape, t.field({ type: input, required: false })]),
+      Object.entries(shapeInputs).map(([shape, input]) => [
+        shape,
+        t.field({ type: input, required: false, description: `For ${authMethodsUsing(shape)}.` }),
+      ]),
     ),
 });
 
 export const FieldMappingInput = builder.inputType('FieldMappingInput', {
   description: 'Where one credential field lives in the external vault.',
   fields: (t) => ({
-    fieldName: t.field({ type: CredentialFieldEnum, required: true }),
+    fieldName: t.field({
+      type: CredentialFieldEnum,
+      required: true,
+      description: 'The credential field this reference supplies.',
+    }),
     reference: t.string({
       required: true,
       description: '1Password: op://<vault>/<item>/<field>; Doppler and Infisical: the secret name.',

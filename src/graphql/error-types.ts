@@ -27,7 +27,7 @@ const InputIssueRef = builder.objectRef<InputIssue>('InputIssue').implement({
   description: 'One problem with the input.',
   fields: (t) => ({
     path: t.exposeStringList('path', { description: 'Where in the arguments, e.g. ["input", "name"].' }),
-    message: t.exposeString('message'),
+    message: t.exposeString('message', { description: 'What is wrong, for people.' }),
     code: t.exposeString('code', {
       description: 'Machine-readable kind: missing, string_too_long, value_error, ...',
     }),
@@ -42,6 +42,7 @@ builder.objectType(InputValidationError, {
   fields: (t) => ({
     issues: t.field({
       type: [InputIssueRef],
+      description: 'The problems found, each with where it is.',
       resolve: (error) =>
         error.issues.map((issue) => ({
           path: (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)),
@@ -68,7 +69,9 @@ builder.objectType(VersionConflictError, {
   name: 'VersionConflictError',
   description: 'expectedVersion is no longer the current version; re-read and retry. Nothing was changed.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ currentVersion: t.exposeInt('currentVersion') }),
+  fields: (t) => ({
+    currentVersion: t.exposeInt('currentVersion', { description: 'The current version of the resource.' }),
+  }),
 });
 
 export const MUTATION_ERRORS = [InputValidationError, NotFoundError, ConflictError];
@@ -79,7 +82,7 @@ export const VERSIONED_MUTATION_ERRORS = [...MUTATION_ERRORS, VersionConflictErr
 export type IssuePathMapper = (path: Issue['path'], source: Issue['source']) => string[];
 
 export function camel(name: string): string {
-  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** List arguments keep their own names in issue paths (`first`, `after`); REST query filters live under `filter`. */
@@ -89,7 +92,9 @@ export const argumentPath: IssuePathMapper = (path, source) => {
 };
 
 export const defaultInputPath: IssuePathMapper = (path, source) =>
-  source === 'path' ? path.map((p) => camel(String(p))) : ['input', ...path.map((p) => camel(String(p)))];
+  source === 'path' || source === 'header'
+    ? path.map((p) => camel(String(p)))
+    : ['input', ...path.map((p) => camel(String(p)))];
 
 /** Runs a use case, turning domain validation errors into GraphQL-shaped ones. */
 export async function translate<T>(

@@ -4,20 +4,36 @@ import type { Location } from '../entities/index.js';
 import type { LocationListQuery } from '../locations/location-service.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
 import { builder } from './builder.js';
-import { type ConnectionPage, connectionOf, pageArgs, SortOrderEnum } from './connection.js';
+import {
+  type ConnectionPage,
+  connectionOf,
+  ORDER_FIELD_VALUES,
+  pageArgs,
+  SortOrderEnum,
+} from './connection.js';
 import { SecretTypeEnum } from './enums.js';
 import { argumentPath, MUTATION_ERRORS, translate } from './error-types.js';
 import { loaderFor } from './loaders.js';
-import { SecretRef, uuidArg } from './secret-schema.js';
+import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
 export const LocationRef = builder.objectRef<Location>('Location').implement({
   description: "A bucket or container at a provider, reached with one of the team's secrets.",
   fields: (t) => ({
-    id: t.exposeID('id'),
-    name: t.exposeString('name'),
-    description: t.string({ nullable: true, resolve: (l) => l.description ?? null }),
-    locationType: t.field({ type: SecretTypeEnum, resolve: (l) => l.locationType }),
-    secretId: t.exposeID('secretId'),
+    id: t.exposeID('id', { description: 'The location id (a UUID).' }),
+    name: t.exposeString('name', { description: 'Unique within the team.' }),
+    description: t.string({
+      nullable: true,
+      description: 'Free text for people; null when none was given.',
+      resolve: (l) => l.description ?? null,
+    }),
+    locationType: t.field({
+      type: SecretTypeEnum,
+      description: 'The provider; fixed at creation, and always the secretType of its secret.',
+      resolve: (l) => l.locationType,
+    }),
+    secretId: t.exposeID('secretId', {
+      description: 'The id of the secret the location authenticates with (readable without secrets:read).',
+    }),
     secret: t.field({
       type: SecretRef,
       nullable: true,
@@ -32,29 +48,45 @@ export const LocationRef = builder.objectRef<Location>('Location').implement({
         return (await loader.load(location.secretId)) ?? null;
       },
     }),
-    bucketName: t.exposeString('bucketName'),
-    region: t.string({ nullable: true, resolve: (l) => l.region ?? null }),
-    endpointUrl: t.string({ nullable: true, resolve: (l) => l.endpointUrl ?? null }),
-    createdAt: t.field({ type: 'DateTime', resolve: (l) => l.createdAt }),
-    createdBy: t.exposeID('createdBy'),
-    updatedAt: t.field({ type: 'DateTime', resolve: (l) => l.updatedAt }),
-    updatedBy: t.exposeID('updatedBy'),
+    bucketName: t.exposeString('bucketName', {
+      description: 'The bucket or container name at the provider.',
+    }),
+    region: t.string({
+      nullable: true,
+      description: 'The provider region, e.g. eu-west-1; null when none was given.',
+      resolve: (l) => l.region ?? null,
+    }),
+    endpointUrl: t.string({
+      nullable: true,
+      description: 'A custom S3 endpoint (S3-style providers only); null when none was given.',
+      resolve: (l) => l.endpointUrl ?? null,
+    }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When the location was created.',
+      resolve: (l) => l.createdAt,
+    }),
+    createdBy: t.exposeID('createdBy', { description: 'The user who created the location.' }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      description: 'When the last change was made.',
+      resolve: (l) => l.updatedAt,
+    }),
+    updatedBy: t.exposeID('updatedBy', { description: 'The user behind the last change.' }),
   }),
 });
 
 const LocationConnection = connectionOf('Location', LocationRef);
 
 const LocationOrderFieldEnum = builder.enumType('LocationOrderField', {
-  values: {
-    NAME: { value: 'name' },
-    CREATED_AT: { value: 'created_at' },
-    UPDATED_AT: { value: 'updated_at' },
-  } as const,
+  description: 'What locations can be sorted by.',
+  values: ORDER_FIELD_VALUES,
 });
 
 const LocationFilter = builder.inputType('LocationFilter', {
+  description: 'Narrows the list; every given condition must hold.',
   fields: (t) => ({
-    locationType: t.field({ type: SecretTypeEnum }),
+    locationType: t.field({ type: SecretTypeEnum, description: 'Only locations of this provider.' }),
     q: t.string({
       validate: z.string().max(255),
       description: 'Case-insensitive search in the name.',
@@ -63,27 +95,33 @@ const LocationFilter = builder.inputType('LocationFilter', {
 });
 
 const LocationOrder = builder.inputType('LocationOrder', {
+  description: 'How to sort the locations; ties are broken by id.',
   fields: (t) => ({
-    field: t.field({ type: LocationOrderFieldEnum, required: true }),
+    field: t.field({ type: LocationOrderFieldEnum, required: true, description: 'The sort key.' }),
     direction: t.field({ type: SortOrderEnum, description: 'Default DESC.' }),
   }),
 });
 
 const CreateLocationInput = builder.inputType('CreateLocationInput', {
+  description: 'A new location: a bucket at a provider and the secret that reaches it.',
   fields: (t) => ({
     name: t.string({
       required: true,
       validate: nameSchema,
       description: '1–255 characters, unique in the team.',
     }),
-    description: t.string({ validate: descriptionSchema }),
-    locationType: t.field({ type: SecretTypeEnum, required: true }),
+    description: t.string({ validate: descriptionSchema, description: 'At most 2000 characters.' }),
+    locationType: t.field({
+      type: SecretTypeEnum,
+      required: true,
+      description: 'The provider; fixed once created.',
+    }),
     secretId: t.id({
       required: true,
       description: 'A secret of the team whose secretType equals locationType.',
     }),
-    bucketName: t.string({ required: true }),
-    region: t.string(),
+    bucketName: t.string({ required: true, description: '1–255 characters.' }),
+    region: t.string({ description: '1–100 characters; omitted or null: none.' }),
     endpointUrl: t.string({
       description: 'Required for S3_COMPATIBLE; accepted only by S3-style providers.',
     }),
@@ -121,8 +159,8 @@ builder.queryField('location', (t) =>
     nullable: true,
     description: 'One location of the team, or null when there is none with this id. Needs locations:read.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      id: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The location's id (a UUID)." }),
     },
     resolve: async (_, args, ctx) => {
       try {
@@ -141,11 +179,11 @@ builder.queryField('locations', (t) =>
     description:
       "The team's locations, newest first unless `orderBy` says otherwise. Needs locations:read. Another team's id is a NOT_FOUND error.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       first: t.arg.int({ description: 'Page size, 1–100 (default 50).' }),
       after: t.arg.string({ description: 'The endCursor of the previous page.' }),
-      filter: t.arg({ type: LocationFilter }),
-      orderBy: t.arg({ type: LocationOrder }),
+      filter: t.arg({ type: LocationFilter, description: 'Omitted: all locations of the team.' }),
+      orderBy: t.arg({ type: LocationOrder, description: 'Omitted: newest first.' }),
     },
     resolve: async (_, args, ctx) => {
       const actor = await ctx.actor();
@@ -175,14 +213,17 @@ builder.mutationField('createLocation', (t) =>
     type: LocationRef,
     description: 'Creates a location. Needs locations:create and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      input: t.arg({ type: CreateLocationInput, required: true }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      input: t.arg({ type: CreateLocationInput, required: true, description: 'The new location.' }),
     },
     errors: {
       types: MUTATION_ERRORS,
-      result: { name: 'CreateLocationSuccess' },
-      union: { name: 'CreateLocationResult' },
-      dataField: { name: 'location' },
+      result: { name: 'CreateLocationSuccess', description: 'The location was created.' },
+      union: {
+        name: 'CreateLocationResult',
+        description: 'The created location, or why nothing was created.',
+      },
+      dataField: { name: 'location', description: 'The location, as created.' },
     },
     resolve: async (_, { teamId, input }, ctx) => {
       const actor = await ctx.actor();
@@ -207,15 +248,18 @@ builder.mutationField('updateLocation', (t) =>
     description:
       'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      locationId: t.arg.id({ required: true, validate: uuidArg }),
-      input: t.arg({ type: UpdateLocationInput, required: true }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      locationId: t.arg.id({ required: true, validate: uuidArg, description: "The location's id (a UUID)." }),
+      input: t.arg({ type: UpdateLocationInput, required: true, description: 'The fields to change.' }),
     },
     errors: {
       types: MUTATION_ERRORS,
-      result: { name: 'UpdateLocationSuccess' },
-      union: { name: 'UpdateLocationResult' },
-      dataField: { name: 'location' },
+      result: { name: 'UpdateLocationSuccess', description: 'The location was updated.' },
+      union: {
+        name: 'UpdateLocationResult',
+        description: 'The updated location, or why nothing was changed.',
+      },
+      dataField: { name: 'location', description: 'The location, as updated.' },
     },
     resolve: async (_, { teamId, locationId, input }, ctx) => {
       const patch: Record<string, unknown> = {};
@@ -242,14 +286,14 @@ builder.mutationField('deleteLocation', (t) =>
     type: 'ID',
     description: 'Deletes a location. Needs locations:delete and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      locationId: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      locationId: t.arg.id({ required: true, validate: uuidArg, description: "The location's id (a UUID)." }),
     },
     errors: {
       types: [NotFoundError],
-      result: { name: 'DeleteLocationSuccess' },
-      union: { name: 'DeleteLocationResult' },
-      dataField: { name: 'deletedId' },
+      result: { name: 'DeleteLocationSuccess', description: 'The location was deleted.' },
+      union: { name: 'DeleteLocationResult', description: 'The deleted id, or why nothing was deleted.' },
+      dataField: { name: 'deletedId', description: 'The id of the deleted location.' },
     },
     resolve: async (_, { teamId, locationId }, ctx) => {
       const actor = await ctx.actor();

@@ -6,7 +6,7 @@ import type { Secret } from '../entities/index.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
 import type { UpdateResult } from '../secrets/secret-service.js';
 import { builder } from './builder.js';
-import { connectionOf, pageArgs, SortOrderEnum } from './connection.js';
+import { connectionOf, ORDER_FIELD_VALUES, pageArgs, SortOrderEnum } from './connection.js';
 import {
   type CredentialsArg,
   CredentialsInput,
@@ -25,26 +25,54 @@ import {
   translate,
   VERSIONED_MUTATION_ERRORS,
 } from './error-types.js';
+import { IDEMPOTENCY_KEY_DESCRIPTION, idempotent } from './idempotency.js';
 
 export const uuidArg = z.string().refine((v) => UUID_PATTERN.test(v), {
   message: 'Input should be a valid UUID',
   params: { code: 'uuid_parsing' },
 });
 
+export const TEAM_ID_DESCRIPTION =
+  "The team (a UUID). It must be the API key's own team: any other reads as not found.";
+
 export const SecretRef = builder.objectRef<Secret>('Secret').implement({
   description:
     'A named set of storage credentials. The credentials themselves are write-only and never returned.',
   fields: (t) => ({
-    id: t.exposeID('id'),
+    id: t.exposeID('id', { description: 'The secret id (a UUID).' }),
     name: t.exposeString('name', { description: 'Unique within the team.' }),
-    description: t.string({ nullable: true, resolve: (s) => s.description ?? null }),
-    secretType: t.field({ type: SecretTypeEnum, resolve: (s) => s.secretType }),
-    authMethod: t.field({ type: AuthMethodEnum, resolve: (s) => s.authMethod }),
-    storage: t.field({ type: SecretStorageEnum, resolve: (s) => s.storage }),
+    description: t.string({
+      nullable: true,
+      description: 'Free text for people; null when none was given.',
+      resolve: (s) => s.description ?? null,
+    }),
+    secretType: t.field({
+      type: SecretTypeEnum,
+      description: 'The provider; every location using the secret has this type.',
+      resolve: (s) => s.secretType,
+    }),
+    authMethod: t.field({
+      type: AuthMethodEnum,
+      description: 'How the credentials authenticate; decides which credential fields exist.',
+      resolve: (s) => s.authMethod,
+    }),
+    storage: t.field({
+      type: SecretStorageEnum,
+      description: 'Where the credentials live; fixed at creation.',
+      resolve: (s) => s.storage,
+    }),
     version: t.exposeInt('version', { description: 'Incremented by every accepted change.' }),
-    createdAt: t.field({ type: 'DateTime', resolve: (s) => s.createdAt }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When the secret was created.',
+      resolve: (s) => s.createdAt,
+    }),
     createdBy: t.exposeID('createdBy', { description: 'The user who created the secret.' }),
-    updatedAt: t.field({ type: 'DateTime', resolve: (s) => s.updatedAt }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      description: 'When the last accepted change was made.',
+      resolve: (s) => s.updatedAt,
+    }),
     updatedBy: t.exposeID('updatedBy', { description: 'The user behind the last accepted change.' }),
   }),
 });
@@ -52,8 +80,12 @@ export const SecretRef = builder.objectRef<Secret>('Secret').implement({
 const VaultValueInput = builder.inputType('VaultValueInput', {
   description: 'An external-vault secret: the connection and where each credential field lives in it.',
   fields: (t) => ({
-    vaultConnectionId: t.id({ required: true }),
-    fieldMappings: t.field({ type: [FieldMappingInput], required: true }),
+    vaultConnectionId: t.id({ required: true, description: 'A vault connection of the team.' }),
+    fieldMappings: t.field({
+      type: [FieldMappingInput],
+      required: true,
+      description: 'One mapping per credential field the auth method needs.',
+    }),
   }),
 });
 
@@ -62,12 +94,19 @@ const NewSecretValueInput = builder.inputType('NewSecretValueInput', {
     'Where the new secret keeps its credentials: natively, or in an external vault. Fixed at creation.',
   isOneOf: true,
   fields: (t) => ({
-    credentials: t.field({ type: CredentialsInput }),
-    vault: t.field({ type: VaultValueInput }),
+    credentials: t.field({
+      type: CredentialsInput,
+      description: 'Native storage: the credentials, encrypted at rest and never returned.',
+    }),
+    vault: t.field({
+      type: VaultValueInput,
+      description: 'External-vault storage: where the credentials live.',
+    }),
   }),
 });
 
 const CreateSecretInput = builder.inputType('CreateSecretInput', {
+  description: 'A new secret: its name, provider, auth method and credentials (or vault references).',
   fields: (t) => ({
     name: t.string({
       required: true,
@@ -75,13 +114,17 @@ const CreateSecretInput = builder.inputType('CreateSecretInput', {
       description: '1–255 characters, unique in the team.',
     }),
     description: t.string({ validate: descriptionSchema, description: 'At most 2000 characters.' }),
-    secretType: t.field({ type: SecretTypeEnum, required: true }),
+    secretType: t.field({ type: SecretTypeEnum, required: true, description: 'The provider.' }),
     authMethod: t.field({
       type: AuthMethodEnum,
       required: true,
       description: 'Must be served by secretType.',
     }),
-    value: t.field({ type: NewSecretValueInput, required: true }),
+    value: t.field({
+      type: NewSecretValueInput,
+      required: true,
+      description: 'The credentials, or the vault connection and field mappings.',
+    }),
   }),
 });
 
@@ -90,8 +133,14 @@ const SecretValueInput = builder.inputType('SecretValueInput', {
     'Rotate the credentials (native secrets) or replace the field mappings (external-vault secrets).',
   isOneOf: true,
   fields: (t) => ({
-    credentials: t.field({ type: CredentialsInput }),
-    fieldMappings: t.field({ type: [FieldMappingInput] }),
+    credentials: t.field({
+      type: CredentialsInput,
+      description: 'Native secrets: the new credentials, in the variant the auth method needs.',
+    }),
+    fieldMappings: t.field({
+      type: [FieldMappingInput],
+      description: 'External-vault secrets: the new mappings, replacing all current ones.',
+    }),
   }),
 });
 
@@ -169,8 +218,8 @@ builder.queryField('secret', (t) =>
     nullable: true,
     description: 'One secret of the team, or null when there is none with this id. Needs secrets:read.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      id: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
     },
     resolve: async (_, args, ctx) => {
       try {
@@ -189,27 +238,34 @@ builder.mutationField('createSecret', (t) =>
     description:
       'Creates a secret (native credentials or external-vault references). Needs secrets:create and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      input: t.arg({ type: CreateSecretInput, required: true }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      input: t.arg({ type: CreateSecretInput, required: true, description: 'The new secret.' }),
+      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     },
     errors: {
       types: MUTATION_ERRORS,
-      result: { name: 'CreateSecretSuccess' },
-      union: { name: 'CreateSecretResult' },
-      dataField: { name: 'secret' },
+      result: { name: 'CreateSecretSuccess', description: 'The secret was created.' },
+      union: {
+        name: 'CreateSecretResult',
+        description: 'The created secret, or why nothing was created.',
+      },
+      dataField: { name: 'secret', description: 'The new secret.' },
     },
-    resolve: async (_, { teamId, input }, ctx) => {
+    resolve: async (_, args, ctx) => {
+      const { teamId, input } = args;
       const { body, shape } = valueFields(input.value as ValueArg);
       const actor = await ctx.actor();
       return translate(
         () =>
-          ctx.services.secrets.create(actor, ctx.meta, String(teamId), {
-            name: input.name,
-            description: input.description,
-            secret_type: input.secretType,
-            auth_method: input.authMethod,
-            ...body,
-          }),
+          idempotent(ctx, args.idempotencyKey, 'createSecret', args, () =>
+            ctx.services.secrets.create(actor, ctx.meta, String(teamId), {
+              name: input.name,
+              description: input.description,
+              secret_type: input.secretType,
+              auth_method: input.authMethod,
+              ...body,
+            }),
+          ),
         secretInputPath(shape, true),
       );
     },
@@ -217,6 +273,7 @@ builder.mutationField('createSecret', (t) =>
 );
 
 const UpdateSecretSuccess = builder.objectRef<UpdateResult>('UpdateSecretSuccess').implement({
+  description: 'The update was applied (or, in a dry run, would be).',
   fields: (t) => ({
     secret: t.field({
       type: SecretRef,
@@ -237,22 +294,27 @@ builder.mutationField('updateSecret', (t) =>
     description:
       'Renames, re-describes, re-types, changes the auth method, rotates credentials or replaces field mappings, all in one atomic change. Needs secrets:update and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      secretId: t.arg.id({ required: true, validate: uuidArg }),
-      input: t.arg({ type: UpdateSecretInput, required: true }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      secretId: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
+      input: t.arg({ type: UpdateSecretInput, required: true, description: 'The fields to change.' }),
       expectedVersion: t.arg.int({
         description: 'Apply only if the secret is still at this version (else VersionConflictError).',
       }),
       dryRun: t.arg.boolean({
         description: 'Run every check and preview the change without writing anything.',
       }),
+      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     },
     errors: {
       types: VERSIONED_MUTATION_ERRORS,
-      union: { name: 'UpdateSecretResult' },
+      union: {
+        name: 'UpdateSecretResult',
+        description: 'The updated secret, or why nothing was changed.',
+      },
       directResult: true,
     },
-    resolve: async (_, { teamId, secretId, input, expectedVersion, dryRun }, ctx) => {
+    resolve: async (_, args, ctx) => {
+      const { teamId, secretId, input, expectedVersion, dryRun } = args;
       const { body, shape } = valueFields(input.value as ValueArg);
       const patch: Record<string, unknown> = {
         name: input.name,
@@ -264,10 +326,12 @@ builder.mutationField('updateSecret', (t) =>
       const actor = await ctx.actor();
       return translate(
         () =>
-          ctx.services.secrets.update(actor, ctx.meta, String(teamId), String(secretId), patch, {
-            expectedVersion: expectedVersion ?? undefined,
-            dryRun: dryRun ?? false,
-          }),
+          idempotent(ctx, args.idempotencyKey, 'updateSecret', args, () =>
+            ctx.services.secrets.update(actor, ctx.meta, String(teamId), String(secretId), patch, {
+              expectedVersion: expectedVersion ?? undefined,
+              dryRun: dryRun ?? false,
+            }),
+          ),
         secretInputPath(shape, false),
       );
     },
@@ -277,24 +341,23 @@ builder.mutationField('updateSecret', (t) =>
 const SecretConnection = connectionOf('Secret', SecretRef);
 
 const SecretFilter = builder.inputType('SecretFilter', {
+  description: 'Narrows the list; every given condition must hold.',
   fields: (t) => ({
-    secretType: t.field({ type: SecretTypeEnum }),
+    secretType: t.field({ type: SecretTypeEnum, description: 'Only secrets of this provider.' }),
     q: t.string({ description: 'Case-insensitive substring of the name.', validate: z.string().max(255) }),
   }),
 });
 
 const SecretOrderField = builder.enumType('SecretOrderField', {
-  values: {
-    NAME: { value: 'name' },
-    CREATED_AT: { value: 'created_at' },
-    UPDATED_AT: { value: 'updated_at' },
-  } as const,
+  description: 'What secrets can be sorted by.',
+  values: ORDER_FIELD_VALUES,
 });
 
 const SecretOrder = builder.inputType('SecretOrder', {
+  description: 'How to sort the secrets; ties are broken by id.',
   fields: (t) => ({
-    field: t.field({ type: SecretOrderField, required: true }),
-    direction: t.field({ type: SortOrderEnum, defaultValue: 'desc' }),
+    field: t.field({ type: SecretOrderField, required: true, description: 'The sort key.' }),
+    direction: t.field({ type: SortOrderEnum, defaultValue: 'desc', description: 'Default DESC.' }),
   }),
 });
 
@@ -303,11 +366,11 @@ builder.queryField('secrets', (t) =>
     type: SecretConnection,
     description: "The team's secrets, newest first unless `orderBy` says otherwise. Needs secrets:read.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       first: t.arg.int({ description: '1–100, default 50.' }),
       after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
-      filter: t.arg({ type: SecretFilter }),
-      orderBy: t.arg({ type: SecretOrder }),
+      filter: t.arg({ type: SecretFilter, description: 'Omitted: all secrets of the team.' }),
+      orderBy: t.arg({ type: SecretOrder, description: 'Omitted: newest first.' }),
     },
     resolve: async (_, args, ctx) => {
       const actor = await ctx.actor();
@@ -329,7 +392,8 @@ builder.queryField('secrets', (t) =>
 );
 
 const DeleteSecretSuccess = builder.objectRef<{ deletedId: string }>('DeleteSecretSuccess').implement({
-  fields: (t) => ({ deletedId: t.exposeID('deletedId') }),
+  description: 'The secret was deleted.',
+  fields: (t) => ({ deletedId: t.exposeID('deletedId', { description: 'The id of the deleted secret.' }) }),
 });
 
 builder.mutationField('deleteSecret', (t) =>
@@ -338,23 +402,27 @@ builder.mutationField('deleteSecret', (t) =>
     description:
       'Deletes a secret and (after the commit, retried until done) its stored credentials. ConflictError while locations use it. Needs secrets:delete and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      secretId: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      secretId: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
       expectedVersion: t.arg.int({ description: 'Delete only if the secret is still at this version.' }),
+      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     },
     errors: {
       types: VERSIONED_MUTATION_ERRORS,
-      union: { name: 'DeleteSecretResult' },
+      union: { name: 'DeleteSecretResult', description: 'The deleted id, or why nothing was deleted.' },
       directResult: true,
     },
-    resolve: async (_, { teamId, secretId, expectedVersion }, ctx) => {
+    resolve: async (_, args, ctx) => {
+      const { teamId, secretId, expectedVersion } = args;
       const actor = await ctx.actor();
-      await translate(() =>
-        ctx.services.secrets.delete(actor, ctx.meta, String(teamId), String(secretId), {
-          expectedVersion: expectedVersion ?? undefined,
+      return translate(() =>
+        idempotent(ctx, args.idempotencyKey, 'deleteSecret', args, async () => {
+          await ctx.services.secrets.delete(actor, ctx.meta, String(teamId), String(secretId), {
+            expectedVersion: expectedVersion ?? undefined,
+          });
+          return { deletedId: String(secretId).toLowerCase() };
         }),
       );
-      return { deletedId: String(secretId).toLowerCase() };
     },
   }),
 );

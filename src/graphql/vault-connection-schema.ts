@@ -4,11 +4,17 @@ import type { VaultConnection } from '../entities/index.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
 import type { VaultConnectionListQuery } from '../vault-connections/vault-connection-service.js';
 import { builder } from './builder.js';
-import { type ConnectionPage, connectionOf, pageArgs, SortOrderEnum } from './connection.js';
+import {
+  type ConnectionPage,
+  connectionOf,
+  ORDER_FIELD_VALUES,
+  pageArgs,
+  SortOrderEnum,
+} from './connection.js';
 import { VaultTypeEnum } from './enums.js';
 import { argumentPath, camel, defaultInputPath, MUTATION_ERRORS, translate } from './error-types.js';
 import { loaderFor } from './loaders.js';
-import { uuidArg } from './secret-schema.js';
+import { TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
 const setting = (key: string) => (c: VaultConnection) => c.settings[key] ?? null;
 
@@ -16,10 +22,18 @@ export const VaultConnectionRef = builder.objectRef<VaultConnection>('VaultConne
   description:
     'A connection to an external vault. Its token or client secret is write-only and never returned.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    name: t.exposeString('name'),
-    description: t.string({ nullable: true, resolve: (c) => c.description ?? null }),
-    vaultType: t.field({ type: VaultTypeEnum, resolve: (c) => c.vaultType }),
+    id: t.exposeID('id', { description: 'The vault connection id (a UUID).' }),
+    name: t.exposeString('name', { description: 'Unique within the team.' }),
+    description: t.string({
+      nullable: true,
+      description: 'Free text for people; null when none was given.',
+      resolve: (c) => c.description ?? null,
+    }),
+    vaultType: t.field({
+      type: VaultTypeEnum,
+      description: 'The vault service; fixed at creation. Decides which settings fields are set.',
+      resolve: (c) => c.vaultType,
+    }),
     project: t.string({
       nullable: true,
       description: 'Doppler: the project slug.',
@@ -60,32 +74,52 @@ export const VaultConnectionRef = builder.objectRef<VaultConnection>('VaultConne
         return (await loader.load(connection.id)) ?? 0;
       },
     }),
-    lastVerifiedAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.lastVerifiedAt ?? null }),
-    createdAt: t.field({ type: 'DateTime', resolve: (c) => c.createdAt }),
-    createdBy: t.exposeID('createdBy'),
-    updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updatedAt }),
-    updatedBy: t.exposeID('updatedBy'),
+    lastVerifiedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'When the connection was last verified against the vault; null: never, or not since the last rotation.',
+      resolve: (c) => c.lastVerifiedAt ?? null,
+    }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When the connection was created.',
+      resolve: (c) => c.createdAt,
+    }),
+    createdBy: t.exposeID('createdBy', { description: 'The user who created the connection.' }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      description: 'When the last change (or rotation) was made.',
+      resolve: (c) => c.updatedAt,
+    }),
+    updatedBy: t.exposeID('updatedBy', { description: 'The user behind the last change.' }),
   }),
 });
 
 const OnePasswordSettingsInput = builder.inputType('OnePasswordSettingsInput', {
+  description: '1Password settings. The token is write-only.',
   fields: (t) => ({
     accessToken: t.string({ required: true, description: 'A service account token (ops_...).' }),
   }),
 });
 const DopplerSettingsInput = builder.inputType('DopplerSettingsInput', {
+  description: 'Doppler settings: one project config. The token is write-only.',
   fields: (t) => ({
     accessToken: t.string({ required: true, description: 'A service token (dp.st....).' }),
-    project: t.string({ required: true }),
-    config: t.string({ required: true }),
+    project: t.string({ required: true, description: 'The project slug.' }),
+    config: t.string({ required: true, description: 'The config name, e.g. prd.' }),
   }),
 });
 const InfisicalSettingsInput = builder.inputType('InfisicalSettingsInput', {
+  description: 'Infisical settings: a machine identity and where to read. The client secret is write-only.',
   fields: (t) => ({
-    clientId: t.string({ required: true }),
-    clientSecret: t.string({ required: true }),
-    projectId: t.string({ required: true }),
-    environment: t.string({ required: true }),
+    clientId: t.string({ required: true, description: 'The machine identity client id.' }),
+    clientSecret: t.string({
+      required: true,
+      description: 'The machine identity client secret. Write-only: never returned.',
+    }),
+    projectId: t.string({ required: true, description: 'The project id.' }),
+    environment: t.string({ required: true, description: 'The environment slug, e.g. prod.' }),
     secretPath: t.string({ description: 'Default /.' }),
   }),
 });
@@ -93,17 +127,26 @@ const VaultSettingsInput = builder.inputType('VaultSettingsInput', {
   description: 'Exactly one vault type and its settings.',
   isOneOf: true,
   fields: (t) => ({
-    onepassword: t.field({ type: OnePasswordSettingsInput }),
-    doppler: t.field({ type: DopplerSettingsInput }),
-    infisical: t.field({ type: InfisicalSettingsInput }),
+    onepassword: t.field({ type: OnePasswordSettingsInput, description: 'A 1Password connection.' }),
+    doppler: t.field({ type: DopplerSettingsInput, description: 'A Doppler connection.' }),
+    infisical: t.field({ type: InfisicalSettingsInput, description: 'An Infisical connection.' }),
   }),
 });
 
 const CreateVaultConnectionInput = builder.inputType('CreateVaultConnectionInput', {
+  description: 'A new vault connection: its name and the settings of one vault type.',
   fields: (t) => ({
-    name: t.string({ required: true, validate: nameSchema }),
-    description: t.string({ validate: descriptionSchema }),
-    settings: t.field({ type: VaultSettingsInput, required: true }),
+    name: t.string({
+      required: true,
+      validate: nameSchema,
+      description: '1–255 characters, unique in the team.',
+    }),
+    description: t.string({ validate: descriptionSchema, description: 'At most 2000 characters.' }),
+    settings: t.field({
+      type: VaultSettingsInput,
+      required: true,
+      description: 'The vault type (the one key given) and its settings.',
+    }),
   }),
 });
 
@@ -114,14 +157,21 @@ builder.mutationField('createVaultConnection', (t) =>
     type: VaultConnectionRef,
     description: 'Connects an external vault. Needs vault_connections:create and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      input: t.arg({ type: CreateVaultConnectionInput, required: true }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      input: t.arg({
+        type: CreateVaultConnectionInput,
+        required: true,
+        description: 'The new vault connection.',
+      }),
     },
     errors: {
       types: MUTATION_ERRORS,
-      result: { name: 'CreateVaultConnectionSuccess' },
-      union: { name: 'CreateVaultConnectionResult' },
-      dataField: { name: 'vaultConnection' },
+      result: { name: 'CreateVaultConnectionSuccess', description: 'The vault connection was created.' },
+      union: {
+        name: 'CreateVaultConnectionResult',
+        description: 'The created vault connection, or why nothing was created.',
+      },
+      dataField: { name: 'vaultConnection', description: 'The vault connection, as created.' },
     },
     resolve: async (_, { teamId, input }, ctx) => {
       const [vaultType, settings] = Object.entries(input.settings).find(([, v]) => v != null)!;
@@ -148,23 +198,22 @@ builder.mutationField('createVaultConnection', (t) =>
 const VaultConnectionConnection = connectionOf('VaultConnection', VaultConnectionRef);
 
 const VaultConnectionOrderFieldEnum = builder.enumType('VaultConnectionOrderField', {
-  values: {
-    NAME: { value: 'name' },
-    CREATED_AT: { value: 'created_at' },
-    UPDATED_AT: { value: 'updated_at' },
-  } as const,
+  description: 'What vault connections can be sorted by.',
+  values: ORDER_FIELD_VALUES,
 });
 
 const VaultConnectionFilter = builder.inputType('VaultConnectionFilter', {
+  description: 'Narrows the list; every given condition must hold.',
   fields: (t) => ({
-    vaultType: t.field({ type: VaultTypeEnum }),
+    vaultType: t.field({ type: VaultTypeEnum, description: 'Only connections to this vault service.' }),
     q: t.string({ validate: z.string().max(255), description: 'Case-insensitive search in the name.' }),
   }),
 });
 
 const VaultConnectionOrder = builder.inputType('VaultConnectionOrder', {
+  description: 'How to sort the vault connections; ties are broken by id.',
   fields: (t) => ({
-    field: t.field({ type: VaultConnectionOrderFieldEnum, required: true }),
+    field: t.field({ type: VaultConnectionOrderFieldEnum, required: true, description: 'The sort key.' }),
     direction: t.field({ type: SortOrderEnum, description: 'Default DESC.' }),
   }),
 });
@@ -198,8 +247,8 @@ builder.queryField('vaultConnection', (t) =>
     description:
       'One vault connection of the team, or null when there is none with this id. Needs vault_connections:read.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      id: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
     },
     resolve: async (_, args, ctx) => {
       try {
@@ -222,11 +271,14 @@ builder.queryField('vaultConnections', (t) =>
     description:
       "The team's vault connections, newest first unless `orderBy` says otherwise. Needs vault_connections:read. Another team's id is a NOT_FOUND error.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       first: t.arg.int({ description: 'Page size, 1–100 (default 50).' }),
       after: t.arg.string({ description: 'The endCursor of the previous page.' }),
-      filter: t.arg({ type: VaultConnectionFilter }),
-      orderBy: t.arg({ type: VaultConnectionOrder }),
+      filter: t.arg({
+        type: VaultConnectionFilter,
+        description: 'Omitted: all vault connections of the team.',
+      }),
+      orderBy: t.arg({ type: VaultConnectionOrder, description: 'Omitted: newest first.' }),
     },
     resolve: async (_, args, ctx) => {
       const actor = await ctx.actor();
@@ -256,15 +308,22 @@ builder.mutationField('updateVaultConnection', (t) =>
     type: VaultConnectionRef,
     description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      id: t.arg.id({ required: true, validate: uuidArg }),
-      input: t.arg({ type: UpdateVaultConnectionInput, required: true }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
+      input: t.arg({
+        type: UpdateVaultConnectionInput,
+        required: true,
+        description: 'The fields to change.',
+      }),
     },
     errors: {
       types: MUTATION_ERRORS,
-      result: { name: 'UpdateVaultConnectionSuccess' },
-      union: { name: 'UpdateVaultConnectionResult' },
-      dataField: { name: 'vaultConnection' },
+      result: { name: 'UpdateVaultConnectionSuccess', description: 'The vault connection was updated.' },
+      union: {
+        name: 'UpdateVaultConnectionResult',
+        description: 'The updated vault connection, or why nothing was changed.',
+      },
+      dataField: { name: 'vaultConnection', description: 'The vault connection, as updated.' },
     },
     resolve: async (_, { teamId, id, input }, ctx) => {
       const patch: Record<string, unknown> = {};
@@ -286,15 +345,25 @@ builder.mutationField('rotateVaultConnection', (t) =>
     description:
       "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      id: t.arg.id({ required: true, validate: uuidArg }),
-      input: t.arg({ type: RotateVaultConnectionInput, required: true }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
+      input: t.arg({
+        type: RotateVaultConnectionInput,
+        required: true,
+        description: 'The new token or secret.',
+      }),
     },
     errors: {
       types: MUTATION_ERRORS,
-      result: { name: 'RotateVaultConnectionSuccess' },
-      union: { name: 'RotateVaultConnectionResult' },
-      dataField: { name: 'vaultConnection' },
+      result: {
+        name: 'RotateVaultConnectionSuccess',
+        description: "The vault connection's token or client secret was replaced.",
+      },
+      union: {
+        name: 'RotateVaultConnectionResult',
+        description: 'The rotated vault connection, or why nothing was changed.',
+      },
+      dataField: { name: 'vaultConnection', description: 'The vault connection after the rotation.' },
     },
     resolve: async (_, { teamId, id, input }, ctx) => {
       const body: Record<string, unknown> = {};
@@ -316,14 +385,17 @@ builder.mutationField('deleteVaultConnection', (t) =>
     description:
       'Deletes a vault connection that no secret uses (else ConflictError) and its stored token. Needs vault_connections:delete and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg }),
-      id: t.arg.id({ required: true, validate: uuidArg }),
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
     },
     errors: {
       types: [NotFoundError, ConflictError],
-      result: { name: 'DeleteVaultConnectionSuccess' },
-      union: { name: 'DeleteVaultConnectionResult' },
-      dataField: { name: 'deletedId' },
+      result: { name: 'DeleteVaultConnectionSuccess', description: 'The vault connection was deleted.' },
+      union: {
+        name: 'DeleteVaultConnectionResult',
+        description: 'The deleted id, or why nothing was deleted.',
+      },
+      dataField: { name: 'deletedId', description: 'The id of the deleted vault connection.' },
     },
     resolve: async (_, { teamId, id }, ctx) => {
       const actor = await ctx.actor();

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Actor, RequestMeta } from '../auth/scopes.js';
 import { BadRequestError } from '../domain/errors.js';
 import type { IdempotencyKeys } from './idempotency.js';
+import type { RouteDoc } from './rest-docs.js';
 import type { RestResponse } from './rest-errors.js';
 
 export interface RestRequest {
@@ -19,6 +20,8 @@ export interface Route {
   /** An action whose body is optional: an empty body reads as `{}`. */
   bodyOptional?: boolean;
   handle(request: RestRequest): Promise<RestResponse>;
+  /** What the OpenAPI document says about the route (src/http/openapi.ts); every route should have one. */
+  doc?: RouteDoc;
 }
 
 interface CompiledRoute extends Route {

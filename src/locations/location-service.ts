@@ -122,6 +122,16 @@ export class LocationService {
     return location;
   }
 
+  /** Federation entity lookup by id alone: the caller's team's locations among `ids`; others' are absent. */
+  async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, Location>> {
+    authorize(actor, actor.teamId, 'locations:read');
+    const wanted = ids.filter(isUuid).map((id) => id.toLowerCase());
+    const rows = wanted.length
+      ? await this.orm.em.fork().find(Location, { id: { $in: wanted }, teamId: actor.teamId })
+      : [];
+    return new Map(rows.map((row) => [row.id, row]));
+  }
+
   /** The location with the name of its secret (the REST detail view). */
   async getDetail(
     actor: Actor,

@@ -26,19 +26,22 @@ export const secretVersionResponseSchema = z
     changed_fields: z.array(z.string()),
     secret_type: z.enum(SECRET_TYPES),
     auth_method: z.enum(AUTH_METHODS),
-    credential_version: z
-      .number()
-      .int()
-      .nullable()
-      .meta({ description: "The credential store's version of the native credentials; null for external vaults." }),
+    credential_version: z.number().int().nullable().meta({
+      description: "The credential store's version of the native credentials; null for external vaults.",
+    }),
     actor: z.object({ user_id: idSchema.nullable(), api_key_id: idSchema.nullable() }),
     created_at: timestampSchema,
   })
   .meta({ id: 'SecretVersionResponse' });
 
+type View = ReturnType<typeof secretVersionResponse>;
+type Documented = z.infer<typeof secretVersionResponseSchema>;
 /** Fails to compile when the view and the schema drift apart (the view cannot be typed from here). */
-export type SecretVersionViewMatches =
-  ReturnType<typeof secretVersionResponse> extends z.infer<typeof secretVersionResponseSchema> ? true : never;
+export type SecretVersionViewMatches = [View] extends [Documented]
+  ? [Exclude<keyof View, keyof Documented>] extends [never]
+    ? true
+    : never
+  : never;
 const viewMatches: SecretVersionViewMatches = true;
 void viewMatches;
 
@@ -71,7 +74,11 @@ export const SECRET_HISTORY_ROUTE_DOCS: Record<string, RouteDoc> = {
     },
     body: rollbackSchema,
     responses: {
-      200: { description: 'The secret after the rollback.', schema: secretResponseSchema, headers: { ETag: 'always' } },
+      200: {
+        description: 'The secret after the rollback.',
+        schema: secretResponseSchema,
+        headers: { ETag: 'always' },
+      },
       404: notFound('secret'),
       409: conflict(
         "The version's credentials are for an auth method with other fields, or have expired from the credential store.",

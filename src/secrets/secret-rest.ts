@@ -111,7 +111,9 @@ export const secretConflictResponseSchema = errorResponseSchema
   })
   .meta({ id: 'SecretConflictResponse' });
 
-const LIST_FILTERS = { secret_type: z.enum(SECRET_TYPES).optional() };
+const LIST_FILTERS = {
+  secret_type: z.enum(SECRET_TYPES).optional().meta({ description: 'Only secrets of this provider.' }),
+};
 
 const patchQuerySchema = z.strictObject({
   dry_run: z

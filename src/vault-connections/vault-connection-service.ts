@@ -35,7 +35,7 @@ const TOKENS = {
 };
 
 /** Per vault type: the body it takes, and which of those fields are secrets (kept in the credential store). */
-const VAULT_INPUTS = {
+export const VAULT_INPUTS = {
   onepassword: {
     schema: z.strictObject({
       ...common,
@@ -82,7 +82,10 @@ export const VAULT_SETTINGS: Record<VaultType, readonly string[]> = {
 const vaultTypeSchema = z.looseObject({ vault_type: z.enum(VAULT_TYPES) });
 
 /** PATCH body: only `name` (null: unchanged) and `description` (null: cleared). */
-const updateSchema = z.object({ name: nameSchema.nullish(), description: descriptionSchema.nullish() });
+export const updateSchema = z.object({
+  name: nameSchema.nullish(),
+  description: descriptionSchema.nullish(),
+});
 const UPDATABLE = ['name', 'description'] as const;
 const WRITE_ONLY_FIELDS = ['access_token', 'client_secret'];
 
@@ -114,6 +117,16 @@ export class VaultConnectionService {
     const connection = await this.orm.em.fork().findOne(VaultConnection, { id: connectionId, teamId });
     if (!connection) throw new NotFoundError('Vault connection not found');
     return connection;
+  }
+
+  /** Federation entity lookup by id alone: the caller's team's connections among `ids`; others' are absent. */
+  async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, VaultConnection>> {
+    authorize(actor, actor.teamId, 'vault_connections:read');
+    const wanted = ids.filter(isUuid).map((id) => id.toLowerCase());
+    const rows = wanted.length
+      ? await this.orm.em.fork().find(VaultConnection, { id: { $in: wanted }, teamId: actor.teamId })
+      : [];
+    return new Map(rows.map((row) => [row.id, row]));
   }
 
   /** `readQuery` parses the door's paging and filter input; it runs after authorization, like body parsing. */

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { inject } from 'vitest';
+import { afterAll, expect, inject } from 'vitest';
 import { type App, createApp } from '../../src/app.js';
 import type { Role } from '../../src/auth/scopes.js';
 import { type Config, loadConfig } from '../../src/config.js';
@@ -89,6 +89,31 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   };
 }
 
+/** One exchange made through `rest()`, as test/openapi.test.ts checks it against the OpenAPI document. */
+export interface RestExchange {
+  method: string;
+  /** The path without the query string. */
+  path: string;
+  status: number;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  /** The parsed JSON body; undefined when there is none (or it is not JSON). */
+  body: unknown;
+  text: string;
+}
+
+/** Every exchange this test file made through `rest()`, in order (a cheap push per request). */
+export const restExchanges: RestExchange[] = [];
+
+// VALIDATE_REST=1 npx vitest run: every test file checks its REST responses against the OpenAPI document.
+if (process.env.VALIDATE_REST === '1') {
+  afterAll(async () => {
+    const { checkExchanges } = await import('./openapi-check.js');
+    const { buildOpenApiDocument } = await import('../../src/http/openapi.js');
+    expect(checkExchanges(buildOpenApiDocument(), restExchanges).problems).toEqual([]);
+  });
+}
+
 /** A small JSON-over-HTTP client for the REST shim. */
 export function rest(baseUrl: string, key?: string) {
   return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -108,6 +133,14 @@ export function rest(baseUrl: string, key?: string) {
     } catch {
       json = undefined;
     }
+    restExchanges.push({
+      method,
+      path: new URL(`${baseUrl}${path}`).pathname,
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      body: json,
+      text,
+    });
     return { status: response.status, body: json, text, headers: response.headers };
   };
 }

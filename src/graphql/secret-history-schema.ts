@@ -1,0 +1,103 @@
+import type { SecretVersion } from '../entities/index.js';
+import { builder } from './builder.js';
+import { connectionOf, pageArgs } from './connection.js';
+import { AuthMethodEnum, SecretTypeEnum } from './enums.js';
+import { argumentPath, translate, VERSIONED_MUTATION_ERRORS } from './error-types.js';
+import { IDEMPOTENCY_KEY_DESCRIPTION, idempotent } from './idempotency.js';
+import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
+
+const SecretVersionRef = builder.objectRef<SecretVersion>('SecretVersion').implement({
+  description: 'One accepted change of a secret: what changed (field names only), who, when. Never a value.',
+  fields: (t) => ({
+    version: t.exposeInt('version', { description: 'The secret version this change produced.' }),
+    changedFields: t.exposeStringList('changedFields', {
+      description: 'REST names of the changed fields, e.g. ["credentials"].',
+    }),
+    secretType: t.field({
+      type: SecretTypeEnum,
+      resolve: (v) => v.secretType,
+      description: 'Type after the change.',
+    }),
+    authMethod: t.field({
+      type: AuthMethodEnum,
+      resolve: (v) => v.authMethod,
+      description: 'Auth method after the change.',
+    }),
+    actorUserId: t.id({
+      nullable: true,
+      resolve: (v) => v.actorUserId ?? null,
+      description: 'The user behind the change.',
+    }),
+    actorApiKeyId: t.id({
+      nullable: true,
+      resolve: (v) => v.actorApiKeyId ?? null,
+      description: 'The API key the change was made with.',
+    }),
+    createdAt: t.field({
+      type: 'DateTime',
+      resolve: (v) => v.createdAt,
+      description: 'When the change was accepted.',
+    }),
+  }),
+});
+
+const SecretVersionConnection = connectionOf('SecretVersion', SecretVersionRef);
+
+builder.objectField(SecretRef, 'versions', (t) =>
+  t.field({
+    type: SecretVersionConnection,
+    description: 'The history of accepted changes, newest first. Needs secrets:read.',
+    args: {
+      first: t.arg.int({ description: 'Page size, 1–100 (default 50).' }),
+      after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
+    },
+    resolve: async (secret, args, ctx) => {
+      const { offset, limit } = await translate(async () => pageArgs(args), argumentPath);
+      const page = await ctx.services.secretHistory.versions(await ctx.actor(), secret.teamId, secret.id, {
+        offset,
+        limit,
+        sortOrder: 'desc',
+      });
+      return { ...page, offset };
+    },
+  }),
+);
+
+builder.mutationField('rollbackSecret', (t) =>
+  t.field({
+    type: SecretRef,
+    description:
+      "Makes an earlier version's credentials (or field mappings) current again, as a new version. ConflictError when that version's stored value has expired or the auth method now needs other fields. Needs secrets:update and admin.",
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      secretId: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
+      version: t.arg.int({ required: true, description: 'The version whose credentials to restore.' }),
+      expectedVersion: t.arg.int({ description: 'Apply only if the secret is still at this version.' }),
+      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
+    },
+    errors: {
+      types: VERSIONED_MUTATION_ERRORS,
+      result: { name: 'RollbackSecretSuccess', description: 'The credentials were restored.' },
+      union: {
+        name: 'RollbackSecretResult',
+        description: 'The secret after the rollback, or why nothing changed.',
+      },
+      dataField: { name: 'secret', description: 'The secret after the rollback.' },
+    },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      return translate(() =>
+        idempotent(ctx, args.idempotencyKey, 'rollbackSecret', args, () =>
+          ctx.services.secretHistory.rollback(
+            actor,
+            ctx.meta,
+            String(args.teamId),
+            String(args.secretId),
+            { version: args.version },
+            { expectedVersion: args.expectedVersion ?? undefined },
+          ),
+        ),
+      );
+    },
+  }),
+);
