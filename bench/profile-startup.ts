@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cpuSeconds, RESULTS_DIR, startNode, stopAll } from './harness.js';
+import { cpuSeconds, RESULTS_DIR, sleep, startNode, stopAll } from './harness.js';
 import { formatSummary, summarize } from './summarize-profile.js';
 
 const cold = process.argv.includes('--cold');
@@ -29,6 +29,7 @@ async function start(name: string, dataDir: string, nodeArgs: string[] = []) {
   await child.waitForLine('"msg":"listening"', 180_000);
   const ms = performance.now() - t0;
   const cpuS = cpuSeconds(child.pid);
+  await sleep(500); // main.ts installs its SIGTERM handler just after logging "listening"
   const stopping = performance.now();
   const exitCode = await child.stop(60_000); // the profile is written at exit: allow a slow shutdown
   process.stderr.write(

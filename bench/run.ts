@@ -27,6 +27,7 @@ import {
   RssSampler,
   rssMb,
   runLoad,
+  sleep,
   sql,
   startNode,
   stopAll,
@@ -279,6 +280,9 @@ async function timeStartup(label: string, dataDir: string): Promise<StartupSampl
       stopMs: 0,
       exitCode: null as number | null,
     };
+    // src/main.ts installs its SIGTERM handler just after logging "listening": a signal sent at once
+    // can win that race on a busy machine and kill it outright. Give it a moment.
+    await sleep(500);
     const stopping = performance.now();
     sample.exitCode = await child.stop(30_000);
     sample.stopMs = performance.now() - stopping;

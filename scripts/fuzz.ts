@@ -6,7 +6,8 @@
  *
  *   tsx scripts/fuzz.ts [--runs 10000] [--seed N]
  *
- * Replay a failure with the printed seed (and `--runs` unchanged).
+ * Replay a failure with the printed seed (and `--runs` unchanged). FUZZ_DEBUG='rest PATCH 422' (door,
+ * method, outcome as in the figures) prints every case that got that outcome, to see what is exercised.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

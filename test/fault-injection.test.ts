@@ -58,5 +58,6 @@ describe('credential rotations under injected SSM faults', () => {
     // Faults fired: more PutParameter calls than rotations (retries), so the run tested something.
     expect(report.putParameterCalls).toBeGreaterThan(100);
     expect(report.reconcile.unreadableInTeam).toEqual([]);
+    expect(report.reconcile.orphansInTeam).toEqual([]);
   }, 120_000);
 });

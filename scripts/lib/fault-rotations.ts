@@ -56,7 +56,12 @@ export interface FaultRunReport {
   putParameterCalls: number;
   ms: number;
   latencyMs: { p50: number; p95: number; max: number };
-  reconcile: { unreadable: number; orphans: number; unreadableInTeam: unknown[] };
+  /** Reconcile over the run's team (and, for reference, the whole database the run used). */
+  reconcile: {
+    unreadableInTeam: unknown[];
+    orphansInTeam: string[];
+    wholeDatabase: { unreadable: number; orphans: number };
+  };
   violations: string[];
 }
 
@@ -242,9 +247,9 @@ export async function runFaultRotations(options: FaultRunOptions): Promise<Fault
     ms: Math.round(performance.now() - started),
     latencyMs: { p50: pick(0.5), p95: pick(0.95), max: Math.round(sorted[sorted.length - 1] ?? 0) },
     reconcile: {
-      unreadable: report.unreadable.length,
-      orphans: report.orphans.length,
       unreadableInTeam,
+      orphansInTeam: report.orphans.filter((ref) => ref.includes(options.teamId)),
+      wholeDatabase: { unreadable: report.unreadable.length, orphans: report.orphans.length },
     },
     violations,
   };

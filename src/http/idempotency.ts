@@ -1,14 +1,20 @@
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { RestResponse } from './rest-errors.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const RETENTION_HOURS = 24;
+/** A claim still "in progress" after this long belongs to a request that will never finish. */
+const ABANDONED_AFTER_SECONDS = 30;
+/** This process, as recorded on its claims. */
+const OWNER = `${hostname()}:${process.pid}`;
 /** Headers worth replaying with a stored response. */
 const REPLAYED_HEADERS = ['etag', 'location'];
 
 interface StoredRow {
+  owner: string | null;
   request_hash: string;
   status: number | null;
   response: { body?: unknown; headers?: Record<string, string>; replayable: boolean } | null;
@@ -44,14 +50,19 @@ export class IdempotencyKeys {
       .digest('hex');
     const conn = this.orm.em.fork().getConnection();
     const claimed = await conn.execute<unknown[]>(
-      `insert into idempotency_keys (api_key_id, key, request_hash, created_at) values (?, ?, ?, now())
+      `insert into idempotency_keys (api_key_id, key, request_hash, owner, created_at) values (?, ?, ?, ?, now())
        on conflict (api_key_id, key) do update
-         set request_hash = excluded.request_hash, status = null, response = null, created_at = now()
+         set request_hash = excluded.request_hash, owner = excluded.owner, status = null, response = null,
+             created_at = now()
          where idempotency_keys.created_at < now() - make_interval(hours => ${RETENTION_HOURS})
+            or (idempotency_keys.status is null
+                and idempotency_keys.created_at < now() - make_interval(secs => ${ABANDONED_AFTER_SECONDS}))
        returning 1`,
-      [apiKeyId, key, hash],
+      [apiKeyId, key, hash, OWNER],
     );
-    if (claimed.length === 0) return this.replay(apiKeyId, key, hash);
+    if (claimed.length === 0 && !(await this.takeOverFromDeadProcess(apiKeyId, key, hash))) {
+      return this.replay(apiKeyId, key, hash);
+    }
 
     let response: RestResponse;
     try {
@@ -89,6 +100,33 @@ export class IdempotencyKeys {
       .fork()
       .getConnection()
       .execute('delete from idempotency_keys where api_key_id = ? and key = ?', [apiKeyId, key]);
+  }
+
+  /**
+   * A claim left in progress by a process on this host that no longer exists (killed mid-request)
+   * is taken over at once; claims of other hosts are taken over once they are abandoned (30 s).
+   */
+  private async takeOverFromDeadProcess(apiKeyId: string, key: string, hash: string): Promise<boolean> {
+    const conn = this.orm.em.fork().getConnection();
+    const [row] = await conn.execute<StoredRow[]>(
+      'select owner, request_hash, status, response from idempotency_keys where api_key_id = ? and key = ?',
+      [apiKeyId, key],
+    );
+    if (
+      !row ||
+      row.status !== null ||
+      row.request_hash !== hash ||
+      !row.owner ||
+      !isDeadLocalProcess(row.owner)
+    ) {
+      return false;
+    }
+    const taken = await conn.execute<unknown[]>(
+      `update idempotency_keys set owner = ?, created_at = now()
+        where api_key_id = ? and key = ? and owner = ? and status is null returning 1`,
+      [OWNER, apiKeyId, key, row.owner],
+    );
+    return taken.length > 0;
   }
 
   private async replay(apiKeyId: string, key: string, hash: string): Promise<RestResponse> {
@@ -130,5 +168,18 @@ export class IdempotencyKeys {
       .execute(
         `delete from idempotency_keys where created_at < now() - make_interval(hours => ${RETENTION_HOURS})`,
       );
+  }
+}
+
+function isDeadLocalProcess(owner: string): boolean {
+  const separator = owner.lastIndexOf(':');
+  if (owner.slice(0, separator) !== hostname()) return false;
+  const pid = Number(owner.slice(separator + 1));
+  if (!Number.isInteger(pid) || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
