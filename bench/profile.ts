@@ -44,12 +44,21 @@ const log = (message: string) =>
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 async function main() {
+  const profDir = mkdtempSync(path.join(tmpdir(), 'bench-prof-'));
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'bench-data-'));
+  try {
+    await profile(profDir, dataDir);
+  } finally {
+    rmSync(profDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function profile(profDir: string, dataDir: string) {
   const workload = WORKLOADS.find((w) => w.id === workloadId);
   if (!workload) throw new Error(`Unknown workload ${workloadId}`);
   const outDir = path.join(RESULTS_DIR, 'profile');
   mkdirSync(outDir, { recursive: true });
-  const profDir = mkdtempSync(path.join(tmpdir(), 'bench-prof-'));
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'bench-data-'));
   const sqlFile = path.join(outDir, `${workload.id}.sql.json`);
 
   const { server: serverUrl, bench: databaseUrl } = benchDatabaseUrl();
@@ -110,8 +119,6 @@ async function main() {
   }
   const profileFile = path.join(outDir, `${workload.id}.cpuprofile`);
   renameSync(path.join(profDir, produced[0]), profileFile);
-  rmSync(profDir, { recursive: true, force: true });
-  rmSync(dataDir, { recursive: true, force: true });
 
   const summary = summarize(profileFile, { top: 30, ...window });
   const responses = measured.ok + measured.non2xx + measured.bodyErrors;

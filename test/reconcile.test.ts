@@ -77,7 +77,7 @@ describe('reconcile', () => {
     const clean = await reconcile(t.app.db.orm, t.app.services.store, false);
     expect(clean.unreadable.filter((u) => u.team_id === team.teamId)).toEqual([]);
     expect(clean.orphans.filter((ref) => ref.includes(team.teamId))).toEqual([]);
-  });
+  }, 120_000);
 
   it('runs as `cli reconcile`, printing the report as JSON', async () => {
     const root = path.resolve(import.meta.dirname, '..');
@@ -95,5 +95,5 @@ describe('reconcile', () => {
     const report = JSON.parse(result.stdout);
     expect(Object.keys(report).sort()).toEqual(['orphans', 'removed', 'unreadable']);
     expect(report.orphans).toEqual(report.removed);
-  });
+  }, 120_000);
 });
