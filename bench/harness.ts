@@ -32,7 +32,9 @@ export function benchDatabaseUrl(env: NodeJS.ProcessEnv = process.env): { server
   return { server, bench: url.toString() };
 }
 
-/** Creates the bench database if missing, connecting through the server URL's database (or `postgres`). */
+const BENCH_LOCK = 4_242_001;
+
+/** Waits for other benchmark runs on the server, then creates the bench database if missing, connecting through the server URL's database (or `postgres`). */
 export async function ensureDatabase(serverUrl: string, benchUrl: string): Promise<void> {
   const name = decodeURIComponent(new URL(benchUrl).pathname.slice(1));
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`Unexpected bench database name: ${name}`);
@@ -46,13 +48,22 @@ export async function ensureDatabase(serverUrl: string, benchUrl: string): Promi
       lastError = error;
       continue;
     }
-    try {
-      const { rows } = await client.query('select 1 from pg_database where datname = $1', [name]);
-      if (rows.length === 0) await client.query(`create database "${name}"`);
-      return;
-    } finally {
-      await client.end();
+    // Runs on one server take turns: they would wipe each other's schema and disturb each other's timing.
+    // The lock is held by this connection until the process exits.
+    const { rows: free } = await client.query('select pg_try_advisory_lock($1) as ok', [BENCH_LOCK]);
+    if (!free[0].ok) {
+      process.stderr.write('[bench] another benchmark run is using this server; waiting for it to finish\n');
+      await client.query('select pg_advisory_lock($1)', [BENCH_LOCK]);
     }
+    const { rows } = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (rows.length === 0) await client.query(`create database "${name}"`);
+    const held = client as unknown as {
+      on(event: 'error', f: () => void): void;
+      connection: { stream: { unref(): void } };
+    };
+    held.on('error', () => {});
+    held.connection.stream.unref();
+    return;
   }
   throw lastError;
 }
