@@ -132,6 +132,20 @@ const running = new Set<Child>();
 const API_KEY = /dr_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}/g;
 
 /** Starts `node [nodeArgs] <script>` from the project root, logging to bench/results/logs/<name>.log. */
+/**
+ * The product server as `npm start` runs it (compiled, see scripts/start.mjs), or from its sources
+ * through tsx when a preload needs them (profiling).
+ */
+export function startProduct(
+  name: string,
+  env: Record<string, string | undefined>,
+  options: { nodeArgs?: string[]; imports?: string[] } = {},
+): Child {
+  return options.imports?.length
+    ? startNode(name, 'src/main.ts', env, options)
+    : startNode(name, 'scripts/start.mjs', env, { nodeArgs: options.nodeArgs, tsx: false });
+}
+
 export function startNode(
   name: string,
   script: string,
@@ -140,12 +154,13 @@ export function startNode(
     nodeArgs = [],
     imports = [],
     args = [],
-  }: { nodeArgs?: string[]; imports?: string[]; args?: string[] } = {},
+    tsx = true,
+  }: { nodeArgs?: string[]; imports?: string[]; args?: string[]; tsx?: boolean } = {},
 ): Child {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${name}.log`);
   const log = createWriteStream(logFile);
-  const importArgs = ['tsx', ...imports].flatMap((specifier) => ['--import', specifier]);
+  const importArgs = [...(tsx ? ['tsx'] : []), ...imports].flatMap((specifier) => ['--import', specifier]);
   const child = spawn(process.execPath, [...nodeArgs, ...importArgs, script, ...args], {
     cwd: ROOT,
     env: cleanEnv({ ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env }),

@@ -1,5 +1,5 @@
 /** Starts the servers under test: the product (`src/main.ts`) or the ceiling, each as its own process. */
-import { type Child, freePort, startNode, waitHealthy } from './harness.js';
+import { type Child, freePort, startNode, startProduct, waitHealthy } from './harness.js';
 import type { Workload } from './workloads.js';
 
 export interface ServerOptions {
@@ -58,7 +58,7 @@ export async function startServer(workload: Workload, options: ServerOptions): P
           AWS_PROFILE: undefined,
         });
       }
-      server = startNode(name, 'src/main.ts', env, { nodeArgs: options.nodeArgs, imports: options.imports });
+      server = startProduct(name, env, { nodeArgs: options.nodeArgs, imports: options.imports });
     } else {
       server = startNode(
         name,

@@ -5,7 +5,7 @@ import type { CredentialStore } from './credentials/credential-store.js';
 import { instrumentStore } from './credentials/instrumented-store.js';
 import { LocalCredentialStore, loadCredentialKey } from './credentials/local-store.js';
 import { SsmCredentialStore } from './credentials/ssm-store.js';
-import { type Database, openDatabase } from './db/database.js';
+import { type Database, databaseOptions, openDatabase } from './db/database.js';
 import type { Logger } from './logger.js';
 import { Metrics, type PoolStats } from './metrics.js';
 import { closeGracefully, createHttpServer } from './server.js';
@@ -35,14 +35,15 @@ export function createCredentialStore(config: Config): CredentialStore {
   return new LocalCredentialStore(loadCredentialKey(config.CREDENTIAL_KEY, config.DATA_DIR));
 }
 
-export async function createApp(config: Config, logger: Logger): Promise<App> {
+/** `database`: one already being opened (src/main.ts opens it while the rest of the modules load). */
+export async function createApp(
+  config: Config,
+  logger: Logger,
+  database: Promise<Database> = openDatabase(databaseOptions(config)),
+): Promise<App> {
   const metrics = new Metrics();
   const store = instrumentStore(createCredentialStore(config), metrics);
-  const db = await openDatabase({
-    databaseUrl: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    poolMax: config.DATABASE_POOL_MAX,
-  });
+  const db = await database;
   metrics.observeDatabasePool(() => {
     try {
       return db.orm.em.getConnection().getKnex().client.pool as PoolStats | undefined;
@@ -50,7 +51,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       return undefined; // closed
     }
   });
-  const services = createServices(db.orm, store, logger);
+  const services = createServices(db.orm, store, logger, { authCacheTtlMs: config.AUTH_CACHE_TTL_MS });
   services.cleanup.start();
   const purgeIdempotencyKeys = setInterval(
     () => void services.idempotency.purgeExpired().catch(() => {}),

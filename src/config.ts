@@ -33,6 +33,7 @@ export const configSchema = z.object({
   SSM_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().min(0).default(2400),
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GRAPHIQL: flag(true),
   GRAPHQL_INTROSPECTION: flag(true),

@@ -1,8 +1,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-import { createApp } from './app.js';
 import { loadConfig } from './config.js';
-import { DataDirInUseError } from './db/database.js';
+import { DataDirInUseError, databaseOptions, openDatabase } from './db/database.js';
 import { createLogger } from './logger.js';
 import { bootstrapTeam, hasAnyTeam } from './teams/team-admin.js';
 
@@ -10,7 +9,12 @@ const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
 
 async function main(): Promise<void> {
-  const app = await createApp(config, logger);
+  // The database opens (PGlite compiles its WebAssembly off the main thread, reads its files) while
+  // the HTTP and GraphQL modules load.
+  const database = openDatabase(databaseOptions(config));
+  database.catch(() => {}); // createApp awaits it: a failure is reported there, not as unhandled
+  const { createApp } = await import('./app.js');
+  const app = await createApp(config, logger, database);
   if (app.db.embedded && !(await hasAnyTeam(app.db.orm))) {
     const created = await bootstrapTeam(app.db.orm, {
       team: 'default',

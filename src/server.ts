@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -21,9 +21,17 @@ import { currentRequestId, type Logger, requestContext } from './logger.js';
 import { Metrics, restRouteTemplates } from './metrics.js';
 import type { Services } from './services.js';
 
+/**
+ * On every response (the /docs and GraphiQL pages and their assets replace the policy and caching).
+ * API answers are data, never documents: nothing may load into or frame them. No
+ * Strict-Transport-Security: this server speaks plain HTTP behind whatever terminates TLS, which
+ * owns that header (browsers ignore it over HTTP).
+ */
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'cache-control': 'no-store',
 };
 
@@ -127,6 +135,32 @@ function renderLocalGraphiQL(options: Parameters<typeof renderGraphiQL>[0]): str
     .replace(/<link rel=icon href=https:[^>]*>/, '<link rel=icon href="data:,">');
 }
 
+/**
+ * The GraphiQL page's policy: its inline scripts by hash, scripts and styles from `assets` (this
+ * server, or unpkg without the local bundle), Monaco's inline styles, data: fonts and icons, and its
+ * workers, which the page builds as blob: URLs from fetched code.
+ */
+export function graphiqlPolicy(page: string, assets: string): string {
+  const hashes = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
+    ([, code]) =>
+      `'sha256-${createHash('sha256')
+        .update(code ?? '')
+        .digest('base64')}'`,
+  );
+  return [
+    "default-src 'none'",
+    `script-src ${assets} ${hashes.join(' ')}`,
+    `style-src ${assets} 'unsafe-inline'`,
+    `font-src ${assets} data:`,
+    "img-src 'self' data:",
+    `connect-src ${assets === "'self'" ? assets : `'self' ${assets}`}`,
+    'worker-src blob:',
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
 function serveGraphiQLAsset(req: IncomingMessage, res: ServerResponse, dist: string, pathname: string): void {
   const file = pathname.slice(GRAPHIQL_ASSET_PATH.length);
   const type = Object.hasOwn(GRAPHIQL_ASSETS, file) ? GRAPHIQL_ASSETS[file] : undefined;
@@ -183,6 +217,9 @@ export function createYogaServer({
   return createYoga<YogaServerContext, GraphQLContext>({
     schema: buildExecutableSchema(),
     graphqlEndpoint: '/graphql',
+    // graphqlBodyProblem already bounds the body (a declared Content-Length within the limit, which
+    // Node never reads past); Yoga's own check pipes every body through a stream transform.
+    maxRequestBodySize: false,
     landingPage: false,
     logging: false,
     graphiql: config.GRAPHIQL ? GRAPHIQL_OPTIONS : false,
@@ -238,6 +275,9 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
   const { services, logger, config } = options;
   const metrics = options.metrics ?? new Metrics();
   const graphiqlAssets = config.GRAPHIQL ? graphiqlAssetsDir() : null;
+  const graphiqlCsp = graphiqlAssets
+    ? graphiqlPolicy(renderLocalGraphiQL(GRAPHIQL_OPTIONS), "'self'")
+    : graphiqlPolicy(renderGraphiQL(GRAPHIQL_OPTIONS), 'https://unpkg.com');
   const yoga = createYogaServer({ ...options, metrics, graphiqlAssets });
   const routes = restRoutes(services);
   const rest = new RestRouter(routes, config.BODY_LIMIT_BYTES, services.idempotency);
@@ -251,8 +291,8 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
     if (pathname.startsWith('/v1/')) return restTemplate(method, pathname) ?? 'other';
     return 'other';
   }
-  const perKey = new RateLimiter(config.RATE_LIMIT_PER_MINUTE);
-  const perIp = new RateLimiter(config.RATE_LIMIT_IP_PER_MINUTE);
+  const perKey = new RateLimiter(config.RATE_LIMIT_PER_MINUTE, services.orm, logger);
+  const perIp = new RateLimiter(config.RATE_LIMIT_IP_PER_MINUTE, services.orm, logger);
 
   /** Rate limits (per client IP, then per API key) and authentication, the same for both doors. */
   async function admit(
@@ -260,12 +300,19 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
     res: ServerResponse,
     meta: RequestMeta,
   ): Promise<Actor | Error | null> {
-    let decision = perIp.enabled ? perIp.hit(`ip:${meta.ip}`) : undefined;
-    let caller: Actor | Error = new UnauthenticatedError();
-    if (decision?.allowed !== false && req.headers.authorization) {
-      caller = await services.apiKeys.authenticate(req.headers.authorization).catch((error: Error) => error);
-      if (!(caller instanceof Error) && perKey.enabled) decision = perKey.hit(`key:${caller.apiKeyId}`);
+    let decision = perIp.enabled ? await perIp.hit(`ip:${meta.ip}`) : undefined;
+    let caller: Actor | Error | undefined;
+    const authorization = req.headers.authorization;
+    if (decision?.allowed !== false && authorization) {
+      try {
+        caller = await services.apiKeys.authenticate(authorization);
+      } catch (error) {
+        caller = error as Error;
+      }
+      if (!(caller instanceof Error) && perKey.enabled) decision = await perKey.hit(`key:${caller.apiKeyId}`);
     }
+    // Built only when needed: most requests carry a key.
+    caller ??= new UnauthenticatedError();
     if (!decision) return caller;
     for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
     if (decision.allowed) return caller;
@@ -278,6 +325,7 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
   const handle = async (req: IncomingMessage, res: ServerResponse, requestId: string) => {
     const started = performance.now();
     res.setHeader('x-request-id', requestId);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     const url = new URL(req.url ?? '/', 'http://localhost');
     res.on('finish', () => {
       const elapsed = performance.now() - started;
@@ -326,7 +374,7 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
           });
         }
         const scraped = await metrics.scrape();
-        res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': scraped.contentType });
+        res.writeHead(200, { 'content-type': scraped.contentType });
         res.end(req.method === 'HEAD' ? undefined : scraped.body);
         return;
       }
@@ -339,9 +387,11 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
       const caller = await admit(req, res, meta);
       if (caller === null) return;
       if (isGraphQL) {
-        const tooLarge = graphqlBodyProblem(req, config.BODY_LIMIT_BYTES);
-        if (tooLarge) return send(res, tooLarge);
-        for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+        const graphiqlPage = config.GRAPHIQL && shouldRenderGraphiQL(req);
+        const problem =
+          graphqlBodyProblem(req, config.BODY_LIMIT_BYTES) ?? (graphiqlPage ? null : csrfProblem(req));
+        if (problem) return send(res, problem);
+        if (graphiqlPage) res.setHeader('content-security-policy', graphiqlCsp);
         requestState.set(req, { meta, caller });
         await yoga.requestListener(req, res);
         return;
@@ -406,6 +456,34 @@ function graphqlBodyProblem(req: IncomingMessage, limit: number): RestResponse |
   return null;
 }
 
+/** Content types a browser may send cross-site without a CORS preflight (besides none at all). */
+const SIMPLE_CONTENT_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data'];
+
+/** Yoga answers these with the GraphiQL page, and runs nothing. */
+function shouldRenderGraphiQL(req: IncomingMessage): boolean {
+  return req.method === 'GET' && Boolean(req.headers.accept?.includes('text/html'));
+}
+
+/**
+ * CSRF prevention, as Apollo Server's: a page on another site can make a browser send a request
+ * without a CORS preflight only with no or a "simple" Content-Type and CORS-safelisted headers. So
+ * an operation runs only with another Content-Type (application/json, ...) or a header that forces
+ * a preflight: Authorization (every API key request), x-graphql-yoga-csrf or apollo-require-preflight.
+ */
+function csrfProblem(req: IncomingMessage): RestResponse | null {
+  const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type && !SIMPLE_CONTENT_TYPES.includes(type)) return null;
+  const { authorization, 'x-graphql-yoga-csrf': yoga, 'apollo-require-preflight': apollo } = req.headers;
+  if (authorization || yoga || apollo) return null;
+  return {
+    status: 400,
+    body: {
+      detail:
+        'This request looks like a cross-site request forgery: send Content-Type: application/json, or an Authorization, x-graphql-yoga-csrf or apollo-require-preflight header',
+    },
+  };
+}
+
 function send(res: ServerResponse, response: RestResponse): void {
   if (res.headersSent) {
     res.end();
@@ -413,7 +491,6 @@ function send(res: ServerResponse, response: RestResponse): void {
   }
   const payload = response.body === undefined ? '' : JSON.stringify(response.body);
   res.writeHead(response.status, {
-    ...SECURITY_HEADERS,
     ...(payload ? { 'content-type': 'application/json' } : {}),
     ...response.headers,
   });

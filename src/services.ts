@@ -24,7 +24,12 @@ export interface Services {
   audit: AuditService;
 }
 
-export function createServices(orm: MikroORM, store: CredentialStore, logger: Logger): Services {
+export function createServices(
+  orm: MikroORM,
+  store: CredentialStore,
+  logger: Logger,
+  options: { authCacheTtlMs?: number } = {},
+): Services {
   const cleanup = new CredentialCleanup(orm, store, logger);
   return {
     orm,
@@ -35,7 +40,7 @@ export function createServices(orm: MikroORM, store: CredentialStore, logger: Lo
     secretHistory: new SecretHistoryService(orm, store),
     locations: new LocationService(orm),
     vaultConnections: new VaultConnectionService(orm, store, cleanup),
-    apiKeys: new ApiKeyService(orm, { logger }),
+    apiKeys: new ApiKeyService(orm, { logger, authCacheTtlMs: options.authCacheTtlMs }),
     audit: new AuditService(orm),
   };
 }

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rest, startTestApp, type TestApp } from './support/harness.js';
 
@@ -94,5 +96,86 @@ describe('Idempotency-Key on REST writes', () => {
       .getConnection()
       .execute("select response::text as r from idempotency_keys where key = 'key-1'");
     expect(JSON.stringify(stored)).not.toContain(first.body.full_key);
+  });
+});
+
+describe('Idempotency-Key claims and the write transaction', () => {
+  const sql = (query: string, params: unknown[] = []) =>
+    t.app.db.orm.em.fork().getConnection().execute(query, params) as Promise<any[]>;
+  /** As a process killed after its write committed, before it stored the response, leaves a claim. */
+  const interrupt = async (key: string, committed: boolean) => {
+    const deadPid = spawnSync('true').pid;
+    await sql(
+      `update idempotency_keys set status = null, response = null, owner = ?,
+         committed_at = case when ? then committed_at end where key = ?`,
+      [`${hostname()}:${deadPid}`, committed, key],
+    );
+  };
+
+  it('never runs a committed write again, even when its response was lost', async () => {
+    const team = await t.newTeam();
+    const call = rest(t.url, team.ownerKey);
+    const created = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
+      name: 'marked',
+      secret_type: 's3',
+      auth_method: 's3_access_key',
+      credentials: { access_key_id: 'AKIA-M', secret_access_key: 'm' },
+    });
+    const path = `/v1/teams/${team.teamId}/secrets/${created.body.id}`;
+    const rotate = { credentials: { access_key_id: 'AKIA-M2', secret_access_key: 'm2' } };
+    expect((await call('PATCH', path, rotate, { 'idempotency-key': 'lost-1' })).status).toBe(200);
+    const [claim] = await sql("select committed_at from idempotency_keys where key = 'lost-1'");
+    expect(claim.committed_at).not.toBeNull();
+
+    await interrupt('lost-1', true);
+    const retry = await call('PATCH', path, rotate, { 'idempotency-key': 'lost-1' });
+    expect(retry.status).toBe(409);
+    expect(retry.body.detail).toMatch(/carried out, but its response was lost/);
+    expect((await call('GET', path)).headers.get('etag')).toBe('"2"');
+    // Told once, told always: the claim now records the lost response.
+    expect((await call('PATCH', path, rotate, { 'idempotency-key': 'lost-1' })).status).toBe(409);
+    expect((await call('GET', path)).headers.get('etag')).toBe('"2"');
+  });
+
+  it('runs a write again when the process that claimed its key died before committing', async () => {
+    const team = await t.newTeam();
+    const call = rest(t.url, team.ownerKey);
+    const created = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
+      name: 'cut-off',
+      secret_type: 's3',
+      auth_method: 's3_access_key',
+      credentials: { access_key_id: 'AKIA-C', secret_access_key: 'c' },
+    });
+    const path = `/v1/teams/${team.teamId}/secrets/${created.body.id}`;
+    const change = { description: 'once' };
+    expect((await call('PATCH', path, change, { 'idempotency-key': 'cut-1' })).status).toBe(200);
+    await interrupt('cut-1', false);
+    await sql('update secrets set description = null where id = ?', [created.body.id]);
+    const retry = await call('PATCH', path, change, { 'idempotency-key': 'cut-1' });
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect((await call('GET', path)).body.description).toBe('once');
+  });
+
+  it('frees the key when the write is refused inside its transaction', async () => {
+    const team = await t.newTeam();
+    const call = rest(t.url, team.ownerKey);
+    const make = (name: string) =>
+      call('POST', `/v1/teams/${team.teamId}/secrets`, {
+        name,
+        secret_type: 's3',
+        auth_method: 's3_access_key',
+        credentials: { access_key_id: 'AKIA-F', secret_access_key: 'f' },
+      });
+    const taken = await make('taken');
+    const mover = await make('mover');
+    const path = `/v1/teams/${team.teamId}/secrets/${mover.body.id}`;
+    const clash = await call('PATCH', path, { name: 'taken' }, { 'idempotency-key': 'clash-1' });
+    expect(clash.status).toBe(409);
+    expect(await sql("select 1 from idempotency_keys where key = 'clash-1'")).toEqual([]);
+    await call('PATCH', `/v1/teams/${team.teamId}/secrets/${taken.body.id}`, { name: 'freed' });
+    const retry = await call('PATCH', path, { name: 'taken' }, { 'idempotency-key': 'clash-1' });
+    expect(retry.status).toBe(200);
+    expect(retry.body.name).toBe('taken');
   });
 });

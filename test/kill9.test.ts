@@ -21,11 +21,7 @@ describe('kill -9 during a write load', () => {
       // mid-flight: after the restart, its retry must run rather than stay "in progress".
       store: 'ssm',
     });
-    // Known gap (issue 4, open): an Idempotency-Key write that committed just before the kill runs
-    // again on retry, because its stored response is written after the commit, not in the same
-    // transaction. scripts/kill9.ts reports it; every other invariant must hold.
-    const knownGap = /an interrupted write that had committed ran again on retry/;
-    expect(report.violations.filter((v: string) => !knownGap.test(v))).toEqual([]);
+    expect(report.violations).toEqual([]);
     expect(report.restarts).toHaveLength(2);
     if (!server) expect(report.restarts.map((r) => r.stalePidLock)).toEqual([true, true]);
     expect(report.acked).toBeGreaterThan(0);

@@ -333,7 +333,9 @@ export async function runKill9(options: Kill9Options): Promise<Kill9Report> {
           : '200 executed'
         : res.status === 409 && /in progress/i.test(res.body?.detail ?? '')
           ? '409 in progress'
-          : String(res.status);
+          : res.status === 409 && /response was lost/i.test(res.body?.detail ?? '')
+            ? '409 response lost'
+            : String(res.status);
     for (const write of unacked) {
       const res = await retryCall(
         'PATCH',
@@ -391,7 +393,14 @@ export async function runKill9(options: Kill9Options): Promise<Kill9Report> {
           const value = await inspector.readCredentials(ref, entry.credential_version).catch(() => null);
           found = isDeepStrictEqual(value, write.body.credentials);
         }
-        if (!found) continue;
+        if (!found) {
+          if (outcome === '409 response lost') {
+            violations.push(
+              `secret ${write.secret}: a retry was told its write was carried out, but it was not`,
+            );
+          }
+          continue;
+        }
         committedInterruptedRetries[outcome] = (committedInterruptedRetries[outcome] ?? 0) + 1;
         if (outcome === '200 executed') {
           violations.push(

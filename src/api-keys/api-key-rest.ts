@@ -136,6 +136,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
       handle: async ({ actor, meta, params, body }) => ({
         status: 201,
         body: createdResponse(await apiKeys.create(actor, meta, params.team_id, body)),
+        oneTimeSecret: true,
       }),
     },
     {
@@ -203,7 +204,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
           ...apiKeyResponse(rotated.apiKey),
           full_key: rotated.fullKey,
         };
-        return { status: 200, body: response };
+        return { status: 200, body: response, oneTimeSecret: true };
       },
     },
     {

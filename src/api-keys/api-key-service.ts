@@ -2,7 +2,8 @@ import { type EntityManager, LockMode, type MikroORM, QueryOrder } from '@mikro-
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit.js';
 import { formatApiKey, hashSecret, newSecret } from '../auth/api-key-format.js';
-import { authenticate } from '../auth/authenticate.js';
+import { AuthCache, DEFAULT_AUTH_CACHE_TTL_MS, trackAuthCache } from '../auth/auth-cache.js';
+import { lookUpApiKey, parseAuthorization, secretDigest } from '../auth/authenticate.js';
 import {
   type Actor,
   authorize,
@@ -14,7 +15,7 @@ import {
   type Scope,
 } from '../auth/scopes.js';
 import { inTransaction } from '../db/transaction.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import { parsePathIds } from '../domain/ids.js';
 import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
 import { parseOrThrow } from '../domain/validation.js';
@@ -75,21 +76,44 @@ export function isActive(key: ApiKey, now = Date.now()): boolean {
 
 /** Every API key use case, shared by the REST and GraphQL doors, plus the batched `last_used_at` writer. */
 export class ApiKeyService {
-  /** Key id → latest use not yet written. */
-  private pending = new Map<string, Date>();
+  /** Key id → latest use (epoch ms) not yet written. */
+  private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<number> | undefined;
   private closed = false;
+  private readonly authCache: AuthCache;
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly options: { logger?: Pick<Logger, 'warn'>; flushAfterMs?: number } = {},
-  ) {}
+    private readonly options: {
+      logger?: Pick<Logger, 'warn'>;
+      flushAfterMs?: number;
+      /** 0 turns the cache off: every request asks the database. */
+      authCacheTtlMs?: number;
+    } = {},
+  ) {
+    this.authCache = new AuthCache(options.authCacheTtlMs ?? DEFAULT_AUTH_CACHE_TTL_MS);
+    trackAuthCache(orm, this.authCache);
+  }
 
-  /** Resolves the caller of a request (401 otherwise) and notes the key's use for `last_used_at`; never writes. */
+  /**
+   * Resolves the caller of a request (401 otherwise) and notes the key's use for `last_used_at`;
+   * never writes. A key resolved within the cache's TTL is not looked up again (see AuthCache), but
+   * its expiry is checked on every use.
+   */
   async authenticate(authorization: string | null | undefined): Promise<Actor> {
-    const actor = await authenticate(this.orm.em.fork(), authorization);
-    this.noteUsed(actor.apiKeyId);
+    const parsed = parseAuthorization(authorization);
+    if (!parsed) throw new UnauthenticatedError();
+    const digest = secretDigest(parsed.secret);
+    const now = Date.now();
+    let actor = this.authCache.get(parsed.keyId, digest, now);
+    if (!actor) {
+      const epoch = this.authCache.begin();
+      const resolved = await lookUpApiKey(this.orm.em.fork(), parsed.keyId, digest);
+      this.authCache.set(parsed.keyId, resolved, epoch, now);
+      actor = resolved.actor;
+    }
+    this.noteUsed(actor.apiKeyId, now);
     return actor;
   }
 
@@ -175,7 +199,7 @@ export class ApiKeyService {
     const { teamId, id } = this.ids(teamIdParam, apiKeyIdParam);
     authorize(actor, teamId, 'api_keys:create');
     parseOrThrow(noInputSchema, body);
-    return inTransaction(this.orm, async (em) => {
+    const rotated = await inTransaction(this.orm, async (em) => {
       const key = await this.lock(em, teamId, id);
       assertMayGrant(actor, key.scopes.filter(isScope), 'rotate');
       if (key.revokedAt) throw new ConflictError('A revoked API key cannot be rotated');
@@ -192,6 +216,8 @@ export class ApiKeyService {
       });
       return { apiKey: key, fullKey: formatApiKey(key.keyId, secret) };
     });
+    this.authCache.evictKey(rotated.apiKey.keyId);
+    return rotated;
   }
 
   /** Soft delete: the key stops working at once but stays listed. Revoking a revoked key changes nothing. */
@@ -205,7 +231,7 @@ export class ApiKeyService {
     const { teamId, id } = this.ids(teamIdParam, apiKeyIdParam);
     authorize(actor, teamId, 'api_keys:delete');
     parseOrThrow(noInputSchema, body);
-    return inTransaction(this.orm, async (em) => {
+    const revoked = await inTransaction(this.orm, async (em) => {
       const key = await this.lock(em, teamId, id);
       if (key.revokedAt) return key;
       key.revokedAt = new Date();
@@ -218,13 +244,15 @@ export class ApiKeyService {
       });
       return key;
     });
+    this.authCache.evictKey(revoked.keyId);
+    return revoked;
   }
 
   /** Permanent removal; the audit trail keeps the key's id and name. Returns the deleted id. */
   async delete(actor: Actor, meta: RequestMeta, teamIdParam: string, apiKeyIdParam: string): Promise<string> {
     const { teamId, id } = this.ids(teamIdParam, apiKeyIdParam);
     authorize(actor, teamId, 'api_keys:delete');
-    return inTransaction(this.orm, async (em) => {
+    const deleted = await inTransaction(this.orm, async (em) => {
       const key = await this.lock(em, teamId, id);
       em.remove(key);
       recordAudit(em, actor, meta, {
@@ -233,8 +261,10 @@ export class ApiKeyService {
         resourceId: key.id,
         resourceName: key.name,
       });
-      return key.id;
+      return key;
     });
+    this.authCache.evictKey(deleted.keyId);
+    return deleted.id;
   }
 
   // -- last_used_at: remembered in memory, written in one UPDATE per flush ----------------------
@@ -245,9 +275,9 @@ export class ApiKeyService {
    * `last_used_at` is written at most once per `flushAfterMs` (plus explicit flushes and shutdown),
    * and lags by at most that long.
    */
-  noteUsed(apiKeyId: string, at: Date = new Date()): void {
+  noteUsed(apiKeyId: string, at: number = Date.now()): void {
     const previous = this.pending.get(apiKeyId);
-    if (!previous || previous < at) this.pending.set(apiKeyId, at);
+    if (previous === undefined || previous < at) this.pending.set(apiKeyId, at);
     if (!this.timer && !this.closed) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -279,7 +309,7 @@ export class ApiKeyService {
     this.flushing = this.writeLastUsed(batch).catch((error: unknown) => {
       for (const [id, at] of batch) {
         const newer = this.pending.get(id);
-        if (!newer || newer < at) this.pending.set(id, at);
+        if (newer === undefined || newer < at) this.pending.set(id, at);
       }
       throw error;
     });
@@ -296,8 +326,8 @@ export class ApiKeyService {
     await this.flushLastUsed();
   }
 
-  private async writeLastUsed(batch: Map<string, Date>): Promise<number> {
-    const rows = [...batch].map(([id, at]) => ({ id, used_at: at.toISOString() }));
+  private async writeLastUsed(batch: Map<string, number>): Promise<number> {
+    const rows = [...batch].map(([id, at]) => ({ id, used_at: new Date(at).toISOString() }));
     // greatest() ignores NULL and never moves last_used_at backwards (another process may be newer).
     await this.orm.em
       .fork()

@@ -24,9 +24,16 @@ export function recordAudit(em: EntityManager, actor: Actor, meta: RequestMeta, 
     actorUserId: actor.userId,
     actorApiKeyId: actor.apiKeyId,
     changedFields: entry.changedFields ?? [],
+    ...auditColumns(meta),
+    createdAt: new Date(),
+  });
+}
+
+/** Who made a change and through which request, as every audit event records it. */
+export function auditColumns(meta: RequestMeta) {
+  return {
     ip: meta.ip?.slice(0, 64) ?? null,
     userAgent: meta.userAgent?.slice(0, 512) ?? null,
     requestId: meta.requestId.slice(0, 64),
-    createdAt: new Date(),
-  });
+  };
 }

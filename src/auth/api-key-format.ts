@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const KEY_PATTERN = /^dr_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
@@ -36,12 +36,6 @@ export function parseApiKey(value: string): ParsedApiKey | null {
 /** The secret has 256 bits of entropy, so a fast hash is enough; only the hash is stored. */
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
-}
-
-export function secretMatches(secret: string, storedHash: string): boolean {
-  const actual = Buffer.from(hashSecret(secret), 'hex');
-  const expected = Buffer.from(storedHash, 'hex');
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
 /** Reads `Authorization: Bearer <key>`; null when absent or not of that form. */

@@ -1,9 +1,11 @@
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UnauthenticatedError } from '../domain/errors.js';
-import { bearerToken, parseApiKey, secretMatches } from './api-key-format.js';
+import { bearerToken, type ParsedApiKey, parseApiKey } from './api-key-format.js';
+import type { ResolvedKey } from './auth-cache.js';
 import type { Actor, Role } from './scopes.js';
 
-const UNKNOWN_KEY_HASH = '0'.repeat(64);
+const UNKNOWN_KEY_DIGEST = Buffer.alloc(32);
 
 interface KeyRow {
   id: string;
@@ -16,34 +18,54 @@ interface KeyRow {
   role: Role | null;
 }
 
+/** `Authorization: Bearer dr_...` parsed, or null for anything missing or malformed. */
+export function parseAuthorization(authorization: string | null | undefined): ParsedApiKey | null {
+  const token = bearerToken(authorization);
+  return token ? parseApiKey(token) : null;
+}
+
+/** sha256 of a key's secret as raw bytes (the stored `secret_hash` is its hex form). */
+export function secretDigest(secret: string): Buffer {
+  return hash('sha256', secret, 'buffer');
+}
+
 /** Resolves `Authorization: Bearer dr_...` to an actor, or throws 401 for anything missing, malformed, unknown, revoked or expired. */
 export async function authenticate(
   em: EntityManager,
   authorization: string | null | undefined,
 ): Promise<Actor> {
-  const token = bearerToken(authorization);
-  const parsed = token ? parseApiKey(token) : null;
+  const parsed = parseAuthorization(authorization);
   if (!parsed) throw new UnauthenticatedError();
+  return (await lookUpApiKey(em, parsed.keyId, secretDigest(parsed.secret))).actor;
+}
+
+/** One query: the key by its id, checked against the secret's digest, with its creator's current role. */
+export async function lookUpApiKey(em: EntityManager, keyId: string, digest: Buffer): Promise<ResolvedKey> {
   const rows = await em.getConnection().execute<KeyRow[]>(
     `select k.id, k.team_id, k.created_by, k.secret_hash, k.scopes, k.expires_at, k.revoked_at, m.role
        from api_keys k
        left join memberships m on m.team_id = k.team_id and m.user_id = k.created_by
       where k.key_id = ?`,
-    [parsed.keyId],
+    [keyId],
   );
   const row = rows[0];
+  const stored = row ? Buffer.from(row.secret_hash, 'hex') : UNKNOWN_KEY_DIGEST;
   // Compare even for an unknown key id, so timing does not tell which key ids exist.
-  const matches = secretMatches(parsed.secret, row?.secret_hash ?? UNKNOWN_KEY_HASH);
+  const matches = stored.length === digest.length && timingSafeEqual(stored, digest);
   if (!row || !matches) throw new UnauthenticatedError();
-  if (row.revoked_at || (row.expires_at && new Date(row.expires_at).getTime() <= Date.now())) {
-    throw new UnauthenticatedError();
-  }
+  const expiresAt = row.expires_at ? new Date(row.expires_at).getTime() : null;
+  if (row.revoked_at || (expiresAt !== null && expiresAt <= Date.now())) throw new UnauthenticatedError();
+  // Frozen: a cached actor is shared by every request that presents the key.
   return {
-    apiKeyId: row.id,
-    keyId: parsed.keyId,
-    teamId: row.team_id,
-    userId: row.created_by,
-    scopes: row.scopes,
-    role: row.role,
+    actor: Object.freeze({
+      apiKeyId: row.id,
+      keyId,
+      teamId: row.team_id,
+      userId: row.created_by,
+      scopes: Object.freeze(row.scopes),
+      role: row.role,
+    }),
+    secretDigest: digest,
+    expiresAt,
   };
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Tx } from '../db/transaction.js';
 
 /** A credential set: field name → value. Never logged, never returned. */
 export type CredentialValue = Record<string, string>;
@@ -11,7 +12,7 @@ export type CredentialValue = Record<string, string>;
 export interface CredentialStore {
   readonly kind: 'local' | 'ssm';
   /** `tx` is the database transaction of the change; the local store writes through it. */
-  put(ref: string, value: CredentialValue, tx: EntityManager): Promise<number>;
+  put(ref: string, value: CredentialValue, tx: Tx): Promise<number>;
   get(ref: string, version: number, em: EntityManager): Promise<CredentialValue>;
   /** Removes every version; succeeds when nothing is stored under `ref`. */
   delete(ref: string, em: EntityManager): Promise<void>;

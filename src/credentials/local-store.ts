@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Tx } from '../db/transaction.js';
 import { CredentialNotFoundError, type CredentialStore, type CredentialValue } from './credential-store.js';
 
 const IV_BYTES = 12;
@@ -18,25 +19,19 @@ export class LocalCredentialStore implements CredentialStore {
     if (key.length !== 32) throw new Error('The credential key must be 32 bytes');
   }
 
-  async put(ref: string, value: CredentialValue, tx: EntityManager): Promise<number> {
-    const conn = tx.getConnection();
-    const ctx = tx.getTransactionContext();
-    const [{ next }] = await conn.execute<{ next: number }[]>(
-      'select coalesce(max(version), 0) + 1 as next from credential_blobs where ref = ?',
+  async put(ref: string, value: CredentialValue, tx: Tx): Promise<number> {
+    const [{ next }] = await tx.sql<{ next: number }>(
+      'select coalesce(max(version), 0) + 1 as next from credential_blobs where ref = $1',
       [ref],
-      'all',
-      ctx,
     );
     const version = Number(next);
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(`${ref}:${version}`));
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-    await conn.execute(
-      'insert into credential_blobs (ref, version, ciphertext, created_at) values (?, ?, ?, now())',
+    await tx.sql(
+      'insert into credential_blobs (ref, version, ciphertext, created_at) values ($1, $2, $3, now())',
       [ref, version, Buffer.concat([iv, cipher.getAuthTag(), ciphertext])],
-      'run',
-      ctx,
     );
     return version;
   }

@@ -2,6 +2,8 @@ import {
   DeleteParameterCommand,
   DescribeParametersCommand,
   GetParameterCommand,
+  LabelParameterVersionCommand,
+  ParameterMaxVersionLimitExceeded,
   ParameterNotFound,
   ParameterVersionNotFound,
   PutParameterCommand,
@@ -9,7 +11,8 @@ import {
   SSMServiceException,
 } from '@aws-sdk/client-ssm';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { UnavailableError, ValidationError } from '../domain/errors.js';
+import type { Tx } from '../db/transaction.js';
+import { ConflictError, UnavailableError, ValidationError } from '../domain/errors.js';
 import { CredentialNotFoundError, type CredentialStore, type CredentialValue } from './credential-store.js';
 
 export interface SsmStoreOptions {
@@ -20,10 +23,18 @@ export interface SsmStoreOptions {
   timeoutMs: number;
 }
 
+/** The label that keeps the version a row points at from being evicted. */
+export const CURRENT_LABEL = 'current';
+
 /**
  * AWS SSM Parameter Store: one SecureString parameter per reference, read back by explicit
  * version (`name:version`). The SDK's standard retry policy handles throttling and 5xx; a store
  * that keeps failing becomes a 503 with no change made.
+ *
+ * SSM keeps 100 versions per parameter: a put beyond that deletes the oldest version, unless the
+ * oldest carries a label, in which case the put fails with ParameterMaxVersionLimitExceeded and
+ * nothing is deleted. So one label (`current`, which SSM moves when it is applied to another
+ * version) on any version at or before the one the row points at keeps that version safe.
  */
 export class SsmCredentialStore implements CredentialStore {
   readonly kind = 'ssm';
@@ -47,7 +58,14 @@ export class SsmCredentialStore implements CredentialStore {
     return `${this.options.prefix}/${ref}`;
   }
 
-  async put(ref: string, value: CredentialValue): Promise<number> {
+  /**
+   * The label moves to the new version only once the change's transaction has committed, i.e. once
+   * the row points at it: were it moved right after the put, a failed commit would leave the row on
+   * a version without protection. If labelling fails (or the process dies in between), the label
+   * stays on an older committed version, which still blocks eviction of everything after it; the
+   * next committed change moves it on.
+   */
+  async put(ref: string, value: CredentialValue, tx: Tx): Promise<number> {
     const result = await this.call(() =>
       this.client.send(
         new PutParameterCommand({
@@ -62,7 +80,24 @@ export class SsmCredentialStore implements CredentialStore {
     );
     if (typeof result.Version !== 'number')
       throw new UnavailableError('The credential store gave no version');
-    return result.Version;
+    const version = result.Version;
+    tx.afterCommit(() => this.label(ref, version));
+    return version;
+  }
+
+  /** Best effort, and never throws: it runs after the commit, when the change has already happened. */
+  private async label(ref: string, version: number): Promise<void> {
+    try {
+      await this.client.send(
+        new LabelParameterVersionCommand({
+          Name: this.name(ref),
+          ParameterVersion: version,
+          Labels: [CURRENT_LABEL],
+        }),
+      );
+    } catch {
+      // The label stays on an older committed version (see `put`).
+    }
   }
 
   async get(ref: string, version: number): Promise<CredentialValue> {
@@ -121,6 +156,15 @@ export class SsmCredentialStore implements CredentialStore {
       return await send();
     } catch (error) {
       if (error instanceof ParameterNotFound || error instanceof ParameterVersionNotFound) throw error;
+      if (error instanceof ParameterMaxVersionLimitExceeded) {
+        // The oldest kept version is labelled: someone else's label, or ours, which is on the
+        // current version or an older one, so ~99 versions were put since without a commit moving
+        // it (failed commits, or that many rotations of one secret racing). Evicting it could lose
+        // the current credentials, so refuse.
+        throw new ConflictError(
+          'credentials: the credential store already holds the most versions it keeps for these credentials, and the oldest is still protected; nothing was changed',
+        );
+      }
       if (error instanceof SSMServiceException && error.name === 'ValidationException') {
         throw ValidationError.single(
           ['credentials'],

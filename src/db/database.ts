@@ -1,11 +1,25 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { PGlite } from '@electric-sql/pglite';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { migrationsList } from '../../migrations/index.js';
+import type { Config } from '../config.js';
+import { UnavailableError } from '../domain/errors.js';
 import { ENTITIES } from '../entities/index.js';
+import { prepareStatements } from './transaction.js';
 
 export interface Database {
   orm: MikroORM;
@@ -29,6 +43,10 @@ export interface DatabaseOptions {
   poolMax: number;
 }
 
+export function databaseOptions(config: Config): DatabaseOptions {
+  return { databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DATABASE_POOL_MAX };
+}
+
 /** `DATABASE_URL` set: that PostgreSQL; unset: an embedded PostgreSQL (PGlite) persisted under `dataDir`. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
@@ -39,18 +57,26 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await orm.close();
       throw error;
     }
+    prepareStatements(orm);
     return { orm, embedded: false, close: () => orm.close() };
   }
-  return openEmbedded(options.dataDir);
+  return openEmbedded(options.dataDir, true);
 }
 
-async function openEmbedded(dataDir: string): Promise<Database> {
+/** `fromTemplate`: a new database starts as a copy of the template (see pgliteTemplate). */
+async function openEmbedded(dataDir: string, fromTemplate: boolean): Promise<Database> {
   const releaseLock = lockDataDir(dataDir);
   let pglite: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;
   let orm: MikroORM | undefined;
   try {
-    pglite = await PGlite.create(path.join(dataDir, 'pg'));
+    const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite-socket'),
+    ]);
+    const pgDir = path.join(dataDir, 'pg');
+    if (fromTemplate && !existsSync(pgDir)) await copyFromTemplate(pgDir);
+    pglite = await PGlite.create(pgDir);
     // One socket connection and a pool of one: PGlite runs one session, so a second connection
     // queried inside an open transaction would deadlock.
     server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
@@ -102,6 +128,7 @@ const MIGRATION_LOCK = 727_274_001;
  * lock, held on one connection of a small dedicated pool while the migrator uses the other.
  */
 export async function migrate(orm: MikroORM, shared: boolean): Promise<void> {
+  if (await upToDate(orm)) return;
   if (!shared) {
     await orm.getMigrator().up();
     return;
@@ -117,6 +144,80 @@ export async function migrate(orm: MikroORM, shared: boolean): Promise<void> {
     await knex.client.releaseConnection(lockConnection);
     await migrationOrm.close();
   }
+}
+
+/** Whether every migration in the list is recorded as applied (one query; migrations are only ever added). */
+async function upToDate(orm: MikroORM): Promise<boolean> {
+  const table = orm.config.get('migrations').tableName ?? 'mikro_orm_migrations';
+  try {
+    const rows: Array<{ name: string }> = await orm.em.getConnection().execute(`select name from ${table}`);
+    const applied = new Set(rows.map((row) => row.name));
+    return migrationsList.every((migration) => applied.has(migration.name));
+  } catch {
+    return false; // no migrations table yet
+  }
+}
+
+/**
+ * The pool had no free connection within its acquire timeout (every connection busy): a 503 the
+ * caller may retry, not an unexpected error. Null for any other error.
+ */
+export function poolExhausted(error: unknown): UnavailableError | null {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (cause.name === 'KnexTimeoutError') {
+      return new UnavailableError('The database is busy: no connection was free in time. Retry shortly.', 1);
+    }
+  }
+  return null;
+}
+
+/**
+ * A new embedded database starts as a copy of a freshly initialised and migrated one, kept beside
+ * node_modules once per PGlite version and migration list: initdb and the migrations cost seconds of
+ * WebAssembly, a copy a fraction of one.
+ */
+async function copyFromTemplate(pgDir: string): Promise<void> {
+  const template = await pgliteTemplate();
+  const partial = `${pgDir}.partial-${process.pid}`;
+  rmSync(partial, { recursive: true, force: true });
+  cpSync(template, partial, { recursive: true });
+  renameSync(partial, pgDir); // atomic: PGlite never sees a half-copied directory
+}
+
+/** The template data directory, created (initdb, migrations, clean shutdown) when missing. */
+export async function pgliteTemplate(): Promise<string> {
+  const packageDir = path.resolve(
+    path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')),
+    '..',
+  );
+  const { version } = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const migrations = createHash('sha256')
+    .update(migrationsList.map((migration) => migration.name).join('\n'))
+    .digest('hex')
+    .slice(0, 12);
+  const cache = path.resolve(packageDir, '../../.cache/cloud-secrets');
+  const name = `pglite-${version}-${migrations}`;
+  const template = path.join(cache, name);
+  if (existsSync(path.join(template, 'PG_VERSION'))) return template;
+  const building = path.join(cache, `building-${process.pid}`);
+  rmSync(building, { recursive: true, force: true });
+  await (await openEmbedded(building, false)).close();
+  try {
+    renameSync(path.join(building, 'pg'), template);
+  } catch (error) {
+    // Another process got there first: theirs is as good as ours.
+    if (!existsSync(path.join(template, 'PG_VERSION'))) throw error;
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+  // Templates of other versions or migration lists are of no further use.
+  for (const entry of readdirSync(cache)) {
+    if (entry.startsWith('pglite-') && entry !== name)
+      rmSync(path.join(cache, entry), { recursive: true, force: true });
+  }
+  return template;
 }
 
 /** A pid file, created atomically, that keeps two processes from opening the same embedded database. */

@@ -12,6 +12,7 @@ import {
   MUTATION_ERRORS,
   translate,
 } from './error-types.js';
+import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
 export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
@@ -138,6 +139,9 @@ const DeleteApiKeySuccess = builder.objectRef<{ deletedId: string }>('DeleteApiK
   fields: (t) => ({ deletedId: t.exposeID('deletedId', { description: 'The id of the deleted key.' }) }),
 });
 
+const ONE_TIME_SECRET_NOTE =
+  ' The result holds a one-time secret, so it is never kept: a retry with the key is a ConflictError (and changes nothing).';
+
 /** Service path names (REST) to GraphQL argument names. */
 const apiKeyArgPath: IssuePathMapper = (path, source) =>
   source === 'path'
@@ -210,6 +214,7 @@ builder.mutationField('createApiKey', (t) =>
     args: {
       teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       input: t.arg({ type: CreateApiKeyInput, required: true, description: 'The new key.' }),
+      idempotencyKey: idempotencyKeyArg(t.arg, ONE_TIME_SECRET_NOTE),
     },
     errors: {
       types: MUTATION_ERRORS,
@@ -219,9 +224,10 @@ builder.mutationField('createApiKey', (t) =>
       },
       directResult: true,
     },
-    resolve: async (_, { teamId, input }, ctx) => {
+    resolve: async (_, args, ctx, info) => {
+      const { teamId, input } = args;
       const actor = await ctx.actor();
-      return translate(() =>
+      return mutate(ctx, info, args, () =>
         ctx.services.apiKeys.create(actor, ctx.meta, String(teamId), {
           name: input.name,
           scopes: input.scopes,
@@ -240,6 +246,7 @@ builder.mutationField('rotateApiKey', (t) =>
     args: {
       teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
+      idempotencyKey: idempotencyKeyArg(t.arg, ONE_TIME_SECRET_NOTE),
     },
     errors: {
       types: MUTATION_ERRORS,
@@ -249,9 +256,12 @@ builder.mutationField('rotateApiKey', (t) =>
       },
       directResult: true,
     },
-    resolve: async (_, args, ctx) => {
+    resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return translate(
+      return mutate(
+        ctx,
+        info,
+        args,
         () => ctx.services.apiKeys.rotate(actor, ctx.meta, String(args.teamId), String(args.id)),
         apiKeyArgPath,
       );
@@ -267,6 +277,7 @@ builder.mutationField('revokeApiKey', (t) =>
     args: {
       teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: MUTATION_ERRORS,
@@ -274,9 +285,12 @@ builder.mutationField('revokeApiKey', (t) =>
       union: { name: 'RevokeApiKeyResult', description: 'The revoked API key, or why nothing was changed.' },
       dataField: { name: 'apiKey', description: 'The API key, as revoked.' },
     },
-    resolve: async (_, args, ctx) => {
+    resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return translate(
+      return mutate(
+        ctx,
+        info,
+        args,
         () => ctx.services.apiKeys.revoke(actor, ctx.meta, String(args.teamId), String(args.id)),
         apiKeyArgPath,
       );
@@ -292,19 +306,24 @@ builder.mutationField('deleteApiKey', (t) =>
     args: {
       teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: MUTATION_ERRORS,
       union: { name: 'DeleteApiKeyResult', description: 'The deleted id, or why nothing was deleted.' },
       directResult: true,
     },
-    resolve: async (_, args, ctx) => {
+    resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      const deletedId = await translate(
-        () => ctx.services.apiKeys.delete(actor, ctx.meta, String(args.teamId), String(args.id)),
+      return mutate(
+        ctx,
+        info,
+        args,
+        async () => ({
+          deletedId: await ctx.services.apiKeys.delete(actor, ctx.meta, String(args.teamId), String(args.id)),
+        }),
         apiKeyArgPath,
       );
-      return { deletedId };
     },
   }),
 );

@@ -1,5 +1,6 @@
 import { InputValidationError } from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
+import { poolExhausted } from '../db/database.js';
 import {
   ConflictError,
   ForbiddenError,
@@ -129,9 +130,10 @@ export function toGraphQLError(error: unknown): GraphQLError | null {
   if (error instanceof NotFoundError) {
     return new GraphQLError(error.message, { extensions: { code: 'NOT_FOUND' } });
   }
-  if (error instanceof UnavailableError) {
-    return new GraphQLError(error.message, {
-      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: error.retryAfterSeconds },
+  const unavailable = error instanceof UnavailableError ? error : poolExhausted(error);
+  if (unavailable) {
+    return new GraphQLError(unavailable.message, {
+      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: unavailable.retryAfterSeconds },
     });
   }
   if (error instanceof InputValidationError) {

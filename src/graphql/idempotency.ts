@@ -1,27 +1,65 @@
-import type { GraphQLContext } from './builder.js';
+import type { ArgBuilder } from '@pothos/core';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { BuilderTypes, GraphQLContext } from './builder.js';
+import { defaultInputPath, type IssuePathMapper, translate } from './error-types.js';
 
-export const IDEMPOTENCY_KEY_DESCRIPTION =
-  'Retry-safe: the same key with the same arguments returns the first successful result again without a second write (kept 24 h); with other arguments it is a ValidationError.';
+/** The `idempotencyKey` argument of every mutation; `note` adds what differs for this one. */
+export const idempotencyKeyArg = (arg: ArgBuilder<BuilderTypes>, note = '') =>
+  arg.string({
+    description: `Retry-safe: the same key with the same arguments returns the first successful result again without a second write (kept 24 h); with other arguments it is a ValidationError.${note}`,
+  });
 
 /**
- * Runs a mutation at most once per (API key, idempotency key): the first successful result is stored
- * in PostgreSQL (the REST door's `Idempotency-Key` store) and returned again to retries.
+ * Resolves a mutation: domain errors become members of its result union (issue paths through
+ * `mapPath`), and with an `idempotencyKey` the work runs at most once per (API key, idempotency key).
  */
-export async function idempotent<T>(
+export function mutate<T>(
   ctx: GraphQLContext,
-  key: string | null | undefined,
-  field: string,
-  args: Record<string, unknown>,
-  run: () => Promise<T>,
+  info: GraphQLResolveInfo,
+  args: { idempotencyKey?: string | null },
+  work: () => Promise<T>,
+  mapPath: IssuePathMapper = defaultInputPath,
 ): Promise<T> {
-  if (!key) return run();
+  return translate(
+    () => idempotent(ctx, info.fieldName, args, work),
+    // The key store reports a bad or reused key as a header issue: here it is the argument.
+    (path, source) => (source === 'header' ? ['idempotencyKey'] : mapPath(path, source)),
+  );
+}
+
+/**
+ * The first successful result is stored in PostgreSQL (the REST door's `Idempotency-Key` store) as
+ * JSON and returned again to retries: the GraphQL types resolve it like the original (DateTime
+ * serializes ISO strings, every field reads a plain property).
+ */
+async function idempotent<T>(
+  ctx: GraphQLContext,
+  field: string,
+  args: { idempotencyKey?: string | null },
+  work: () => Promise<T>,
+): Promise<T> {
+  const { idempotencyKey: key, ...request } = args;
+  if (key == null) return work();
   const actor = await ctx.actor();
-  const { idempotencyKey: _key, ...request } = args;
+  let executed: { result: T } | undefined;
   const response = await ctx.services.idempotency.run(
     actor.apiKeyId,
     key,
     { method: 'GRAPHQL', path: field, body: JSON.stringify(request) },
-    async () => ({ status: 200, body: await run() }),
+    async () => {
+      const result = await work();
+      executed = { result };
+      // Stored as JSON without what no GraphQL type exposes (a key's hash).
+      const body = JSON.parse(
+        JSON.stringify(result, (name, value) => (name === 'secretHash' ? undefined : value)),
+      );
+      return { status: 200, body, oneTimeSecret: holdsOneTimeSecret(result) };
+    },
   );
-  return response.body as T;
+  return executed ? executed.result : (response.body as T);
+}
+
+/** A new API key (create, rotate): retries get a ConflictError instead of the key again. */
+function holdsOneTimeSecret(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && 'fullKey' in result;
 }

@@ -13,6 +13,7 @@ import {
 } from './connection.js';
 import { SecretTypeEnum } from './enums.js';
 import { argumentPath, MUTATION_ERRORS, translate } from './error-types.js';
+import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { loaderFor } from './loaders.js';
 import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
@@ -215,6 +216,7 @@ builder.mutationField('createLocation', (t) =>
     args: {
       teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       input: t.arg({ type: CreateLocationInput, required: true, description: 'The new location.' }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: MUTATION_ERRORS,
@@ -225,9 +227,10 @@ builder.mutationField('createLocation', (t) =>
       },
       dataField: { name: 'location', description: 'The location, as created.' },
     },
-    resolve: async (_, { teamId, input }, ctx) => {
+    resolve: async (_, args, ctx, info) => {
+      const { teamId, input } = args;
       const actor = await ctx.actor();
-      return translate(() =>
+      return mutate(ctx, info, args, () =>
         ctx.services.locations.create(actor, ctx.meta, String(teamId), {
           name: input.name,
           description: input.description,
@@ -251,6 +254,7 @@ builder.mutationField('updateLocation', (t) =>
       teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       locationId: t.arg.id({ required: true, validate: uuidArg, description: "The location's id (a UUID)." }),
       input: t.arg({ type: UpdateLocationInput, required: true, description: 'The fields to change.' }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: MUTATION_ERRORS,
@@ -261,7 +265,8 @@ builder.mutationField('updateLocation', (t) =>
       },
       dataField: { name: 'location', description: 'The location, as updated.' },
     },
-    resolve: async (_, { teamId, locationId, input }, ctx) => {
+    resolve: async (_, args, ctx, info) => {
+      const { teamId, locationId, input } = args;
       const patch: Record<string, unknown> = {};
       const fields = [
         ['name', input.name],
@@ -274,7 +279,7 @@ builder.mutationField('updateLocation', (t) =>
       // Omitted stays omitted and null stays null: the service gives each its meaning.
       for (const [field, value] of fields) if (value !== undefined) patch[field] = value;
       const actor = await ctx.actor();
-      return translate(() =>
+      return mutate(ctx, info, args, () =>
         ctx.services.locations.update(actor, ctx.meta, String(teamId), String(locationId), patch),
       );
     },
@@ -288,17 +293,18 @@ builder.mutationField('deleteLocation', (t) =>
     args: {
       teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       locationId: t.arg.id({ required: true, validate: uuidArg, description: "The location's id (a UUID)." }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
-      types: [NotFoundError],
+      types: MUTATION_ERRORS,
       result: { name: 'DeleteLocationSuccess', description: 'The location was deleted.' },
       union: { name: 'DeleteLocationResult', description: 'The deleted id, or why nothing was deleted.' },
       dataField: { name: 'deletedId', description: 'The id of the deleted location.' },
     },
-    resolve: async (_, { teamId, locationId }, ctx) => {
+    resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return translate(() =>
-        ctx.services.locations.delete(actor, ctx.meta, String(teamId), String(locationId)),
+      return mutate(ctx, info, args, () =>
+        ctx.services.locations.delete(actor, ctx.meta, String(args.teamId), String(args.locationId)),
       );
     },
   }),

@@ -1,7 +1,10 @@
 import { printSubgraphSchema } from '@apollo/subgraph';
-import { type GraphQLSchema, isInputObjectType } from 'graphql';
-import { applyMiddleware } from 'graphql-middleware';
-import { allow, rule, shield } from 'graphql-shield';
+import {
+  defaultFieldResolver,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+  isInputObjectType,
+} from 'graphql';
 import { builder, type GraphQLContext } from './builder.js';
 import { toGraphQLError } from './error-types.js';
 import './secret-schema.js';
@@ -43,24 +46,31 @@ export function printSubgraphSdl(schema: GraphQLSchema = buildSubgraphSchema()):
   return sdl;
 }
 
-/** Coarse rule at the door: every operation needs a valid API key. Scopes and roles are checked by the services. */
-const isAuthenticated = rule({ cache: 'contextual' })(async (_parent, _args, ctx: GraphQLContext) => {
-  try {
-    await ctx.actor();
-    return true;
-  } catch (error) {
-    return toGraphQLError(error) ?? (error as Error);
-  }
-});
-
-/** What Yoga serves: the subgraph schema behind graphql-shield. `_entities` needs a key like every read. */
+/**
+ * What Yoga serves: the subgraph schema with a coarse rule at the door: every root field needs a valid
+ * API key (scopes and roles are checked by the services), `_entities` included. `_service` does not:
+ * a gateway reads the SDL to compose, without a key. Only root fields are wrapped, so every other
+ * field keeps its plain (synchronous) resolver.
+ */
 export function buildExecutableSchema(): GraphQLSchema {
-  return applyMiddleware(
-    buildSubgraphSchema(),
-    shield(
-      // A gateway reads the SDL to compose, without a key.
-      { Query: { '*': isAuthenticated, _service: allow }, Mutation: { '*': isAuthenticated } },
-      { allowExternalErrors: true, fallbackRule: allow },
-    ),
-  );
+  const schema = buildSubgraphSchema();
+  for (const type of [schema.getQueryType(), schema.getMutationType()]) {
+    for (const field of Object.values(type?.getFields() ?? {})) {
+      if (field.name !== '_service') field.resolve = authenticated(field.resolve ?? defaultFieldResolver);
+    }
+  }
+  return schema;
+}
+
+function authenticated(
+  resolve: GraphQLFieldResolver<unknown, GraphQLContext>,
+): GraphQLFieldResolver<unknown, GraphQLContext> {
+  return async (parent, args, ctx, info) => {
+    try {
+      await ctx.actor();
+    } catch (error) {
+      throw toGraphQLError(error) ?? error;
+    }
+    return resolve(parent, args, ctx, info);
+  };
 }

@@ -3,7 +3,7 @@ import { builder } from './builder.js';
 import { connectionOf, pageArgs } from './connection.js';
 import { AuthMethodEnum, SecretTypeEnum } from './enums.js';
 import { argumentPath, translate, VERSIONED_MUTATION_ERRORS } from './error-types.js';
-import { IDEMPOTENCY_KEY_DESCRIPTION, idempotent } from './idempotency.js';
+import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
 const SecretVersionRef = builder.objectRef<SecretVersion>('SecretVersion').implement({
@@ -73,7 +73,7 @@ builder.mutationField('rollbackSecret', (t) =>
       secretId: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
       version: t.arg.int({ required: true, description: 'The version whose credentials to restore.' }),
       expectedVersion: t.arg.int({ description: 'Apply only if the secret is still at this version.' }),
-      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: VERSIONED_MUTATION_ERRORS,
@@ -84,18 +84,16 @@ builder.mutationField('rollbackSecret', (t) =>
       },
       dataField: { name: 'secret', description: 'The secret after the rollback.' },
     },
-    resolve: async (_, args, ctx) => {
+    resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return translate(() =>
-        idempotent(ctx, args.idempotencyKey, 'rollbackSecret', args, () =>
-          ctx.services.secretHistory.rollback(
-            actor,
-            ctx.meta,
-            String(args.teamId),
-            String(args.secretId),
-            { version: args.version },
-            { expectedVersion: args.expectedVersion ?? undefined },
-          ),
+      return mutate(ctx, info, args, () =>
+        ctx.services.secretHistory.rollback(
+          actor,
+          ctx.meta,
+          String(args.teamId),
+          String(args.secretId),
+          { version: args.version },
+          { expectedVersion: args.expectedVersion ?? undefined },
         ),
       );
     },

@@ -25,7 +25,7 @@ import {
   translate,
   VERSIONED_MUTATION_ERRORS,
 } from './error-types.js';
-import { IDEMPOTENCY_KEY_DESCRIPTION, idempotent } from './idempotency.js';
+import { idempotencyKeyArg, mutate } from './idempotency.js';
 
 export const uuidArg = z.string().refine((v) => UUID_PATTERN.test(v), {
   message: 'Input should be a valid UUID',
@@ -240,7 +240,7 @@ builder.mutationField('createSecret', (t) =>
     args: {
       teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       input: t.arg({ type: CreateSecretInput, required: true, description: 'The new secret.' }),
-      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: MUTATION_ERRORS,
@@ -251,21 +251,22 @@ builder.mutationField('createSecret', (t) =>
       },
       dataField: { name: 'secret', description: 'The new secret.' },
     },
-    resolve: async (_, args, ctx) => {
+    resolve: async (_, args, ctx, info) => {
       const { teamId, input } = args;
       const { body, shape } = valueFields(input.value as ValueArg);
       const actor = await ctx.actor();
-      return translate(
+      return mutate(
+        ctx,
+        info,
+        args,
         () =>
-          idempotent(ctx, args.idempotencyKey, 'createSecret', args, () =>
-            ctx.services.secrets.create(actor, ctx.meta, String(teamId), {
-              name: input.name,
-              description: input.description,
-              secret_type: input.secretType,
-              auth_method: input.authMethod,
-              ...body,
-            }),
-          ),
+          ctx.services.secrets.create(actor, ctx.meta, String(teamId), {
+            name: input.name,
+            description: input.description,
+            secret_type: input.secretType,
+            auth_method: input.authMethod,
+            ...body,
+          }),
         secretInputPath(shape, true),
       );
     },
@@ -303,7 +304,7 @@ builder.mutationField('updateSecret', (t) =>
       dryRun: t.arg.boolean({
         description: 'Run every check and preview the change without writing anything.',
       }),
-      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: VERSIONED_MUTATION_ERRORS,
@@ -313,7 +314,7 @@ builder.mutationField('updateSecret', (t) =>
       },
       directResult: true,
     },
-    resolve: async (_, args, ctx) => {
+    resolve: async (_, args, ctx, info) => {
       const { teamId, secretId, input, expectedVersion, dryRun } = args;
       const { body, shape } = valueFields(input.value as ValueArg);
       const patch: Record<string, unknown> = {
@@ -324,14 +325,15 @@ builder.mutationField('updateSecret', (t) =>
       };
       if (input.description !== undefined) patch.description = input.description;
       const actor = await ctx.actor();
-      return translate(
+      return mutate(
+        ctx,
+        info,
+        args,
         () =>
-          idempotent(ctx, args.idempotencyKey, 'updateSecret', args, () =>
-            ctx.services.secrets.update(actor, ctx.meta, String(teamId), String(secretId), patch, {
-              expectedVersion: expectedVersion ?? undefined,
-              dryRun: dryRun ?? false,
-            }),
-          ),
+          ctx.services.secrets.update(actor, ctx.meta, String(teamId), String(secretId), patch, {
+            expectedVersion: expectedVersion ?? undefined,
+            dryRun: dryRun ?? false,
+          }),
         secretInputPath(shape, false),
       );
     },
@@ -405,24 +407,22 @@ builder.mutationField('deleteSecret', (t) =>
       teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       secretId: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
       expectedVersion: t.arg.int({ description: 'Delete only if the secret is still at this version.' }),
-      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: VERSIONED_MUTATION_ERRORS,
       union: { name: 'DeleteSecretResult', description: 'The deleted id, or why nothing was deleted.' },
       directResult: true,
     },
-    resolve: async (_, args, ctx) => {
+    resolve: async (_, args, ctx, info) => {
       const { teamId, secretId, expectedVersion } = args;
       const actor = await ctx.actor();
-      return translate(() =>
-        idempotent(ctx, args.idempotencyKey, 'deleteSecret', args, async () => {
-          await ctx.services.secrets.delete(actor, ctx.meta, String(teamId), String(secretId), {
-            expectedVersion: expectedVersion ?? undefined,
-          });
-          return { deletedId: String(secretId).toLowerCase() };
-        }),
-      );
+      return mutate(ctx, info, args, async () => {
+        await ctx.services.secrets.delete(actor, ctx.meta, String(teamId), String(secretId), {
+          expectedVersion: expectedVersion ?? undefined,
+        });
+        return { deletedId: String(secretId).toLowerCase() };
+      });
     },
   }),
 );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { NotFoundError } from '../domain/errors.js';
 import type { VaultConnection } from '../entities/index.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
 import type { VaultConnectionListQuery } from '../vault-connections/vault-connection-service.js';
@@ -13,6 +13,7 @@ import {
 } from './connection.js';
 import { VaultTypeEnum } from './enums.js';
 import { argumentPath, camel, defaultInputPath, MUTATION_ERRORS, translate } from './error-types.js';
+import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { loaderFor } from './loaders.js';
 import { TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
@@ -163,6 +164,7 @@ builder.mutationField('createVaultConnection', (t) =>
         required: true,
         description: 'The new vault connection.',
       }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: MUTATION_ERRORS,
@@ -173,7 +175,8 @@ builder.mutationField('createVaultConnection', (t) =>
       },
       dataField: { name: 'vaultConnection', description: 'The vault connection, as created.' },
     },
-    resolve: async (_, { teamId, input }, ctx) => {
+    resolve: async (_, args, ctx, info) => {
+      const { teamId, input } = args;
       const [vaultType, settings] = Object.entries(input.settings).find(([, v]) => v != null)!;
       const body: Record<string, unknown> = {
         name: input.name,
@@ -184,7 +187,10 @@ builder.mutationField('createVaultConnection', (t) =>
         if (value != null) body[snake(key)] = value;
       }
       const actor = await ctx.actor();
-      return translate(
+      return mutate(
+        ctx,
+        info,
+        args,
         () => ctx.services.vaultConnections.create(actor, ctx.meta, String(teamId), body),
         (path, source) =>
           source === 'path' || ['name', 'description'].includes(String(path[0]))
@@ -315,6 +321,7 @@ builder.mutationField('updateVaultConnection', (t) =>
         required: true,
         description: 'The fields to change.',
       }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: MUTATION_ERRORS,
@@ -325,12 +332,16 @@ builder.mutationField('updateVaultConnection', (t) =>
       },
       dataField: { name: 'vaultConnection', description: 'The vault connection, as updated.' },
     },
-    resolve: async (_, { teamId, id, input }, ctx) => {
+    resolve: async (_, args, ctx, info) => {
+      const { teamId, id, input } = args;
       const patch: Record<string, unknown> = {};
       if (input.name !== undefined) patch.name = input.name;
       if (input.description !== undefined) patch.description = input.description;
       const actor = await ctx.actor();
-      return translate(
+      return mutate(
+        ctx,
+        info,
+        args,
         () => ctx.services.vaultConnections.update(actor, ctx.meta, String(teamId), String(id), patch),
         (path, source) =>
           source === 'path' && path[0] === 'connection_id' ? ['id'] : defaultInputPath(path, source),
@@ -352,6 +363,7 @@ builder.mutationField('rotateVaultConnection', (t) =>
         required: true,
         description: 'The new token or secret.',
       }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
       types: MUTATION_ERRORS,
@@ -365,12 +377,16 @@ builder.mutationField('rotateVaultConnection', (t) =>
       },
       dataField: { name: 'vaultConnection', description: 'The vault connection after the rotation.' },
     },
-    resolve: async (_, { teamId, id, input }, ctx) => {
+    resolve: async (_, args, ctx, info) => {
+      const { teamId, id, input } = args;
       const body: Record<string, unknown> = {};
       if (input.accessToken != null) body.access_token = input.accessToken;
       if (input.clientSecret != null) body.client_secret = input.clientSecret;
       const actor = await ctx.actor();
-      return translate(
+      return mutate(
+        ctx,
+        info,
+        args,
         () => ctx.services.vaultConnections.rotate(actor, ctx.meta, String(teamId), String(id), body),
         (path, source) =>
           source === 'path' && path[0] === 'connection_id' ? ['id'] : defaultInputPath(path, source),
@@ -387,9 +403,10 @@ builder.mutationField('deleteVaultConnection', (t) =>
     args: {
       teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
       id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: {
-      types: [NotFoundError, ConflictError],
+      types: MUTATION_ERRORS,
       result: { name: 'DeleteVaultConnectionSuccess', description: 'The vault connection was deleted.' },
       union: {
         name: 'DeleteVaultConnectionResult',
@@ -397,10 +414,10 @@ builder.mutationField('deleteVaultConnection', (t) =>
       },
       dataField: { name: 'deletedId', description: 'The id of the deleted vault connection.' },
     },
-    resolve: async (_, { teamId, id }, ctx) => {
+    resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return translate(() =>
-        ctx.services.vaultConnections.delete(actor, ctx.meta, String(teamId), String(id)),
+      return mutate(ctx, info, args, () =>
+        ctx.services.vaultConnections.delete(actor, ctx.meta, String(args.teamId), String(args.id)),
       );
     },
   }),

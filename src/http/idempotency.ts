@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { type Sql, withBeforeCommit } from '../db/transaction.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { RestResponse } from './rest-errors.js';
 
@@ -13,18 +14,36 @@ const OWNER = `${hostname()}:${process.pid}`;
 /** Headers worth replaying with a stored response. */
 const REPLAYED_HEADERS = ['etag', 'location'];
 
+/** Why a finished request's response cannot be sent again. */
+const NOT_REPLAYABLE = {
+  one_time_secret: 'The response to this request held a one-time secret and cannot be replayed',
+  response_lost:
+    'The request with this Idempotency-Key was carried out, but its response was lost (the server stopped or failed after the change was saved); read the resource to see its state',
+} as const;
+
+interface StoredResponse {
+  body?: unknown;
+  headers?: Record<string, string>;
+  replayable: boolean;
+  reason?: keyof typeof NOT_REPLAYABLE;
+}
+
 interface StoredRow {
   owner: string | null;
   request_hash: string;
   status: number | null;
-  response: { body?: unknown; headers?: Record<string, string>; replayable: boolean } | null;
+  response: StoredResponse | null;
+  committed: boolean;
+  abandoned: boolean;
 }
 
 /**
  * `Idempotency-Key` on REST writes, kept in PostgreSQL for 24 hours so it holds across processes.
  * The first request claims the key; a retry with the same request gets the stored response, a
  * different request under the same key gets 422, and a retry while the first is running gets 409.
- * 5xx outcomes release the key so the request can be retried for real.
+ * Outcomes that changed nothing (errors, 5xx) release the key so the request can be retried for real.
+ * The claim is marked inside the write's own transaction, so a write that committed is never run
+ * twice: if its response was lost (the process died, or failed after the commit), a retry gets 409.
  */
 export class IdempotencyKeys {
   constructor(private readonly orm: MikroORM) {}
@@ -55,7 +74,7 @@ export class IdempotencyKeys {
          set request_hash = excluded.request_hash, owner = excluded.owner, status = null, response = null,
              created_at = now()
          where idempotency_keys.created_at < now() - make_interval(hours => ${RETENTION_HOURS})
-            or (idempotency_keys.status is null
+            or (idempotency_keys.status is null and idempotency_keys.committed_at is null
                 and idempotency_keys.created_at < now() - make_interval(secs => ${ABANDONED_AFTER_SECONDS}))
        returning 1`,
       [apiKeyId, key, hash, OWNER],
@@ -64,42 +83,67 @@ export class IdempotencyKeys {
       return this.replay(apiKeyId, key, hash);
     }
 
+    const markCommitted = async (sql: Sql) => {
+      await sql('update idempotency_keys set committed_at = now() where api_key_id = $1 and key = $2', [
+        apiKeyId,
+        key,
+      ]);
+    };
     let response: RestResponse;
     try {
-      response = await execute();
+      response = await withBeforeCommit(markCommitted, execute);
     } catch (error) {
-      await this.release(apiKeyId, key);
+      await this.finishWithoutResponse(apiKeyId, key);
       throw error;
     }
     if (response.status >= 500) {
-      await this.release(apiKeyId, key);
+      await this.finishWithoutResponse(apiKeyId, key);
       return response;
     }
     // A one-time secret (a new API key) is never stored; a retry is told so rather than re-run.
-    const replayable = !JSON.stringify(response.body ?? null).includes('"full_key"');
+    const replayable = !response.oneTimeSecret;
     const headers = Object.fromEntries(
       Object.entries(response.headers ?? {}).filter(([name]) =>
         REPLAYED_HEADERS.includes(name.toLowerCase()),
       ),
     );
-    await conn.execute(
-      'update idempotency_keys set status = ?, response = ? where api_key_id = ? and key = ?',
-      [
-        response.status,
-        JSON.stringify(replayable ? { body: response.body, headers, replayable } : { replayable }),
-        apiKeyId,
-        key,
-      ],
-    );
+    const stored: StoredResponse = replayable
+      ? { body: response.body, headers, replayable }
+      : { replayable, reason: 'one_time_secret' };
+    await this.store(apiKeyId, key, response.status, stored);
     return response;
   }
 
-  /** Frees the key: the request failed before an outcome worth replaying (nothing was written). */
-  async release(apiKeyId: string, key: string): Promise<void> {
+  /**
+   * The request failed: frees the key when nothing was committed (the request can be retried for
+   * real); otherwise records that the change was made but has no response to replay.
+   */
+  private async finishWithoutResponse(apiKeyId: string, key: string): Promise<void> {
+    const conn = this.orm.em.fork().getConnection();
+    const freed = await conn.execute<unknown[]>(
+      'delete from idempotency_keys where api_key_id = ? and key = ? and committed_at is null returning 1',
+      [apiKeyId, key],
+    );
+    if (freed.length === 0) {
+      await this.store(apiKeyId, key, 409, { replayable: false, reason: 'response_lost' });
+    }
+  }
+
+  private async store(
+    apiKeyId: string,
+    key: string,
+    status: number,
+    response: StoredResponse,
+  ): Promise<void> {
     await this.orm.em
       .fork()
       .getConnection()
-      .execute('delete from idempotency_keys where api_key_id = ? and key = ?', [apiKeyId, key]);
+      .execute('update idempotency_keys set status = ?, response = ? where api_key_id = ? and key = ?', [
+        status,
+        JSON.stringify(response),
+        apiKeyId,
+        key,
+      ]);
   }
 
   /**
@@ -109,12 +153,14 @@ export class IdempotencyKeys {
   private async takeOverFromDeadProcess(apiKeyId: string, key: string, hash: string): Promise<boolean> {
     const conn = this.orm.em.fork().getConnection();
     const [row] = await conn.execute<StoredRow[]>(
-      'select owner, request_hash, status, response from idempotency_keys where api_key_id = ? and key = ?',
+      `select owner, request_hash, status, committed_at is not null as committed
+         from idempotency_keys where api_key_id = ? and key = ?`,
       [apiKeyId, key],
     );
     if (
       !row ||
       row.status !== null ||
+      row.committed ||
       row.request_hash !== hash ||
       !row.owner ||
       !isDeadLocalProcess(row.owner)
@@ -123,7 +169,7 @@ export class IdempotencyKeys {
     }
     const taken = await conn.execute<unknown[]>(
       `update idempotency_keys set owner = ?, created_at = now()
-        where api_key_id = ? and key = ? and owner = ? and status is null returning 1`,
+        where api_key_id = ? and key = ? and owner = ? and status is null and committed_at is null returning 1`,
       [OWNER, apiKeyId, key, row.owner],
     );
     return taken.length > 0;
@@ -134,7 +180,9 @@ export class IdempotencyKeys {
       .fork()
       .getConnection()
       .execute<StoredRow[]>(
-        'select request_hash, status, response from idempotency_keys where api_key_id = ? and key = ?',
+        `select owner, request_hash, status, response, committed_at is not null as committed,
+                created_at < now() - make_interval(secs => ${ABANDONED_AFTER_SECONDS}) as abandoned
+           from idempotency_keys where api_key_id = ? and key = ?`,
         [apiKeyId, key],
       );
     if (!row) throw new ConflictError('The request with this Idempotency-Key just finished; retry');
@@ -149,10 +197,14 @@ export class IdempotencyKeys {
       ]);
     }
     if (row.status === null || !row.response) {
-      throw new ConflictError('A request with this Idempotency-Key is still in progress');
+      // Committed, but the process that made the change died before storing its response.
+      const lost = row.committed && (row.abandoned || (row.owner !== null && isDeadLocalProcess(row.owner)));
+      throw new ConflictError(
+        lost ? NOT_REPLAYABLE.response_lost : 'A request with this Idempotency-Key is still in progress',
+      );
     }
     if (!row.response.replayable) {
-      throw new ConflictError('The response to this request held a one-time secret and cannot be replayed');
+      throw new ConflictError(NOT_REPLAYABLE[row.response.reason ?? 'one_time_secret']);
     }
     return {
       status: row.status,

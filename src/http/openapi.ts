@@ -253,8 +253,11 @@ function operationOf(route: Route, components: SchemaComponents): OpenApiOperati
     422: 'ValidationFailed',
     429: 'RateLimited',
     500: 'InternalError',
+    503: 'DatabaseBusy',
   };
-  if (hasBody) Object.assign(common, { 400: 'NotAJsonObject', 413: 'PayloadTooLarge' });
+  if (hasBody) {
+    Object.assign(common, { 400: 'NotAJsonObject', 413: 'PayloadTooLarge', 415: 'UnsupportedMediaType' });
+  }
   if (write) common[409] = { description: IDEMPOTENCY_CONFLICT, schema: errorResponseSchema };
   const merged: Record<number, ResponseDoc | string> = { ...common, ...doc.responses };
   if (write && doc.responses[409]) {
@@ -320,6 +323,16 @@ const SHARED_RESPONSES: Record<string, ResponseDoc> = {
     headers: { 'WWW-Authenticate': 'always' },
   },
   PayloadTooLarge: { description: 'The body is larger than the limit.', schema: errorResponseSchema },
+  UnsupportedMediaType: {
+    description: 'The body is not sent as `Content-Type: application/json`; nothing was run.',
+    schema: errorResponseSchema,
+  },
+  DatabaseBusy: {
+    description:
+      'No database connection was free in time; nothing was changed. Retry after Retry-After seconds.',
+    schema: errorResponseSchema,
+    headers: { 'Retry-After': 'always' },
+  },
   ValidationFailed: {
     description: 'Invalid input (path, query, headers or body): one entry per problem, `loc` pointing at it.',
     schema: validationErrorResponseSchema,

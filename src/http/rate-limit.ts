@@ -1,3 +1,6 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '../logger.js';
+
 export interface RateDecision {
   allowed: boolean;
   limit: number;
@@ -8,41 +11,125 @@ export interface RateDecision {
 
 const WINDOW_MS = 60_000;
 
+/** This process's share of one key's window. */
+interface Window {
+  start: number;
+  /** Requests this process may admit in the window: the sum of its leased blocks. */
+  granted: number;
+  /** Requests this process admitted in the window. */
+  consumed: number;
+  /** The shared count (capped at the limit) as of this process's last lease. */
+  sharedUsed: number;
+  /** No more leases this window: the shared count reached the limit, or the database failed. */
+  final: boolean;
+  /** The lease in flight; concurrent requests of the key wait for it instead of leasing too. */
+  leasing?: Promise<void>;
+}
+
 /**
- * Fixed one-minute windows per key (an API key id or a client IP), in this process's memory.
+ * Fixed one-minute windows per key (an API key id or a client IP), counted in PostgreSQL
+ * (`rate_limits`) so that every process on the database shares one count. A process leases quota in
+ * blocks (limit/20, 1 to 50) with one atomic upsert and admits from its block without a database
+ * round trip; a block is only granted up to the limit, so all processes together never admit more
+ * than the limit per window. A process may refuse while another still holds an unused part of its
+ * block (at most one block per process). When a lease fails, the process fails open to counting
+ * alone for the rest of the window (at most the limit per process), logging once per outage.
  * A limit of 0 turns it off.
  */
 export class RateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-  private lastSweep = 0;
+  private readonly windows = new Map<string, Window>();
+  private readonly block: number;
+  private currentStart = 0;
+  private databaseDown = false;
 
-  constructor(private readonly perMinute: number) {}
+  constructor(
+    private readonly perMinute: number,
+    private readonly orm: MikroORM,
+    private readonly logger: Logger,
+  ) {
+    this.block = Math.max(1, Math.min(Math.floor(perMinute / 20), 50));
+  }
 
   get enabled(): boolean {
     return this.perMinute > 0;
   }
 
-  hit(key: string, now = Date.now()): RateDecision {
+  async hit(key: string, now = Date.now()): Promise<RateDecision> {
     const start = now - (now % WINDOW_MS);
-    this.sweep(start);
-    let window = this.windows.get(key);
-    if (!window || window.start !== start) {
-      window = { start, count: 0 };
-      this.windows.set(key, window);
+    if (start > this.currentStart) this.newWindow(start);
+    for (;;) {
+      let window = this.windows.get(key);
+      if (!window || window.start !== start) {
+        window = { start, granted: 0, consumed: 0, sharedUsed: 0, final: false };
+        this.windows.set(key, window);
+      }
+      if (window.consumed < window.granted) {
+        window.consumed++;
+        return this.decision(window, true);
+      }
+      if (window.final) return this.decision(window, false);
+      window.leasing ??= this.lease(key, window).finally(() => {
+        window.leasing = undefined;
+      });
+      await window.leasing;
     }
-    window.count++;
+  }
+
+  private async lease(key: string, window: Window): Promise<void> {
+    try {
+      const [row] = await this.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ used: number }[]>(
+          `insert into rate_limits (bucket, window_start, used) values (?, ?, ?)
+           on conflict (bucket, window_start) do update set used = rate_limits.used + excluded.used
+           returning used`,
+          [key, new Date(window.start), this.block],
+        );
+      const used = Number(row!.used);
+      window.granted += Math.max(0, Math.min(this.block, this.perMinute - (used - this.block)));
+      window.sharedUsed = Math.min(used, this.perMinute);
+      window.final = used >= this.perMinute;
+      if (this.databaseDown) this.logger.info('rate limits: counted in the database again');
+      this.databaseDown = false;
+    } catch (error) {
+      if (!this.databaseDown) {
+        this.logger.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'rate limits: database unavailable; counting in this process until the window ends',
+        );
+      }
+      this.databaseDown = true;
+      window.granted = this.perMinute;
+      window.sharedUsed = this.perMinute;
+      window.final = true;
+    }
+  }
+
+  private decision(window: Window, allowed: boolean): RateDecision {
     return {
-      allowed: window.count <= this.perMinute,
+      allowed,
       limit: this.perMinute,
-      remaining: Math.max(0, this.perMinute - window.count),
-      resetAt: Math.ceil((start + WINDOW_MS) / 1000),
+      remaining: allowed
+        ? Math.max(0, this.perMinute - window.sharedUsed + window.granted - window.consumed)
+        : 0,
+      resetAt: Math.ceil((window.start + WINDOW_MS) / 1000),
     };
   }
 
-  private sweep(currentStart: number): void {
-    if (currentStart === this.lastSweep) return;
-    this.lastSweep = currentStart;
-    for (const [key, window] of this.windows) if (window.start < currentStart) this.windows.delete(key);
+  /** Forgets past windows here, and in the database those before the previous one (kept for clock skew). */
+  private newWindow(start: number): void {
+    this.currentStart = start;
+    for (const [key, window] of this.windows) if (window.start < start) this.windows.delete(key);
+    try {
+      void this.orm.em
+        .fork()
+        .getConnection()
+        .execute('delete from rate_limits where window_start < ?', [new Date(start - WINDOW_MS)])
+        .catch(() => {});
+    } catch {
+      // Closed: nothing to sweep.
+    }
   }
 }
 

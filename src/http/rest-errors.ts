@@ -1,3 +1,4 @@
+import { poolExhausted } from '../db/database.js';
 import {
   BadRequestError,
   ConflictError,
@@ -13,6 +14,8 @@ export interface RestResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** The body holds a secret shown this once (a new API key): never stored for an idempotent replay. */
+  oneTimeSecret?: boolean;
 }
 
 /** The one mapping from domain errors to REST responses; null for an unexpected error. */
@@ -43,11 +46,12 @@ export function restError(error: unknown): RestResponse | null {
     };
   }
   if (error instanceof ConflictError) return { status: 409, body: { detail: error.message, ...error.extra } };
-  if (error instanceof UnavailableError) {
+  const unavailable = error instanceof UnavailableError ? error : poolExhausted(error);
+  if (unavailable) {
     return {
       status: 503,
-      body: { detail: error.message },
-      headers: { 'retry-after': String(error.retryAfterSeconds) },
+      body: { detail: unavailable.message },
+      headers: { 'retry-after': String(unavailable.retryAfterSeconds) },
     };
   }
   return null;

@@ -82,7 +82,7 @@ export class SecretHistoryService {
     });
     authorize(actor, teamId, 'secrets:update');
     const { version } = parseOrThrow(rollbackSchema, body);
-    return inTransaction(this.orm, async (em) => {
+    return inTransaction(this.orm, async (em, tx) => {
       const secret = await lockSecret(em, teamId, secretId, options.expectedVersion);
       const target = await em.findOne(SecretVersion, { secretId, version });
       if (!target)
@@ -104,7 +104,7 @@ export class SecretHistoryService {
           }
           throw error;
         }
-        secret.credentialVersion = await this.store.put(secret.credentialRef!, value, em);
+        secret.credentialVersion = await this.store.put(secret.credentialRef!, value, tx);
       } else {
         secret.fieldMappings = target.fieldMappings;
       }

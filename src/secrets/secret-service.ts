@@ -1,15 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, type FilterQuery, LockMode, type MikroORM } from '@mikro-orm/postgresql';
-import { recordAudit } from '../audit/audit.js';
+import { auditColumns, recordAudit } from '../audit/audit.js';
 import { type Actor, authorize, type RequestMeta } from '../auth/scopes.js';
 import { type CredentialCleanup, queueCredentialDeletion } from '../credentials/cleanup.js';
 import { type CredentialStore, secretRef } from '../credentials/credential-store.js';
-import { inTransaction } from '../db/transaction.js';
+import {
+  autocommit,
+  hasBeforeCommit,
+  inTransaction,
+  type Sql,
+  sqlTransaction,
+  type Tx,
+} from '../db/transaction.js';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.js';
 import { isUuid, parsePathIds } from '../domain/ids.js';
 import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
-import type { SecretType } from '../domain/providers.js';
+import type { AuthMethod, SecretType } from '../domain/providers.js';
 import { parseOrThrow } from '../domain/validation.js';
+import type { VaultType } from '../domain/vaults.js';
 import { Location, Secret, User, VaultConnection } from '../entities/index.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { recordVersion } from './secret-history.js';
@@ -19,6 +27,7 @@ import {
   checkFieldMappings,
   createSecretSchema,
   planSecretUpdate,
+  type UpdateSecretPatch,
   updateSecretSchema,
 } from './secret-rules.js';
 
@@ -182,7 +191,7 @@ export class SecretService {
     }
     const credentials = hasCredentials ? checkCredentials(input.auth_method, input.credentials!) : undefined;
 
-    return inTransaction(this.orm, async (em) => {
+    return inTransaction(this.orm, async (em, tx) => {
       let vault: { id: string; mappings: Secret['fieldMappings'] } | undefined;
       if (hasVault) {
         const issues = [];
@@ -196,7 +205,7 @@ export class SecretService {
         };
       }
       await assertWithinPlan(em, teamId, 'secrets', () => em.count(Secret, { teamId }));
-      await this.assertNameFree(em, teamId, input.name);
+      await assertNameFree(tx.sql, teamId, input.name);
       const id = randomUUID();
       const now = new Date();
       const ref = secretRef(teamId, id);
@@ -210,7 +219,7 @@ export class SecretService {
         authMethod: input.auth_method,
         storage: credentials ? 'native' : 'external_vault',
         credentialRef: credentials ? ref : null,
-        credentialVersion: credentials ? await this.store.put(ref, credentials, em) : null,
+        credentialVersion: credentials ? await this.store.put(ref, credentials, tx) : null,
         vaultConnectionId: vault?.id ?? null,
         fieldMappings: vault?.mappings ?? null,
         version: 1,
@@ -234,6 +243,13 @@ export class SecretService {
   /**
    * Applies a PATCH atomically. With `dryRun`, every check runs (including linked locations and name
    * clashes) and the result previews the change, but nothing is written anywhere.
+   *
+   * Most updates take two statements and no explicit transaction: read the row, then one statement
+   * that moves it on only if it is still at the version read and records the history entry and the
+   * audit event with it. An update that lost that race, a dry run, a type change (whose location
+   * check needs the row lock), a local-store rotation (the store writes through the transaction) and
+   * a request with work to commit alongside (an idempotency claim) run again, or at once, under the
+   * row lock in a transaction.
    */
   async update(
     actor: Actor,
@@ -252,47 +268,91 @@ export class SecretService {
     if (patch.credentials != null && patch.field_mappings != null) {
       throw ValidationError.single(['field_mappings'], 'Send credentials or field_mappings, not both');
     }
-
-    return inTransaction(this.orm, async (em) => {
-      const secret = await lockSecret(em, teamId, secretId, options.expectedVersion);
-      const vaultType = secret.vaultConnectionId
-        ? (await em.findOneOrFail(VaultConnection, { id: secret.vaultConnectionId })).vaultType
-        : null;
-      const change = planSecretUpdate(secret, patch, vaultType);
-      const changedFields = change.changedFields;
-      if (changedFields.length === 0) return { secret, changedFields, dryRun: Boolean(options.dryRun) };
-
-      if (change.secretType) await this.assertLocationsAccept(em, secret.id, change.secretType);
-      if (change.name) await this.assertNameFree(em, teamId, change.name);
-      const next: Partial<Secret> = {
-        ...(change.name !== undefined && { name: change.name }),
-        ...(change.description !== undefined && { description: change.description }),
-        ...(change.secretType && { secretType: change.secretType }),
-        ...(change.authMethod && { authMethod: change.authMethod }),
-        ...(change.fieldMappings && { fieldMappings: change.fieldMappings }),
-        version: secret.version + 1,
-        updatedAt: new Date(),
-        updatedBy: actor.userId,
+    const request: UpdateRequest = { actor, meta, teamId, secretId, patch, options };
+    const needsLock =
+      options.dryRun ||
+      hasBeforeCommit() ||
+      patch.secret_type != null ||
+      (patch.credentials != null && this.store.kind === 'local');
+    if (!needsLock) {
+      const afterWrite: (() => Promise<void>)[] = [];
+      const tx = {
+        sql: autocommit(this.orm),
+        afterCommit: (task: () => Promise<void>) => afterWrite.push(task),
       };
-      if (options.dryRun) {
-        em.clear(); // the preview below must never be flushed
-        return { secret: { ...secret, ...next }, changedFields, dryRun: true };
+      const result = await this.applyUpdate(request, tx, false);
+      if (result) {
+        for (const task of afterWrite) await task();
+        return result;
       }
-      if (change.credentials) {
-        // Written before the row: if the commit then fails, the row still points at the old version.
-        next.credentialVersion = await this.store.put(secret.credentialRef!, change.credentials, em);
-      }
-      Object.assign(secret, next);
-      recordVersion(em, secret, changedFields, actor);
-      recordAudit(em, actor, meta, {
-        eventType: 'secret_updated',
-        resourceType: 'secret',
-        resourceId: secret.id,
-        resourceName: secret.name,
+    }
+    return sqlTransaction(this.orm, async (tx) => (await this.applyUpdate(request, tx, true))!);
+  }
+
+  /** One attempt at an update; `null` when, unlocked, the row moved on between the read and the write. */
+  private async applyUpdate(
+    { actor, meta, teamId, secretId, patch, options }: UpdateRequest,
+    tx: Tx,
+    locked: boolean,
+  ): Promise<UpdateResult | null> {
+    const [row] = await tx.sql<SecretRow>(locked ? LOAD_SECRET_FOR_UPDATE : LOAD_SECRET, [secretId, teamId]);
+    if (!row) throw new NotFoundError('Secret not found');
+    const secret = secretFromRow(row);
+    if (options.expectedVersion !== undefined && secret.version !== options.expectedVersion) {
+      throw new VersionConflictError(secret.version);
+    }
+    const dryRun = Boolean(options.dryRun);
+    const change = planSecretUpdate(secret, patch, row.vault_type);
+    const changedFields = change.changedFields;
+    if (changedFields.length === 0) return { secret, changedFields, dryRun };
+
+    if (change.secretType) await assertLocationsAccept(tx.sql, secret.id, change.secretType);
+    // Otherwise the unique constraint decides; checked first when a refusal would come too late.
+    if (change.name && (dryRun || change.credentials)) await assertNameFree(tx.sql, teamId, change.name);
+    const next: Secret = {
+      ...secret,
+      ...(change.name !== undefined && { name: change.name }),
+      ...(change.description !== undefined && { description: change.description }),
+      ...(change.secretType && { secretType: change.secretType }),
+      ...(change.authMethod && { authMethod: change.authMethod }),
+      ...(change.fieldMappings && { fieldMappings: change.fieldMappings }),
+      version: secret.version + 1,
+      updatedAt: new Date(),
+      updatedBy: actor.userId,
+    };
+    if (dryRun) return { secret: next, changedFields, dryRun };
+    if (change.credentials) {
+      // Written before the row: if the row write then fails, the row still points at the old version.
+      next.credentialVersion = await this.store.put(secret.credentialRef!, change.credentials, tx);
+    }
+    const audit = auditColumns(meta);
+    try {
+      const written = await tx.sql(WRITE_SECRET_UPDATE, [
+        secret.id,
+        secret.version,
+        next.name,
+        next.description ?? null,
+        next.secretType,
+        next.authMethod,
+        next.credentialVersion ?? null,
+        next.fieldMappings ? JSON.stringify(next.fieldMappings) : null,
+        next.updatedAt,
+        actor.userId,
         changedFields,
-      });
-      return { secret, changedFields, dryRun: false };
-    });
+        actor.apiKeyId,
+        randomUUID(),
+        audit.ip,
+        audit.userAgent,
+        audit.requestId,
+      ]);
+      if (written.length === 0) return null;
+    } catch (error) {
+      if ((error as { constraint?: string }).constraint === 'secrets_team_name_unique') {
+        throw nameTaken(next.name);
+      }
+      throw error;
+    }
+    return { secret: next, changedFields, dryRun };
   }
 
   private async findVaultConnection(em: EntityManager, teamId: string, id: string): Promise<VaultConnection> {
@@ -303,30 +363,6 @@ export class SecretService {
       throw ValidationError.single(['vault_connection_id'], 'No vault connection with this id in the team');
     }
     return connection;
-  }
-
-  private async assertNameFree(em: EntityManager, teamId: string, name: string): Promise<void> {
-    if (await em.count(Secret, { teamId, name })) {
-      throw new ConflictError(`A secret named '${name}' already exists in the team`);
-    }
-  }
-
-  private async assertLocationsAccept(
-    em: EntityManager,
-    secretId: string,
-    secretType: SecretType,
-  ): Promise<void> {
-    const blocking = await em.find(
-      Location,
-      { secretId, locationType: { $ne: secretType } },
-      { orderBy: { name: 'asc' }, fields: ['id', 'name', 'locationType'] },
-    );
-    if (blocking.length) {
-      throw new ConflictError(
-        `Cannot change secret_type to '${secretType}': linked locations have another location_type: ${blocking.map((l) => `${l.name} (${l.locationType})`).join(', ')}`,
-        { locations: blocking.map((l) => ({ id: l.id, name: l.name, location_type: l.locationType })) },
-      );
-    }
   }
 }
 
@@ -363,4 +399,106 @@ export async function lockSecret(
 
 function missing(field: string) {
   return { path: [field], message: 'Field required for an external-vault secret', code: 'missing' };
+}
+
+interface UpdateRequest {
+  actor: Actor;
+  meta: RequestMeta;
+  teamId: string;
+  secretId: string;
+  patch: UpdateSecretPatch;
+  options: WriteOptions & { dryRun?: boolean };
+}
+
+interface SecretRow {
+  id: string;
+  team_id: string;
+  name: string;
+  description: string | null;
+  secret_type: SecretType;
+  auth_method: AuthMethod;
+  storage: Secret['storage'];
+  credential_ref: string | null;
+  credential_version: number | null;
+  vault_connection_id: string | null;
+  field_mappings: Secret['fieldMappings'];
+  version: number;
+  created_at: Date;
+  created_by: string;
+  updated_at: Date;
+  updated_by: string;
+  vault_type: VaultType | null;
+}
+
+/** Columns listed, not `s.*`: a prepared statement's result columns must not change under it. */
+const LOAD_SECRET = `select s.id, s.team_id, s.name, s.description, s.secret_type, s.auth_method, s.storage,
+    s.credential_ref, s.credential_version, s.vault_connection_id, s.field_mappings, s.version,
+    s.created_at, s.created_by, s.updated_at, s.updated_by, vc.vault_type
+  from secrets s
+  left join vault_connections vc on vc.id = s.vault_connection_id
+  where s.id = $1 and s.team_id = $2`;
+const LOAD_SECRET_FOR_UPDATE = `${LOAD_SECRET} for update of s`;
+
+/** Moves the row on (if still at version $2) with its history entry and audit event, in one statement. */
+const WRITE_SECRET_UPDATE = `with changed as (
+    update secrets set name = $3, description = $4, secret_type = $5, auth_method = $6,
+      credential_version = $7, field_mappings = $8::jsonb, version = version + 1, updated_at = $9, updated_by = $10
+    where id = $1 and version = $2
+    returning *
+  ), history as (
+    insert into secret_versions (secret_id, version, changed_fields, secret_type, auth_method,
+      credential_version, field_mappings, actor_user_id, actor_api_key_id, created_at)
+    select id, version, $11, secret_type, auth_method, credential_version, field_mappings, $10, $12, updated_at
+      from changed
+  ), audit as (
+    insert into audit_events (id, team_id, event_type, resource_type, resource_id, resource_name,
+      actor_user_id, actor_api_key_id, changed_fields, ip, user_agent, request_id, created_at)
+    select $13, team_id, 'secret_updated', 'secret', id, name, $10, $12, $11, $14, $15, $16, updated_at
+      from changed
+  )
+  select version from changed`;
+
+function secretFromRow(row: SecretRow): Secret {
+  return {
+    id: row.id,
+    teamId: row.team_id,
+    name: row.name,
+    description: row.description,
+    secretType: row.secret_type,
+    authMethod: row.auth_method,
+    storage: row.storage,
+    credentialRef: row.credential_ref,
+    credentialVersion: row.credential_version,
+    vaultConnectionId: row.vault_connection_id,
+    fieldMappings: row.field_mappings,
+    version: row.version,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+  } as Secret;
+}
+
+function nameTaken(name: string): ConflictError {
+  return new ConflictError(`A secret named '${name}' already exists in the team`);
+}
+
+async function assertNameFree(sql: Sql, teamId: string, name: string): Promise<void> {
+  if ((await sql('select 1 from secrets where team_id = $1 and name = $2', [teamId, name])).length) {
+    throw nameTaken(name);
+  }
+}
+
+async function assertLocationsAccept(sql: Sql, secretId: string, secretType: SecretType): Promise<void> {
+  const blocking = await sql<{ id: string; name: string; location_type: SecretType }>(
+    `select id, name, location_type from locations where secret_id = $1 and location_type <> $2
+      order by name`,
+    [secretId, secretType],
+  );
+  if (blocking.length) {
+    throw new ConflictError(
+      `Cannot change secret_type to '${secretType}': linked locations have another location_type: ${blocking.map((l) => `${l.name} (${l.location_type})`).join(', ')}`,
+      { locations: blocking },
+    );
+  }
 }

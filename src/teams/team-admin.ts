@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { formatApiKey, hashSecret, newKeyId, newSecret } from '../auth/api-key-format.js';
+import { evictMemberEverywhere } from '../auth/auth-cache.js';
 import { isScope, SCOPES, type Scope } from '../auth/scopes.js';
 import { ApiKey, Membership, Team, User } from '../entities/index.js';
 
@@ -83,7 +84,7 @@ export async function addMember(
   orm: MikroORM,
   options: { teamId: string; email: string; role: Membership['role'] },
 ): Promise<string> {
-  return orm.em.fork().transactional(async (em) => {
+  const userId = await orm.em.fork().transactional(async (em) => {
     const email = options.email.trim().toLowerCase();
     const user =
       (await em.findOne(User, { email })) ??
@@ -99,6 +100,9 @@ export async function addMember(
       });
     return user.id;
   });
+  // Their keys' cached actors carry the old role.
+  evictMemberEverywhere(orm, options.teamId, userId);
+  return userId;
 }
 
 export function issueApiKey(

@@ -192,7 +192,7 @@ export class VaultConnectionService {
       else settings[key] = value;
     }
 
-    return inTransaction(this.orm, async (em) => {
+    return inTransaction(this.orm, async (em, tx) => {
       await assertWithinPlan(em, teamId, 'vault_connections', () => em.count(VaultConnection, { teamId }));
       await this.assertNameFree(em, teamId, name);
       const id = randomUUID();
@@ -206,7 +206,7 @@ export class VaultConnectionService {
         vaultType,
         settings,
         credentialRef: ref,
-        credentialVersion: await this.store.put(ref, secrets, em),
+        credentialVersion: await this.store.put(ref, secrets, tx),
         lastVerifiedAt: null,
         createdAt: now,
         createdBy: actor.userId,
@@ -276,13 +276,13 @@ export class VaultConnectionService {
     const { teamId, connectionId } = this.ids(teamIdParam, connectionIdParam);
     authorize(actor, teamId, 'vault_connections:update');
 
-    return inTransaction(this.orm, async (em) => {
+    return inTransaction(this.orm, async (em, tx) => {
       // The row lock makes concurrent rotations of one connection take turns.
       const connection = await this.lock(em, teamId, connectionId);
       const value: CredentialValue = parseOrThrow(VAULT_INPUTS[connection.vaultType].rotate, body);
       const ref = connection.credentialRef;
       // Written before the row: if the commit then fails, the row still points at the old version.
-      const version = await this.store.put(ref, value, em);
+      const version = await this.store.put(ref, value, tx);
       if (this.store.kind === 'local') {
         // The local store writes through this transaction, so the old versions go with the commit
         // (and come back if it rolls back).

@@ -8,9 +8,11 @@ import {
   GetParameterHistoryCommand,
   GetParametersByPathCommand,
   GetParametersCommand,
+  LabelParameterVersionCommand,
   PutParameterCommand,
   SSMClient,
   type SSMClientConfig,
+  UnlabelParameterVersionCommand,
 } from '@aws-sdk/client-ssm';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -102,8 +104,8 @@ describe('fake SSM: data operations through the real SDK', () => {
     expect(multi.InvalidParameters).toEqual(['/app/db:9', '/nope']);
 
     expect(fake.versions('/app/db')).toEqual([
-      { version: 1, value: 'v1', type: 'SecureString', keyId: 'alias/k1' },
-      { version: 2, value: 'v2', type: 'SecureString', keyId: 'alias/k2' },
+      { version: 1, value: 'v1', type: 'SecureString', keyId: 'alias/k1', labels: [] },
+      { version: 2, value: 'v2', type: 'SecureString', keyId: 'alias/k2', labels: [] },
     ]);
     expect(fake.calls.map((c) => c.op)).toEqual([
       'PutParameter',
@@ -136,6 +138,69 @@ describe('fake SSM: data operations through the real SDK', () => {
     );
     expect(rest.Parameters?.map((p) => p.Value)).toEqual(['value-5']);
     expect(rest.NextToken).toBeUndefined();
+  });
+
+  it('labels: one version per label, moved on relabel, shown in history, removed by Unlabel', async () => {
+    for (let i = 1; i <= 3; i++) await put('/lab', `value-${i}`, { Overwrite: true });
+    const label = (ParameterVersion: number | undefined, Labels: string[]) =>
+      ssm.send(new LabelParameterVersionCommand({ Name: '/lab', ParameterVersion, Labels }));
+
+    expect(await label(1, ['current', '1bad', 'awsx', 'ok_too'])).toMatchObject({
+      ParameterVersion: 1,
+      InvalidLabels: ['1bad', 'awsx'],
+    });
+    expect(fake.versions('/lab').map((v) => v.labels)).toEqual([['current', 'ok_too'], [], []]);
+    // Applying a label to another version moves it; without a version, the latest is labelled.
+    expect((await label(2, ['current'])).ParameterVersion).toBe(2);
+    expect((await label(undefined, ['ok_too'])).ParameterVersion).toBe(3);
+    expect(fake.versions('/lab').map((v) => v.labels)).toEqual([[], ['current'], ['ok_too']]);
+    const history = await ssm.send(new GetParameterHistoryCommand({ Name: '/lab' }));
+    expect(history.Parameters?.map((p) => p.Labels)).toEqual([[], ['current'], ['ok_too']]);
+
+    expect((await failure(label(9, ['current']))).name).toBe('ParameterVersionNotFound');
+    expect(
+      (await failure(ssm.send(new LabelParameterVersionCommand({ Name: '/none', Labels: ['x'] })))).name,
+    ).toBe('ParameterNotFound');
+    const many = Array.from({ length: 10 }, (_, i) => `l${i}`);
+    await label(1, many);
+    expect((await failure(label(1, ['eleventh']))).name).toBe('ParameterVersionLabelLimitExceeded');
+
+    const unlabel = await ssm.send(
+      new UnlabelParameterVersionCommand({ Name: '/lab', ParameterVersion: 2, Labels: ['current', 'nope'] }),
+    );
+    expect(unlabel).toMatchObject({ RemovedLabels: ['current'], InvalidLabels: ['nope'] });
+    expect(fake.versions('/lab')[1]?.labels).toEqual([]);
+    expect(fake.calls.filter((c) => c.op.endsWith('LabelParameterVersion')).length).toBeGreaterThan(0);
+  });
+
+  it('a labelled oldest version is never evicted: the put fails with ParameterMaxVersionLimitExceeded', async () => {
+    for (let i = 1; i <= 3; i++) await put('/keep', `value-${i}`, { Overwrite: true });
+    await ssm.send(
+      new LabelParameterVersionCommand({ Name: '/keep', ParameterVersion: 1, Labels: ['current'] }),
+    );
+
+    const error = await failure(put('/keep', 'value-4', { Overwrite: true }));
+    expect(error.name).toBe('ParameterMaxVersionLimitExceeded');
+    expect(error.$metadata?.httpStatusCode).toBe(400);
+    expect(error.message).toContain('Version 1, the oldest version');
+    expect(fake.versions('/keep').map((v) => v.version)).toEqual([1, 2, 3]);
+    expect((await get('/keep:1')).Parameter?.Value).toBe('value-1');
+
+    // Once the label moves off the oldest version, eviction resumes, and numbering never reused a number.
+    await ssm.send(
+      new LabelParameterVersionCommand({ Name: '/keep', ParameterVersion: 3, Labels: ['current'] }),
+    );
+    expect((await put('/keep', 'value-4', { Overwrite: true })).Version).toBe(4);
+    expect((await put('/keep', 'value-5', { Overwrite: true })).Version).toBe(5);
+    expect(fake.versions('/keep').map((v) => [v.version, v.labels])).toEqual([
+      [3, ['current']],
+      [4, []],
+      [5, []],
+    ]);
+    // A labelled version that is not the oldest does not block eviction of older ones.
+    expect((await failure(put('/keep', 'value-6', { Overwrite: true }))).name).toBe(
+      'ParameterMaxVersionLimitExceeded',
+    );
   });
 
   it('deletes single and multiple parameters', async () => {
@@ -343,7 +408,7 @@ describe('fake SSM: fault injection', () => {
     const res = await fetch(other.url, {
       method: 'POST',
       headers: {
-        'x-amz-target': 'AmazonSSM.LabelParameterVersion',
+        'x-amz-target': 'AmazonSSM.CreateActivation',
         'content-type': 'application/x-amz-json-1.1',
       },
       body: '{}',

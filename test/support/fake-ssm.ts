@@ -7,6 +7,9 @@
  *   region for ARNs).
  * - Never logs anything (and in particular never parameter values).
  * - Fault injection: see `failNext`, `failRandomly`, `latency`.
+ * - Keeps `maxVersions` (100) versions per parameter: a put beyond that drops the oldest, or fails
+ *   with `ParameterMaxVersionLimitExceeded` when the oldest carries a label (as SSM does).
+ *   LabelParameterVersion / UnlabelParameterVersion move and remove labels (one version per label).
  *
  * Standalone: `tsx test/support/fake-ssm.ts [port]` (default 4566) prints one
  * JSON line `{"url": "..."}` to stdout and serves until SIGINT/SIGTERM.
@@ -37,6 +40,7 @@ export interface FakeSsmVersion {
   value: string;
   keyId?: string;
   type: string;
+  labels: string[];
 }
 
 export interface FakeSsmCall {
@@ -51,7 +55,7 @@ export interface FakeSsmCall {
 }
 
 export interface FakeSsmOptions {
-  /** Versions kept per parameter; the oldest is dropped beyond this. Default 100 (as SSM). */
+  /** Versions kept per parameter; the oldest is dropped beyond this (unless labelled). Default 100 (as SSM). */
   maxVersions?: number;
   /** Port to listen on (127.0.0.1). Default 0 = ephemeral. */
   port?: number;
@@ -94,6 +98,8 @@ const DEFAULT_KMS_KEY = 'alias/aws/ssm';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const TYPES = new Set(['String', 'StringList', 'SecureString']);
 const NAME_RE = /^[a-zA-Z0-9_.\-/]+$/;
+const LABEL_RE = /^(?![0-9])(?!aws)(?!ssm)[a-zA-Z0-9_.-]{1,100}$/i;
+const MAX_LABELS_PER_VERSION = 10;
 
 interface StoredVersion {
   version: number;
@@ -103,6 +109,7 @@ interface StoredVersion {
   description?: string;
   dataType: string;
   lastModifiedMs: number;
+  labels: string[];
 }
 
 interface StoredParam {
@@ -183,6 +190,14 @@ function strList(input: Json, key: string, min: number, max: number): string[] {
     );
   }
   return v as string[];
+}
+
+function int(input: Json, key: string): number | undefined {
+  const v = input[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw badRequest('SerializationException', `${key} must be an integer`);
+  return v;
 }
 
 function maxResults(input: Json, max: number, dflt: number): number {
@@ -469,6 +484,13 @@ export async function startFakeSsm(opts: FakeSsmOptions = {}): Promise<FakeSsm> 
       if (keyId !== undefined && type !== 'SecureString')
         throw validation('KeyId is required for SecureString type parameter only.');
       const param = existing ?? { name, versions: [], nextVersion: 1 };
+      const oldest = param.versions[0];
+      if (param.versions.length >= maxVersions && oldest && oldest.labels.length > 0) {
+        throw badRequest(
+          'ParameterMaxVersionLimitExceeded',
+          `You attempted to create a new version of ${name} by calling the PutParameter API with the overwrite flag. Version ${oldest.version}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.`,
+        );
+      }
       const version: StoredVersion = {
         version: param.nextVersion++,
         value,
@@ -477,11 +499,46 @@ export async function startFakeSsm(opts: FakeSsmOptions = {}): Promise<FakeSsm> 
         ...(description !== undefined ? { description } : {}),
         dataType: str(input, 'DataType') ?? 'text',
         lastModifiedMs: Date.now(),
+        labels: [],
       };
       param.versions.push(version);
       while (param.versions.length > maxVersions) param.versions.shift();
       store.set(name, param);
       return { Version: version.version, Tier: 'Standard' };
+    },
+
+    LabelParameterVersion(input) {
+      const name = str(input, 'Name', true);
+      const labels = strList(input, 'Labels', 1, 10);
+      const requested = int(input, 'ParameterVersion');
+      const { param, version: target } = lookup(requested === undefined ? name : `${name}:${requested}`);
+      const valid = labels.filter((l) => LABEL_RE.test(l));
+      const added = valid.filter((l) => !target.labels.includes(l));
+      if (target.labels.length + added.length > MAX_LABELS_PER_VERSION) {
+        throw badRequest(
+          'ParameterVersionLabelLimitExceeded',
+          'A parameter version can have maximum 10 labels.Move one or more labels to another version and try again.',
+        );
+      }
+      for (const v of param.versions) {
+        if (v !== target) v.labels = v.labels.filter((l) => !added.includes(l));
+      }
+      target.labels.push(...added);
+      return { InvalidLabels: labels.filter((l) => !valid.includes(l)), ParameterVersion: target.version };
+    },
+
+    UnlabelParameterVersion(input) {
+      const name = str(input, 'Name', true);
+      const labels = strList(input, 'Labels', 1, 10);
+      const requested = int(input, 'ParameterVersion');
+      if (requested === undefined)
+        throw validation(
+          "1 validation error detected: Value null at 'parameterVersion' failed to satisfy constraint: Member must not be null",
+        );
+      const { version: target } = lookup(`${name}:${requested}`);
+      const removed = labels.filter((l) => target.labels.includes(l));
+      target.labels = target.labels.filter((l) => !removed.includes(l));
+      return { RemovedLabels: removed, InvalidLabels: labels.filter((l) => !removed.includes(l)) };
     },
 
     GetParameter(input, ctx) {
@@ -597,7 +654,7 @@ export async function startFakeSsm(opts: FakeSsmOptions = {}): Promise<FakeSsm> 
             ...(v.description !== undefined ? { Description: v.description } : {}),
             Value: visibleValue(v, name, withDecryption),
             Version: v.version,
-            Labels: [],
+            Labels: [...v.labels],
             Tier: 'Standard',
             Policies: [],
             DataType: v.dataType,
@@ -796,6 +853,7 @@ export async function startFakeSsm(opts: FakeSsmOptions = {}): Promise<FakeSsm> 
         value: v.value,
         type: v.type,
         ...(v.keyId !== undefined ? { keyId: v.keyId } : {}),
+        labels: [...v.labels],
       }));
     },
 

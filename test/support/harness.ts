@@ -44,6 +44,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     // Limits are tested on their own (test/rate-limit.test.ts); other tests must not trip them.
     RATE_LIMIT_PER_MINUTE: '0',
     RATE_LIMIT_IP_PER_MINUTE: '0',
+    // The auth cache is tested on its own (test/auth-cache.test.ts); other tests change keys and
+    // memberships by SQL, as another process would, and expect the very next request to see it.
+    AUTH_CACHE_TTL_MS: '0',
     ...env,
   });
   const logs: string[] = [];
