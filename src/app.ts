@@ -4,7 +4,6 @@ import type { Config } from './config.js';
 import type { CredentialStore } from './credentials/credential-store.js';
 import { instrumentStore } from './credentials/instrumented-store.js';
 import { LocalCredentialStore, loadCredentialKey } from './credentials/local-store.js';
-import { SsmCredentialStore } from './credentials/ssm-store.js';
 import { type Database, databaseOptions, openDatabase } from './db/database.js';
 import type { Logger } from './logger.js';
 import { Metrics, type PoolStats } from './metrics.js';
@@ -22,8 +21,10 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function createCredentialStore(config: Config): CredentialStore {
+/** The AWS SDK is loaded only when the ssm store is used: it costs start-up time and memory. */
+export async function createCredentialStore(config: Config): Promise<CredentialStore> {
   if (config.CREDENTIAL_STORE === 'ssm') {
+    const { SsmCredentialStore } = await import('./credentials/ssm-store.js');
     return new SsmCredentialStore({
       region: config.AWS_REGION,
       endpoint: config.AWS_ENDPOINT_URL_SSM,
@@ -42,7 +43,7 @@ export async function createApp(
   database: Promise<Database> = openDatabase(databaseOptions(config)),
 ): Promise<App> {
   const metrics = new Metrics();
-  const store = instrumentStore(createCredentialStore(config), metrics);
+  const store = instrumentStore(await createCredentialStore(config), metrics);
   const db = await database;
   metrics.observeDatabasePool(() => {
     try {

@@ -58,10 +58,8 @@ async function run(argv: string[]): Promise<unknown> {
     return withDatabase((orm) => createTeamApiKey(orm, { teamId: teamId.toLowerCase(), name, scopes }));
   }
   if (command === 'reconcile') {
-    const config = loadConfig();
-    const report = await withDatabase((orm) =>
-      reconcile(orm, createCredentialStore(config), values.fix === true),
-    );
+    const store = await createCredentialStore(loadConfig());
+    const report = await withDatabase((orm) => reconcile(orm, store, values.fix === true));
     const clean = report.unreadable.length === 0 && report.orphans.length === report.removed.length;
     if (!clean) process.exitCode = 1;
     return report;
