@@ -131,7 +131,6 @@ export interface Child {
 const running = new Set<Child>();
 const API_KEY = /dr_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}/g;
 
-/** Starts `node [nodeArgs] <script>` from the project root, logging to bench/results/logs/<name>.log. */
 /**
  * The product server as `npm start` runs it (compiled, see scripts/start.mjs), or from its sources
  * through tsx when a preload needs them (profiling).
@@ -146,6 +145,7 @@ export function startProduct(
     : startNode(name, 'scripts/start.mjs', env, { nodeArgs: options.nodeArgs, tsx: false });
 }
 
+/** Starts `node [nodeArgs] <script>` from the project root, logging to bench/results/logs/<name>.log. */
 export function startNode(
   name: string,
   script: string,

@@ -1,4 +1,4 @@
-/** Starts the servers under test: the product (`src/main.ts`) or the ceiling, each as its own process. */
+/** Starts the servers under test: the product (as `npm start` runs it) or the ceiling, each as its own process. */
 import { type Child, freePort, startNode, startProduct, waitHealthy } from './harness.js';
 import type { Workload } from './workloads.js';
 

@@ -1,17 +1,35 @@
 import type { MigrationObject } from '@mikro-orm/core';
-import { Migration20261126000000_initial } from './Migration20261126000000_initial.js';
-import { Migration20261126000100_lifecycle } from './Migration20261126000100_lifecycle.js';
-import { Migration20261126000200_history } from './Migration20261126000200_history.js';
-import { Migration20261126000300_idempotency_owner } from './Migration20261126000300_idempotency_owner.js';
-import { Migration20261126000400_rate_limits } from './Migration20261126000400_rate_limits.js';
-import { Migration20261126000500_idempotency_commit } from './Migration20261126000500_idempotency_commit.js';
 
-/** Every migration, in order. Listed statically so the same list runs under tsx, vitest and compiled code. */
-export const migrationsList: MigrationObject[] = [
-  { name: 'Migration20261126000000_initial', class: Migration20261126000000_initial },
-  { name: 'Migration20261126000100_lifecycle', class: Migration20261126000100_lifecycle },
-  { name: 'Migration20261126000200_history', class: Migration20261126000200_history },
-  { name: 'Migration20261126000300_idempotency_owner', class: Migration20261126000300_idempotency_owner },
-  { name: 'Migration20261126000400_rate_limits', class: Migration20261126000400_rate_limits },
-  { name: 'Migration20261126000500_idempotency_commit', class: Migration20261126000500_idempotency_commit },
+/**
+ * Every migration, in order. Their names are known without loading them: the migrations library
+ * they import is heavy (umzug and a command-line framework), and a start-up with nothing to migrate
+ * never needs it. Each is imported by a literal specifier, so tsx, vitest and compiled code all follow it.
+ */
+const MIGRATIONS: { name: string; load: () => Promise<Record<string, unknown>> }[] = [
+  { name: 'Migration20261126000000_initial', load: () => import('./Migration20261126000000_initial.js') },
+  { name: 'Migration20261126000100_lifecycle', load: () => import('./Migration20261126000100_lifecycle.js') },
+  { name: 'Migration20261126000200_history', load: () => import('./Migration20261126000200_history.js') },
+  {
+    name: 'Migration20261126000300_idempotency_owner',
+    load: () => import('./Migration20261126000300_idempotency_owner.js'),
+  },
+  {
+    name: 'Migration20261126000400_rate_limits',
+    load: () => import('./Migration20261126000400_rate_limits.js'),
+  },
+  {
+    name: 'Migration20261126000500_idempotency_commit',
+    load: () => import('./Migration20261126000500_idempotency_commit.js'),
+  },
 ];
+
+export const migrationNames: readonly string[] = MIGRATIONS.map((migration) => migration.name);
+
+export function loadMigrations(): Promise<MigrationObject[]> {
+  return Promise.all(
+    MIGRATIONS.map(async ({ name, load }) => ({
+      name,
+      class: (await load())[name] as MigrationObject['class'],
+    })),
+  );
+}

@@ -74,9 +74,16 @@ function compile(tsc) {
   writeFileSync(path.join(fresh, '.built'), started.toISOString());
   utimesSync(path.join(fresh, '.built'), started, started);
   const old = path.join(scratch, `dist-old-${process.pid}`);
-  if (existsSync(dist)) renameSync(dist, old);
-  renameSync(fresh, dist);
-  rmSync(old, { recursive: true, force: true });
+  try {
+    if (existsSync(dist)) renameSync(dist, old);
+    renameSync(fresh, dist);
+  } catch (error) {
+    // Another process starting at the same time swapped in its build first: theirs is as good.
+    if (!upToDate()) throw error;
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
+  }
 }
 
 const tsc = typescriptCompiler();

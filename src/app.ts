@@ -43,7 +43,13 @@ export async function createApp(
   database: Promise<Database> = openDatabase(databaseOptions(config)),
 ): Promise<App> {
   const metrics = new Metrics();
-  const store = instrumentStore(await createCredentialStore(config), metrics);
+  let store: CredentialStore;
+  try {
+    store = instrumentStore(await createCredentialStore(config), metrics);
+  } catch (error) {
+    await (await database).close();
+    throw error;
+  }
   const db = await database;
   metrics.observeDatabasePool(() => {
     try {

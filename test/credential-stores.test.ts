@@ -631,7 +631,9 @@ function storeSuite(kind: 'local' | 'ssm') {
         expect(kept).toHaveLength(100);
         expect(kept[0]).toBe(first.credential_version + 6);
         expect(kept.at(-1)).toBe(row.credential_version);
-        expect(labelsOf(row.credential_ref)).toEqual({ [row.credential_version]: ['current'] });
+        // The label sits on the last tenth committed version, at or before the current one.
+        const tenth = row.credential_version - (row.credential_version % 10);
+        expect(labelsOf(row.credential_ref)).toEqual({ [tenth]: ['current'] });
         expect(await readCreds(t, row.credential_ref, row.credential_version)).toEqual(sent[105]);
 
         // History version 1 pointed at a store version that is gone: 409, and nothing changes.
@@ -641,14 +643,14 @@ function storeSuite(kind: 'local' | 'ssm') {
         expectNoInternals(gone.text, ctx, row.credential_ref);
         expect(await secretRow(t, id)).toEqual(row);
 
-        // A version still kept rolls back as a new store version, which takes the label.
+        // A version still kept rolls back as a new store version (the label stays on the tenth one).
         const back = await api('POST', `${path}/rollback`, { version: 50 });
         expect(back.status, back.text).toBe(200);
         const after = await secretRow(t, id);
         expect(after.version).toBe(107);
         expect(after.credential_version).toBe(row.credential_version + 1);
         expect(await readCreds(t, after.credential_ref, after.credential_version)).toEqual(sent[49]);
-        expect(labelsOf(after.credential_ref)).toEqual({ [after.credential_version]: ['current'] });
+        expect(labelsOf(after.credential_ref)).toEqual({ [tenth]: ['current'] });
         expect(fake.versions(paramName(after.credential_ref))).toHaveLength(100);
       });
 
@@ -660,8 +662,13 @@ function storeSuite(kind: 'local' | 'ssm') {
         const secretId = await createSecret(t, team, accessKey('orphan-0'));
         const path = `/v1/teams/${team.teamId}/secrets/${secretId}`;
         const c1 = accessKey('orphan-1');
+        // Up to store version 10, which takes the label.
+        for (let i = 2; i < 10; i++) {
+          expect((await api('PATCH', path, { credentials: accessKey(`orphan-r${i}`) })).status).toBe(200);
+        }
         expect((await api('PATCH', path, { credentials: c1 })).status).toBe(200);
         const row = await secretRow(t, secretId);
+        expect(row.credential_version).toBe(10);
         const { store } = t.app.services;
 
         // Puts whose transaction then fails: the store keeps each version, the row never moves, and
@@ -701,8 +708,17 @@ function storeSuite(kind: 'local' | 'ssm') {
         const fake = ctx.fake!;
         const team = await t.newTeam();
         const id = await createSecret(t, team, accessKey('label-0'));
+        const labelled = await secretRow(t, id);
+        const api = rest(t.url, team.ownerKey);
+        for (let i = 2; i < 10; i++) {
+          const up = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
+            credentials: accessKey(`label-r${i}`),
+          });
+          expect(up.status).toBe(200);
+        }
         const before = await secretRow(t, id);
         const c1 = accessKey('label-1');
+        // Store version 10 would take the label.
         fake.failNext('LabelParameterVersion', 'internal', 5);
         let res: Awaited<ReturnType<ReturnType<typeof rest>>>;
         try {
@@ -716,8 +732,8 @@ function storeSuite(kind: 'local' | 'ssm') {
         const after = await secretRow(t, id);
         expect(after.credential_version).toBe(before.credential_version + 1);
         expect(await readCreds(t, after.credential_ref, after.credential_version)).toEqual(c1);
-        // The label stayed on the previous committed version, which still blocks eviction of the current one.
-        expect(labelsOf(after.credential_ref)).toEqual({ [before.credential_version]: ['current'] });
+        // The label stayed on an earlier committed version, which still blocks eviction of the current one.
+        expect(labelsOf(after.credential_ref)).toEqual({ [labelled.credential_version]: ['current'] });
       });
     }
 

@@ -13,9 +13,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
-import { migrationsList } from '../../migrations/index.js';
+import { loadMigrations, migrationNames } from '../../migrations/index.js';
 import type { Config } from '../config.js';
 import { UnavailableError } from '../domain/errors.js';
 import { ENTITIES } from '../entities/index.js';
@@ -77,7 +76,10 @@ async function openEmbedded(dataDir: string, fromTemplate: boolean): Promise<Dat
       import('@electric-sql/pglite-socket'),
     ]);
     const pgDir = path.join(dataDir, 'pg');
-    if (fromTemplate && !existsSync(pgDir)) await copyFromTemplate(pgDir);
+    if (fromTemplate && !existsSync(pgDir)) {
+      // Without a template (e.g. node_modules cannot be written), PGlite initialises the directory itself.
+      await copyFromTemplate(pgDir).catch(() => {});
+    }
     pglite = await PGlite.create(pgDir);
     // One socket connection and a pool of one: PGlite runs one session, so a second connection
     // queried inside an open transaction would deadlock.
@@ -109,8 +111,7 @@ export function ormOptions(clientUrl: string, poolMax: number): Options {
   return {
     clientUrl,
     entities: ENTITIES,
-    extensions: [Migrator],
-    migrations: { migrationsList, transactional: true, allOrNothing: true, silent: true, snapshot: false },
+    migrations: { transactional: true, allOrNothing: true, silent: true, snapshot: false },
     pool: { min: 0, max: poolMax, acquireTimeoutMillis: 10_000 },
     discovery: { warnWhenNoEntities: false },
     debug: false,
@@ -132,7 +133,7 @@ const MIGRATION_LOCK = 727_274_001;
 export async function migrate(orm: MikroORM, shared: boolean): Promise<void> {
   if (await upToDate(orm)) return;
   if (!shared) {
-    await orm.getMigrator().up();
+    await (await migratorOf(orm)).up();
     return;
   }
   const migrationOrm = await MikroORM.init(ormOptions(orm.config.get('clientUrl')!, 2));
@@ -140,12 +141,23 @@ export async function migrate(orm: MikroORM, shared: boolean): Promise<void> {
   const lockConnection = await knex.client.acquireConnection();
   try {
     await lockConnection.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await migrationOrm.getMigrator().up();
+    await (await migratorOf(migrationOrm)).up();
   } finally {
     await lockConnection.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await knex.client.releaseConnection(lockConnection);
     await migrationOrm.close();
   }
+}
+
+/** The migrator, loaded (with the migrations) only when there is something to migrate. */
+async function migratorOf(orm: MikroORM) {
+  const [{ Migrator }, migrationsList] = await Promise.all([
+    import('@mikro-orm/migrations'),
+    loadMigrations(),
+  ]);
+  Object.assign(orm.config.get('migrations'), { migrationsList });
+  Migrator.register(orm);
+  return orm.migrator;
 }
 
 /** Whether every migration in the list is recorded as applied (one query; migrations are only ever added). */
@@ -154,7 +166,7 @@ async function upToDate(orm: MikroORM): Promise<boolean> {
   try {
     const rows: Array<{ name: string }> = await orm.em.getConnection().execute(`select name from ${table}`);
     const applied = new Set(rows.map((row) => row.name));
-    return migrationsList.every((migration) => applied.has(migration.name));
+    return migrationNames.every((name) => applied.has(name));
   } catch {
     return false; // no migrations table yet
   }
@@ -195,10 +207,7 @@ export async function pgliteTemplate(): Promise<string> {
   const { version } = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as {
     version: string;
   };
-  const migrations = createHash('sha256')
-    .update(migrationsList.map((migration) => migration.name).join('\n'))
-    .digest('hex')
-    .slice(0, 12);
+  const migrations = createHash('sha256').update(migrationNames.join('\n')).digest('hex').slice(0, 12);
   const cache = path.resolve(packageDir, '../../.cache/cloud-secrets');
   const name = `pglite-${version}-${migrations}`;
   const template = path.join(cache, name);

@@ -68,26 +68,32 @@ export class IdempotencyKeys {
       .update(`${request.method} ${request.path}\n${request.body}`)
       .digest('hex');
     const conn = this.orm.em.fork().getConnection();
-    const claimed = await conn.execute<unknown[]>(
+    const [claimed] = await conn.execute<{ created_at: Date }[]>(
       `insert into idempotency_keys (api_key_id, key, request_hash, owner, created_at) values (?, ?, ?, ?, now())
        on conflict (api_key_id, key) do update
          set request_hash = excluded.request_hash, owner = excluded.owner, status = null, response = null,
-             created_at = now()
+             committed_at = null, created_at = now()
          where idempotency_keys.created_at < now() - make_interval(hours => ${RETENTION_HOURS})
             or (idempotency_keys.status is null and idempotency_keys.committed_at is null
                 and idempotency_keys.created_at < now() - make_interval(secs => ${ABANDONED_AFTER_SECONDS}))
-       returning 1`,
+       returning created_at`,
       [apiKeyId, key, hash, OWNER],
     );
-    if (claimed.length === 0 && !(await this.takeOverFromDeadProcess(apiKeyId, key, hash))) {
-      return this.replay(apiKeyId, key, hash);
-    }
+    const claimedAt = claimed?.created_at ?? (await this.takeOverFromDeadProcess(apiKeyId, key, hash));
+    if (!claimedAt) return this.replay(apiKeyId, key, hash);
 
+    // Only while the claim is still ours: a retry may have taken over a claim that ran too long.
     const markCommitted = async (sql: Sql) => {
-      await sql('update idempotency_keys set committed_at = now() where api_key_id = $1 and key = $2', [
-        apiKeyId,
-        key,
-      ]);
+      const marked = await sql(
+        `update idempotency_keys set committed_at = coalesce(committed_at, now())
+          where api_key_id = $1 and key = $2 and created_at = $3 returning 1`,
+        [apiKeyId, key, claimedAt],
+      );
+      if (marked.length === 0) {
+        throw new ConflictError(
+          'A retry with this Idempotency-Key took over this request; it was not carried out',
+        );
+      }
     };
     let response: RestResponse;
     try {
@@ -110,7 +116,9 @@ export class IdempotencyKeys {
     const stored: StoredResponse = replayable
       ? { body: response.body, headers, replayable }
       : { replayable, reason: 'one_time_secret' };
-    await this.store(apiKeyId, key, response.status, stored);
+    // The change is made: failing to keep its response must not turn it into an error (a retry then
+    // learns that the response was lost).
+    await this.store(apiKeyId, key, response.status, stored).catch(() => {});
     return response;
   }
 
@@ -150,7 +158,7 @@ export class IdempotencyKeys {
    * A claim left in progress by a process on this host that no longer exists (killed mid-request)
    * is taken over at once; claims of other hosts are taken over once they are abandoned (30 s).
    */
-  private async takeOverFromDeadProcess(apiKeyId: string, key: string, hash: string): Promise<boolean> {
+  private async takeOverFromDeadProcess(apiKeyId: string, key: string, hash: string): Promise<Date | null> {
     const conn = this.orm.em.fork().getConnection();
     const [row] = await conn.execute<StoredRow[]>(
       `select owner, request_hash, status, committed_at is not null as committed
@@ -165,14 +173,15 @@ export class IdempotencyKeys {
       !row.owner ||
       !isDeadLocalProcess(row.owner)
     ) {
-      return false;
+      return null;
     }
-    const taken = await conn.execute<unknown[]>(
+    const [taken] = await conn.execute<{ created_at: Date }[]>(
       `update idempotency_keys set owner = ?, created_at = now()
-        where api_key_id = ? and key = ? and owner = ? and status is null and committed_at is null returning 1`,
+        where api_key_id = ? and key = ? and owner = ? and status is null and committed_at is null
+        returning created_at`,
       [OWNER, apiKeyId, key, row.owner],
     );
-    return taken.length > 0;
+    return taken?.created_at ?? null;
   }
 
   private async replay(apiKeyId: string, key: string, hash: string): Promise<RestResponse> {

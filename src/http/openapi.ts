@@ -256,7 +256,7 @@ function operationOf(route: Route, components: SchemaComponents): OpenApiOperati
     503: 'DatabaseBusy',
   };
   if (hasBody) {
-    Object.assign(common, { 400: 'NotAJsonObject', 413: 'PayloadTooLarge', 415: 'UnsupportedMediaType' });
+    Object.assign(common, { 400: 'NotAJsonObject', 413: 'PayloadTooLarge' });
   }
   if (write) common[409] = { description: IDEMPOTENCY_CONFLICT, schema: errorResponseSchema };
   const merged: Record<number, ResponseDoc | string> = { ...common, ...doc.responses };
@@ -323,10 +323,6 @@ const SHARED_RESPONSES: Record<string, ResponseDoc> = {
     headers: { 'WWW-Authenticate': 'always' },
   },
   PayloadTooLarge: { description: 'The body is larger than the limit.', schema: errorResponseSchema },
-  UnsupportedMediaType: {
-    description: 'The body is not sent as `Content-Type: application/json`; nothing was run.',
-    schema: errorResponseSchema,
-  },
   DatabaseBusy: {
     description:
       'No database connection was free in time; nothing was changed. Retry after Retry-After seconds.',

@@ -73,12 +73,6 @@ export class RestRouter {
     const params = Object.fromEntries(route.paramNames.map((name, i) => [name, decode(values[i])]));
     const hasBody = route.method === 'POST' || route.method === 'PATCH';
     const raw = hasBody ? await this.readBody(req) : '';
-    if (hasBody && !isJson(req.headers['content-type']) && (raw !== '' || req.headers['content-type'])) {
-      return {
-        status: 415,
-        body: { detail: 'The request body must be sent with Content-Type: application/json' },
-      };
-    }
     const body = hasBody ? parseJsonObject(raw, route.bodyOptional) : undefined;
     const run = () =>
       route.handle({ actor, meta, params, query: url.searchParams, headers: req.headers, body });
@@ -104,14 +98,6 @@ export class RestRouter {
     }
     return Buffer.concat(chunks).toString('utf8');
   }
-}
-
-/**
- * Only JSON bodies, so a browser on another site cannot send a write without a CORS preflight (its
- * form and text/plain posts carry other types). A body-less action may leave the type out.
- */
-function isJson(contentType: string | undefined): boolean {
-  return contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }
 
 function parseJsonObject(text: string, optional = false): Record<string, unknown> {

@@ -286,7 +286,17 @@ export class SecretService {
         return result;
       }
     }
-    return sqlTransaction(this.orm, async (tx) => (await this.applyUpdate(request, tx, true))!);
+    try {
+      return await sqlTransaction(this.orm, async (tx) => (await this.applyUpdate(request, tx, true))!);
+    } catch (error) {
+      if (error instanceof NotFoundError && !needsLock && patch.credentials != null) {
+        // Deleted while the unlocked attempt wrote to the store: its value may have outlived the
+        // deletion's cleanup, so the store is cleaned up once more.
+        await inTransaction(this.orm, (em) => queueCredentialDeletion(em, secretRef(teamId, secretId)));
+        void this.cleanup.drain();
+      }
+      throw error;
+    }
   }
 
   /** One attempt at an update; `null` when, unlocked, the row moved on between the read and the write. */
@@ -379,9 +389,8 @@ export interface WriteOptions {
 }
 
 /**
- * Loads a secret of the team for a write, holding its row lock until the transaction ends (so
- * concurrent writes to one secret serialize, each seeing the previous one's result), and checks
- * the caller's expected version.
+ * Loads a secret of the team for a delete or a rollback, holding its row lock until the transaction
+ * ends (so they serialize with every other write to it), and checks the caller's expected version.
  */
 export async function lockSecret(
   em: EntityManager,

@@ -296,7 +296,8 @@ export class VaultConnectionService {
           );
       }
       // SSM: deleting a parameter removes every version, so the old ones are left in the parameter's
-      // history (SSM keeps at most 100 and evicts the oldest). Nothing reads them: the row now names
+      // history (SSM keeps at most 100; the `current` label keeps the newest committed one from eviction).
+      // Nothing reads the old ones: the row now names
       // only the new version, and the connection's delete removes the whole parameter.
       connection.credentialVersion = version;
       // A verification applied to the old token.
