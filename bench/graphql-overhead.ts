@@ -21,18 +21,11 @@ import { createHttpServer } from '../src/server.js';
 import type { Services } from '../src/services.js';
 import { cpuSeconds, freePort, RESULTS_DIR, runLoad, startNode, stopAll, waitHealthy } from './harness.js';
 import { formatSummary, summarize } from './summarize-profile.js';
+import { UPDATE_SECRET } from './workloads.js';
 
 const TEAM_ID = '11111111-1111-4111-8111-111111111111';
 const SECRET_ID = '22222222-2222-4222-8222-222222222222';
 const AUTHORIZATION = 'Bearer overhead-bench';
-
-const UPDATE_SECRET = `mutation Rename($teamId: ID!, $secretId: ID!, $name: String!) {
-  updateSecret(teamId: $teamId, secretId: $secretId, input: { name: $name }) {
-    __typename
-    ... on UpdateSecretSuccess { secret { id name version updatedAt } }
-    ... on Error { message }
-  }
-}`;
 
 /** The server process: real HTTP server and GraphQL/REST layers over stubbed services. */
 function serve(port: number) {

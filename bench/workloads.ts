@@ -47,7 +47,8 @@ function restRename(fixture: Fixture, runTag: string): RequestSpec {
   };
 }
 
-const UPDATE_SECRET = `mutation Rename($teamId: ID!, $secretId: ID!, $name: String!) {
+/** The GraphQL rename every GraphQL workload sends. */
+export const UPDATE_SECRET = `mutation Rename($teamId: ID!, $secretId: ID!, $name: String!) {
   updateSecret(teamId: $teamId, secretId: $secretId, input: { name: $name }) {
     __typename
     ... on UpdateSecretSuccess { secret { id name version updatedAt } }

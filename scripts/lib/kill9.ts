@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { CredentialStore } from '../../src/credentials/credential-store.js';
+import { CredentialNotFoundError, type CredentialStore } from '../../src/credentials/credential-store.js';
 import { LocalCredentialStore } from '../../src/credentials/local-store.js';
 import { reconcile } from '../../src/credentials/reconcile.js';
 import { SsmCredentialStore } from '../../src/credentials/ssm-store.js';
@@ -52,6 +52,9 @@ interface Acked extends Write {
   version: number;
 }
 
+/** A stored version SSM no longer keeps. */
+const EVICTED = Symbol('evicted');
+
 export interface Kill9Report {
   database: 'embedded' | 'postgresql';
   kills: number;
@@ -68,6 +71,8 @@ export interface Kill9Report {
   interruptedRetries: Record<string, number>;
   /** Interrupted writes found committed (their credentials are in the history), and what their retry got. */
   committedInterruptedRetries: Record<string, number>;
+  /** Acknowledged rotations whose (no longer current) store version SSM evicted: it keeps 100 per parameter. */
+  evictedVersions: number;
   probe?: { status: number; replayed: boolean; detail?: string; versionBefore: number; versionAfter: number };
   reconcile: { unreadable: number; orphans: number };
   ms: number;
@@ -264,6 +269,7 @@ export async function runKill9(options: Kill9Options): Promise<Kill9Report> {
     const finalVersions: number[] = [];
     const maxAckedVersions: number[] = [];
     const histories: Awaited<ReturnType<typeof allVersions>>[] = [];
+    let evictedVersions = 0;
     let committedUnacked = 0;
     for (let i = 0; i < secretIds.length; i++) {
       const res = await call('GET', `/v1/teams/${teamId}/secrets/${secretIds[i]}`);
@@ -388,11 +394,16 @@ export async function runKill9(options: Kill9Options): Promise<Kill9Report> {
         if (!write.body.credentials) continue;
         const ref = `teams/${teamId}/secrets/${secretIds[write.secret]}`;
         let found = false;
+        let evicted = false;
         for (const entry of histories[write.secret]) {
           if (!entry.credential_version || found) continue;
-          const value = await inspector.readCredentials(ref, entry.credential_version).catch(() => null);
+          const value = await inspector
+            .readCredentials(ref, entry.credential_version)
+            .catch((error) => (error instanceof CredentialNotFoundError ? EVICTED : null));
+          evicted ||= value === EVICTED;
           found = isDeepStrictEqual(value, write.body.credentials);
         }
+        if (!found && evicted) continue; // SSM no longer keeps every version: undecidable
         if (!found) {
           if (outcome === '409 response lost') {
             violations.push(
@@ -410,10 +421,17 @@ export async function runKill9(options: Kill9Options): Promise<Kill9Report> {
       }
       for (let i = 0; i < secretIds.length; i++) {
         const ref = `teams/${teamId}/secrets/${secretIds[i]}`;
+        const current = Math.max(...histories[i].map((h) => h.credential_version ?? 0));
         for (const a of ack.filter((x) => x.secret === i && x.body.credentials)) {
           const entry = histories[i].find((h) => h.version === a.version);
           if (!entry?.credential_version) continue;
-          const stored = await inspector.readCredentials(ref, entry.credential_version).catch(() => null);
+          const stored = await inspector
+            .readCredentials(ref, entry.credential_version)
+            .catch((error) => (error instanceof CredentialNotFoundError ? EVICTED : null));
+          if (stored === EVICTED && entry.credential_version < current) {
+            evictedVersions++;
+            continue;
+          }
           if (!isDeepStrictEqual(stored, a.body.credentials)) {
             violations.push(
               `secret ${i} v${a.version}: stored credentials differ from the acknowledged ones`,
@@ -445,6 +463,7 @@ export async function runKill9(options: Kill9Options): Promise<Kill9Report> {
       maxAckedVersions,
       interruptedRetries,
       committedInterruptedRetries,
+      evictedVersions,
       ...(probe && { probe }),
       reconcile: reconcileFigures,
       ms: Math.round(performance.now() - started),
