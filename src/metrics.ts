@@ -134,22 +134,3 @@ export class Metrics {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }
-
-/**
- * The route template of a REST path: the first route whose pattern matches, preferring one of the
- * request's method, exactly as RestRouter (src/http/rest-router.ts) picks it from the same table.
- * Undefined when no route matches (a 404).
- */
-export function restRouteTemplates(
-  routes: ReadonlyArray<{ method: string; path: string }>,
-): (method: string | undefined, pathname: string) => string | undefined {
-  const compiled = routes.map((route) => ({
-    method: route.method,
-    path: route.path,
-    pattern: new RegExp(`^${route.path.replace(/:([a-z_]+)/g, '([^/]+)')}$`),
-  }));
-  return (method, pathname) => {
-    const matching = compiled.filter((route) => route.pattern.test(pathname));
-    return (matching.find((route) => route.method === method) ?? matching[0])?.path;
-  };
-}

@@ -18,7 +18,7 @@ import { type RestResponse, restError } from './http/rest-errors.js';
 import { PayloadTooLargeError, RestRouter } from './http/rest-router.js';
 import { restRoutes } from './http/rest-routes.js';
 import { currentRequestId, type Logger, requestContext } from './logger.js';
-import { Metrics, restRouteTemplates } from './metrics.js';
+import { Metrics } from './metrics.js';
 import type { Services } from './services.js';
 
 /**
@@ -281,14 +281,13 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
   const yoga = createYogaServer({ ...options, metrics, graphiqlAssets });
   const routes = restRoutes(services);
   const rest = new RestRouter(routes, config.BODY_LIMIT_BYTES, services.idempotency);
-  const restTemplate = restRouteTemplates(routes);
 
   /** The `route` label of a request: a fixed name or a REST route template, never a path with ids. */
   function routeLabel(method: string | undefined, pathname: string): string {
     if (['/graphql', '/healthz', '/readyz', '/metrics', '/openapi.json'].includes(pathname)) return pathname;
     if (pathname.startsWith('/docs')) return '/docs';
     if (graphiqlAssets && pathname.startsWith(GRAPHIQL_ASSET_PATH)) return '/graphiql/:asset';
-    if (pathname.startsWith('/v1/')) return restTemplate(method, pathname) ?? 'other';
+    if (pathname.startsWith('/v1/')) return rest.templateOf(method, pathname) ?? 'other';
     return 'other';
   }
   const perKey = new RateLimiter(config.RATE_LIMIT_PER_MINUTE, services.orm, logger);

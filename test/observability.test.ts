@@ -9,8 +9,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { CredentialNotFoundError, type CredentialStore } from '../src/credentials/credential-store.js';
 import { instrumentStore } from '../src/credentials/instrumented-store.js';
 import { UnavailableError, ValidationError } from '../src/domain/errors.js';
+import { RestRouter } from '../src/http/rest-router.js';
 import { createLogger, requestContext } from '../src/logger.js';
-import { Metrics, restRouteTemplates } from '../src/metrics.js';
+import { Metrics } from '../src/metrics.js';
 import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
 import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
@@ -428,10 +429,16 @@ describe('metrics building blocks', () => {
   });
 
   it('route templates match as the REST router does, preferring the request method', () => {
-    const template = restRouteTemplates([
-      { method: 'GET', path: '/v1/teams/:team_id/secrets/:secret_id' },
-      { method: 'POST', path: '/v1/teams/:team_id/secrets/:secret_id/rollback' },
-    ]);
+    const handle = async () => ({ status: 200 });
+    const router = new RestRouter(
+      [
+        { method: 'GET', path: '/v1/teams/:team_id/secrets/:secret_id', handle },
+        { method: 'POST', path: '/v1/teams/:team_id/secrets/:secret_id/rollback', handle },
+      ],
+      1024,
+      t.app.services.idempotency,
+    );
+    const template = (method: string, pathname: string) => router.templateOf(method, pathname);
     expect(template('GET', '/v1/teams/t1/secrets/s1')).toBe('/v1/teams/:team_id/secrets/:secret_id');
     expect(template('DELETE', '/v1/teams/t1/secrets/s1')).toBe('/v1/teams/:team_id/secrets/:secret_id');
     expect(template('POST', '/v1/teams/t1/secrets/s1/rollback')).toBe(

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { API_KEY_SORTS, type ApiKeySort, type IssuedApiKey, isActive } from '../api-keys/api-key-service.js';
-import { NotFoundError } from '../domain/errors.js';
 import type { ApiKey } from '../entities/index.js';
 import { builder } from './builder.js';
 import { connectionOf, pageArgs, SortOrderEnum } from './connection.js';
@@ -10,6 +9,7 @@ import {
   defaultInputPath,
   type IssuePathMapper,
   MUTATION_ERRORS,
+  nullIfNotFound,
   translate,
 } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
@@ -196,12 +196,9 @@ builder.queryField('apiKey', (t) =>
     },
     resolve: async (_, args, ctx) => {
       const actor = await ctx.actor();
-      try {
-        return await ctx.services.apiKeys.get(actor, String(args.teamId), String(args.id));
-      } catch (error) {
-        if (error instanceof NotFoundError) return null;
-        throw error;
-      }
+      return nullIfNotFound(async () =>
+        ctx.services.apiKeys.get(actor, String(args.teamId), String(args.id)),
+      );
     },
   }),
 );

@@ -165,3 +165,13 @@ export function withoutInputValues(error: GraphQLError): GraphQLError {
   if (message === error.message) return error;
   return new GraphQLError(message, { nodes: error.nodes, path: error.path, extensions: error.extensions });
 }
+
+/** A lookup's result, or null when there is none (the single-item queries answer null, not an error). */
+export async function nullIfNotFound<T>(lookup: () => Promise<T>): Promise<T | null> {
+  try {
+    return await lookup();
+  } catch (error) {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  }
+}

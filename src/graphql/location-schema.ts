@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { NotFoundError } from '../domain/errors.js';
 import type { Location } from '../entities/index.js';
 import type { LocationListQuery } from '../locations/location-service.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
@@ -12,7 +11,7 @@ import {
   SortOrderEnum,
 } from './connection.js';
 import { SecretTypeEnum } from './enums.js';
-import { argumentPath, MUTATION_ERRORS, translate } from './error-types.js';
+import { argumentPath, MUTATION_ERRORS, nullIfNotFound, translate } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { loaderFor } from './loaders.js';
 import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
@@ -164,12 +163,9 @@ builder.queryField('location', (t) =>
       id: t.arg.id({ required: true, validate: uuidArg, description: "The location's id (a UUID)." }),
     },
     resolve: async (_, args, ctx) => {
-      try {
-        return await ctx.services.locations.get(await ctx.actor(), String(args.teamId), String(args.id));
-      } catch (error) {
-        if (error instanceof NotFoundError) return null;
-        throw error;
-      }
+      return nullIfNotFound(async () =>
+        ctx.services.locations.get(await ctx.actor(), String(args.teamId), String(args.id)),
+      );
     },
   }),
 );

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { NotFoundError } from '../domain/errors.js';
 import { CREDENTIAL_SHAPES } from '../domain/providers.js';
 import { UUID_PATTERN } from '../domain/validation.js';
 import type { Secret } from '../entities/index.js';
@@ -22,6 +21,7 @@ import {
   defaultInputPath,
   type IssuePathMapper,
   MUTATION_ERRORS,
+  nullIfNotFound,
   translate,
   VERSIONED_MUTATION_ERRORS,
 } from './error-types.js';
@@ -222,12 +222,9 @@ builder.queryField('secret', (t) =>
       id: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
     },
     resolve: async (_, args, ctx) => {
-      try {
-        return await ctx.services.secrets.get(await ctx.actor(), String(args.teamId), String(args.id));
-      } catch (error) {
-        if (error instanceof NotFoundError) return null;
-        throw error;
-      }
+      return nullIfNotFound(async () =>
+        ctx.services.secrets.get(await ctx.actor(), String(args.teamId), String(args.id)),
+      );
     },
   }),
 );

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { NotFoundError } from '../domain/errors.js';
 import type { VaultConnection } from '../entities/index.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
 import type { VaultConnectionListQuery } from '../vault-connections/vault-connection-service.js';
@@ -12,7 +11,14 @@ import {
   SortOrderEnum,
 } from './connection.js';
 import { VaultTypeEnum } from './enums.js';
-import { argumentPath, camel, defaultInputPath, MUTATION_ERRORS, translate } from './error-types.js';
+import {
+  argumentPath,
+  camel,
+  defaultInputPath,
+  MUTATION_ERRORS,
+  nullIfNotFound,
+  translate,
+} from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { loaderFor } from './loaders.js';
 import { TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
@@ -257,16 +263,9 @@ builder.queryField('vaultConnection', (t) =>
       id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
     },
     resolve: async (_, args, ctx) => {
-      try {
-        return await ctx.services.vaultConnections.get(
-          await ctx.actor(),
-          String(args.teamId),
-          String(args.id),
-        );
-      } catch (error) {
-        if (error instanceof NotFoundError) return null;
-        throw error;
-      }
+      return nullIfNotFound(async () =>
+        ctx.services.vaultConnections.get(await ctx.actor(), String(args.teamId), String(args.id)),
+      );
     },
   }),
 );

@@ -50,6 +50,12 @@ export class RestRouter {
     });
   }
 
+  /** The template (`/v1/teams/:team_id/...`) of the route a request goes to, for metrics: never ids. */
+  templateOf(method: string | undefined, pathname: string): string | undefined {
+    const matching = this.routes.filter((r) => r.pattern.test(pathname));
+    return (matching.find((r) => r.method === method) ?? matching[0])?.path;
+  }
+
   /** `authenticated` is the caller, or the authentication failure to report once a route matched. */
   async handle(
     req: IncomingMessage,
