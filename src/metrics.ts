@@ -24,6 +24,9 @@ const MAX_OPERATION_NAMES = 100;
 const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
+/** Seconds: from a fast database write to a slow request. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -38,7 +41,7 @@ export class Metrics {
     name: 'http_request_duration_seconds',
     help: 'Time from receiving an HTTP request to finishing its response, by method, route template and status',
     labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
 
@@ -53,7 +56,7 @@ export class Metrics {
     name: 'graphql_operation_duration_seconds',
     help: 'Execution time of GraphQL operations (after parsing and validation), by operation type and name',
     labelNames: ['operation_type', 'operation_name'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
 

@@ -286,17 +286,11 @@ export class VaultConnectionService {
       if (this.store.kind === 'local') {
         // The local store writes through this transaction, so the old versions go with the commit
         // (and come back if it rolls back).
-        await em
-          .getConnection()
-          .execute(
-            'delete from credential_blobs where ref = ? and version < ?',
-            [ref, version],
-            'run',
-            em.getTransactionContext(),
-          );
+        await tx.sql('delete from credential_blobs where ref = $1 and version < $2', [ref, version]);
       }
       // SSM: deleting a parameter removes every version, so the old ones are left in the parameter's
-      // history (SSM keeps at most 100; the `current` label keeps the newest committed one from eviction).
+      // history (SSM keeps at most 100; the `current` label, on a committed version at or before the
+      // current one, keeps the current one from eviction).
       // Nothing reads the old ones: the row now names
       // only the new version, and the connection's delete removes the whole parameter.
       connection.credentialVersion = version;
