@@ -603,10 +603,12 @@ function storeSuite(kind: 'local' | 'ssm') {
       });
 
       /** Each stored version's labels, by version (the fake keeps SSM's 100-version limit). */
-      const labelsOf = (ref: string) =>
-        Object.fromEntries(
+      const labelsOf = async (ref: string) => {
+        await ctx.t.app.services.store.settled(); // labels are applied after the response
+        return Object.fromEntries(
           ctx.fake!.versions(paramName(ref)).flatMap((v) => (v.labels.length ? [[v.version, v.labels]] : [])),
         );
+      };
 
       it('106 versions: SSM keeps the newest 100, the current one labelled and readable; rollback to an evicted version is 409', async () => {
         const { t } = ctx;
@@ -617,7 +619,7 @@ function storeSuite(kind: 'local' | 'ssm') {
         const id = await createSecret(t, team, sent[0]);
         const first = await secretRow(t, id);
         const path = `/v1/teams/${team.teamId}/secrets/${id}`;
-        expect(labelsOf(first.credential_ref)).toEqual({ [first.credential_version]: ['current'] });
+        expect(await labelsOf(first.credential_ref)).toEqual({ [first.credential_version]: ['current'] });
 
         for (let i = 1; i <= 105; i++) {
           sent.push(accessKey(`evict-${i}`));
@@ -633,7 +635,7 @@ function storeSuite(kind: 'local' | 'ssm') {
         expect(kept.at(-1)).toBe(row.credential_version);
         // The label sits on the last tenth committed version, at or before the current one.
         const tenth = row.credential_version - (row.credential_version % 10);
-        expect(labelsOf(row.credential_ref)).toEqual({ [tenth]: ['current'] });
+        expect(await labelsOf(row.credential_ref)).toEqual({ [tenth]: ['current'] });
         expect(await readCreds(t, row.credential_ref, row.credential_version)).toEqual(sent[105]);
 
         // History version 1 pointed at a store version that is gone: 409, and nothing changes.
@@ -650,7 +652,7 @@ function storeSuite(kind: 'local' | 'ssm') {
         expect(after.version).toBe(107);
         expect(after.credential_version).toBe(row.credential_version + 1);
         expect(await readCreds(t, after.credential_ref, after.credential_version)).toEqual(sent[49]);
-        expect(labelsOf(after.credential_ref)).toEqual({ [tenth]: ['current'] });
+        expect(await labelsOf(after.credential_ref)).toEqual({ [tenth]: ['current'] });
         expect(fake.versions(paramName(after.credential_ref))).toHaveLength(100);
       });
 
@@ -682,7 +684,7 @@ function storeSuite(kind: 'local' | 'ssm') {
         const kept = fake.versions(paramName(row.credential_ref)).map((v) => v.version);
         expect(kept).toHaveLength(100);
         expect(kept[0]).toBe(row.credential_version);
-        expect(labelsOf(row.credential_ref)).toEqual({ [row.credential_version]: ['current'] });
+        expect(await labelsOf(row.credential_ref)).toEqual({ [row.credential_version]: ['current'] });
 
         // One more would evict the current version: SSM refuses, and so do both doors, changing nothing.
         await expect(failedPut(100)).rejects.toThrow(/oldest is still protected/);
@@ -725,6 +727,7 @@ function storeSuite(kind: 'local' | 'ssm') {
           res = await rest(t.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
             credentials: c1,
           });
+          await t.app.services.store.settled(); // the label call and its retries, all failing
         } finally {
           fake.clearFaults();
         }
@@ -733,7 +736,7 @@ function storeSuite(kind: 'local' | 'ssm') {
         expect(after.credential_version).toBe(before.credential_version + 1);
         expect(await readCreds(t, after.credential_ref, after.credential_version)).toEqual(c1);
         // The label stayed on an earlier committed version, which still blocks eviction of the current one.
-        expect(labelsOf(after.credential_ref)).toEqual({ [labelled.credential_version]: ['current'] });
+        expect(await labelsOf(after.credential_ref)).toEqual({ [labelled.credential_version]: ['current'] });
       });
     }
 
@@ -781,6 +784,7 @@ function storeSuite(kind: 'local' | 'ssm') {
           'select credential_version from secret_versions where secret_id = ?',
           [id],
         );
+        await t.app.services.store.settled();
         const labelled = ctx.fake
           .versions(paramName(before.credential_ref))
           .filter((v) => v.labels.includes('current'))
@@ -972,6 +976,25 @@ function storeSuite(kind: 'local' | 'ssm') {
           expect(await store.get(refA, 1, em(t))).toEqual(value);
         } finally {
           await sql(t, 'delete from credential_blobs where ref in (?, ?)', [refA, refB]);
+        }
+      });
+
+      it('a put takes the version after the caller’s latest, or the next free one when that is taken', async () => {
+        const { t } = ctx;
+        const store = new LocalCredentialStore(Buffer.from(TEST_CREDENTIAL_KEY, 'base64'));
+        const ref = `test/next-${unique()}`;
+        const values = [1, 2, 3, 4].map((n) => accessKey(`next-${n}`));
+        const put = (n: number, latest?: number) =>
+          inTransaction(t.app.db.orm, (_em, tx) => store.put(ref, values[n - 1], tx, latest));
+        try {
+          expect(await put(1)).toBe(1);
+          expect(await put(2, 1)).toBe(2);
+          expect(await put(3, 2)).toBe(3);
+          // A caller behind the store (its row still at version 1): version 2 is taken, so 4.
+          expect(await put(4, 1)).toBe(4);
+          for (const n of [1, 2, 3, 4]) expect(await store.get(ref, n, em(t))).toEqual(values[n - 1]);
+        } finally {
+          await sql(t, 'delete from credential_blobs where ref = ?', [ref]);
         }
       });
 

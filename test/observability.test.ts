@@ -391,6 +391,7 @@ describe('metrics building blocks', () => {
       ping: async () => {
         throw failures.ping;
       },
+      settled: async () => {},
     };
     const store = instrumentStore(inner, metrics);
     const em = {} as any;

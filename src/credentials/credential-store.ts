@@ -11,8 +11,11 @@ export type CredentialValue = Record<string, string>;
  */
 export interface CredentialStore {
   readonly kind: 'local' | 'ssm';
-  /** `tx` is the database transaction of the change; the local store writes through it. */
-  put(ref: string, value: CredentialValue, tx: Tx): Promise<number>;
+  /**
+   * Stores a new version and returns its number. `tx` is the database connection of the change (the
+   * local store writes through it); `latest` is the newest version the caller knows of.
+   */
+  put(ref: string, value: CredentialValue, tx: Tx, latest?: number): Promise<number>;
   get(ref: string, version: number, em: EntityManager): Promise<CredentialValue>;
   /** Removes every version; succeeds when nothing is stored under `ref`. */
   delete(ref: string, em: EntityManager): Promise<void>;
@@ -20,6 +23,8 @@ export interface CredentialStore {
   listRefs(em: EntityManager): Promise<string[]>;
   /** Throws when the store cannot be reached. */
   ping(em: EntityManager): Promise<void>;
+  /** Resolves once the work the store runs after a commit, outside the request, has finished. */
+  settled(): Promise<void>;
 }
 
 export class CredentialNotFoundError extends Error {

@@ -23,11 +23,12 @@ export function instrumentStore(store: CredentialStore, metrics: Metrics): Crede
   }
   return {
     kind: store.kind,
-    put: (ref, value, tx) => observe('put', () => store.put(ref, value, tx)),
+    put: (ref, value, tx, latest) => observe('put', () => store.put(ref, value, tx, latest)),
     get: (ref, version, em) => observe('get', () => store.get(ref, version, em)),
     delete: (ref, em) => observe('delete', () => store.delete(ref, em)),
     listRefs: (em) => observe('listRefs', () => store.listRefs(em)),
     ping: (em) => observe('ping', () => store.ping(em)),
+    settled: () => store.settled(),
   };
 }
 

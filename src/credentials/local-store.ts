@@ -3,10 +3,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Tx } from '../db/transaction.js';
+import { UnavailableError } from '../domain/errors.js';
 import { CredentialNotFoundError, type CredentialStore, type CredentialValue } from './credential-store.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** Each failed attempt means another put of the same reference won that version. */
+const MAX_PUT_ATTEMPTS = 50;
 
 /**
  * AES-256-GCM encrypted credentials in PostgreSQL (`credential_blobs`), one row per version. The
@@ -19,21 +22,35 @@ export class LocalCredentialStore implements CredentialStore {
     if (key.length !== 32) throw new Error('The credential key must be 32 bytes');
   }
 
-  async put(ref: string, value: CredentialValue, tx: Tx): Promise<number> {
-    const [{ next }] = await tx.sql<{ next: number }>(
-      'select coalesce(max(version), 0) + 1 as next from credential_blobs where ref = $1',
-      [ref],
-    );
-    const version = Number(next);
+  async put(ref: string, value: CredentialValue, tx: Tx, latest?: number): Promise<number> {
+    // Usually the version after the caller's latest is free (its writes take turns under the row
+    // lock); one left by a write that failed after its put sends it to the newest stored version.
+    let version = (latest ?? 0) + 1;
+    for (let attempt = 1; ; attempt++) {
+      const inserted = await tx.sql(
+        `insert into credential_blobs (ref, version, ciphertext, created_at) values ($1, $2, $3, now())
+         on conflict do nothing returning version`,
+        [ref, version, this.seal(ref, version, value)],
+      );
+      if (inserted.length > 0) return version;
+      if (attempt === MAX_PUT_ATTEMPTS) {
+        throw new UnavailableError('Too many concurrent writes of these credentials; nothing was changed', 1);
+      }
+      const [{ next }] = await tx.sql<{ next: number }>(
+        'select coalesce(max(version), 0) + 1 as next from credential_blobs where ref = $1',
+        [ref],
+      );
+      version = Number(next);
+    }
+  }
+
+  /** iv ‖ tag ‖ ciphertext, bound to its (ref, version) slot. */
+  private seal(ref: string, version: number, value: CredentialValue): Buffer {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(`${ref}:${version}`));
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-    await tx.sql(
-      'insert into credential_blobs (ref, version, ciphertext, created_at) values ($1, $2, $3, now())',
-      [ref, version, Buffer.concat([iv, cipher.getAuthTag(), ciphertext])],
-    );
-    return version;
+    return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]);
   }
 
   async get(ref: string, version: number, em: EntityManager): Promise<CredentialValue> {
@@ -68,6 +85,8 @@ export class LocalCredentialStore implements CredentialStore {
   }
 
   async ping(): Promise<void> {}
+
+  async settled(): Promise<void> {}
 }
 
 /** The key from `CREDENTIAL_KEY` (base64), else from `<dataDir>/credential.key`, created with mode 0600 on first use. */

@@ -41,6 +41,8 @@ const LABEL_EVERY = 10;
 export class SsmCredentialStore implements CredentialStore {
   readonly kind = 'ssm';
   private readonly client: SSMClient;
+  /** Labels still being applied (they run after the response; see `put`). */
+  private readonly labelling = new Set<Promise<void>>();
 
   constructor(private readonly options: SsmStoreOptions) {
     this.client = new SSMClient({
@@ -48,6 +50,8 @@ export class SsmCredentialStore implements CredentialStore {
       endpoint: options.endpoint,
       maxAttempts: 3,
       retryMode: 'standard',
+      // The middleware chain is built once per command type instead of on every call.
+      cacheMiddleware: true,
       requestHandler: new NodeHttpHandler({
         connectionTimeout: options.timeoutMs,
         requestTimeout: options.timeoutMs,
@@ -69,6 +73,7 @@ export class SsmCredentialStore implements CredentialStore {
    * in between), the label stays on an older committed version, still protecting the current one;
    * a later committed version moves it on. SSM refuses a put only once 100 versions follow the
    * labelled one: after dozens of puts without a commit on a tenth version (a clean 409).
+   * The label call runs after the response, not before it (`settled` waits for it).
    */
   async put(ref: string, value: CredentialValue, tx: Tx): Promise<number> {
     const result = await this.call(() =>
@@ -86,8 +91,17 @@ export class SsmCredentialStore implements CredentialStore {
     if (typeof result.Version !== 'number')
       throw new UnavailableError('The credential store gave no version');
     const version = result.Version;
-    if (version === 1 || version % LABEL_EVERY === 0) tx.afterCommit(() => this.label(ref, version));
+    if (version === 1 || version % LABEL_EVERY === 0) {
+      tx.afterCommit(async () => {
+        const labelled = this.label(ref, version).finally(() => this.labelling.delete(labelled));
+        this.labelling.add(labelled);
+      });
+    }
     return version;
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all(this.labelling);
   }
 
   /** Best effort, and never throws: it runs after the commit, when the change has already happened. */

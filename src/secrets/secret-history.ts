@@ -104,7 +104,12 @@ export class SecretHistoryService {
           }
           throw error;
         }
-        secret.credentialVersion = await this.store.put(secret.credentialRef!, value, tx);
+        secret.credentialVersion = await this.store.put(
+          secret.credentialRef!,
+          value,
+          tx,
+          secret.credentialVersion ?? undefined,
+        );
       } else {
         secret.fieldMappings = target.fieldMappings;
       }

@@ -18,7 +18,7 @@ import { containsPattern, type ListQuery, type Page } from '../domain/paging.js'
 import type { AuthMethod, SecretType } from '../domain/providers.js';
 import { parseOrThrow } from '../domain/validation.js';
 import type { VaultType } from '../domain/vaults.js';
-import { Location, Secret, User, VaultConnection } from '../entities/index.js';
+import { Location, Secret, VaultConnection } from '../entities/index.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { recordVersion } from './secret-history.js';
 import {
@@ -57,31 +57,19 @@ export class SecretService {
     private readonly cleanup: CredentialCleanup,
   ) {}
 
+  /** The secret with its locations, vault connection and the emails of its creator and last editor: one statement. */
   async getDetail(actor: Actor, teamIdParam: string, secretIdParam: string): Promise<SecretDetail> {
-    const secret = await this.get(actor, teamIdParam, secretIdParam);
-    const em = this.orm.em.fork();
-    const [locations, vaultConnection, users] = await Promise.all([
-      em.find(
-        Location,
-        { secretId: secret.id },
-        { fields: ['id', 'name', 'locationType'], orderBy: { name: 'asc' } },
-      ),
-      secret.vaultConnectionId
-        ? em.findOne(
-            VaultConnection,
-            { id: secret.vaultConnectionId },
-            { fields: ['id', 'name', 'vaultType'] },
-          )
-        : null,
-      em.find(User, { id: { $in: [secret.createdBy, secret.updatedBy] } }),
-    ]);
-    const email = (id: string) => users.find((u) => u.id === id)?.email ?? null;
+    const { teamId, secretId } = this.readable(actor, teamIdParam, secretIdParam);
+    const [row] = await autocommit(this.orm)<DetailRow>(LOAD_SECRET_DETAIL, [secretId, teamId]);
+    if (!row) throw new NotFoundError('Secret not found');
     return {
-      secret,
-      locations,
-      vaultConnection,
-      createdByEmail: email(secret.createdBy),
-      updatedByEmail: email(secret.updatedBy),
+      secret: secretFromRow(row),
+      locations: row.locations,
+      vaultConnection: row.vault_connection_id
+        ? { id: row.vault_connection_id, name: row.vault_connection_name!, vaultType: row.vault_type! }
+        : null,
+      createdByEmail: row.created_by_email,
+      updatedByEmail: row.updated_by_email,
     };
   }
 
@@ -156,14 +144,19 @@ export class SecretService {
   }
 
   async get(actor: Actor, teamIdParam: string, secretIdParam: string): Promise<Secret> {
+    const { teamId, secretId } = this.readable(actor, teamIdParam, secretIdParam);
+    const [row] = await autocommit(this.orm)<SecretRow>(LOAD_SECRET, [secretId, teamId]);
+    if (!row) throw new NotFoundError('Secret not found');
+    return secretFromRow(row);
+  }
+
+  private readable(actor: Actor, teamIdParam: string, secretIdParam: string) {
     const { team_id: teamId, secret_id: secretId } = parsePathIds({
       team_id: teamIdParam,
       secret_id: secretIdParam,
     });
     authorize(actor, teamId, 'secrets:read');
-    const secret = await this.orm.em.fork().findOne(Secret, { id: secretId, teamId });
-    if (!secret) throw new NotFoundError('Secret not found');
-    return secret;
+    return { teamId, secretId };
   }
 
   /** Federation entity lookup by id alone: the caller's team's secrets among `ids`; others' are absent. */
@@ -333,7 +326,12 @@ export class SecretService {
     if (dryRun) return { secret: next, changedFields, dryRun };
     if (change.credentials) {
       // Written before the row: if the row write then fails, the row still points at the old version.
-      next.credentialVersion = await this.store.put(secret.credentialRef!, change.credentials, tx);
+      next.credentialVersion = await this.store.put(
+        secret.credentialRef!,
+        change.credentials,
+        tx,
+        secret.credentialVersion ?? undefined,
+      );
     }
     const audit = auditColumns(meta);
     try {
@@ -447,6 +445,26 @@ const LOAD_SECRET = `select s.id, s.team_id, s.name, s.description, s.secret_typ
   left join vault_connections vc on vc.id = s.vault_connection_id
   where s.id = $1 and s.team_id = $2`;
 const LOAD_SECRET_FOR_UPDATE = `${LOAD_SECRET} for update of s`;
+
+interface DetailRow extends SecretRow {
+  vault_connection_name: string | null;
+  created_by_email: string | null;
+  updated_by_email: string | null;
+  locations: SecretDetail['locations'];
+}
+
+const LOAD_SECRET_DETAIL = `select s.id, s.team_id, s.name, s.description, s.secret_type, s.auth_method, s.storage,
+    s.credential_ref, s.credential_version, s.vault_connection_id, s.field_mappings, s.version,
+    s.created_at, s.created_by, s.updated_at, s.updated_by, vc.vault_type, vc.name as vault_connection_name,
+    cu.email as created_by_email, uu.email as updated_by_email,
+    coalesce((select json_agg(json_build_object('id', l.id, 'name', l.name, 'locationType', l.location_type)
+        order by l.name)
+      from locations l where l.secret_id = s.id), '[]') as locations
+  from secrets s
+  left join vault_connections vc on vc.id = s.vault_connection_id
+  left join users cu on cu.id = s.created_by
+  left join users uu on uu.id = s.updated_by
+  where s.id = $1 and s.team_id = $2`;
 
 /** Moves the row on (if still at version $2) with its history entry and audit event, in one statement. */
 const WRITE_SECRET_UPDATE = `with changed as (

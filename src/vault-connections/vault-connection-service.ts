@@ -282,7 +282,7 @@ export class VaultConnectionService {
       const value: CredentialValue = parseOrThrow(VAULT_INPUTS[connection.vaultType].rotate, body);
       const ref = connection.credentialRef;
       // Written before the row: if the commit then fails, the row still points at the old version.
-      const version = await this.store.put(ref, value, tx);
+      const version = await this.store.put(ref, value, tx, connection.credentialVersion);
       if (this.store.kind === 'local') {
         // The local store writes through this transaction, so the old versions go with the commit
         // (and come back if it rolls back).
