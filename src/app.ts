@@ -98,6 +98,7 @@ export async function createApp(
       await services.cleanup.stop();
       // Pending last_used_at values are written while the database is still open.
       await services.apiKeys.close().catch(() => {});
+      await store.close();
       await db.close();
     },
   };

@@ -392,6 +392,7 @@ describe('metrics building blocks', () => {
         throw failures.ping;
       },
       settled: async () => {},
+      close: async () => {},
     };
     const store = instrumentStore(inner, metrics);
     const em = {} as any;

@@ -25,6 +25,8 @@ export interface CredentialStore {
   ping(em: EntityManager): Promise<void>;
   /** Resolves once the work the store runs after a commit, outside the request, has finished. */
   settled(): Promise<void>;
+  /** Waits for that work (see `settled`), then releases what the store holds. */
+  close(): Promise<void>;
 }
 
 export class CredentialNotFoundError extends Error {

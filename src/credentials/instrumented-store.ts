@@ -29,6 +29,7 @@ export function instrumentStore(store: CredentialStore, metrics: Metrics): Crede
     listRefs: (em) => observe('listRefs', () => store.listRefs(em)),
     ping: (em) => observe('ping', () => store.ping(em)),
     settled: () => store.settled(),
+    close: () => store.close(),
   };
 }
 

@@ -87,6 +87,8 @@ export class LocalCredentialStore implements CredentialStore {
   async ping(): Promise<void> {}
 
   async settled(): Promise<void> {}
+
+  async close(): Promise<void> {}
 }
 
 /** The key from `CREDENTIAL_KEY` (base64), else from `<dataDir>/credential.key`, created with mode 0600 on first use. */

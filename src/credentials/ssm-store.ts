@@ -1,19 +1,14 @@
-import {
-  DeleteParameterCommand,
-  DescribeParametersCommand,
-  GetParameterCommand,
-  LabelParameterVersionCommand,
-  ParameterMaxVersionLimitExceeded,
-  ParameterNotFound,
-  ParameterVersionNotFound,
-  PutParameterCommand,
-  SSMClient,
-  SSMServiceException,
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type {
+  DescribeParametersCommandOutput,
+  GetParameterCommandOutput,
+  PutParameterCommandOutput,
 } from '@aws-sdk/client-ssm';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Tx } from '../db/transaction.js';
 import { ConflictError, UnavailableError, ValidationError } from '../domain/errors.js';
 import { CredentialNotFoundError, type CredentialStore, type CredentialValue } from './credential-store.js';
+import type { SsmCallError, SsmCommand, SsmThreadOptions } from './ssm-thread.js';
 
 export interface SsmStoreOptions {
   region?: string;
@@ -40,24 +35,23 @@ const LABEL_EVERY = 10;
  */
 export class SsmCredentialStore implements CredentialStore {
   readonly kind = 'ssm';
-  private readonly client: SSMClient;
+  private thread: SsmThread;
   /** Labels still being applied (they run after the response; see `put`). */
   private readonly labelling = new Set<Promise<void>>();
 
   constructor(private readonly options: SsmStoreOptions) {
-    this.client = new SSMClient({
-      region: options.region ?? 'us-east-1',
-      endpoint: options.endpoint,
-      maxAttempts: 3,
-      retryMode: 'standard',
-      // The middleware chain is built once per command type instead of on every call.
-      cacheMiddleware: true,
-      requestHandler: new NodeHttpHandler({
-        connectionTimeout: options.timeoutMs,
-        requestTimeout: options.timeoutMs,
-        throwOnRequestTimeout: true,
-      }),
-    });
+    this.thread = this.startThread(); // the SDK loads there while the server starts
+  }
+
+  private startThread(): SsmThread {
+    const { region = 'us-east-1', endpoint, timeoutMs } = this.options;
+    return new SsmThread({ region, endpoint, timeoutMs });
+  }
+
+  /** Runs one SSM command on the SDK's thread (a new one if it ended). */
+  private send<Output>(command: SsmCommand, input: object): Promise<Output> {
+    if (this.thread.exited) this.thread = this.startThread();
+    return this.thread.send(command, input) as Promise<Output>;
   }
 
   private name(ref: string): string {
@@ -77,16 +71,14 @@ export class SsmCredentialStore implements CredentialStore {
    */
   async put(ref: string, value: CredentialValue, tx: Tx): Promise<number> {
     const result = await this.call(() =>
-      this.client.send(
-        new PutParameterCommand({
-          Name: this.name(ref),
-          Value: JSON.stringify(value),
-          Type: 'SecureString',
-          Overwrite: true,
-          Tier: 'Intelligent-Tiering',
-          KeyId: this.options.kmsKeyId,
-        }),
-      ),
+      this.send<PutParameterCommandOutput>('PutParameter', {
+        Name: this.name(ref),
+        Value: JSON.stringify(value),
+        Type: 'SecureString',
+        Overwrite: true,
+        Tier: 'Intelligent-Tiering',
+        KeyId: this.options.kmsKeyId,
+      }),
     );
     if (typeof result.Version !== 'number')
       throw new UnavailableError('The credential store gave no version');
@@ -104,16 +96,19 @@ export class SsmCredentialStore implements CredentialStore {
     await Promise.all(this.labelling);
   }
 
+  async close(): Promise<void> {
+    await this.settled();
+    await this.thread.close();
+  }
+
   /** Best effort, and never throws: it runs after the commit, when the change has already happened. */
   private async label(ref: string, version: number): Promise<void> {
     try {
-      await this.client.send(
-        new LabelParameterVersionCommand({
-          Name: this.name(ref),
-          ParameterVersion: version,
-          Labels: [CURRENT_LABEL],
-        }),
-      );
+      await this.send('LabelParameterVersion', {
+        Name: this.name(ref),
+        ParameterVersion: version,
+        Labels: [CURRENT_LABEL],
+      });
     } catch {
       // The label stays on an older committed version (see `put`).
     }
@@ -122,13 +117,14 @@ export class SsmCredentialStore implements CredentialStore {
   async get(ref: string, version: number): Promise<CredentialValue> {
     try {
       const result = await this.call(() =>
-        this.client.send(
-          new GetParameterCommand({ Name: `${this.name(ref)}:${version}`, WithDecryption: true }),
-        ),
+        this.send<GetParameterCommandOutput>('GetParameter', {
+          Name: `${this.name(ref)}:${version}`,
+          WithDecryption: true,
+        }),
       );
       return JSON.parse(result.Parameter?.Value ?? '{}') as CredentialValue;
     } catch (error) {
-      if (error instanceof ParameterNotFound || error instanceof ParameterVersionNotFound) {
+      if (isSsmError(error, 'ParameterNotFound', 'ParameterVersionNotFound')) {
         throw new CredentialNotFoundError(ref, version);
       }
       throw error;
@@ -137,9 +133,9 @@ export class SsmCredentialStore implements CredentialStore {
 
   async delete(ref: string): Promise<void> {
     try {
-      await this.call(() => this.client.send(new DeleteParameterCommand({ Name: this.name(ref) })));
+      await this.call(() => this.send('DeleteParameter', { Name: this.name(ref) }));
     } catch (error) {
-      if (!(error instanceof ParameterNotFound)) throw error;
+      if (!isSsmError(error, 'ParameterNotFound')) throw error;
     }
   }
 
@@ -149,13 +145,11 @@ export class SsmCredentialStore implements CredentialStore {
     let nextToken: string | undefined;
     do {
       const page = await this.call(() =>
-        this.client.send(
-          new DescribeParametersCommand({
-            MaxResults: 50,
-            NextToken: nextToken,
-            ParameterFilters: [{ Key: 'Name', Option: 'BeginsWith', Values: [`${prefix}teams/`] }],
-          }),
-        ),
+        this.send<DescribeParametersCommandOutput>('DescribeParameters', {
+          MaxResults: 50,
+          NextToken: nextToken,
+          ParameterFilters: [{ Key: 'Name', Option: 'BeginsWith', Values: [`${prefix}teams/`] }],
+        }),
       );
       for (const parameter of page.Parameters ?? []) {
         if (parameter.Name?.startsWith(prefix)) refs.push(parameter.Name.slice(prefix.length));
@@ -166,7 +160,7 @@ export class SsmCredentialStore implements CredentialStore {
   }
 
   async ping(): Promise<void> {
-    await this.call(() => this.client.send(new DescribeParametersCommand({ MaxResults: 1 })));
+    await this.call(() => this.send('DescribeParameters', { MaxResults: 1 }));
   }
 
   /** Maps the SDK's failures to domain errors whose messages carry no request data. */
@@ -174,8 +168,8 @@ export class SsmCredentialStore implements CredentialStore {
     try {
       return await send();
     } catch (error) {
-      if (error instanceof ParameterNotFound || error instanceof ParameterVersionNotFound) throw error;
-      if (error instanceof ParameterMaxVersionLimitExceeded) {
+      if (isSsmError(error, 'ParameterNotFound', 'ParameterVersionNotFound')) throw error;
+      if (isSsmError(error, 'ParameterMaxVersionLimitExceeded')) {
         // The oldest kept version is labelled: someone else's label, or ours, which is on the
         // current version or an older one, so ~99 versions were put since without a commit moving
         // it (failed commits, or that many rotations of one secret racing). Evicting it could lose
@@ -184,17 +178,90 @@ export class SsmCredentialStore implements CredentialStore {
           'credentials: the credential store already holds the most versions it keeps for these credentials, and the oldest is still protected; nothing was changed',
         );
       }
-      if (error instanceof SSMServiceException && error.name === 'ValidationException') {
+      if (isSsmError(error, 'ValidationException')) {
         throw ValidationError.single(
           ['credentials'],
           'The credentials are too large for the credential store',
         );
       }
-      const status = error instanceof SSMServiceException ? error.$metadata.httpStatusCode : undefined;
+      const { name, status } = error instanceof SsmError ? error.call : { name: 'error', status: undefined };
       throw new UnavailableError(
-        `The credential store is unavailable (${error instanceof Error ? error.name : 'error'}${status ? ` ${status}` : ''}); nothing was changed`,
+        `The credential store is unavailable (${name}${status ? ` ${status}` : ''}); nothing was changed`,
         2,
       );
     }
   }
+}
+
+/** A failed SSM call, as the SDK's thread reports it. */
+class SsmError extends Error {
+  constructor(readonly call: SsmCallError) {
+    super(`SSM call failed: ${call.name}`);
+    this.name = call.name;
+  }
+}
+
+/** An error SSM itself answered with one of `names`. */
+function isSsmError(error: unknown, ...names: string[]): boolean {
+  return error instanceof SsmError && error.call.fromService && names.includes(error.call.name);
+}
+
+/**
+ * The worker thread of src/credentials/ssm-thread.ts, with the calls it has not answered yet. If the
+ * thread ends, those calls fail as unavailable and `onExit` lets the store start a new one.
+ */
+class SsmThread {
+  exited = false;
+  private readonly worker: Worker;
+  private readonly pending = new Map<
+    number,
+    { resolve(output: unknown): void; reject(error: Error): void }
+  >();
+  private nextId = 0;
+
+  constructor(options: SsmThreadOptions) {
+    this.worker = startThread('ssm-thread', options);
+    this.worker.unref(); // an idle SDK thread never keeps the process alive
+    this.worker.on(
+      'message',
+      ({ id, output, error }: { id: number; output?: unknown; error?: SsmCallError }) => {
+        const call = this.pending.get(id);
+        this.pending.delete(id);
+        if (this.pending.size === 0) this.worker.unref();
+        if (error) call?.reject(new SsmError(error));
+        else call?.resolve(output);
+      },
+    );
+    this.worker.on('error', () => {}); // reported through 'exit'
+    this.worker.on('exit', () => {
+      this.exited = true;
+      for (const call of this.pending.values()) {
+        call.reject(new SsmError({ name: 'SdkThreadExited', fromService: false }));
+      }
+      this.pending.clear();
+    });
+  }
+
+  send(command: SsmCommand, input: object): Promise<unknown> {
+    const id = this.nextId++;
+    if (this.pending.size === 0) this.worker.ref(); // a call in flight keeps the process alive
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ command, id, input });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+/** A worker running `./<name>.js` next to this module (through tsx when the sources run as TypeScript). */
+function startThread(name: string, workerData: unknown): Worker {
+  const here = fileURLToPath(import.meta.url);
+  const entry = new URL(`./${name}${here.slice(here.lastIndexOf('.'))}`, import.meta.url);
+  if (here.endsWith('.js')) return new Worker(entry, { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const load = `import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(entry.href)}))`;
+  return new Worker(load, { eval: true, workerData });
 }
