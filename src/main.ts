@@ -1,20 +1,24 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { loadConfig } from './config.js';
-import { DataDirInUseError, databaseOptions, openDatabase } from './db/database.js';
+import { DataDirInUseError, startEmbedded } from './db/embedded.js';
 import { createLogger } from './logger.js';
-import { bootstrapTeam, hasAnyTeam } from './teams/team-admin.js';
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
 
 async function main(): Promise<void> {
-  // The database opens (PGlite compiles its WebAssembly off the main thread, reads its files) while
-  // the HTTP and GraphQL modules load.
-  const database = openDatabase(databaseOptions(config));
+  // The embedded database starts (in its worker thread) before, and the database opens while, the
+  // ORM, HTTP and GraphQL modules load.
+  const embedded = config.DATABASE_URL ? undefined : startEmbedded(config.DATA_DIR, true);
+  embedded?.catch(() => {}); // openDatabase awaits it
+  const database = import('./db/database.js').then(({ databaseOptions, openDatabase }) =>
+    openDatabase({ ...databaseOptions(config), embedded }),
+  );
   database.catch(() => {}); // createApp awaits it: a failure is reported there, not as unhandled
   const { createApp } = await import('./app.js');
   const app = await createApp(config, logger, database);
+  const { bootstrapTeam, hasAnyTeam } = await import('./teams/team-admin.js');
   if (app.db.embedded && !(await hasAnyTeam(app.db.orm))) {
     const created = await bootstrapTeam(app.db.orm, {
       team: 'default',

@@ -1,5 +1,4 @@
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type {
   DescribeParametersCommandOutput,
   GetParameterCommandOutput,
@@ -7,6 +6,7 @@ import type {
 } from '@aws-sdk/client-ssm';
 import type { Tx } from '../db/transaction.js';
 import { ConflictError, UnavailableError, ValidationError } from '../domain/errors.js';
+import { startWorker } from '../worker-thread.js';
 import { CredentialNotFoundError, type CredentialStore, type CredentialValue } from './credential-store.js';
 import type { SsmCallError, SsmCommand, SsmThreadOptions } from './ssm-thread.js';
 
@@ -220,7 +220,7 @@ class SsmThread {
   private nextId = 0;
 
   constructor(options: SsmThreadOptions) {
-    this.worker = startThread('ssm-thread', options);
+    this.worker = startWorker(import.meta.url, 'ssm-thread', options);
     this.worker.unref(); // an idle SDK thread never keeps the process alive
     this.worker.on(
       'message',
@@ -254,14 +254,4 @@ class SsmThread {
   async close(): Promise<void> {
     await this.worker.terminate();
   }
-}
-
-/** A worker running `./<name>.js` next to this module (through tsx when the sources run as TypeScript). */
-function startThread(name: string, workerData: unknown): Worker {
-  const here = fileURLToPath(import.meta.url);
-  const entry = new URL(`./${name}${here.slice(here.lastIndexOf('.'))}`, import.meta.url);
-  if (here.endsWith('.js')) return new Worker(entry, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const load = `import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(entry.href)}))`;
-  return new Worker(load, { eval: true, workerData });
 }

@@ -1,24 +1,14 @@
-import { createHash } from 'node:crypto';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
-import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { loadMigrations, migrationNames } from '../../migrations/index.js';
 import type { Config } from '../config.js';
 import { UnavailableError } from '../domain/errors.js';
 import { ENTITIES } from '../entities/index.js';
+import { type EmbeddedServer, startEmbedded, templatePath } from './embedded.js';
 import { prepareStatements } from './transaction.js';
+
+export { DataDirInUseError } from './embedded.js';
 
 export interface Database {
   orm: MikroORM;
@@ -26,20 +16,12 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export class DataDirInUseError extends Error {
-  constructor(dataDir: string, pid: number) {
-    super(
-      `The data directory ${path.resolve(dataDir)} is in use by process ${pid} (a running server?). ` +
-        'Stop that process first, or set DATABASE_URL to use a PostgreSQL server.',
-    );
-    this.name = 'DataDirInUseError';
-  }
-}
-
 export interface DatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
   poolMax: number;
+  /** The embedded database, already starting (src/main.ts starts it before loading the ORM). */
+  embedded?: Promise<EmbeddedServer>;
 }
 
 export function databaseOptions(config: Config): DatabaseOptions {
@@ -61,48 +43,27 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
     return { orm, embedded: false, close: () => orm.close() };
   }
-  return openEmbedded(options.dataDir, true);
+  return openEmbedded(options.embedded ?? startEmbedded(options.dataDir, true));
 }
 
-/** `fromTemplate`: a new database starts as a copy of the template (see pgliteTemplate). */
-async function openEmbedded(dataDir: string, fromTemplate: boolean): Promise<Database> {
-  const releaseLock = lockDataDir(dataDir);
-  let pglite: PGlite | undefined;
-  let server: PGLiteSocketServer | undefined;
+async function openEmbedded(starting: Promise<EmbeddedServer>): Promise<Database> {
+  const embedded = await starting;
   let orm: MikroORM | undefined;
   try {
-    const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
-      import('@electric-sql/pglite'),
-      import('@electric-sql/pglite-socket'),
-    ]);
-    const pgDir = path.join(dataDir, 'pg');
-    if (fromTemplate && !existsSync(pgDir)) {
-      // Without a template (e.g. node_modules cannot be written), PGlite initialises the directory itself.
-      await copyFromTemplate(pgDir).catch(() => {});
-    }
-    pglite = await PGlite.create(pgDir);
-    // One socket connection and a pool of one: PGlite runs one session, so a second connection
-    // queried inside an open transaction would deadlock.
-    server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
-    await server.start();
-    orm = await initOrm(`postgresql://postgres:postgres@${server.getServerConn()}/postgres`, 1);
+    orm = await initOrm(`postgresql://postgres:postgres@${embedded.address}/postgres`, 1);
     await migrate(orm, false);
   } catch (error) {
     await orm?.close();
-    await server?.stop();
-    await pglite?.close();
-    releaseLock();
+    await embedded.close();
     throw error;
   }
-  const opened = { orm, server, pglite };
+  const opened = orm;
   return {
     orm,
     embedded: true,
     async close() {
-      await opened.orm.close();
-      await opened.server.stop();
-      await opened.pglite.close();
-      releaseLock();
+      await opened.close();
+      await embedded.close();
     },
   };
 }
@@ -185,36 +146,15 @@ export function poolExhausted(error: unknown): UnavailableError | null {
   return null;
 }
 
-/**
- * A new embedded database starts as a copy of a freshly initialised and migrated one, kept beside
- * node_modules once per PGlite version and migration list: initdb and the migrations cost seconds of
- * WebAssembly, a copy a fraction of one.
- */
-async function copyFromTemplate(pgDir: string): Promise<void> {
-  const template = await pgliteTemplate();
-  const partial = `${pgDir}.partial-${process.pid}`;
-  rmSync(partial, { recursive: true, force: true });
-  cpSync(template, partial, { recursive: true });
-  renameSync(partial, pgDir); // atomic: PGlite never sees a half-copied directory
-}
-
 /** The template data directory, created (initdb, migrations, clean shutdown) when missing. */
 export async function pgliteTemplate(): Promise<string> {
-  const packageDir = path.resolve(
-    path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')),
-    '..',
-  );
-  const { version } = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as {
-    version: string;
-  };
-  const migrations = createHash('sha256').update(migrationNames.join('\n')).digest('hex').slice(0, 12);
-  const cache = path.resolve(packageDir, '../../.cache/cloud-secrets');
-  const name = `pglite-${version}-${migrations}`;
-  const template = path.join(cache, name);
+  const template = templatePath();
   if (existsSync(path.join(template, 'PG_VERSION'))) return template;
+  const cache = path.dirname(template);
+  const name = path.basename(template);
   const building = path.join(cache, `building-${process.pid}`);
   rmSync(building, { recursive: true, force: true });
-  await (await openEmbedded(building, false)).close();
+  await (await openEmbedded(startEmbedded(building, false))).close();
   try {
     renameSync(path.join(building, 'pg'), template);
   } catch (error) {
@@ -229,31 +169,4 @@ export async function pgliteTemplate(): Promise<string> {
       rmSync(path.join(cache, entry), { recursive: true, force: true });
   }
   return template;
-}
-
-/** A pid file, created atomically, that keeps two processes from opening the same embedded database. */
-function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
-  const lockFile = path.join(dataDir, 'pid.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
-      return () => rmSync(lockFile, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
-    if (holder && isAlive(holder)) throw new DataDirInUseError(dataDir, holder);
-    rmSync(lockFile, { force: true }); // left behind by a process that died
-  }
-  throw new Error(`Could not lock the data directory ${path.resolve(dataDir)}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
