@@ -1,23 +1,17 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, parse } from 'graphql';
-import { createYoga, type Plugin, renderGraphiQL, type YogaServerInstance } from 'graphql-yoga';
 import type { Actor, RequestMeta } from './auth/scopes.js';
 import type { Config } from './config.js';
 import { UnauthenticatedError } from './domain/errors.js';
-import type { GraphQLContext } from './graphql/builder.js';
-import { toGraphQLError, withoutInputValues } from './graphql/error-types.js';
-import { GRAPHQL_LIMITS, operationLimitsRule } from './graphql/limits.js';
-import { buildExecutableSchema } from './graphql/schema.js';
-import { serveApiDocs } from './http/openapi.js';
+import type { GraphQLDoor } from './graphql-door.js';
 import { RateLimiter, rateLimitHeaders } from './http/rate-limit.js';
 import { type RestResponse, restError } from './http/rest-errors.js';
 import { PayloadTooLargeError, RestRouter } from './http/rest-router.js';
 import { restRoutes } from './http/rest-routes.js';
-import { currentRequestId, type Logger, requestContext } from './logger.js';
+import { type Logger, requestContext } from './logger.js';
 import { Metrics } from './metrics.js';
 import type { Services } from './services.js';
 
@@ -62,53 +56,12 @@ export const GRAPHIQL_OPTIONS = {
   headers: '{"Authorization": "Bearer dr_..."}',
 };
 
-/** Validation errors quote literal input values, which may be credentials: cut them out. */
-/** Token, depth, alias and cost bounds (src/graphql/limits.ts) on every operation. */
-const operationLimits: Plugin = {
-  onParse: ({ setParseFn }) => setParseFn((source) => parse(source, { maxTokens: GRAPHQL_LIMITS.maxTokens })),
-  onValidate: ({ addValidationRule }) => addValidationRule(operationLimitsRule),
-};
-
-const redactValidationErrors: Plugin = {
-  onValidate:
-    () =>
-    ({ result, setResult }) => {
-      if (result.length)
-        setResult(result.map((e) => (e instanceof GraphQLError ? withoutInputValues(e) : e)));
-    },
-};
-
-const disableIntrospection: Plugin = {
-  onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
-};
-
-/** Counts and times every executed operation by type and (bounded) name: `graphql_operation*` metrics. */
-function graphqlMetrics(metrics: Metrics): Plugin {
-  return {
-    onExecute({ args }) {
-      const operation = getOperationAST(args.document, args.operationName);
-      const labels = {
-        operation_type: operation?.operation ?? 'unknown',
-        operation_name: metrics.operationNameLabel(operation?.name?.value),
-      };
-      const started = performance.now();
-      return {
-        onExecuteDone({ result }) {
-          const failed = !(Symbol.asyncIterator in result) && Boolean(result.errors?.length);
-          metrics.graphqlOperations.inc({ ...labels, outcome: failed ? 'error' : 'success' });
-          metrics.graphqlDuration.observe(labels, (performance.now() - started) / 1000);
-        },
-      };
-    },
-  };
-}
-
 /**
  * GraphiQL's browser bundle, served by this server from the `@graphql-yoga/graphiql` package when
  * it is installed, so the page (which keeps the API key) loads no third-party script and works
  * without internet access. Without the package, Yoga's page loads the bundle from unpkg.com.
  */
-const GRAPHIQL_ASSET_PATH = '/graphiql/';
+export const GRAPHIQL_ASSET_PATH = '/graphiql/';
 const GRAPHIQL_ASSETS: Record<string, string> = {
   'graphiql.css': 'text/css; charset=utf-8',
   'yoga-graphiql.umd.js': 'text/javascript; charset=utf-8',
@@ -126,39 +79,6 @@ function graphiqlAssetsDir(): string | null {
   } catch {
     return null;
   }
-}
-
-/** Yoga's GraphiQL page with the bundle's CDN addresses pointed at this server and no remote favicon. */
-function renderLocalGraphiQL(options: Parameters<typeof renderGraphiQL>[0]): string {
-  return renderGraphiQL(options)
-    .replace(/https:\/\/unpkg\.com\/@graphql-yoga\/graphiql@[^/]+\/dist\//g, GRAPHIQL_ASSET_PATH)
-    .replace(/<link rel=icon href=https:[^>]*>/, '<link rel=icon href="data:,">');
-}
-
-/**
- * The GraphiQL page's policy: its inline scripts by hash, scripts and styles from `assets` (this
- * server, or unpkg without the local bundle), Monaco's inline styles, data: fonts and icons, and its
- * workers, which the page builds as blob: URLs from fetched code.
- */
-export function graphiqlPolicy(page: string, assets: string): string {
-  const hashes = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
-    ([, code]) =>
-      `'sha256-${createHash('sha256')
-        .update(code ?? '')
-        .digest('base64')}'`,
-  );
-  return [
-    "default-src 'none'",
-    `script-src ${assets} ${hashes.join(' ')}`,
-    `style-src ${assets} 'unsafe-inline'`,
-    `font-src ${assets} data:`,
-    "img-src 'self' data:",
-    `connect-src ${assets === "'self'" ? assets : `'self' ${assets}`}`,
-    'worker-src blob:',
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
 }
 
 function serveGraphiQLAsset(req: IncomingMessage, res: ServerResponse, dist: string, pathname: string): void {
@@ -199,86 +119,17 @@ export interface ServerOptions {
   metrics?: Metrics;
 }
 
-type YogaServerContext = { req: IncomingMessage; res: ServerResponse };
-
-/** What the HTTP layer learned about a request (who calls, request facts), read by the GraphQL context. */
-const requestState = new WeakMap<IncomingMessage, { meta: RequestMeta; caller: Actor | Error }>();
-
-export function createYogaServer({
-  config,
-  services,
-  logger,
-  metrics = new Metrics({ defaultMetrics: false }),
-  graphiqlAssets = null,
-}: ServerOptions & { graphiqlAssets?: string | null }): YogaServerInstance<
-  YogaServerContext,
-  GraphQLContext
-> {
-  return createYoga<YogaServerContext, GraphQLContext>({
-    schema: buildExecutableSchema(),
-    graphqlEndpoint: '/graphql',
-    // graphqlBodyProblem already bounds the body (a declared Content-Length within the limit, which
-    // Node never reads past); Yoga's own check pipes every body through a stream transform.
-    maxRequestBodySize: false,
-    landingPage: false,
-    logging: false,
-    graphiql: config.GRAPHIQL ? GRAPHIQL_OPTIONS : false,
-    ...(graphiqlAssets ? { renderGraphiQL: renderLocalGraphiQL } : {}),
-    plugins: [
-      graphqlMetrics(metrics),
-      operationLimits,
-      redactValidationErrors,
-      ...(config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection]),
-    ],
-    maskedErrors: {
-      maskError(error, message) {
-        const original = (error as { originalError?: unknown }).originalError;
-        const known = toGraphQLError(original ?? error);
-        if (known && error instanceof GraphQLError) {
-          // Keep where in the operation it happened (locations, path).
-          return new GraphQLError(known.message, {
-            nodes: error.nodes,
-            path: error.path,
-            extensions: known.extensions,
-          });
-        }
-        if (known) return known;
-        // Errors of the request itself (syntax, validation, variables) are the client's to see.
-        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) {
-          return withoutInputValues(error);
-        }
-        // The log line carries the request id (logger mixin); so does the error, to quote to operators.
-        logger.error({ error: describeError(original ?? error) }, 'unexpected GraphQL error');
-        const requestId = currentRequestId();
-        return new GraphQLError(message, {
-          extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) },
-        });
-      },
-    },
-    context: ({ req }) => {
-      const request = requestState.get(req);
-      return {
-        services,
-        meta: request?.meta ?? { requestId: 'unknown', ip: null, userAgent: null },
-        actor: async () => {
-          const caller = request?.caller ?? new UnauthenticatedError();
-          if (caller instanceof Error) throw caller;
-          return caller;
-        },
-      };
-    },
-  });
-}
-
 /** One node:http server: health endpoints, GraphQL (Yoga) and the REST shim. */
 export function createHttpServer(options: ServerOptions & { ready: () => Promise<void> }): Server {
   const { services, logger, config } = options;
   const metrics = options.metrics ?? new Metrics();
   const graphiqlAssets = config.GRAPHIQL ? graphiqlAssetsDir() : null;
-  const graphiqlCsp = graphiqlAssets
-    ? graphiqlPolicy(renderLocalGraphiQL(GRAPHIQL_OPTIONS), "'self'")
-    : graphiqlPolicy(renderGraphiQL(GRAPHIQL_OPTIONS), 'https://unpkg.com');
-  const yoga = createYogaServer({ ...options, metrics, graphiqlAssets });
+  let graphqlDoor: Promise<GraphQLDoor> | undefined;
+  /** Built on the first /graphql request (see src/graphql-door.ts). */
+  const graphql = () =>
+    (graphqlDoor ??= import('./graphql-door.js').then((door) =>
+      door.createGraphQLDoor({ ...options, metrics, graphiqlAssets }),
+    ));
   const routes = restRoutes(services);
   const rest = new RestRouter(routes, config.BODY_LIMIT_BYTES, services.idempotency);
 
@@ -353,7 +204,7 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
     try {
       if (url.pathname === '/healthz') return send(res, { status: 200, body: { status: 'ok' } });
       if (url.pathname === '/openapi.json' || url.pathname.startsWith('/docs'))
-        return await serveApiDocs(req, res, url.pathname);
+        return await (await import('./http/openapi.js')).serveApiDocs(req, res, url.pathname);
       if (url.pathname === '/readyz') {
         try {
           await options.ready();
@@ -390,9 +241,9 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
         const problem =
           graphqlBodyProblem(req, config.BODY_LIMIT_BYTES) ?? (graphiqlPage ? null : csrfProblem(req));
         if (problem) return send(res, problem);
-        if (graphiqlPage) res.setHeader('content-security-policy', graphiqlCsp);
-        requestState.set(req, { meta, caller });
-        await yoga.requestListener(req, res);
+        const door = await graphql();
+        if (graphiqlPage) res.setHeader('content-security-policy', door.graphiqlCsp);
+        await door.handle(req, res, { meta, caller });
         return;
       }
       return send(res, await rest.handle(req, url, meta, caller));

@@ -220,7 +220,10 @@ class SsmThread {
   private nextId = 0;
 
   constructor(options: SsmThreadOptions) {
-    this.worker = startWorker(import.meta.url, 'ssm-thread', options);
+    // Its requests' garbage is short-lived: a small young generation keeps its heap (RSS) small.
+    this.worker = startWorker(import.meta.url, 'ssm-thread', options, {
+      resourceLimits: { maxYoungGenerationSizeMb: 12 },
+    });
     this.worker.unref(); // an idle SDK thread never keeps the process alive
     this.worker.on(
       'message',

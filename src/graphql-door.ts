@@ -1,0 +1,189 @@
+/**
+ * The GraphQL door: Yoga with the subgraph schema, its plugins and GraphiQL's page. src/server.ts loads
+ * this module on the first /graphql request, so a process that only serves REST never loads GraphQL,
+ * Yoga or federation (memory and start-up time).
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, parse } from 'graphql';
+import { createYoga, type Plugin, renderGraphiQL, type YogaServerInstance } from 'graphql-yoga';
+import type { Actor, RequestMeta } from './auth/scopes.js';
+import { UnauthenticatedError } from './domain/errors.js';
+import type { GraphQLContext } from './graphql/builder.js';
+import { toGraphQLError, withoutInputValues } from './graphql/error-types.js';
+import { GRAPHQL_LIMITS, operationLimitsRule } from './graphql/limits.js';
+import { buildExecutableSchema } from './graphql/schema.js';
+import { currentRequestId } from './logger.js';
+import { Metrics } from './metrics.js';
+import { describeError, GRAPHIQL_ASSET_PATH, GRAPHIQL_OPTIONS, type ServerOptions } from './server.js';
+
+/** Token, depth, alias and cost bounds (src/graphql/limits.ts) on every operation. */
+const operationLimits: Plugin = {
+  onParse: ({ setParseFn }) => setParseFn((source) => parse(source, { maxTokens: GRAPHQL_LIMITS.maxTokens })),
+  onValidate: ({ addValidationRule }) => addValidationRule(operationLimitsRule),
+};
+
+/** Validation errors quote literal input values, which may be credentials: cut them out. */
+const redactValidationErrors: Plugin = {
+  onValidate:
+    () =>
+    ({ result, setResult }) => {
+      if (result.length)
+        setResult(result.map((e) => (e instanceof GraphQLError ? withoutInputValues(e) : e)));
+    },
+};
+
+const disableIntrospection: Plugin = {
+  onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+};
+
+/** Counts and times every executed operation by type and (bounded) name: `graphql_operation*` metrics. */
+function graphqlMetrics(metrics: Metrics): Plugin {
+  return {
+    onExecute({ args }) {
+      const operation = getOperationAST(args.document, args.operationName);
+      const labels = {
+        operation_type: operation?.operation ?? 'unknown',
+        operation_name: metrics.operationNameLabel(operation?.name?.value),
+      };
+      const started = performance.now();
+      return {
+        onExecuteDone({ result }) {
+          const failed = !(Symbol.asyncIterator in result) && Boolean(result.errors?.length);
+          metrics.graphqlOperations.inc({ ...labels, outcome: failed ? 'error' : 'success' });
+          metrics.graphqlDuration.observe(labels, (performance.now() - started) / 1000);
+        },
+      };
+    },
+  };
+}
+
+/** Yoga's GraphiQL page with the bundle's CDN addresses pointed at this server and no remote favicon. */
+function renderLocalGraphiQL(options: Parameters<typeof renderGraphiQL>[0]): string {
+  return renderGraphiQL(options)
+    .replace(/https:\/\/unpkg\.com\/@graphql-yoga\/graphiql@[^/]+\/dist\//g, GRAPHIQL_ASSET_PATH)
+    .replace(/<link rel=icon href=https:[^>]*>/, '<link rel=icon href="data:,">');
+}
+
+/**
+ * The GraphiQL page's policy: its inline scripts by hash, scripts and styles from `assets` (this
+ * server, or unpkg without the local bundle), Monaco's inline styles, data: fonts and icons, and its
+ * workers, which the page builds as blob: URLs from fetched code.
+ */
+export function graphiqlPolicy(page: string, assets: string): string {
+  const hashes = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
+    ([, code]) =>
+      `'sha256-${createHash('sha256')
+        .update(code ?? '')
+        .digest('base64')}'`,
+  );
+  return [
+    "default-src 'none'",
+    `script-src ${assets} ${hashes.join(' ')}`,
+    `style-src ${assets} 'unsafe-inline'`,
+    `font-src ${assets} data:`,
+    "img-src 'self' data:",
+    `connect-src ${assets === "'self'" ? assets : `'self' ${assets}`}`,
+    'worker-src blob:',
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+type YogaServerContext = { req: IncomingMessage; res: ServerResponse };
+
+export interface RequestState {
+  meta: RequestMeta;
+  caller: Actor | Error;
+}
+
+/** What the HTTP layer learned about a request (who calls, request facts), read by the GraphQL context. */
+const requestState = new WeakMap<IncomingMessage, RequestState>();
+
+export function createYogaServer({
+  config,
+  services,
+  logger,
+  metrics = new Metrics({ defaultMetrics: false }),
+  graphiqlAssets = null,
+}: ServerOptions & { graphiqlAssets?: string | null }): YogaServerInstance<
+  YogaServerContext,
+  GraphQLContext
+> {
+  return createYoga<YogaServerContext, GraphQLContext>({
+    schema: buildExecutableSchema(),
+    graphqlEndpoint: '/graphql',
+    // graphqlBodyProblem already bounds the body (a declared Content-Length within the limit, which
+    // Node never reads past); Yoga's own check pipes every body through a stream transform.
+    maxRequestBodySize: false,
+    landingPage: false,
+    logging: false,
+    graphiql: config.GRAPHIQL ? GRAPHIQL_OPTIONS : false,
+    ...(graphiqlAssets ? { renderGraphiQL: renderLocalGraphiQL } : {}),
+    plugins: [
+      graphqlMetrics(metrics),
+      operationLimits,
+      redactValidationErrors,
+      ...(config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection]),
+    ],
+    maskedErrors: {
+      maskError(error, message) {
+        const original = (error as { originalError?: unknown }).originalError;
+        const known = toGraphQLError(original ?? error);
+        if (known && error instanceof GraphQLError) {
+          // Keep where in the operation it happened (locations, path).
+          return new GraphQLError(known.message, {
+            nodes: error.nodes,
+            path: error.path,
+            extensions: known.extensions,
+          });
+        }
+        if (known) return known;
+        // Errors of the request itself (syntax, validation, variables) are the client's to see.
+        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) {
+          return withoutInputValues(error);
+        }
+        // The log line carries the request id (logger mixin); so does the error, to quote to operators.
+        logger.error({ error: describeError(original ?? error) }, 'unexpected GraphQL error');
+        const requestId = currentRequestId();
+        return new GraphQLError(message, {
+          extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) },
+        });
+      },
+    },
+    context: ({ req }) => {
+      const request = requestState.get(req);
+      return {
+        services,
+        meta: request?.meta ?? { requestId: 'unknown', ip: null, userAgent: null },
+        actor: async () => {
+          const caller = request?.caller ?? new UnauthenticatedError();
+          if (caller instanceof Error) throw caller;
+          return caller;
+        },
+      };
+    },
+  });
+}
+
+export interface GraphQLDoor {
+  /** Answers a /graphql request (an operation or the GraphiQL page) for what the HTTP layer learned. */
+  handle(req: IncomingMessage, res: ServerResponse, state: RequestState): Promise<void>;
+  /** The GraphiQL page's Content-Security-Policy. */
+  graphiqlCsp: string;
+}
+
+/** `graphiqlAssets`: the local GraphiQL bundle's directory, or null to load it from unpkg.com. */
+export function createGraphQLDoor(options: ServerOptions & { graphiqlAssets: string | null }): GraphQLDoor {
+  const yoga = createYogaServer(options);
+  return {
+    async handle(req, res, state) {
+      requestState.set(req, state);
+      await yoga.requestListener(req, res);
+    },
+    graphiqlCsp: options.graphiqlAssets
+      ? graphiqlPolicy(renderLocalGraphiQL(GRAPHIQL_OPTIONS), "'self'")
+      : graphiqlPolicy(renderGraphiQL(GRAPHIQL_OPTIONS), 'https://unpkg.com'),
+  };
+}
