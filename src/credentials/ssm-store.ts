@@ -208,7 +208,7 @@ function isSsmError(error: unknown, ...names: string[]): boolean {
 
 /**
  * The worker thread of src/credentials/ssm-thread.ts, with the calls it has not answered yet. If the
- * thread ends, those calls fail as unavailable and `onExit` lets the store start a new one.
+ * thread ends, those calls fail as unavailable (503) and the store's next call starts a new thread.
  */
 class SsmThread {
   exited = false;
