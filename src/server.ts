@@ -179,16 +179,18 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
     const url = new URL(req.url ?? '/', 'http://localhost');
     res.on('finish', () => {
       const elapsed = performance.now() - started;
-      logger.info(
-        {
-          reqId: requestId,
-          method: req.method,
-          path: url.pathname,
-          status: res.statusCode,
-          ms: Math.round(elapsed * 10) / 10,
-        },
-        'request',
-      );
+      if (logger.isLevelEnabled('info')) {
+        logger.info(
+          {
+            reqId: requestId,
+            method: req.method,
+            path: url.pathname,
+            status: res.statusCode,
+            ms: Math.round(elapsed * 10) / 10,
+          },
+          'request',
+        );
+      }
       metrics.observeHttpRequest(
         req.method,
         routeLabel(req.method, url.pathname),
