@@ -8,7 +8,7 @@ import { CredentialNotFoundError, type CredentialStore, type CredentialValue } f
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-/** Each failed attempt means another put of the same reference won that version. */
+/** A bound on a put that keeps finding its version taken (a caller not holding the row lock). */
 const MAX_PUT_ATTEMPTS = 50;
 
 /**

@@ -437,10 +437,15 @@ interface SecretRow {
   vault_type: VaultType | null;
 }
 
-/** Columns listed, not `s.*`: a prepared statement's result columns must not change under it. */
-const LOAD_SECRET = `select s.id, s.team_id, s.name, s.description, s.secret_type, s.auth_method, s.storage,
+/**
+ * A secret row's columns (`SecretRow`), from `secrets s left join vault_connections vc`. Listed, not
+ * `s.*`: a prepared statement's result columns must not change under it.
+ */
+const SECRET_COLUMNS = `s.id, s.team_id, s.name, s.description, s.secret_type, s.auth_method, s.storage,
     s.credential_ref, s.credential_version, s.vault_connection_id, s.field_mappings, s.version,
-    s.created_at, s.created_by, s.updated_at, s.updated_by, vc.vault_type
+    s.created_at, s.created_by, s.updated_at, s.updated_by, vc.vault_type`;
+
+const LOAD_SECRET = `select ${SECRET_COLUMNS}
   from secrets s
   left join vault_connections vc on vc.id = s.vault_connection_id
   where s.id = $1 and s.team_id = $2`;
@@ -453,9 +458,7 @@ interface DetailRow extends SecretRow {
   locations: SecretDetail['locations'];
 }
 
-const LOAD_SECRET_DETAIL = `select s.id, s.team_id, s.name, s.description, s.secret_type, s.auth_method, s.storage,
-    s.credential_ref, s.credential_version, s.vault_connection_id, s.field_mappings, s.version,
-    s.created_at, s.created_by, s.updated_at, s.updated_by, vc.vault_type, vc.name as vault_connection_name,
+const LOAD_SECRET_DETAIL = `select ${SECRET_COLUMNS}, vc.name as vault_connection_name,
     cu.email as created_by_email, uu.email as updated_by_email,
     coalesce((select json_agg(json_build_object('id', l.id, 'name', l.name, 'locationType', l.location_type)
         order by l.name)
