@@ -5,23 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, parse } from 'graphql';
+import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, renderGraphiQL, type YogaServerInstance } from 'graphql-yoga';
 import type { Actor, RequestMeta } from './auth/scopes.js';
 import { UnauthenticatedError } from './domain/errors.js';
 import type { GraphQLContext } from './graphql/builder.js';
 import { toGraphQLError, withoutInputValues } from './graphql/error-types.js';
-import { GRAPHQL_LIMITS, operationLimitsRule } from './graphql/limits.js';
+import { operationLimitPlugins } from './graphql/limits.js';
 import { buildExecutableSchema } from './graphql/schema.js';
 import { currentRequestId } from './logger.js';
 import { Metrics } from './metrics.js';
 import { describeError, GRAPHIQL_ASSET_PATH, GRAPHIQL_OPTIONS, type ServerOptions } from './server.js';
-
-/** Token, depth, alias and cost bounds (src/graphql/limits.ts) on every operation. */
-const operationLimits: Plugin = {
-  onParse: ({ setParseFn }) => setParseFn((source) => parse(source, { maxTokens: GRAPHQL_LIMITS.maxTokens })),
-  onValidate: ({ addValidationRule }) => addValidationRule(operationLimitsRule),
-};
 
 /** Validation errors quote literal input values, which may be credentials: cut them out. */
 const redactValidationErrors: Plugin = {
@@ -35,6 +29,28 @@ const redactValidationErrors: Plugin = {
 
 const disableIntrospection: Plugin = {
   onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+};
+
+/** graphql-js suggests names of the schema ("Did you mean …?") in validation and variable errors. */
+function withoutSuggestions<E extends Error>(error: E): E | GraphQLError {
+  const message = error.message.replace(/ ?Did you mean [^?]*\?/g, '');
+  if (message === error.message || !(error instanceof GraphQLError)) return error;
+  return new GraphQLError(message, { nodes: error.nodes, path: error.path, extensions: error.extensions });
+}
+
+const hideSuggestions: Plugin = {
+  onValidate:
+    () =>
+    ({ result, setResult }) => {
+      if (result.length) setResult(result.map(withoutSuggestions));
+    },
+  onExecute: () => ({
+    onExecuteDone({ result, setResult }) {
+      if (!(Symbol.asyncIterator in result) && result.errors?.length) {
+        setResult({ ...result, errors: result.errors.map(withoutSuggestions) });
+      }
+    },
+  }),
 };
 
 /** Counts and times every executed operation by type and (bounded) name: `graphql_operation*` metrics. */
@@ -112,7 +128,7 @@ export function createYogaServer({
   GraphQLContext
 > {
   return createYoga<YogaServerContext, GraphQLContext>({
-    schema: buildExecutableSchema(),
+    schema: buildExecutableSchema({ introspection: config.GRAPHQL_INTROSPECTION }),
     graphqlEndpoint: '/graphql',
     // graphqlBodyProblem already bounds the body (a declared Content-Length within the limit, which
     // Node never reads past); Yoga's own check pipes every body through a stream transform.
@@ -123,9 +139,9 @@ export function createYogaServer({
     ...(graphiqlAssets ? { renderGraphiQL: renderLocalGraphiQL } : {}),
     plugins: [
       graphqlMetrics(metrics),
-      operationLimits,
+      ...operationLimitPlugins(),
       redactValidationErrors,
-      ...(config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection]),
+      ...(config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection, hideSuggestions]),
     ],
     maskedErrors: {
       maskError(error, message) {

@@ -48,15 +48,17 @@ export function printSubgraphSdl(schema: GraphQLSchema = buildSubgraphSchema()):
 
 /**
  * What Yoga serves: the subgraph schema with a coarse rule at the door: every root field needs a valid
- * API key (scopes and roles are checked by the services), `_entities` included. `_service` does not:
- * a gateway reads the SDL to compose, without a key. Only root fields are wrapped, so every other
- * field keeps its plain (synchronous) resolver.
+ * API key (scopes and roles are checked by the services), `_entities` included. `_service` needs one
+ * only with introspection off: a gateway reads the SDL to compose, and sends its key where the schema
+ * is not public. Only root fields are wrapped, so every other field keeps its plain (synchronous)
+ * resolver.
  */
-export function buildExecutableSchema(): GraphQLSchema {
+export function buildExecutableSchema({ introspection = true } = {}): GraphQLSchema {
   const schema = buildSubgraphSchema();
   for (const type of [schema.getQueryType(), schema.getMutationType()]) {
     for (const field of Object.values(type?.getFields() ?? {})) {
-      if (field.name !== '_service') field.resolve = authenticated(field.resolve ?? defaultFieldResolver);
+      if (field.name === '_service' && introspection) continue;
+      field.resolve = authenticated(field.resolve ?? defaultFieldResolver);
     }
   }
   return schema;
