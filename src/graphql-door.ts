@@ -10,22 +10,13 @@ import { createYoga, type Plugin, renderGraphiQL, type YogaServerInstance } from
 import type { Actor, RequestMeta } from './auth/scopes.js';
 import { UnauthenticatedError } from './domain/errors.js';
 import type { GraphQLContext } from './graphql/builder.js';
-import { toGraphQLError, withoutInputValues } from './graphql/error-types.js';
+import { toGraphQLError } from './graphql/error-types.js';
 import { operationLimitPlugins } from './graphql/limits.js';
+import { useRedactInputValues } from './graphql/redact-input-values.js';
 import { buildExecutableSchema } from './graphql/schema.js';
 import { currentRequestId } from './logger.js';
 import { Metrics } from './metrics.js';
 import { describeError, GRAPHIQL_ASSET_PATH, GRAPHIQL_OPTIONS, type ServerOptions } from './server.js';
-
-/** Validation errors quote literal input values, which may be credentials: cut them out. */
-const redactValidationErrors: Plugin = {
-  onValidate:
-    () =>
-    ({ result, setResult }) => {
-      if (result.length)
-        setResult(result.map((e) => (e instanceof GraphQLError ? withoutInputValues(e) : e)));
-    },
-};
 
 const disableIntrospection: Plugin = {
   onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
@@ -138,9 +129,9 @@ export function createYogaServer({
     graphiql: config.GRAPHIQL ? GRAPHIQL_OPTIONS : false,
     ...(graphiqlAssets ? { renderGraphiQL: renderLocalGraphiQL } : {}),
     plugins: [
+      useRedactInputValues(),
       graphqlMetrics(metrics),
       ...operationLimitPlugins(),
-      redactValidationErrors,
       ...(config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection, hideSuggestions]),
     ],
     maskedErrors: {
@@ -158,7 +149,7 @@ export function createYogaServer({
         if (known) return known;
         // Errors of the request itself (syntax, validation, variables) are the client's to see.
         if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) {
-          return withoutInputValues(error);
+          return error;
         }
         // The log line carries the request id (logger mixin); so does the error, to quote to operators.
         logger.error({ error: describeError(original ?? error) }, 'unexpected GraphQL error');

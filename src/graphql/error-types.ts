@@ -142,30 +142,6 @@ export function toGraphQLError(error: unknown): GraphQLError | null {
   return null;
 }
 
-/**
- * graphql-js quotes the offending input in request errors ("got invalid value {...}", "found ...",
- * "cannot represent ...: <value>"), and Yoga's JSON parser attaches an `originalError` quoting the raw
- * body. That input may be a credential, so those parts are cut out.
- */
-export function withoutInputValues(error: GraphQLError): GraphQLError {
-  const original = error.originalError;
-  let message = error.message;
-  const variable = /^Variable "(\$[^"]+)" got invalid value /s.exec(message);
-  if (variable) {
-    const reason = original?.message ?? '';
-    const prefix = reason ? message.slice(0, message.length - reason.length - 2) : message;
-    const at = / at "[^"]*"$/.exec(prefix)?.[0] ?? '';
-    message = `Variable "${variable[1]}" got an invalid value${at}${reason ? `; ${reason}` : ''}`;
-  }
-  message = message
-    .replace(/(cannot represent[^:]*value): .*?(?=; |$)/gs, '$1.')
-    .replace(/, found [^;]*?(?=; |$)/gs, '.')
-    .replace(/Value ".*?" does not exist in/gs, 'The value does not exist in');
-  if (error.extensions && 'originalError' in error.extensions) delete error.extensions.originalError;
-  if (message === error.message) return error;
-  return new GraphQLError(message, { nodes: error.nodes, path: error.path, extensions: error.extensions });
-}
-
 /** A lookup's result, or null when there is none (the single-item queries answer null, not an error). */
 export async function nullIfNotFound<T>(lookup: () => Promise<T>): Promise<T | null> {
   try {
