@@ -61,6 +61,11 @@ export interface RequestMeta {
  */
 export function authorize(actor: Actor, teamId: string, scope: Scope): void {
   if (actor.teamId !== teamId) throw new NotFoundError('Team not found');
+  assertPermitted(actor, scope);
+}
+
+/** The scope and role part of `authorize`, also checked at the GraphQL door (src/graphql/shield.ts). */
+export function assertPermitted(actor: Actor, scope: Scope): void {
   if (!actor.scopes.includes(scope)) throw new ForbiddenError(`This API key lacks the scope '${scope}'`);
   const minimum = SCOPE_MIN_ROLE[scope];
   if (actor.role === null)

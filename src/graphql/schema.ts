@@ -1,12 +1,6 @@
 import { printSubgraphSchema } from '@apollo/subgraph';
-import {
-  defaultFieldResolver,
-  type GraphQLFieldResolver,
-  type GraphQLSchema,
-  isInputObjectType,
-} from 'graphql';
-import { builder, type GraphQLContext } from './builder.js';
-import { toGraphQLError } from './error-types.js';
+import { type GraphQLSchema, isInputObjectType } from 'graphql';
+import { builder } from './builder.js';
 import './secret-schema.js';
 import './location-schema.js';
 import './vault-connection-schema.js';
@@ -15,6 +9,7 @@ import './audit-schema.js';
 import './secret-relations.js';
 import './secret-history-schema.js';
 import './federation.js';
+import { withShield } from './shield.js';
 
 export const FEDERATION_LINK_URL = 'https://specs.apollo.dev/federation/v2.6';
 
@@ -46,33 +41,7 @@ export function printSubgraphSdl(schema: GraphQLSchema = buildSubgraphSchema()):
   return sdl;
 }
 
-/**
- * What Yoga serves: the subgraph schema with a coarse rule at the door: every root field needs a valid
- * API key (scopes and roles are checked by the services), `_entities` included. `_service` needs one
- * only with introspection off: a gateway reads the SDL to compose, and sends its key where the schema
- * is not public. Only root fields are wrapped, so every other field keeps its plain (synchronous)
- * resolver.
- */
+/** What Yoga serves: the subgraph schema behind graphql-shield (src/graphql/shield.ts). */
 export function buildExecutableSchema({ introspection = true } = {}): GraphQLSchema {
-  const schema = buildSubgraphSchema();
-  for (const type of [schema.getQueryType(), schema.getMutationType()]) {
-    for (const field of Object.values(type?.getFields() ?? {})) {
-      if (field.name === '_service' && introspection) continue;
-      field.resolve = authenticated(field.resolve ?? defaultFieldResolver);
-    }
-  }
-  return schema;
-}
-
-function authenticated(
-  resolve: GraphQLFieldResolver<unknown, GraphQLContext>,
-): GraphQLFieldResolver<unknown, GraphQLContext> {
-  return async (parent, args, ctx, info) => {
-    try {
-      await ctx.actor();
-    } catch (error) {
-      throw toGraphQLError(error) ?? error;
-    }
-    return resolve(parent, args, ctx, info);
-  };
+  return withShield(buildSubgraphSchema(), { introspection });
 }
