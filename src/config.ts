@@ -8,6 +8,35 @@ const flag = (fallback: boolean) =>
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 
+/** An origin exactly as a browser sends it: scheme://host[:port], lower case, no default port, no path. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return ['http:', 'https:'].includes(url.protocol) && url.origin === value && !value.includes('*');
+  } catch {
+    return false;
+  }
+}
+
+/** A comma-separated list of exact origins (no wildcard); empty: none. */
+const originList = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(
+      z.string().refine(isOrigin, {
+        error: (issue) =>
+          `'${String(issue.input)}' is not an origin as a browser sends it: scheme://host[:port], lower case, without a default port, path or wildcard`,
+      }),
+    ),
+  );
+
 /** Every setting, read from the environment once and validated. */
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -38,6 +67,7 @@ export const configSchema = z.object({
   GRAPHIQL: flag(true),
   GRAPHQL_INTROSPECTION: flag(true),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  CORS_ORIGINS: originList,
 });
 
 export type Config = z.output<typeof configSchema>;

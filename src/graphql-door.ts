@@ -14,9 +14,9 @@ import { toGraphQLError } from './graphql/error-types.js';
 import { operationLimitPlugins } from './graphql/limits.js';
 import { useRedactInputValues } from './graphql/redact-input-values.js';
 import { buildExecutableSchema } from './graphql/schema.js';
-import { currentRequestId } from './logger.js';
+import { currentRequestId, describeError } from './logger.js';
 import { Metrics } from './metrics.js';
-import { describeError, GRAPHIQL_ASSET_PATH, GRAPHIQL_OPTIONS, type ServerOptions } from './server.js';
+import { GRAPHIQL_ASSET_PATH, GRAPHIQL_OPTIONS, type ServerOptions } from './server.js';
 
 const disableIntrospection: Plugin = {
   onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
@@ -121,10 +121,11 @@ export function createYogaServer({
   return createYoga<YogaServerContext, GraphQLContext>({
     schema: buildExecutableSchema({ introspection: config.GRAPHQL_INTROSPECTION }),
     graphqlEndpoint: '/graphql',
-    // graphqlBodyProblem already bounds the body (a declared Content-Length within the limit, which
-    // Node never reads past); Yoga's own check pipes every body through a stream transform.
+    // src/server.ts reads the body within BODY_LIMIT_BYTES (chunked too) and hands it to Yoga as req.body.
     maxRequestBodySize: false,
     landingPage: false,
+    // CORS is answered in src/server.ts for both doors (CORS_ORIGINS); Yoga's own grants every origin.
+    cors: false,
     logging: false,
     graphiql: config.GRAPHIQL ? GRAPHIQL_OPTIONS : false,
     ...(graphiqlAssets ? { renderGraphiQL: renderLocalGraphiQL } : {}),

@@ -52,4 +52,51 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
+/**
+ * Properties that name what failed without quoting data: the SQLSTATE (or a system error code) and
+ * the schema objects and server routine PostgreSQL reports (MikroORM copies them onto its exceptions).
+ */
+const DESCRIBED_FIELDS = ['code', 'constraint', 'table', 'column', 'routine'] as const;
+
+/**
+ * What the log may say about an error: its class, the fields above, its stack frames and its
+ * `cause`, described alike. Never its message, which may quote the request (a driver's message holds
+ * the statement with its values, PostgreSQL's quote input: `invalid input syntax for type uuid:
+ * "..."`), nor `detail`, `where`, `hint` or the statement, which may too.
+ */
+export function describeError(error: unknown): Record<string, unknown> {
+  const describe = (error: unknown, causesLeft: number): Record<string, unknown> => {
+    if (!(error instanceof Error)) return { type: typeof error };
+    const described: Record<string, unknown> = { type: error.constructor.name || error.name };
+    for (const field of DESCRIBED_FIELDS) {
+      const value = (error as unknown as Record<string, unknown>)[field];
+      if ((typeof value === 'string' && value.length <= 63) || typeof value === 'number')
+        described[field] = value;
+    }
+    const frames = stackFrames(error);
+    if (frames) described.stack = frames;
+    if (error.cause !== undefined && causesLeft > 0) described.cause = describe(error.cause, causesLeft - 1);
+    return described;
+  };
+  return describe(error, 3);
+}
+
+/**
+ * The first frames of an error's stack, without the message it opens with (which may span lines,
+ * each of which could look like a frame); none when the message cannot be told apart (it changed
+ * after the stack was taken).
+ */
+function stackFrames(error: Error): string | undefined {
+  const stack = error.stack ?? '';
+  const start = error.message ? stack.indexOf(error.message) : 0;
+  if (start === -1) return undefined;
+  const frames = stack
+    .slice(start + error.message.length)
+    .split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .slice(0, 8)
+    .map((line) => line.trim());
+  return frames.length ? frames.join('\n') : undefined;
+}
+
 export type { Logger };

@@ -3,17 +3,20 @@ import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import cors from 'cors';
 import type { Actor, RequestMeta } from './auth/scopes.js';
 import type { Config } from './config.js';
-import { UnauthenticatedError } from './domain/errors.js';
+import { BadRequestError, UnauthenticatedError } from './domain/errors.js';
 import type { GraphQLDoor } from './graphql-door.js';
 import { RateLimiter, rateLimitHeaders } from './http/rate-limit.js';
 import { type RestResponse, restError } from './http/rest-errors.js';
-import { PayloadTooLargeError, RestRouter } from './http/rest-router.js';
+import { RestRouter } from './http/rest-router.js';
 import { restRoutes } from './http/rest-routes.js';
-import { type Logger, requestContext } from './logger.js';
+import { describeError, type Logger, requestContext } from './logger.js';
 import { Metrics } from './metrics.js';
 import type { Services } from './services.js';
+
+/** src/graphql-door.ts takes it from here. */
 
 /**
  * On every response (the /docs and GraphiQL pages and their assets replace the policy and caching).
@@ -112,7 +115,8 @@ export interface ServerOptions {
     | 'BODY_LIMIT_BYTES'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_IP_PER_MINUTE'
-  >;
+  > &
+    Partial<Pick<Config, 'CORS_ORIGINS'>>;
   services: Services;
   logger: Logger;
   /** Where request, GraphQL and `/metrics` figures go; a private registry when omitted. */
@@ -131,7 +135,8 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
       door.createGraphQLDoor({ ...options, metrics, graphiqlAssets }),
     ));
   const routes = restRoutes(services);
-  const rest = new RestRouter(routes, config.BODY_LIMIT_BYTES, services.idempotency);
+  const rest = new RestRouter(routes, services.idempotency);
+  const answerCors = corsFor(config.CORS_ORIGINS ?? []);
 
   /** The `route` label of a request: a fixed name or a REST route template, never a path with ids. */
   function routeLabel(method: string | undefined, pathname: string): string {
@@ -226,7 +231,10 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
           });
         }
         const scraped = await metrics.scrape();
-        res.writeHead(200, { 'content-type': scraped.contentType });
+        res.writeHead(200, {
+          'content-type': scraped.contentType,
+          'content-length': Buffer.byteLength(scraped.body),
+        });
         res.end(req.method === 'HEAD' ? undefined : scraped.body);
         return;
       }
@@ -236,19 +244,23 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
       const isGraphQL = url.pathname === '/graphql';
       if (!isGraphQL && !url.pathname.startsWith('/v1/'))
         return send(res, { status: 404, body: { detail: 'Not Found' } });
+      // A granted preflight is answered before rate limits and authentication (it carries no key).
+      if (answerCors?.(req, res)) return;
       const caller = await admit(req, res, meta);
       if (caller === null) return;
       if (isGraphQL) {
         const graphiqlPage = config.GRAPHIQL && shouldRenderGraphiQL(req);
         const problem =
-          graphqlBodyProblem(req, config.BODY_LIMIT_BYTES) ?? (graphiqlPage ? null : csrfProblem(req));
+          (graphiqlPage ? null : csrfProblem(req)) ??
+          (req.method === 'POST' ? await readGraphQLBody(req, config.BODY_LIMIT_BYTES) : null);
         if (problem) return send(res, problem);
         const door = await graphql();
         if (graphiqlPage) res.setHeader('content-security-policy', door.graphiqlCsp);
         await door.handle(req, res, { meta, caller });
         return;
       }
-      return send(res, await rest.handle(req, url, meta, caller));
+      const body = () => readBody(req, config.BODY_LIMIT_BYTES);
+      return send(res, await rest.handle(req, url, meta, caller, body));
     } catch (error) {
       if (error instanceof PayloadTooLargeError) {
         return send(res, {
@@ -295,17 +307,118 @@ export function closeGracefully(server: Server): Promise<void> {
   });
 }
 
-/** Yoga reads GraphQL bodies itself, so their size is checked up front: a declared length within the limit. */
-function graphqlBodyProblem(req: IncomingMessage, limit: number): RestResponse | null {
-  if (req.method !== 'POST') return null;
-  const length = req.headers['content-length'];
-  if (length === undefined) {
-    return { status: 411, body: { detail: 'GraphQL POST requests need a Content-Length header' } };
+/** A request body over BODY_LIMIT_BYTES: 413. */
+class PayloadTooLargeError extends Error {}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A request body as text, for either door: refused as soon as its declared Content-Length or the
+ * bytes received so far (a chunked body declares none) pass `limit`, and unless it is UTF-8 (decoded
+ * with replacement characters, it would store what the client never sent).
+ */
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  if (Number(req.headers['content-length']) > limit) throw new PayloadTooLargeError();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new PayloadTooLargeError();
+    chunks.push(chunk);
   }
-  if (Number(length) > limit) {
-    return { status: 413, body: { detail: 'Request body too large' }, headers: { connection: 'close' } };
+  try {
+    return utf8.decode(Buffer.concat(chunks, size));
+  } catch {
+    throw new BadRequestError('The request body must be UTF-8 text');
   }
-  return null;
+}
+
+/**
+ * Reads a GraphQL POST body into `req.body`, which Yoga's Node adapter (@whatwg-node/server) takes
+ * as the body instead of reading the stream; or the request error to answer, shaped as Yoga's own.
+ */
+async function readGraphQLBody(req: IncomingMessage, limit: number): Promise<RestResponse | null> {
+  try {
+    (req as IncomingMessage & { body?: string }).body = await readBody(req, limit);
+    return null;
+  } catch (error) {
+    if (error instanceof PayloadTooLargeError) {
+      const refusal = graphqlRequestError(req, 413, 'REQUEST_ENTITY_TOO_LARGE', 'Request body too large');
+      return { ...refusal, headers: { ...refusal.headers, connection: 'close' } };
+    }
+    if (error instanceof BadRequestError) return graphqlRequestError(req, 400, 'BAD_REQUEST', error.message);
+    throw error;
+  }
+}
+
+/** A GraphQL-over-HTTP request error, in the media type the client accepts. */
+function graphqlRequestError(
+  req: IncomingMessage,
+  status: number,
+  code: string,
+  message: string,
+): RestResponse {
+  const type = req.headers.accept?.includes('application/graphql-response+json')
+    ? 'application/graphql-response+json'
+    : 'application/json';
+  return {
+    status,
+    body: { errors: [{ message, extensions: { code } }] },
+    headers: { 'content-type': `${type}; charset=utf-8` },
+  };
+}
+
+/**
+ * What a page on an origin in CORS_ORIGINS may do through the doors: send an API key, JSON and the
+ * headers the doors read, and read the headers they answer with. No credentials (cookies): the
+ * API key is a header. Browsers may keep a granted preflight for 10 minutes.
+ */
+const CORS_POLICY = {
+  methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+  allowedHeaders: [
+    'Authorization',
+    'Content-Type',
+    'Idempotency-Key',
+    'If-Match',
+    'X-Request-Id',
+    'X-GraphQL-Yoga-CSRF',
+    'Apollo-Require-Preflight',
+  ],
+  exposedHeaders: [
+    'ETag',
+    'Idempotent-Replayed',
+    'Retry-After',
+    'WWW-Authenticate',
+    'X-Request-Id',
+    'X-RateLimit-Limit',
+    'X-RateLimit-Remaining',
+    'X-RateLimit-Reset',
+  ],
+  credentials: false,
+  maxAge: 600,
+};
+
+/**
+ * CORS for the doors: null without allowed origins (no CORS header at all). Otherwise a function that
+ * adds the headers for a request from an allowed origin (and `Vary: Origin` to every answer), and
+ * returns true when it answered the request itself: a preflight from an allowed origin (204). Any
+ * other request, a preflight from another origin included, goes on as it would without CORS.
+ */
+function corsFor(
+  origins: readonly string[],
+): ((req: IncomingMessage, res: ServerResponse) => boolean) | null {
+  if (origins.length === 0) return null;
+  const allowed = new Set(origins);
+  const middleware = cors({
+    ...CORS_POLICY,
+    origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin) && origin),
+  });
+  return (req, res) => {
+    res.setHeader('vary', 'Origin');
+    // With these options `cors` answers or calls back at once: no need to wait.
+    middleware(req, res, () => {});
+    return res.writableEnded;
+  };
 }
 
 /** Content types a browser may send cross-site without a CORS preflight (besides none at all). */
@@ -343,7 +456,8 @@ function send(res: ServerResponse, response: RestResponse): void {
   }
   const payload = response.body === undefined ? '' : JSON.stringify(response.body);
   res.writeHead(response.status, {
-    ...(payload ? { 'content-type': 'application/json' } : {}),
+    // Stated, not left to chunked encoding: a HEAD answer (no body) says the GET answer's length.
+    ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
     ...response.headers,
   });
   res.end(payload);
@@ -352,15 +466,4 @@ function send(res: ServerResponse, response: RestResponse): void {
 function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
-}
-
-/** What the log may say about an error: its kind and a bounded message, never request data. */
-export function describeError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { type: typeof error };
-  return {
-    type: error.name,
-    message: error.message.slice(0, 300),
-    code: (error as { code?: unknown }).code,
-    stack: error.stack?.split('\n').slice(1, 6).join('\n'),
-  };
 }

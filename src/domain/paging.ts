@@ -18,19 +18,24 @@ export interface Page<T> {
   total: number;
 }
 
-const integer = z
-  .string()
-  .regex(/^\d{1,9}$/, 'Input should be a valid integer')
-  .transform(Number);
+/** The last page: its offset, (page - 1) × limit, stays a safe integer (and a PostgreSQL bigint). */
+export const PAGE_MAX = 1_000_000_000;
+
+/**
+ * A query-string integer in [min, max]. Any whole number parses, so one out of range is told its
+ * range; beyond ±2^53 its exact value no longer matters (it is out of every range).
+ */
+const integerIn = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[+-]?\d+$/, 'Input should be a valid integer')
+    .transform((v) => Math.min(Math.max(Number(v), -Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER))
+    .pipe(z.number().int().min(min).max(max));
 
 /** The list parameters every list takes, built once (their descriptions are for the OpenAPI document). */
 const LIST_PARAMS = {
-  page: integer
-    .pipe(z.number().min(1))
-    .optional()
-    .meta({ description: 'The page to return, from 1.', default: 1 }),
-  limit: integer
-    .pipe(z.number().min(1).max(PAGE_LIMIT_MAX))
+  page: integerIn(1, PAGE_MAX).optional().meta({ description: 'The page to return, from 1.', default: 1 }),
+  limit: integerIn(1, PAGE_LIMIT_MAX)
     .optional()
     .meta({ description: 'Items per page.', default: PAGE_LIMIT_DEFAULT }),
   q: z.string().max(255).optional().meta({ description: 'Case-insensitive substring of the name.' }),

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Logger } from '../logger.js';
+import { describeError, type Logger } from '../logger.js';
 
 export interface RateDecision {
   allowed: boolean;
@@ -95,7 +95,7 @@ export class RateLimiter {
     } catch (error) {
       if (!this.databaseDown) {
         this.logger.warn(
-          { error: error instanceof Error ? error.message : String(error) },
+          { error: describeError(error) },
           'rate limits: database unavailable; counting in this process until the window ends',
         );
       }

@@ -29,15 +29,22 @@ interface CompiledRoute extends Route {
   paramNames: string[];
 }
 
-export class PayloadTooLargeError extends Error {}
+/** HEAD is answered as GET is (Node drops the body of a HEAD response). */
+function routeMethod(method: string | undefined): string | undefined {
+  return method === 'HEAD' ? 'GET' : method;
+}
 
-/** Matches `/v1/...` routes, authenticates, reads the JSON body and calls the handler. */
+/** The methods a path answers, as a 405's `Allow` header says them: HEAD wherever GET is. */
+function allowedMethods(routes: Route[]): string {
+  return routes.flatMap((r) => (r.method === 'GET' ? ['GET', 'HEAD'] : [r.method])).join(', ');
+}
+
+/** Matches `/v1/...` routes, authenticates, parses the JSON body and calls the handler. */
 export class RestRouter {
   private readonly routes: CompiledRoute[];
 
   constructor(
     routes: Route[],
-    private readonly bodyLimit: number,
     private readonly idempotency: IdempotencyKeys,
   ) {
     this.routes = routes.map((route) => {
@@ -53,24 +60,28 @@ export class RestRouter {
   /** The template (`/v1/teams/:team_id/...`) of the route a request goes to, for metrics: never ids. */
   templateOf(method: string | undefined, pathname: string): string | undefined {
     const matching = this.routes.filter((r) => r.pattern.test(pathname));
-    return (matching.find((r) => r.method === method) ?? matching[0])?.path;
+    return (matching.find((r) => r.method === routeMethod(method)) ?? matching[0])?.path;
   }
 
-  /** `authenticated` is the caller, or the authentication failure to report once a route matched. */
+  /**
+   * `authenticated` is the caller, or the authentication failure to report once a route matched;
+   * `readBody` reads the request body as text (src/server.ts), called only for a route that takes one.
+   */
   async handle(
     req: IncomingMessage,
     url: URL,
     meta: RequestMeta,
     authenticated: Actor | Error,
+    readBody: () => Promise<string>,
   ): Promise<RestResponse> {
     const matching = this.routes.filter((r) => r.pattern.test(url.pathname));
     if (matching.length === 0) return { status: 404, body: { detail: 'Not Found' } };
-    const route = matching.find((r) => r.method === req.method);
+    const route = matching.find((r) => r.method === routeMethod(req.method));
     if (!route) {
       return {
         status: 405,
         body: { detail: 'Method Not Allowed' },
-        headers: { allow: matching.map((r) => r.method).join(', ') },
+        headers: { allow: allowedMethods(matching) },
       };
     }
     if (authenticated instanceof Error) throw authenticated;
@@ -78,7 +89,7 @@ export class RestRouter {
     const values = route.pattern.exec(url.pathname)!.slice(1);
     const params = Object.fromEntries(route.paramNames.map((name, i) => [name, decode(values[i])]));
     const hasBody = route.method === 'POST' || route.method === 'PATCH';
-    const raw = hasBody ? await this.readBody(req) : '';
+    const raw = hasBody ? await readBody() : '';
     const body = hasBody ? parseJsonObject(raw, route.bodyOptional) : undefined;
     const run = () =>
       route.handle({ actor, meta, params, query: url.searchParams, headers: req.headers, body });
@@ -90,19 +101,6 @@ export class RestRouter {
       { method: route.method, path: url.pathname + url.search, body: raw },
       run,
     );
-  }
-
-  private async readBody(req: IncomingMessage): Promise<string> {
-    const declared = Number(req.headers['content-length']);
-    if (declared > this.bodyLimit) throw new PayloadTooLargeError();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > this.bodyLimit) throw new PayloadTooLargeError();
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8');
   }
 }
 
