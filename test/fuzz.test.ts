@@ -18,7 +18,9 @@ import { startTestApp, type TestApp } from './support/harness.js';
 const RUNS: Record<string, number> = {
   'REST secrets': 80,
   'REST vault connections, locations, other routes': 50,
+  'REST, every parameter of the OpenAPI document': 100,
   GraphQL: 70,
+  'GraphQL, every argument of the schema': 120,
 };
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
 

@@ -8,10 +8,19 @@
  *     secrets, unknown keys' values, wrongly shaped credential objects, inline GraphQL literals, the
  *     Authorization header — and must never come back out.
  * Fields that are echoed by design (name, description, bucket, settings, references) get ordinary
- * strings instead, never a canary. Shared by test/fuzz.test.ts (a quick budget) and scripts/fuzz.ts.
+ * strings instead, never a canary. On GraphQL, besides hand-made cases for the core use case, every
+ * argument of every query and mutation (and of the fields they select) is exercised with variables
+ * generated from its type in the schema itself (scripts/lib/graphql-operations.ts), so new fields and
+ * arguments are fuzzed as soon as they exist. Shared by test/fuzz.test.ts (a quick budget) and
+ * scripts/fuzz.ts.
  */
 import fc from 'fast-check';
+import { type GraphQLInputType, isEnumType, isInputObjectType, isListType, isNonNullType } from 'graphql';
+import { SCOPES } from '../../src/auth/scopes.js';
 import { AUTH_METHODS, CREDENTIAL_FIELDS, SECRET_TYPES } from '../../src/domain/providers.js';
+import { buildSubgraphSchema } from '../../src/graphql/schema.js';
+import { buildOpenApiDocument, type JsonSchema, type OpenApiDocument } from '../../src/http/openapi.js';
+import { type Operation, schemaOperations } from './graphql-operations.js';
 import { type HttpResult, LEAK_MARKERS, leakMarkerIn, request } from './http.js';
 
 export const CANARY_TAG = 'SECRETCANARY';
@@ -25,6 +34,8 @@ export interface FuzzFixture {
   secretId: string;
   vaultSecretId: string;
   connectionId: string;
+  /** A location, of a secret of its own (so the other secrets can change type freely). */
+  locationId: string;
   otherTeamId: string;
   otherKey: string;
   otherSecretId: string;
@@ -36,6 +47,8 @@ export interface FuzzFixture {
 
 export interface FuzzCase {
   door: 'rest' | 'graphql';
+  /** The GraphQL root field or the REST route (`PATCH /v1/teams/{team_id}/...`), for cases made from the schema or the OpenAPI document. */
+  operation?: string;
   method: string;
   path: string;
   headers: Record<string, string>;
@@ -62,6 +75,9 @@ const echoString = fc
         'x'.repeat(256),
         'y'.repeat(2001),
         '\u0000',
+        'a\u0000b',
+        '\uD800',
+        'a\uDFFFb',
         '%s%n',
         '../..',
         'null',
@@ -69,6 +85,70 @@ const echoString = fc
     },
   )
   .filter(clean);
+
+/** Timestamps for DateTime arguments and date-time fields: valid ones, and ones outside years 0001–9999 or malformed. */
+const timestampText = fc.oneof(
+  { weight: 4, arbitrary: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '0000-01-01T00:00:00Z',
+      '+275760-09-13T00:00:00Z',
+      '-000001-01-01T00:00:00Z',
+      '0001-01-01T00:00:00Z',
+      '9999-12-31T23:59:59.999Z',
+      '9999-12-31T23:30:00-01:00',
+      '2030-01-01',
+      'yesterday',
+      '2030-13-45T25:61:61Z',
+    ),
+  },
+  { weight: 1, arbitrary: echoString },
+);
+
+/** Text for fields and arguments that are not credentials: hostile text (NUL, lone surrogates, huge, ...). */
+const hostileText = fc.oneof(
+  { weight: 4, arbitrary: echoString },
+  { weight: 2, arbitrary: fc.constantFrom('\u0000', 'x\u0000', '\uD800x', 'x\uDC00', 'w'.repeat(300_000)) },
+);
+
+type Weighted = { weight: number; arbitrary: fc.Arbitrary<unknown> };
+
+/** `typed` choices always; `wild` ones too in a wild case. */
+function choose(place: { wild: boolean }, typed: Weighted[], wild: Weighted[] = []): fc.Arbitrary<unknown> {
+  return fc.oneof(...typed, ...(place.wild ? wild : []));
+}
+
+/**
+ * Plausible values by field name (REST's snake_case; GraphQL names are looked up in it as snake_case),
+ * so that generated requests also get past validation and reach the database.
+ */
+function plausible(f: FuzzFixture): Record<string, fc.Arbitrary<unknown>> {
+  return {
+    name: validName,
+    description: validDescription,
+    scopes: fc.subarray([...SCOPES], { minLength: 1, maxLength: 3 }),
+    bucket_name: fc.stringMatching(/^[a-z0-9-]{3,20}$/),
+    region: fc.constantFrom('us-east-1', 'auto'),
+    endpoint_url: fc.constantFrom('https://s3.example.com', 'http://localhost:9000'),
+    reference: fc.constantFrom('op://vault/item/field', 'AWS_KEY', 'AWS_SECRET'),
+    project: fc.constant('p'),
+    config: fc.constant('c'),
+    environment: fc.constant('prod'),
+    project_id: fc.constant('project-1'),
+    client_id: fc.constant('client-1'),
+    secret_path: fc.constant('/'),
+    q: fc.constantFrom('fuzz', 'fz-', 'é', '%', '_'),
+    event_type: fc.constantFrom('secret_updated', 'secret_created', 'api_key_created'),
+    secret_id: fc.constantFrom(f.secretId, f.vaultSecretId),
+    vault_connection_id: fc.constant(f.connectionId),
+    page: fc.integer({ min: 1, max: 3 }),
+    limit: fc.integer({ min: 1, max: 100 }),
+    first: fc.integer({ min: 1, max: 100 }),
+    version: fc.integer({ min: 1, max: 30 }),
+    expected_version: fc.integer({ min: 1, max: 40 }),
+  };
+}
 
 const hex = fc.stringMatching(/^[0-9a-f]{10}$/);
 const tail = fc.stringMatching(/^[A-Za-z0-9+/=_-]{0,30}$/);
@@ -359,7 +439,7 @@ function authorization(f: FuzzFixture) {
 
 /** Path segments: the fixture's ids, other teams' ids, unknown UUIDs and garbage, percent-encoded. */
 const garbageSegment = fc.oneof(
-  echoString.map((s) => encodeURIComponent(s)),
+  echoString.map((s) => encodeURIComponent(s.toWellFormed())),
   fc.constantFrom('%', '%zz', '%00', '..', '.', '%2F', '%E2%82', 'null', '0', '-1', '%20', 'x'.repeat(300)),
 );
 
@@ -661,6 +741,223 @@ function restOtherCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
         })),
     },
   );
+}
+
+// --- REST: every parameter of the OpenAPI document ----------------------------------------------
+
+/**
+ * Huge values go in bodies, not URLs: past Node's header limit (16 KiB) the server answers 431 and
+ * closes the connection, which a client still sending sees as a reset. Query parameters (and GraphQL
+ * GET requests) longer than this are left out (sent as POST).
+ */
+const MAX_URL_PART = 8192;
+
+interface RestPlace {
+  name: string;
+  /** Under `credentials`, or a token or client secret: canaries go here, and only here. */
+  secret: boolean;
+  wild: boolean;
+  known: Record<string, fc.Arbitrary<unknown>>;
+  resolve: (ref: string) => JsonSchema;
+}
+
+const REST_SECRET_FIELDS = ['credentials', 'access_token', 'client_secret'];
+
+/** An arbitrary for a value of a JSON schema (as the OpenAPI document describes the route's input). */
+function jsonValue(f: FuzzFixture, schema: JsonSchema, place: RestPlace): fc.Arbitrary<unknown> {
+  if (typeof schema.$ref === 'string') return jsonValue(f, place.resolve(schema.$ref), place);
+  const wrong = [{ weight: 1, arbitrary: place.secret ? canaryValue : odd }];
+  const branches = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
+  if (branches && !schema.properties) {
+    return choose(
+      place,
+      branches.map((b) => ({ weight: 1, arbitrary: jsonValue(f, b, place) })),
+      wrong,
+    );
+  }
+  if ('const' in schema) return choose(place, [{ weight: 8, arbitrary: fc.constant(schema.const) }], wrong);
+  if (Array.isArray(schema.enum)) {
+    return choose(
+      place,
+      [{ weight: 8, arbitrary: fc.constantFrom(...(schema.enum as unknown[])) }],
+      [{ weight: 1, arbitrary: enumish((schema.enum as unknown[]).map(String)) }],
+    );
+  }
+  const known = place.known[place.name];
+  const plausibly = known ? [{ weight: 6, arbitrary: known }] : [];
+  switch (schema.type) {
+    case 'object': {
+      const properties = Object.entries((schema.properties ?? {}) as Record<string, JsonSchema>);
+      const at = (name: string) => ({
+        ...place,
+        name,
+        secret: place.secret || REST_SECRET_FIELDS.includes(name),
+      });
+      const additional = schema.additionalProperties;
+      const record = properties.length
+        ? fc.record(Object.fromEntries(properties.map(([name, p]) => [name, jsonValue(f, p, at(name))])), {
+            requiredKeys: place.wild ? [] : ((schema.required ?? []) as string[]),
+          })
+        : typeof additional === 'object' && additional !== null
+          ? fc.dictionary(echoString, jsonValue(f, additional as JsonSchema, at('*')), { maxKeys: 3 })
+          : fc.constant({});
+      const extra = fc.dictionary(echoString, canaryValue, { minKeys: 1, maxKeys: 2 });
+      return choose(
+        place,
+        [{ weight: 10, arbitrary: schema.oneOf ? jsonValue(f, { oneOf: schema.oneOf }, place) : record }],
+        [
+          {
+            weight: 1,
+            arbitrary: fc.tuple(record, extra).map(([known, more]) => ({ ...more, ...(known as object) })),
+          },
+          ...wrong,
+        ],
+      );
+    }
+    case 'array':
+      return choose(
+        place,
+        [
+          {
+            weight: 6,
+            arbitrary: fc.array(
+              jsonValue(f, (schema.items ?? {}) as JsonSchema, { ...place, name: `${place.name}[]` }),
+              { maxLength: 3 },
+            ),
+          },
+          ...plausibly,
+        ],
+        wrong,
+      );
+    case 'integer':
+    case 'number':
+      return choose(
+        place,
+        [{ weight: 6, arbitrary: fc.integer({ min: -2, max: 120 }) }, ...plausibly],
+        [{ weight: 1, arbitrary: fc.constantFrom(2 ** 31, 2 ** 53, -1e300, 0.5, 1e300) }, ...wrong],
+      );
+    case 'boolean':
+      return choose(place, [{ weight: 4, arbitrary: fc.boolean() }], wrong);
+    case 'null':
+      return fc.constant(null);
+    case 'string': {
+      if (place.secret) return choose(place, [{ weight: 8, arbitrary: canary }], wrong);
+      const text =
+        schema.format === 'date-time'
+          ? timestampText
+          : schema.format === 'uuid' || String(schema.pattern ?? '').startsWith('^[0-9a-fA-F]{8}')
+            ? fc.oneof(
+                fc.constantFrom(f.secretId, f.vaultSecretId, f.connectionId, f.otherSecretId),
+                fc.uuid(),
+                echoString,
+              )
+            : hostileText;
+      return choose(place, [{ weight: 8, arbitrary: text }, ...plausibly], wrong);
+    }
+    default:
+      // `{}` or `{ not: {} }` (a field that must be absent): anything.
+      return fc.oneof(echoString, odd);
+  }
+}
+
+interface RestOperation {
+  method: string;
+  /** `/v1/teams/{team_id}/...` */
+  path: string;
+  parameters: { name: string; in: 'path' | 'query' | 'header'; required: boolean; schema: JsonSchema }[];
+  body?: JsonSchema;
+}
+
+function restOperations(document: OpenApiDocument): RestOperation[] {
+  return Object.entries(document.paths)
+    .filter(([path]) => path.startsWith('/v1/'))
+    .flatMap(([path, operations]) =>
+      Object.entries(
+        operations as Record<
+          string,
+          {
+            parameters?: RestOperation['parameters'];
+            requestBody?: { content: Record<string, { schema: JsonSchema }> };
+          }
+        >,
+      ).map(([method, operation]) => ({
+        method: method.toUpperCase(),
+        path,
+        parameters: operation.parameters ?? [],
+        body: operation.requestBody?.content['application/json']?.schema,
+      })),
+    );
+}
+
+/** Deletes, and revocations or rotations of API keys, get ids of nothing (the fixtures live on). */
+const destructiveRoute = (o: RestOperation) =>
+  o.method === 'DELETE' || /api-keys\/\{[a-z_]+\}\/(rotate|revoke)$/.test(o.path);
+
+/** One route of the OpenAPI document with generated path ids, query parameters, headers and body. */
+function openApiCase(f: FuzzFixture, document: OpenApiDocument): fc.Arbitrary<FuzzCase> {
+  const known = plausible(f);
+  const resolve = (ref: string) =>
+    document.components.schemas[ref.replace('#/components/schemas/', '')] as JsonSchema;
+  const pathIds: Record<string, string[]> = {
+    team_id: [f.teamId, f.otherTeamId],
+    secret_id: [f.secretId, f.vaultSecretId, f.otherSecretId],
+    connection_id: [f.connectionId],
+    location_id: [f.locationId],
+  };
+  const perRoute = restOperations(document).map((operation) => {
+    const caseOf = (wild: boolean) => {
+      const place = (name: string): RestPlace => ({ name, secret: false, wild, known, resolve });
+      const path = fc.record(
+        Object.fromEntries(
+          operation.parameters
+            .filter((p) => p.in === 'path')
+            .map((p) => {
+              const ids = destructiveRoute(operation) && p.name !== 'team_id' ? [] : (pathIds[p.name] ?? []);
+              return [
+                p.name,
+                ids.length
+                  ? idSegment(ids)
+                  : fc.oneof({ weight: 4, arbitrary: fc.uuid() }, { weight: 1, arbitrary: garbageSegment }),
+              ];
+            }),
+        ),
+      );
+      const query = fc.record(
+        Object.fromEntries(
+          operation.parameters
+            .filter((p) => p.in === 'query')
+            .map((p) => [p.name, maybe(jsonValue(f, p.schema, place(p.name)))]),
+        ),
+        { requiredKeys: [] },
+      );
+      const body = operation.body
+        ? rawBody(jsonValue(f, operation.body, place('body')))
+        : fc.constant(undefined);
+      return fc.record({ path, query, body, headers: commonHeaders(f) });
+    };
+    return fc
+      .oneof({ weight: 3, arbitrary: caseOf(false) }, { weight: 1, arbitrary: caseOf(true) })
+      .map((r) => {
+        const path = operation.path.replace(/\{([a-z_]+)\}/g, (_, name: string) => r.path[name]);
+        const search = Object.entries(r.query)
+          .filter(([, v]) => v !== undefined)
+          .map(
+            ([k, v]) =>
+              `${k}=${encodeURIComponent(String(typeof v === 'object' ? JSON.stringify(v) : v).toWellFormed())}`,
+          )
+          .filter((pair) => pair.length <= MAX_URL_PART)
+          .join('&');
+        return {
+          door: 'rest' as const,
+          operation: `${operation.method} ${operation.path}`,
+          method: operation.method,
+          path: search ? `${path}?${search}` : path,
+          headers: r.headers,
+          body: operation.method === 'GET' ? undefined : r.body,
+        };
+      });
+  });
+  return fc.oneof(...perRoute);
 }
 
 // --- GraphQL -------------------------------------------------------------------------------------
@@ -972,6 +1269,206 @@ function graphqlCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
     });
 }
 
+// --- GraphQL: every argument of the schema ----------------------------------------------------
+
+/** Names of arguments and input fields that hold a credential (besides every `...CredentialsInput` field). */
+const SECRET_FIELDS = ['accessToken', 'clientSecret'];
+
+/** Mutations whose success removes or disables something: never given the fixture's own ids. */
+const DESTRUCTIVE = /^(delete|revoke)|^rotateApiKey$/;
+
+interface ArgumentPlace {
+  operation: string;
+  name: string;
+  /** Inside a credential input (or a token field): canaries go here, and only here. */
+  secret: boolean;
+  /** A wild case: values of the wrong type, nulls for required values, unknown fields. */
+  wild: boolean;
+  /** `plausible(f)`, made once. */
+  known: Record<string, fc.Arbitrary<unknown>>;
+}
+
+/**
+ * An arbitrary for a value of `type`. In a typed case every value has the type (and is hostile within
+ * it: NUL, lone surrogates, huge strings, out-of-range timestamps and integers), so it gets past
+ * graphql-js to the resolvers; in a wild case, anything.
+ */
+function argumentValue(f: FuzzFixture, type: GraphQLInputType, place: ArgumentPlace): fc.Arbitrary<unknown> {
+  if (isNonNullType(type)) {
+    return choose(
+      place,
+      [{ weight: 20, arbitrary: presentValue(f, type.ofType, place) }],
+      [{ weight: 1, arbitrary: fc.constant(null) }],
+    );
+  }
+  return choose(place, [
+    { weight: 5, arbitrary: presentValue(f, type, place) },
+    { weight: 1, arbitrary: fc.constantFrom(null, undefined) },
+  ]);
+}
+
+function presentValue(f: FuzzFixture, type: GraphQLInputType, place: ArgumentPlace): fc.Arbitrary<unknown> {
+  const wrong = [{ weight: 1, arbitrary: place.secret ? canaryValue : odd }];
+  const known = place.known[place.name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+  const plausibly = known ? [{ weight: 6, arbitrary: known }] : [];
+  if (isListType(type)) {
+    const item = argumentValue(f, type.ofType, { ...place, name: `${place.name}[]` });
+    return choose(
+      place,
+      [
+        { weight: 6, arbitrary: fc.array(item, { maxLength: 3 }) },
+        ...plausibly,
+        { weight: 1, arbitrary: item },
+      ],
+      wrong,
+    );
+  }
+  if (isInputObjectType(type)) {
+    const secret = place.secret || type.name.endsWith('CredentialsInput');
+    const fields = Object.values(type.getFields());
+    const at = (name: string) => ({ ...place, name, secret: secret || SECRET_FIELDS.includes(name) });
+    const extra = fc.dictionary(echoString, canaryValue, { minKeys: 1, maxKeys: 2 });
+    if (type.isOneOf) {
+      const one = fc
+        .constantFrom(...fields)
+        .chain((field) => presentValue(f, field.type, at(field.name)).map((v) => ({ [field.name]: v })));
+      return choose(
+        place,
+        [{ weight: 8, arbitrary: one }],
+        [
+          { weight: 1, arbitrary: fc.tuple(one, one).map(([a, b]) => ({ ...a, ...b })) },
+          { weight: 1, arbitrary: fc.constant({}) },
+          { weight: 1, arbitrary: extra },
+          ...wrong,
+        ],
+      );
+    }
+    const record = fc.record(
+      Object.fromEntries(fields.map((field) => [field.name, argumentValue(f, field.type, at(field.name))])),
+      { requiredKeys: fields.filter((field) => isNonNullType(field.type)).map((field) => field.name) },
+    );
+    return choose(
+      place,
+      [{ weight: 10, arbitrary: record }],
+      [
+        { weight: 1, arbitrary: fc.tuple(record, extra).map(([known, more]) => ({ ...more, ...known })) },
+        ...wrong,
+      ],
+    );
+  }
+  if (isEnumType(type)) {
+    const names = type.getValues().map((v) => v.name);
+    return place.wild ? gqlEnum(names) : fc.constantFrom(...names);
+  }
+  return choose(place, [{ weight: 8, arbitrary: scalarOf(f, type.name, place) }, ...plausibly], wrong);
+}
+
+function scalarOf(f: FuzzFixture, scalar: string, place: ArgumentPlace): fc.Arbitrary<unknown> {
+  switch (scalar) {
+    case 'ID': {
+      // Destructive mutations get ids of nothing, so the fixtures live on.
+      const ids = DESTRUCTIVE.test(place.operation)
+        ? []
+        : place.name === 'teamId'
+          ? [f.teamId, f.otherTeamId]
+          : [f.secretId, f.vaultSecretId, f.connectionId, f.locationId, f.otherSecretId];
+      return choose(place, [
+        ...(ids.length ? [{ weight: 12, arbitrary: fc.constantFrom(...ids) }] : []),
+        { weight: 1, arbitrary: fc.uuid() },
+        { weight: 1, arbitrary: echoString },
+      ]);
+    }
+    case 'Int':
+      return choose(
+        place,
+        [{ weight: 6, arbitrary: fc.integer({ min: -2, max: 120 }) }],
+        [{ weight: 1, arbitrary: fc.constantFrom(2 ** 31, -(2 ** 31) - 1, 2 ** 53, 0.5, 1e300) }],
+      );
+    case 'Boolean':
+      return fc.boolean();
+    case 'DateTime':
+      return timestampText;
+    case '_Any':
+      return choose(
+        place,
+        [
+          {
+            weight: 4,
+            arbitrary: fc.record({
+              __typename: fc.constantFrom('Secret', 'Location', 'VaultConnection', 'Team', 'Query', 'Nope'),
+              id: fc.oneof(
+                fc.constantFrom(f.secretId, f.teamId, f.connectionId, f.locationId, f.otherSecretId),
+                echoString,
+              ),
+            }),
+          },
+        ],
+        [{ weight: 1, arbitrary: fc.oneof(echoString, odd) }],
+      );
+    default:
+      return place.secret ? canary : hostileText;
+  }
+}
+
+/** One operation of the schema with generated variables (and sometimes an unknown variable holding a canary). */
+function schemaArgumentCase(f: FuzzFixture, operations: Operation[]): fc.Arbitrary<FuzzCase> {
+  const known = plausible(f);
+  const perOperation = operations.map((operation) => {
+    const variablesOf = (wild: boolean) =>
+      fc.record(
+        Object.fromEntries(
+          operation.variables.map((v) => [
+            v.name,
+            argumentValue(f, v.type, {
+              operation: operation.field,
+              name: v.name.replace(/^.*_/, ''),
+              secret: SECRET_FIELDS.includes(v.name),
+              wild,
+              known,
+            }),
+          ]),
+        ),
+        {
+          requiredKeys: wild
+            ? []
+            : operation.variables.filter((v) => isNonNullType(v.type)).map((v) => v.name),
+        },
+      );
+    const variables = fc.oneof(
+      { weight: 3, arbitrary: variablesOf(false) },
+      { weight: 1, arbitrary: variablesOf(true) },
+    );
+    return fc.tuple(variables, rarely(canaryValue)).map(([values, stray]) => ({
+      operation,
+      variables: stray === undefined ? values : { ...values, stray },
+    }));
+  });
+  return fc
+    .record({
+      op: fc.oneof(...perOperation),
+      authorization: authorization(f),
+      get: fc.boolean(),
+    })
+    .map(({ op, authorization: auth, get }) => {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+      };
+      if (auth !== undefined) headers.authorization = auth;
+      const payload = { query: op.operation.document, variables: op.variables };
+      const operation = op.operation.field;
+      const params = new URLSearchParams({
+        query: payload.query,
+        variables: JSON.stringify(payload.variables),
+      });
+      if (op.operation.kind === 'query' && get && String(params).length <= MAX_URL_PART) {
+        return { door: 'graphql' as const, operation, method: 'GET', path: `/graphql?${params}`, headers };
+      }
+      const body = JSON.stringify(payload);
+      return { door: 'graphql' as const, operation, method: 'POST', path: '/graphql', headers, body };
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Checking
 // ---------------------------------------------------------------------------------------------
@@ -1037,20 +1534,36 @@ async function cleanup(f: FuzzFixture, c: FuzzCase, result: HttpResult): Promise
       headers: authFor(teamId),
     });
   if (c.door === 'rest' && result.status === 201 && typeof result.body?.id === 'string') {
-    const resource = /\/(secrets|vault-connections|locations)(?:\?|$)/.exec(c.path)?.[1];
+    const resource = /\/(secrets|vault-connections|locations|api-keys)(?:\?|$)/.exec(c.path)?.[1];
     if (resource && !result.headers['idempotent-replayed'])
       await del(teamOf(c.path), resource, result.body.id);
   }
   if (c.door === 'graphql') {
     const data = result.body?.data ?? {};
-    const created = data.createSecret?.secret?.id ?? data.createVaultConnection?.vaultConnection?.id;
-    if (typeof created === 'string') {
-      const resource = data.createSecret ? 'secrets' : 'vault-connections';
-      const body = c.body ? JSON.parse(c.body) : {};
-      const teamId = body?.variables?.t === f.otherTeamId ? f.otherTeamId : f.teamId;
-      await del(teamId, resource, created);
+    const created = (
+      [
+        ['secrets', data.createSecret?.secret?.id],
+        ['vault-connections', data.createVaultConnection?.vaultConnection?.id],
+        ['locations', data.createLocation?.location?.id],
+        ['api-keys', data.createApiKey?.apiKey?.id],
+      ] as const
+    ).find(([, id]) => typeof id === 'string');
+    if (created) {
+      const variables = c.body ? JSON.parse(c.body)?.variables : undefined;
+      const other = [variables?.t, variables?.teamId].some(
+        (id) => typeof id === 'string' && id.toLowerCase() === f.otherTeamId,
+      );
+      await del(other ? f.otherTeamId : f.teamId, created[0], created[1]);
     }
   }
+}
+
+let operations: Operation[] | undefined;
+
+/** The schema's operations, read once per process. */
+function operationsOfTheSchema(): Operation[] {
+  operations ??= schemaOperations(buildSubgraphSchema());
+  return operations;
 }
 
 export interface FuzzProperty {
@@ -1070,7 +1583,15 @@ export function fuzzProperties(f: FuzzFixture): FuzzProperty[] {
       name: 'REST vault connections, locations, other routes',
       property: fc.asyncProperty(restOtherCase(f), check),
     },
+    {
+      name: 'REST, every parameter of the OpenAPI document',
+      property: fc.asyncProperty(openApiCase(f, buildOpenApiDocument()), check),
+    },
     { name: 'GraphQL', property: fc.asyncProperty(graphqlCase(f), check) },
+    {
+      name: 'GraphQL, every argument of the schema',
+      property: fc.asyncProperty(schemaArgumentCase(f, operationsOfTheSchema()), check),
+    },
   ];
 }
 
@@ -1079,7 +1600,13 @@ export async function createFuzzResources(
   url: string,
   team: { teamId: string; key: string },
   other: { teamId: string; key: string },
-): Promise<{ secretId: string; vaultSecretId: string; connectionId: string; otherSecretId: string }> {
+): Promise<{
+  secretId: string;
+  vaultSecretId: string;
+  connectionId: string;
+  locationId: string;
+  otherSecretId: string;
+}> {
   const post = async (key: string, path: string, body: unknown) => {
     const res = await request(url, {
       method: 'POST',
@@ -1114,6 +1641,13 @@ export async function createFuzzResources(
       { field_name: 'secret_access_key', reference: 'AWS_SECRET' },
     ],
   });
+  const locatedSecretId = await post(team.key, `/v1/teams/${team.teamId}/secrets`, s3('fuzz-located'));
+  const locationId = await post(team.key, `/v1/teams/${team.teamId}/locations`, {
+    name: 'fuzz-location',
+    location_type: 's3',
+    secret_id: locatedSecretId,
+    bucket_name: 'fuzz-bucket',
+  });
   const otherSecretId = await post(other.key, `/v1/teams/${other.teamId}/secrets`, s3('fuzz-other'));
-  return { secretId, vaultSecretId, connectionId, otherSecretId };
+  return { secretId, vaultSecretId, connectionId, locationId, otherSecretId };
 }

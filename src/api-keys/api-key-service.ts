@@ -18,9 +18,9 @@ import { inTransaction } from '../db/transaction.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import { parsePathIds } from '../domain/ids.js';
 import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
-import { parseOrThrow } from '../domain/validation.js';
+import { parseOrThrow, timestampInput } from '../domain/validation.js';
 import { ApiKey } from '../entities/index.js';
-import type { Logger } from '../logger.js';
+import { describeError, type Logger } from '../logger.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { issueApiKey } from '../teams/team-admin.js';
 
@@ -58,12 +58,8 @@ export const createApiKeySchema = z.strictObject({
     )
     .min(1)
     .max(64),
-  expires_at: z.iso
-    .datetime({ offset: true, message: 'Input should be a valid ISO-8601 date-time' })
-    .refine((value) => {
-      const at = new Date(value).getTime();
-      return Number.isNaN(at) || at > Date.now(); // a malformed value is reported once, by the format check
-    }, 'expires_at must be in the future')
+  expires_at: timestampInput
+    .refine((value) => Date.parse(value) > Date.now(), 'expires_at must be in the future')
     .nullish(),
 });
 
@@ -284,9 +280,7 @@ export class ApiKeyService {
         // A failed flush keeps its entries for the next one; it must never crash the process.
         this.flushLastUsed().catch((error: unknown) => {
           this.options.logger?.warn(
-            {
-              error: error instanceof Error ? { type: error.name, message: error.message.slice(0, 300) } : {},
-            },
+            { error: describeError(error) },
             'could not write api_keys.last_used_at; will retry',
           );
         });

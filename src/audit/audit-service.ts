@@ -4,7 +4,7 @@ import { type Actor, authorize } from '../auth/scopes.js';
 import { ValidationError } from '../domain/errors.js';
 import { parsePathIds } from '../domain/ids.js';
 import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
-import { UUID_PATTERN } from '../domain/validation.js';
+import { timestampInput, UUID_PATTERN } from '../domain/validation.js';
 import { AuditEvent } from '../entities/index.js';
 import type { AuditEntry } from './audit.js';
 
@@ -32,10 +32,7 @@ const uuid = z
   .string()
   .regex(UUID_PATTERN, 'Input should be a valid UUID')
   .transform((v) => v.toLowerCase());
-const dateTime = z
-  .string()
-  .pipe(z.iso.datetime({ offset: true, message: 'Input should be a valid ISO-8601 date-time' }))
-  .transform((v) => new Date(v));
+const dateTime = timestampInput.transform((v) => new Date(v));
 
 /** The REST query filters (the door-neutral names are in AuditFilter). */
 export const AUDIT_QUERY_FILTERS = {

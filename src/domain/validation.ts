@@ -11,15 +11,19 @@ export function parseOrThrow<S extends z.ZodType>(
   prefix: Issue['path'] = [],
   source?: Issue['source'],
 ): z.output<S> {
-  const unstorable = unstorableStrings(input, prefix, source);
-  if (unstorable.length) throw new ValidationError(unstorable);
+  assertStorable(input, prefix, source);
   const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   throw new ValidationError(result.error.issues.flatMap((issue) => zodIssueToIssues(issue, prefix, source)));
 }
 
-/** Strings PostgreSQL cannot store faithfully: NUL characters and unpaired surrogates. */
-function unstorableStrings(value: unknown, path: Issue['path'], source: Issue['source']): Issue[] {
+/**
+ * Text PostgreSQL stores faithfully: no NUL character (a text value cannot hold one) and well-formed
+ * Unicode (an unpaired surrogate would be stored as U+FFFD). Checked for every string anywhere in an
+ * input (object keys' values and list items too) by both doors: REST through `parseOrThrow`, GraphQL
+ * through the builder's storable-input plugin. One issue per offending string, at its path.
+ */
+export function unstorableText(value: unknown, path: Issue['path'] = [], source?: Issue['source']): Issue[] {
   if (typeof value === 'string') {
     if (value.includes('\u0000'))
       return [{ path, message: 'Must not contain NUL characters', code: 'string_pattern_mismatch', source }];
@@ -27,14 +31,47 @@ function unstorableStrings(value: unknown, path: Issue['path'], source: Issue['s
       return [{ path, message: 'Must be valid Unicode text', code: 'string_unicode', source }];
     return [];
   }
-  if (Array.isArray(value)) return value.flatMap((item, i) => unstorableStrings(item, [...path, i], source));
+  if (Array.isArray(value)) return value.flatMap((item, i) => unstorableText(item, [...path, i], source));
   if (value && typeof value === 'object') {
     return Object.keys(value).flatMap((key) =>
-      unstorableStrings((value as Record<string, unknown>)[key], [...path, key], source),
+      unstorableText((value as Record<string, unknown>)[key], [...path, key], source),
     );
   }
   return [];
 }
+
+/** Throws a ValidationError naming every string in `input` that PostgreSQL cannot store (see `unstorableText`). */
+export function assertStorable(input: unknown, prefix: Issue['path'] = [], source?: Issue['source']): void {
+  const issues = unstorableText(input, prefix, source);
+  if (issues.length) throw new ValidationError(issues);
+}
+
+/**
+ * The instants both doors accept: years 0001 to 9999 in UTC. PostgreSQL's own range is wider (4713 BC
+ * to 294276 AD), but the ORM sends a timestamp as JavaScript's ISO text (`toISOString`), and outside
+ * four-digit years PostgreSQL (15, and the embedded PGlite alike) refuses that text: year 0 does not
+ * exist ('0000-01-01...'), '-000001-...' is no timestamp, and '+275760-...' reads as a time zone.
+ */
+export const TIMESTAMP_MIN = '0001-01-01T00:00:00.000Z';
+export const TIMESTAMP_MAX = '9999-12-31T23:59:59.999Z';
+
+function withinTimestampRange(value: string): boolean {
+  const at = Date.parse(value);
+  return at >= Date.parse(TIMESTAMP_MIN) && at <= Date.parse(TIMESTAMP_MAX);
+}
+
+/**
+ * An input timestamp, on both doors: ISO-8601 with `Z` or an offset, within TIMESTAMP_MIN..TIMESTAMP_MAX.
+ * Each check stops the ones after it, so a value gets one issue, and refinements added by callers
+ * (e.g. "in the future") see only valid timestamps.
+ */
+export const timestampInput = z.iso
+  .datetime({ offset: true, message: 'Input should be a valid ISO-8601 date-time', abort: true })
+  .refine(withinTimestampRange, {
+    message: `Must be between ${TIMESTAMP_MIN} and ${TIMESTAMP_MAX}`,
+    params: { code: 'datetime_range' },
+    abort: true,
+  });
 
 /** A JSON object kept as it is (no copying), so keys such as "__proto__" stay visible as own keys. */
 export const plainObject = z.custom<Record<string, unknown>>(

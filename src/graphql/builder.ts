@@ -5,8 +5,9 @@ import FederationPlugin from '@pothos/plugin-federation';
 import ValidationPlugin, { InputValidationError } from '@pothos/plugin-validation';
 import type { z } from 'zod';
 import type { Actor, RequestMeta } from '../auth/scopes.js';
-import { zodIssueToIssues } from '../domain/validation.js';
+import { timestampInput, zodIssueToIssues } from '../domain/validation.js';
 import type { Services } from '../services.js';
+import StorableInputPlugin from './storable-input-plugin.js';
 
 export interface GraphQLContext {
   services: Services;
@@ -25,8 +26,9 @@ interface BuilderTypeConfig {
 export type BuilderTypes = PothosSchemaTypes.ExtendDefaultTypes<BuilderTypeConfig>;
 
 export const builder = new SchemaBuilder<BuilderTypeConfig>({
+  // Later plugins map arguments first: storable text is checked before the validation plugin's rules.
   // Directives and federation last: they add @key and the entity resolvers, and wrap no resolvers.
-  plugins: [ErrorsPlugin, ValidationPlugin, DirectivesPlugin, FederationPlugin],
+  plugins: [ErrorsPlugin, ValidationPlugin, StorableInputPlugin, DirectivesPlugin, FederationPlugin],
   defaultFieldNullability: false,
   errors: { defaultTypes: [], unsafelyHandleInputErrors: true },
   validation: {
@@ -40,13 +42,23 @@ export const builder = new SchemaBuilder<BuilderTypeConfig>({
   },
 });
 
+/**
+ * A DateTime input graphql-js refuses. It prefixes the message with where the value was (the variable
+ * and the path in it, or the literal's location) and keeps `extensions` on the error it reports.
+ */
+class DateTimeInputError extends TypeError {
+  readonly extensions = { code: 'BAD_USER_INPUT' };
+}
+
 builder.scalarType('DateTime', {
-  description: 'An ISO-8601 timestamp in UTC, e.g. 2026-11-26T10:15:30.123Z',
+  description:
+    'An ISO-8601 timestamp, e.g. 2026-11-26T10:15:30.123Z (as input: with Z or an offset, years 0001–9999 in UTC)',
   serialize: (value) => new Date(value).toISOString(),
+  // REST's rule for input timestamps.
   parseValue: (value) => {
-    const date = new Date(String(value));
-    if (Number.isNaN(date.getTime())) throw new TypeError('DateTime must be an ISO-8601 timestamp');
-    return date;
+    const parsed = timestampInput.safeParse(value);
+    if (parsed.success) return new Date(parsed.data);
+    throw new DateTimeInputError(zodIssueToIssues(parsed.error.issues[0])[0].message);
   },
 });
 

@@ -9,6 +9,7 @@ import './audit-schema.js';
 import './secret-relations.js';
 import './secret-history-schema.js';
 import './federation.js';
+import { checkEntityRepresentations } from './entity-representations.js';
 import { withShield } from './shield.js';
 
 export const FEDERATION_LINK_URL = 'https://specs.apollo.dev/federation/v2.6';
@@ -23,6 +24,7 @@ export function buildSubgraphSchema(): GraphQLSchema {
   const service = schema.getQueryType()?.getFields()._service;
   if (!service) throw new Error('The subgraph schema has no Query._service');
   service.resolve = () => ({ sdl });
+  checkEntityRepresentations(schema);
   return schema;
 }
 

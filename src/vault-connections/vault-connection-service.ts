@@ -18,7 +18,7 @@ import { inTransaction } from '../db/transaction.js';
 import { ConflictError, type Issue, NotFoundError, ValidationError } from '../domain/errors.js';
 import { isUuid, parsePathIds } from '../domain/ids.js';
 import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
-import { parseOrThrow, zodIssueToIssues } from '../domain/validation.js';
+import { assertStorable, parseOrThrow, zodIssueToIssues } from '../domain/validation.js';
 import { VAULT_TYPES, type VaultType } from '../domain/vaults.js';
 import { Secret, VaultConnection, type VaultSettings } from '../entities/index.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
@@ -385,6 +385,7 @@ export class VaultConnectionService {
 
 /** Only name and description; any other field (a token above all) is refused by name. */
 function parseUpdate(body: unknown): z.output<typeof updateSchema> {
+  assertStorable(body);
   const issues: Issue[] = [];
   if (typeof body === 'object' && body !== null) {
     for (const key of Object.keys(body)) {
