@@ -52,9 +52,14 @@ export async function seed(options: {
           const secret = await secrets.create(actor, meta, created.team_id, {
             name: `seed-${t}-${s}`,
             description: 'benchmark secret',
-            secret_type: 's3',
-            auth_method: 's3_access_key',
-            credentials: { access_key_id: `AKIABENCH${t}X${s}`, secret_access_key: `bench-secret-${t}-${s}` },
+            secretType: 's3',
+            authMethod: 's3_access_key',
+            value: {
+              credentials: {
+                access_key_id: `AKIABENCH${t}X${s}`,
+                secret_access_key: `bench-secret-${t}-${s}`,
+              },
+            },
           });
           secretIds.push(secret.id);
         }

@@ -21,6 +21,10 @@ const MIGRATIONS: { name: string; load: () => Promise<Record<string, unknown>> }
     name: 'Migration20261126000500_idempotency_commit',
     load: () => import('./Migration20261126000500_idempotency_commit.js'),
   },
+  {
+    name: 'Migration20261207000000_secret_version_default',
+    load: () => import('./Migration20261207000000_secret_version_default.js'),
+  },
 ];
 
 export const migrationNames: readonly string[] = MIGRATIONS.map((migration) => migration.name);

@@ -6,6 +6,7 @@ import type { CredentialStore } from './credentials/credential-store.js';
 import { instrumentStore } from './credentials/instrumented-store.js';
 import { LocalCredentialStore, loadCredentialKey } from './credentials/local-store.js';
 import { type Database, databaseOptions, openDatabase } from './db/database.js';
+import { autocommit } from './db/unit-of-work.js';
 import type { Logger } from './logger.js';
 import { Metrics, type PoolStats } from './metrics.js';
 import { closeGracefully, createHttpServer } from './server.js';
@@ -76,9 +77,9 @@ export async function createApp(
     logger,
     metrics,
     ready: async () => {
-      const em = db.orm.em.fork();
-      await em.getConnection().execute('select 1');
-      await store.ping(em);
+      const sql = autocommit(db.orm);
+      await sql('select 1');
+      await store.ping(sql);
     },
   });
   server.keepAliveTimeout = 65_000;

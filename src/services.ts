@@ -31,13 +31,14 @@ export function createServices(
   options: { authCacheTtlMs?: number } = {},
 ): Services {
   const cleanup = new CredentialCleanup(orm, store, logger);
+  const secrets = new SecretService(orm, store, cleanup);
   return {
     orm,
     store,
     cleanup,
     idempotency: new IdempotencyKeys(orm),
-    secrets: new SecretService(orm, store, cleanup),
-    secretHistory: new SecretHistoryService(orm, store),
+    secrets,
+    secretHistory: new SecretHistoryService(orm, store, secrets),
     locations: new LocationService(orm),
     vaultConnections: new VaultConnectionService(orm, store, cleanup),
     apiKeys: new ApiKeyService(orm, { logger, authCacheTtlMs: options.authCacheTtlMs }),

@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CredentialValue } from '../src/credentials/credential-store.js';
 import { LocalCredentialStore, loadCredentialKey } from '../src/credentials/local-store.js';
-import { inTransaction } from '../src/db/transaction.js';
+import { autocommit, unitOfWork } from '../src/db/unit-of-work.js';
 import { type FakeSsm, type Fault, startFakeSsm } from './support/fake-ssm.js';
 import {
   graphql,
@@ -99,7 +99,7 @@ async function secretRow(t: TestApp, id: string): Promise<SecretRow> {
 }
 
 function readCreds(t: TestApp, ref: string, version: number): Promise<CredentialValue> {
-  return t.app.services.store.get(ref, version, em(t));
+  return t.app.services.store.get(ref, version, autocommit(t.app.db.orm));
 }
 
 const paramName = (ref: string) => `${SSM_PREFIX}/${ref}`;
@@ -676,7 +676,7 @@ function storeSuite(kind: 'local' | 'ssm') {
         // Puts whose transaction then fails: the store keeps each version, the row never moves, and
         // the label stays where the row points (it only moves on commit).
         const failedPut = (i: number) =>
-          inTransaction(t.app.db.orm, async (_em, tx) => {
+          unitOfWork(t.app.db.orm, async (_em, tx) => {
             await store.put(row.credential_ref, accessKey(`orphan-put-${i}`), tx);
             throw new Error('injected failure after the put');
           });
@@ -951,9 +951,9 @@ function storeSuite(kind: 'local' | 'ssm') {
         const refB = `${base}/b`;
         const value = accessKey('aad');
         try {
-          const version = await inTransaction(t.app.db.orm, (_em, tx) => store.put(refA, value, tx));
+          const version = await unitOfWork(t.app.db.orm, (_em, tx) => store.put(refA, value, tx));
           expect(version).toBe(1);
-          expect(await store.get(refA, 1, em(t))).toEqual(value);
+          expect(await store.get(refA, 1, autocommit(t.app.db.orm))).toEqual(value);
           const [{ ciphertext }] = await sql<{ ciphertext: Buffer }>(
             t,
             'select ciphertext from credential_blobs where ref = ? and version = 1',
@@ -969,11 +969,13 @@ function storeSuite(kind: 'local' | 'ssm') {
             'insert into credential_blobs (ref, version, ciphertext, created_at) values (?, ?, ?, now())',
             [refA, 2, ciphertext],
           );
-          await expect(store.get(refB, 1, em(t))).rejects.toThrow();
-          await expect(store.get(refA, 2, em(t))).rejects.toThrow();
-          await expect(new LocalCredentialStore(randomBytes(32)).get(refA, 1, em(t))).rejects.toThrow();
+          await expect(store.get(refB, 1, autocommit(t.app.db.orm))).rejects.toThrow();
+          await expect(store.get(refA, 2, autocommit(t.app.db.orm))).rejects.toThrow();
+          await expect(
+            new LocalCredentialStore(randomBytes(32)).get(refA, 1, autocommit(t.app.db.orm)),
+          ).rejects.toThrow();
           // The original slot still decrypts, so the failures above come from the binding, not the data.
-          expect(await store.get(refA, 1, em(t))).toEqual(value);
+          expect(await store.get(refA, 1, autocommit(t.app.db.orm))).toEqual(value);
         } finally {
           await sql(t, 'delete from credential_blobs where ref in (?, ?)', [refA, refB]);
         }
@@ -985,14 +987,15 @@ function storeSuite(kind: 'local' | 'ssm') {
         const ref = `test/next-${unique()}`;
         const values = [1, 2, 3, 4].map((n) => accessKey(`next-${n}`));
         const put = (n: number, latest?: number) =>
-          inTransaction(t.app.db.orm, (_em, tx) => store.put(ref, values[n - 1], tx, latest));
+          unitOfWork(t.app.db.orm, (_em, tx) => store.put(ref, values[n - 1], tx, latest));
         try {
           expect(await put(1)).toBe(1);
           expect(await put(2, 1)).toBe(2);
           expect(await put(3, 2)).toBe(3);
           // A caller behind the store (its row still at version 1): version 2 is taken, so 4.
           expect(await put(4, 1)).toBe(4);
-          for (const n of [1, 2, 3, 4]) expect(await store.get(ref, n, em(t))).toEqual(values[n - 1]);
+          for (const n of [1, 2, 3, 4])
+            expect(await store.get(ref, n, autocommit(t.app.db.orm))).toEqual(values[n - 1]);
         } finally {
           await sql(t, 'delete from credential_blobs where ref = ?', [ref]);
         }

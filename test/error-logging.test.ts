@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { autocommit } from '../src/db/transaction.js';
+import { autocommit } from '../src/db/unit-of-work.js';
 import { describeError } from '../src/logger.js';
 import { rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 

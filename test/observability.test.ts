@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CredentialNotFoundError, type CredentialStore } from '../src/credentials/credential-store.js';
 import { instrumentStore } from '../src/credentials/instrumented-store.js';
+import { autocommit } from '../src/db/unit-of-work.js';
 import { UnavailableError, ValidationError } from '../src/domain/errors.js';
 import { RestRouter } from '../src/http/rest-router.js';
 import { createLogger, requestContext } from '../src/logger.js';
@@ -350,7 +351,7 @@ describe('/metrics', () => {
 
   it('store failures are counted by outcome', async () => {
     await expect(
-      t.app.services.store.get('teams/none/secrets/none', 1, t.app.db.orm.em.fork()),
+      t.app.services.store.get('teams/none/secrets/none', 1, autocommit(t.app.db.orm)),
     ).rejects.toBeInstanceOf(CredentialNotFoundError);
     const samples = parseMetrics((await scrape(t.url)).text);
     expect(

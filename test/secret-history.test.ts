@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { autocommit } from '../src/db/unit-of-work.js';
 import { rest, startTestApp, type TestApp } from './support/harness.js';
 
 let t: TestApp;
@@ -26,7 +27,7 @@ async function nativeSecret() {
 
 async function currentCredentials(id: string) {
   const [row] = await sql('select credential_ref, credential_version from secrets where id = ?', [id]);
-  return t.app.services.store.get(row.credential_ref, row.credential_version, t.app.db.orm.em.fork());
+  return t.app.services.store.get(row.credential_ref, row.credential_version, autocommit(t.app.db.orm));
 }
 
 describe('secret history and rollback', () => {

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { autocommit } from '../src/db/unit-of-work.js';
 import { Secret } from '../src/entities/index.js';
 import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
@@ -1047,7 +1048,7 @@ async function readState(w: Watched): Promise<State> {
   const row = await em.findOneOrFail(Secret, { id: w.id });
   const credentials =
     row.credentialRef && row.credentialVersion != null
-      ? await t.app.services.store.get(row.credentialRef, row.credentialVersion, em)
+      ? await t.app.services.store.get(row.credentialRef, row.credentialVersion, autocommit(t.app.db.orm))
       : null;
   return {
     view,
@@ -1057,7 +1058,7 @@ async function readState(w: Watched): Promise<State> {
     stored: {
       credentialVersion: row.credentialVersion ?? null,
       credentials,
-      vaultConnectionId: row.vaultConnectionId ?? null,
+      vaultConnectionId: row.vaultConnection?.id ?? null,
       fieldMappings: row.fieldMappings ?? null,
     },
   };

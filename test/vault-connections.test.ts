@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { autocommit } from '../src/db/unit-of-work.js';
 import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 let t: TestApp;
@@ -64,7 +65,11 @@ async function row(id: string) {
 
 async function stored(id: string) {
   const current = (await row(id))!;
-  return t.app.services.store.get(current.credential_ref, current.credential_version, t.app.db.orm.em.fork());
+  return t.app.services.store.get(
+    current.credential_ref,
+    current.credential_version,
+    autocommit(t.app.db.orm),
+  );
 }
 
 let counter = 0;

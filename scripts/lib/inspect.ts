@@ -1,11 +1,12 @@
 /** In-process access to the database and credential store behind a server, for the integrity checks. */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { CredentialStore } from '../../src/credentials/credential-store.js';
+import { autocommit } from '../../src/db/unit-of-work.js';
 import type { Inspector } from './concurrency.js';
 
 export function inspectorFor(orm: MikroORM, store: CredentialStore): Inspector {
   return {
-    readCredentials: (ref, version) => store.get(ref, version, orm.em.fork()),
+    readCredentials: (ref, version) => store.get(ref, version, autocommit(orm)),
     async row(secretId) {
       const rows = await orm.em
         .fork()

@@ -14,7 +14,7 @@ import {
   SCOPES,
   type Scope,
 } from '../auth/scopes.js';
-import { inTransaction } from '../db/transaction.js';
+import { unitOfWork } from '../db/unit-of-work.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import { parsePathIds } from '../domain/ids.js';
 import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
@@ -160,7 +160,7 @@ export class ApiKeyService {
     const scopes = [...new Set(input.scopes)] as Scope[];
     assertMayGrant(actor, scopes);
 
-    return inTransaction(this.orm, async (em) => {
+    return unitOfWork(this.orm, async (em) => {
       await assertWithinPlan(em, teamId, 'api_keys', () => countActive(em, teamId));
       const issued = issueApiKey(em, {
         teamId,
@@ -195,7 +195,7 @@ export class ApiKeyService {
     const { teamId, id } = this.ids(teamIdParam, apiKeyIdParam);
     authorize(actor, teamId, 'api_keys:create');
     parseOrThrow(noInputSchema, body);
-    const rotated = await inTransaction(this.orm, async (em) => {
+    const rotated = await unitOfWork(this.orm, async (em) => {
       const key = await this.lock(em, teamId, id);
       assertMayGrant(actor, key.scopes.filter(isScope), 'rotate');
       if (key.revokedAt) throw new ConflictError('A revoked API key cannot be rotated');
@@ -227,7 +227,7 @@ export class ApiKeyService {
     const { teamId, id } = this.ids(teamIdParam, apiKeyIdParam);
     authorize(actor, teamId, 'api_keys:delete');
     parseOrThrow(noInputSchema, body);
-    const revoked = await inTransaction(this.orm, async (em) => {
+    const revoked = await unitOfWork(this.orm, async (em) => {
       const key = await this.lock(em, teamId, id);
       if (key.revokedAt) return key;
       key.revokedAt = new Date();
@@ -248,7 +248,7 @@ export class ApiKeyService {
   async delete(actor: Actor, meta: RequestMeta, teamIdParam: string, apiKeyIdParam: string): Promise<string> {
     const { teamId, id } = this.ids(teamIdParam, apiKeyIdParam);
     authorize(actor, teamId, 'api_keys:delete');
-    const deleted = await inTransaction(this.orm, async (em) => {
+    const deleted = await unitOfWork(this.orm, async (em) => {
       const key = await this.lock(em, teamId, id);
       em.remove(key);
       recordAudit(em, actor, meta, {

@@ -1,18 +1,17 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { autocommit, type Sql } from '../db/unit-of-work.js';
 import type { Logger } from '../logger.js';
 import type { CredentialStore } from './credential-store.js';
 
 const BATCH = 50;
 const MAX_BACKOFF_SECONDS = 3600;
 
-/** Queues the removal of stored credentials; call inside the transaction that deletes their owner. */
-export async function queueCredentialDeletion(em: EntityManager, ref: string): Promise<void> {
-  await em.getConnection().execute(
+/** Queues the removal of stored credentials; call inside the unit of work that deletes their owner. */
+export async function queueCredentialDeletion(sql: Sql, ref: string): Promise<void> {
+  await sql(
     `insert into credential_deletions (ref, requested_at, attempts, next_attempt_at)
-       values (?, now(), 0, now()) on conflict (ref) do nothing`,
+       values ($1, now(), 0, now()) on conflict (ref) do nothing`,
     [ref],
-    'run',
-    em.getTransactionContext(),
   );
 }
 
@@ -51,27 +50,26 @@ export class CredentialCleanup {
   }
 
   private async pass(): Promise<{ deleted: number; failed: number }> {
-    const em = this.orm.em.fork();
-    const conn = em.getConnection();
+    const sql = autocommit(this.orm);
     let deleted = 0;
     let failed = 0;
     try {
-      const due = await conn.execute<{ ref: string; attempts: number }[]>(
-        'select ref, attempts from credential_deletions where next_attempt_at <= now() order by requested_at limit ?',
+      const due = await sql<{ ref: string; attempts: number }>(
+        'select ref, attempts from credential_deletions where next_attempt_at <= now() order by requested_at limit $1',
         [BATCH],
       );
       for (const { ref, attempts } of due) {
         try {
-          await this.store.delete(ref, em);
-          await conn.execute('delete from credential_deletions where ref = ?', [ref]);
+          await this.store.delete(ref, sql);
+          await sql('delete from credential_deletions where ref = $1', [ref]);
           deleted++;
         } catch (error) {
           failed++;
           const backoff = Math.min(2 ** attempts * 5, MAX_BACKOFF_SECONDS);
           const reason = error instanceof Error ? error.name : 'error';
-          await conn.execute(
-            `update credential_deletions set attempts = attempts + 1, last_error = ?,
-               next_attempt_at = now() + make_interval(secs => ?) where ref = ?`,
+          await sql(
+            `update credential_deletions set attempts = attempts + 1, last_error = $1,
+               next_attempt_at = now() + make_interval(secs => $2) where ref = $3`,
             [reason, backoff, ref],
           );
           this.logger.warn({ ref, attempts: attempts + 1, reason }, 'credential deletion failed; will retry');

@@ -1,5 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Tx } from '../db/transaction.js';
+import type { Sql, Tx } from '../db/unit-of-work.js';
 
 /** A credential set: field name → value. Never logged, never returned. */
 export type CredentialValue = Record<string, string>;
@@ -12,17 +11,18 @@ export type CredentialValue = Record<string, string>;
 export interface CredentialStore {
   readonly kind: 'local' | 'ssm';
   /**
-   * Stores a new version and returns its number. `tx` is the database connection of the change (the
-   * local store writes through it); `latest` is the newest version the caller knows of.
+   * Stores a new version and returns its number. `tx` is the unit of work of the change (the local
+   * store writes through it); `latest` is the newest version the caller knows of.
    */
   put(ref: string, value: CredentialValue, tx: Tx, latest?: number): Promise<number>;
-  get(ref: string, version: number, em: EntityManager): Promise<CredentialValue>;
+  /** `sql`: the database connection to read through (the local store keeps its values there). */
+  get(ref: string, version: number, sql: Sql): Promise<CredentialValue>;
   /** Removes every version; succeeds when nothing is stored under `ref`. */
-  delete(ref: string, em: EntityManager): Promise<void>;
+  delete(ref: string, sql: Sql): Promise<void>;
   /** Every reference that has at least one stored version. */
-  listRefs(em: EntityManager): Promise<string[]>;
+  listRefs(sql: Sql): Promise<string[]>;
   /** Throws when the store cannot be reached. */
-  ping(em: EntityManager): Promise<void>;
+  ping(sql: Sql): Promise<void>;
   /** Resolves once the work the store runs after a commit, outside the request, has finished. */
   settled(): Promise<void>;
   /** Waits for that work (see `settled`), then releases what the store holds. */

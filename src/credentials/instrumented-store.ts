@@ -24,10 +24,10 @@ export function instrumentStore(store: CredentialStore, metrics: Metrics): Crede
   return {
     kind: store.kind,
     put: (ref, value, tx, latest) => observe('put', () => store.put(ref, value, tx, latest)),
-    get: (ref, version, em) => observe('get', () => store.get(ref, version, em)),
-    delete: (ref, em) => observe('delete', () => store.delete(ref, em)),
-    listRefs: (em) => observe('listRefs', () => store.listRefs(em)),
-    ping: (em) => observe('ping', () => store.ping(em)),
+    get: (ref, version, sql) => observe('get', () => store.get(ref, version, sql)),
+    delete: (ref, sql) => observe('delete', () => store.delete(ref, sql)),
+    listRefs: (sql) => observe('listRefs', () => store.listRefs(sql)),
+    ping: (sql) => observe('ping', () => store.ping(sql)),
     settled: () => store.settled(),
     close: () => store.close(),
   };

@@ -1,8 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Tx } from '../db/transaction.js';
+import type { Sql, Tx } from '../db/unit-of-work.js';
 import { UnavailableError } from '../domain/errors.js';
 import { CredentialNotFoundError, type CredentialStore, type CredentialValue } from './credential-store.js';
 
@@ -53,15 +52,11 @@ export class LocalCredentialStore implements CredentialStore {
     return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]);
   }
 
-  async get(ref: string, version: number, em: EntityManager): Promise<CredentialValue> {
-    const rows = await em
-      .getConnection()
-      .execute<{ ciphertext: Buffer }[]>(
-        'select ciphertext from credential_blobs where ref = ? and version = ?',
-        [ref, version],
-        'all',
-        em.getTransactionContext(),
-      );
+  async get(ref: string, version: number, sql: Sql): Promise<CredentialValue> {
+    const rows = await sql<{ ciphertext: Buffer }>(
+      'select ciphertext from credential_blobs where ref = $1 and version = $2',
+      [ref, version],
+    );
     if (!rows[0]) throw new CredentialNotFoundError(ref, version);
     const blob = rows[0].ciphertext;
     const decipher = createDecipheriv('aes-256-gcm', this.key, blob.subarray(0, IV_BYTES));
@@ -71,16 +66,17 @@ export class LocalCredentialStore implements CredentialStore {
     return JSON.parse(plain.toString('utf8')) as CredentialValue;
   }
 
-  async delete(ref: string, em: EntityManager): Promise<void> {
-    await em
-      .getConnection()
-      .execute('delete from credential_blobs where ref = ?', [ref], 'run', em.getTransactionContext());
+  async delete(ref: string, sql: Sql): Promise<void> {
+    await sql('delete from credential_blobs where ref = $1', [ref]);
   }
 
-  async listRefs(em: EntityManager): Promise<string[]> {
-    const rows = await em
-      .getConnection()
-      .execute<{ ref: string }[]>('select distinct ref from credential_blobs');
+  /** Versions of `ref` older than `version` (a rotated vault token's previous values). */
+  async deleteOlder(ref: string, version: number, sql: Sql): Promise<void> {
+    await sql('delete from credential_blobs where ref = $1 and version < $2', [ref, version]);
+  }
+
+  async listRefs(sql: Sql): Promise<string[]> {
+    const rows = await sql<{ ref: string }>('select distinct ref from credential_blobs');
     return rows.map((r) => r.ref);
   }
 

@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { autocommit } from '../db/unit-of-work.js';
 import { CredentialNotFoundError, type CredentialStore } from './credential-store.js';
 
 export interface ReconcileReport {
@@ -25,16 +26,14 @@ export async function reconcile(
   store: CredentialStore,
   fix: boolean,
 ): Promise<ReconcileReport> {
-  const em = orm.em.fork();
-  const owners = await em.getConnection().execute<
-    {
-      resource_type: 'secret' | 'vault_connection';
-      id: string;
-      team_id: string;
-      ref: string;
-      version: number;
-    }[]
-  >(
+  const sql = autocommit(orm);
+  const owners = await sql<{
+    resource_type: 'secret' | 'vault_connection';
+    id: string;
+    team_id: string;
+    ref: string;
+    version: number;
+  }>(
     `select 'secret' as resource_type, id, team_id, credential_ref as ref, credential_version as version
        from secrets where credential_ref is not null
      union all
@@ -43,7 +42,7 @@ export async function reconcile(
   const report: ReconcileReport = { unreadable: [], orphans: [], removed: [] };
   for (const owner of owners) {
     try {
-      await store.get(owner.ref, owner.version, em);
+      await store.get(owner.ref, owner.version, sql);
     } catch (error) {
       report.unreadable.push({
         resource_type: owner.resource_type,
@@ -60,10 +59,10 @@ export async function reconcile(
     }
   }
   const owned = new Set(owners.map((o) => o.ref));
-  report.orphans = (await store.listRefs(em)).filter((ref) => !owned.has(ref)).sort();
+  report.orphans = (await store.listRefs(sql)).filter((ref) => !owned.has(ref)).sort();
   if (fix) {
     for (const ref of report.orphans) {
-      await store.delete(ref, em);
+      await store.delete(ref, sql);
       report.removed.push(ref);
     }
   }

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { UnavailableError } from '../domain/errors.js';
 import { ENTITIES } from '../entities/index.js';
 import { type EmbeddedServer, startEmbedded, templatePath } from './embedded.js';
-import { prepareStatements } from './transaction.js';
+import { prepareStatements } from './unit-of-work.js';
 
 export { DataDirInUseError } from './embedded.js';
 

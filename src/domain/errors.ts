@@ -1,12 +1,16 @@
 /** Domain errors: thrown by services, translated once per door (REST status codes, GraphQL union members). */
 
 export interface Issue {
-  /** Path into the request, in REST (snake_case) field names, e.g. ['credentials', 'secret_access_key']. */
+  /**
+   * Where the problem is. With a `source`: a path into that part of the REST request as sent (a door's
+   * own parsing). Without: a path into the use case's command, e.g. ['value', 'credentials',
+   * 'secret_access_key'], which each door renders in its own terms.
+   */
   path: (string | number)[];
   message: string;
   /** Machine-readable kind, pydantic-style (missing, string_too_long, extra_forbidden, value_error, ...). */
   code: string;
-  /** Where the input came from on REST: body (default), path, query or header. */
+  /** The part of a REST request the path points into: body, path, query or header. */
   source?: 'body' | 'path' | 'query' | 'header';
 }
 

@@ -4,12 +4,15 @@ import { type Issue, ValidationError } from './errors.js';
 /** Any 8-4-4-4-12 hex UUID (like pydantic's UUID), normalised to lower case by `uuid()`. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Parses with a zod schema, or throws a ValidationError whose issues read like pydantic's. */
+/**
+ * Parses a door's input with a zod schema, or throws a ValidationError whose issues read like
+ * pydantic's, at paths into that input (`source` says which part of the request it is).
+ */
 export function parseOrThrow<S extends z.ZodType>(
   schema: S,
   input: unknown,
   prefix: Issue['path'] = [],
-  source?: Issue['source'],
+  source: Issue['source'] = 'body',
 ): z.output<S> {
   assertStorable(input, prefix, source);
   const result = schema.safeParse(input, { reportInput: true });

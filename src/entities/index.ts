@@ -78,9 +78,13 @@ export const Secret = defineEntity({
     /** Native: the credential-store reference and the stored version that is current. */
     credentialRef: p.string().length(512).nullable(),
     credentialVersion: p.integer().nullable(),
-    vaultConnectionId: p.uuid().nullable(),
+    /** External vault: the connection and where each credential field lives in it. */
+    vaultConnection: () => p.manyToOne(VaultConnection).ref().nullable(),
     fieldMappings: p.json<FieldMapping[]>().nullable(),
-    version: p.integer(),
+    /** The locations that use the secret (their `location_type` is its `secret_type`). */
+    locations: () => p.oneToMany(Location).mappedBy('secret'),
+    /** Incremented by the ORM at every flush that changes the row; a flush of a stale row fails (optimistic lock). */
+    version: p.integer().version(),
     createdAt: timestamp(),
     createdBy: p.uuid(),
     updatedAt: timestamp(),
@@ -98,7 +102,7 @@ export const Location = defineEntity({
     name: p.string().length(255),
     description: p.text().nullable(),
     locationType: p.string().length(64).$type<SecretType>(),
-    secretId: p.uuid(),
+    secret: () => p.manyToOne(Secret).ref(),
     bucketName: p.string().length(255),
     region: p.string().length(100).nullable(),
     endpointUrl: p.string().length(2048).nullable(),
@@ -125,6 +129,8 @@ export const VaultConnection = defineEntity({
     settings: p.json<VaultSettings>(),
     credentialRef: p.string().length(512),
     credentialVersion: p.integer(),
+    /** The external-vault secrets that read their credentials through this connection. */
+    secrets: () => p.oneToMany(Secret).mappedBy('vaultConnection'),
     lastVerifiedAt: timestamp().nullable(),
     createdAt: timestamp(),
     createdBy: p.uuid(),

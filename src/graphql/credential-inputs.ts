@@ -66,17 +66,11 @@ export const FieldMappingInput = builder.inputType('FieldMappingInput', {
 export type CredentialsArg = Partial<Record<CredentialShape, Record<string, string>>>;
 export type FieldMappingArg = { fieldName: string; reference: string };
 
-/** `{ accessKey: { accessKeyId, ... } }` → `{ access_key_id, ... }` plus the variant used. */
-export function credentialsFromInput(input: CredentialsArg): {
-  shape: string;
-  value: Record<string, string>;
-} {
+/** `{ accessKey: { accessKeyId, ... } }` → `{ access_key_id, ... }`, the provider table's field names. */
+export function credentialsFromInput(input: CredentialsArg): Record<string, string> {
   const [shape, fields] = Object.entries(input).find(([, v]) => v != null) ?? ['', {}];
   const names = (CREDENTIAL_SHAPES as Record<string, readonly string[]>)[shape] ?? [];
-  return {
-    shape,
-    value: Object.fromEntries(names.map((name) => [name, (fields as Record<string, string>)[camel(name)]])),
-  };
+  return Object.fromEntries(names.map((name) => [name, (fields as Record<string, string>)[camel(name)]]));
 }
 
 export function fieldMappingsFromInput(input: FieldMappingArg[]) {

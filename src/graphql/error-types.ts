@@ -1,5 +1,13 @@
 import { InputValidationError } from '@pothos/plugin-validation';
-import { GraphQLError } from 'graphql';
+import {
+  GraphQLError,
+  type GraphQLInputType,
+  type GraphQLResolveInfo,
+  getNamedType,
+  getNullableType,
+  isInputObjectType,
+  isListType,
+} from 'graphql';
 import { poolExhausted } from '../db/database.js';
 import {
   ConflictError,
@@ -91,6 +99,47 @@ export const argumentPath: IssuePathMapper = (path, source) => {
   const names = path.map((p) => camel(String(p)));
   return source === 'query' ? ['filter', ...names] : names;
 };
+
+/**
+ * A use case's issue paths (into its command, e.g. `['value', 'credentials', 'access_key_id']`) as
+ * paths into the field's arguments: camelCase names under `at`, where the command sits, with the
+ * member sent for each @oneOf input put back (`credentials.accessKey.accessKeyId`). A name that only
+ * another member has (a credential field of another variant) stops the path at the @oneOf input.
+ */
+export function commandPathIn(
+  info: GraphQLResolveInfo,
+  args: object,
+  at: string[] = ['input'],
+): IssuePathMapper {
+  const field = info.parentType.getFields()[info.fieldName];
+  return (path) => {
+    const result: string[] = [];
+    let type: GraphQLInputType | undefined;
+    let value: unknown = args;
+    const step = (name: string) => {
+      const parent = type && getNullableType(type);
+      if (result.length === 0) type = field?.args.find((arg) => arg.name === name)?.type;
+      else if (isListType(parent)) type = parent.ofType;
+      else type = isInputObjectType(parent) ? parent.getFields()[name]?.type : undefined;
+      result.push(name);
+      value =
+        typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+    };
+    for (const name of at) step(name);
+    for (const segment of path) {
+      const name = typeof segment === 'number' ? String(segment) : camel(segment);
+      const named = type && getNamedType(type);
+      if (isInputObjectType(named) && named.isOneOf && !(name in named.getFields())) {
+        const sent = Object.entries((value ?? {}) as Record<string, unknown>).find(([, v]) => v != null)?.[0];
+        const member = sent === undefined ? undefined : getNamedType(named.getFields()[sent]!.type);
+        if (!isInputObjectType(member) || !(name in member.getFields())) break;
+        step(sent!);
+      }
+      step(name);
+    }
+    return result;
+  };
+}
 
 export const defaultInputPath: IssuePathMapper = (path, source) =>
   source === 'path' || source === 'header'

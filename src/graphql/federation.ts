@@ -1,4 +1,5 @@
 import type { Actor } from '../auth/scopes.js';
+import { isUuid } from '../domain/ids.js';
 import { builder, type GraphQLContext } from './builder.js';
 import { loaderFor } from './loaders.js';
 import { LocationRef } from './location-schema.js';
@@ -21,8 +22,10 @@ async function resolveEntity<T>(
   find: (actor: Actor, ids: string[]) => Promise<Map<string, T>>,
 ): Promise<T | null> {
   const actor = await ctx.actor();
+  // A representation's id is the gateway's input: anything but a UUID names nothing.
+  if (!isUuid(id)) return null;
   const loader = loaderFor(ctx, `entities:${type}`, (ids: string[]) => find(actor, ids));
-  return (await loader.load(String(id).toLowerCase())) ?? null;
+  return (await loader.load(id.toLowerCase())) ?? null;
 }
 
 builder.asEntity(SecretRef, {

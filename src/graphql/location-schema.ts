@@ -31,8 +31,9 @@ export const LocationRef = builder.objectRef<Location>('Location').implement({
       description: 'The provider; fixed at creation, and always the secretType of its secret.',
       resolve: (l) => l.locationType,
     }),
-    secretId: t.exposeID('secretId', {
+    secretId: t.id({
       description: 'The id of the secret the location authenticates with (readable without secrets:read).',
+      resolve: (l) => l.secret.id,
     }),
     secret: t.field({
       type: SecretRef,
@@ -45,7 +46,7 @@ export const LocationRef = builder.objectRef<Location>('Location').implement({
         const loader = loaderFor(ctx, `location-secrets:${teamId}`, (ids: string[]) =>
           ctx.services.locations.secretsByIds(actor, teamId, ids),
         );
-        return (await loader.load(location.secretId)) ?? null;
+        return (await loader.load(location.secret.id)) ?? null;
       },
     }),
     bucketName: t.exposeString('bucketName', {

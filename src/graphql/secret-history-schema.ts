@@ -2,7 +2,7 @@ import type { SecretVersion } from '../entities/index.js';
 import { builder } from './builder.js';
 import { connectionOf, pageArgs } from './connection.js';
 import { AuthMethodEnum, SecretTypeEnum } from './enums.js';
-import { argumentPath, translate, VERSIONED_MUTATION_ERRORS } from './error-types.js';
+import { argumentPath, commandPathIn, translate, VERSIONED_MUTATION_ERRORS } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
@@ -53,7 +53,8 @@ builder.objectField(SecretRef, 'versions', (t) =>
     },
     resolve: async (secret, args, ctx) => {
       const { offset, limit } = await translate(async () => pageArgs(args), argumentPath);
-      const page = await ctx.services.secretHistory.versions(await ctx.actor(), secret.teamId, secret.id, {
+      const ids = { teamId: secret.teamId, secretId: secret.id };
+      const page = await ctx.services.secretHistory.versions(await ctx.actor(), ids, {
         offset,
         limit,
         sortOrder: 'desc',
@@ -86,15 +87,23 @@ builder.mutationField('rollbackSecret', (t) =>
     },
     resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return mutate(ctx, info, args, () =>
-        ctx.services.secretHistory.rollback(
-          actor,
-          ctx.meta,
-          String(args.teamId),
-          String(args.secretId),
-          { version: args.version },
-          { expectedVersion: args.expectedVersion ?? undefined },
-        ),
+      const ids = {
+        teamId: String(args.teamId).toLowerCase(),
+        secretId: String(args.secretId).toLowerCase(),
+      };
+      return mutate(
+        ctx,
+        info,
+        args,
+        () =>
+          ctx.services.secretHistory.rollback(
+            actor,
+            ctx.meta,
+            ids,
+            { version: args.version },
+            { expectedVersion: args.expectedVersion ?? undefined },
+          ),
+        commandPathIn(info, args, []),
       );
     },
   }),

@@ -1,5 +1,5 @@
 import { type Actor, authorize } from '../auth/scopes.js';
-import { Location, VaultConnection } from '../entities/index.js';
+import { Location } from '../entities/index.js';
 import { builder } from './builder.js';
 import { loaderFor } from './loaders.js';
 import { LocationRef } from './location-schema.js';
@@ -19,8 +19,8 @@ builder.objectFields(SecretRef, (t) => ({
         (await loaderFor(ctx, 'locationsBySecret', async (ids: string[]) => {
           const rows = await ctx.services.orm.em
             .fork()
-            .find(Location, { secretId: { $in: ids } }, { orderBy: { name: 'asc' } });
-          return new Map(ids.map((id) => [id, rows.filter((l) => l.secretId === id)]));
+            .find(Location, { secret: { $in: ids } }, { orderBy: { name: 'asc' } });
+          return new Map(ids.map((id) => [id, rows.filter((l) => l.secret.id === id)]));
         }).load(secret.id)) ?? []
       );
     },
@@ -31,11 +31,11 @@ builder.objectFields(SecretRef, (t) => ({
     description: 'The external vault, for EXTERNAL_VAULT secrets. Needs vault_connections:read.',
     resolve: async (secret, _, ctx) => {
       if (!secret.vaultConnectionId) return null;
-      authorize(await ctx.actor(), secret.teamId, 'vault_connections:read');
-      const loader = loaderFor(ctx, 'vaultConnectionById', async (ids: string[]) => {
-        const rows = await ctx.services.orm.em.fork().find(VaultConnection, { id: { $in: ids } });
-        return new Map(rows.map((c) => [c.id, c]));
-      });
+      const actor = await ctx.actor();
+      authorize(actor, secret.teamId, 'vault_connections:read');
+      const loader = loaderFor(ctx, 'vaultConnectionById', (ids: string[]) =>
+        ctx.services.vaultConnections.findForActor(actor, ids),
+      );
       return (await loader.load(secret.vaultConnectionId)) ?? null;
     },
   }),

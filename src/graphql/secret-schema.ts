@@ -1,9 +1,15 @@
 import { z } from 'zod';
-import { CREDENTIAL_SHAPES } from '../domain/providers.js';
 import { UUID_PATTERN } from '../domain/validation.js';
-import type { Secret } from '../entities/index.js';
-import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
-import type { UpdateResult } from '../secrets/secret-service.js';
+import type { SecretView } from '../secrets/secret-repository.js';
+import {
+  type CreateSecretCommand,
+  descriptionSchema,
+  type NewSecretValue,
+  nameSchema,
+  type SecretValue,
+  type UpdateSecretCommand,
+} from '../secrets/secret-rules.js';
+import type { SecretIds, UpdateResult } from '../secrets/secret-service.js';
 import { builder } from './builder.js';
 import { connectionOf, ORDER_FIELD_VALUES, pageArgs, SortOrderEnum } from './connection.js';
 import {
@@ -17,9 +23,7 @@ import {
 import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from './enums.js';
 import {
   argumentPath,
-  camel,
-  defaultInputPath,
-  type IssuePathMapper,
+  commandPathIn,
   MUTATION_ERRORS,
   nullIfNotFound,
   translate,
@@ -35,7 +39,7 @@ export const uuidArg = z.string().refine((v) => UUID_PATTERN.test(v), {
 export const TEAM_ID_DESCRIPTION =
   "The team (a UUID). It must be the API key's own team: any other reads as not found.";
 
-export const SecretRef = builder.objectRef<Secret>('Secret').implement({
+export const SecretRef = builder.objectRef<SecretView>('Secret').implement({
   description:
     'A named set of storage credentials. The credentials themselves are write-only and never returned.',
   fields: (t) => ({
@@ -169,47 +173,31 @@ const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
   }),
 });
 
-type ValueArg = {
-  credentials?: CredentialsArg | null;
-  fieldMappings?: FieldMappingArg[] | null;
-  vault?: VaultArg | null;
-};
-type VaultArg = { vaultConnectionId: string | number; fieldMappings: FieldMappingArg[] };
+type CredentialsValue = { credentials: CredentialsArg };
+type MappingsValue = { fieldMappings: FieldMappingArg[] };
+type VaultValue = { vault: { vaultConnectionId: string | number; fieldMappings: FieldMappingArg[] } };
 
-/** Translates the GraphQL value input to the service's body fields, remembering the credentials variant for error paths. */
-function valueFields(value: ValueArg | null | undefined) {
-  const body: Record<string, unknown> = {};
-  let shape = '';
-  if (value?.credentials) {
-    const credentials = credentialsFromInput(value.credentials);
-    shape = credentials.shape;
-    body.credentials = credentials.value;
-  }
-  if (value?.fieldMappings) body.field_mappings = fieldMappingsFromInput(value.fieldMappings);
-  if (value?.vault) {
-    body.vault_connection_id = String(value.vault.vaultConnectionId);
-    body.field_mappings = fieldMappingsFromInput(value.vault.fieldMappings);
-  }
-  return { body, shape };
+/** The @oneOf `SecretValueInput` as the commands' value. */
+function secretValue(value: CredentialsValue | MappingsValue): SecretValue {
+  return 'credentials' in value
+    ? { credentials: credentialsFromInput(value.credentials) }
+    : { fieldMappings: fieldMappingsFromInput(value.fieldMappings) };
 }
 
-function secretInputPath(shape: string, vault: boolean): IssuePathMapper {
-  const shapeFields = (CREDENTIAL_SHAPES as Record<string, readonly string[]>)[shape] ?? [];
-  const mappingsAt = vault
-    ? ['input', 'value', 'vault', 'fieldMappings']
-    : ['input', 'value', 'fieldMappings'];
-  return (path, source) => {
-    const [head, ...rest] = path.map(String);
-    if (source !== 'path' && head === 'credentials') {
-      const field = rest[0];
-      const base = ['input', 'value', 'credentials'];
-      return field && shapeFields.includes(field) ? [...base, shape, camel(field)] : base;
-    }
-    if (source !== 'path' && head === 'field_mappings') return [...mappingsAt, ...rest.map(camel)];
-    if (source !== 'path' && head === 'vault_connection_id')
-      return ['input', 'value', 'vault', 'vaultConnectionId'];
-    return defaultInputPath(path, source);
+/** The @oneOf `NewSecretValueInput` as the create command's value. */
+function newSecretValue(value: CredentialsValue | VaultValue): NewSecretValue {
+  if ('credentials' in value) return { credentials: credentialsFromInput(value.credentials) };
+  return {
+    vault: {
+      vaultConnectionId: String(value.vault.vaultConnectionId),
+      fieldMappings: fieldMappingsFromInput(value.vault.fieldMappings),
+    },
   };
+}
+
+/** The secret the arguments name (Pothos has validated both ids). */
+function secretIds(args: { teamId: string | number; secretId: string | number }): SecretIds {
+  return { teamId: String(args.teamId).toLowerCase(), secretId: String(args.secretId).toLowerCase() };
 }
 
 builder.queryField('secret', (t) =>
@@ -222,9 +210,8 @@ builder.queryField('secret', (t) =>
       id: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
     },
     resolve: async (_, args, ctx) => {
-      return nullIfNotFound(async () =>
-        ctx.services.secrets.get(await ctx.actor(), String(args.teamId), String(args.id)),
-      );
+      const ids = secretIds({ teamId: args.teamId, secretId: args.id });
+      return nullIfNotFound(async () => ctx.services.secrets.get(await ctx.actor(), ids));
     },
   }),
 );
@@ -249,22 +236,21 @@ builder.mutationField('createSecret', (t) =>
       dataField: { name: 'secret', description: 'The new secret.' },
     },
     resolve: async (_, args, ctx, info) => {
-      const { teamId, input } = args;
-      const { body, shape } = valueFields(input.value as ValueArg);
+      const { input } = args;
+      const command: CreateSecretCommand = {
+        name: input.name,
+        description: input.description,
+        secretType: input.secretType,
+        authMethod: input.authMethod,
+        value: newSecretValue(input.value as CredentialsValue | VaultValue),
+      };
       const actor = await ctx.actor();
       return mutate(
         ctx,
         info,
         args,
-        () =>
-          ctx.services.secrets.create(actor, ctx.meta, String(teamId), {
-            name: input.name,
-            description: input.description,
-            secret_type: input.secretType,
-            auth_method: input.authMethod,
-            ...body,
-          }),
-        secretInputPath(shape, true),
+        () => ctx.services.secrets.create(actor, ctx.meta, String(args.teamId).toLowerCase(), command),
+        commandPathIn(info, args),
       );
     },
   }),
@@ -312,26 +298,25 @@ builder.mutationField('updateSecret', (t) =>
       directResult: true,
     },
     resolve: async (_, args, ctx, info) => {
-      const { teamId, secretId, input, expectedVersion, dryRun } = args;
-      const { body, shape } = valueFields(input.value as ValueArg);
-      const patch: Record<string, unknown> = {
-        name: input.name,
-        secret_type: input.secretType,
-        auth_method: input.authMethod,
-        ...body,
+      const { input } = args;
+      const command: UpdateSecretCommand = {
+        ...(input.name != null && { name: input.name }),
+        ...(input.description !== undefined && { description: input.description }),
+        ...(input.secretType != null && { secretType: input.secretType }),
+        ...(input.authMethod != null && { authMethod: input.authMethod }),
+        ...(input.value != null && { value: secretValue(input.value as CredentialsValue | MappingsValue) }),
       };
-      if (input.description !== undefined) patch.description = input.description;
       const actor = await ctx.actor();
       return mutate(
         ctx,
         info,
         args,
         () =>
-          ctx.services.secrets.update(actor, ctx.meta, String(teamId), String(secretId), patch, {
-            expectedVersion: expectedVersion ?? undefined,
-            dryRun: dryRun ?? false,
+          ctx.services.secrets.update(actor, ctx.meta, secretIds(args), command, {
+            expectedVersion: args.expectedVersion ?? undefined,
+            dryRun: args.dryRun ?? false,
           }),
-        secretInputPath(shape, false),
+        commandPathIn(info, args),
       );
     },
   }),
@@ -376,7 +361,7 @@ builder.queryField('secrets', (t) =>
       const { offset, limit } = await translate(async () => pageArgs(args), argumentPath);
       const page = await ctx.services.secrets.list(
         actor,
-        String(args.teamId),
+        String(args.teamId).toLowerCase(),
         {
           offset,
           limit,
@@ -412,13 +397,14 @@ builder.mutationField('deleteSecret', (t) =>
       directResult: true,
     },
     resolve: async (_, args, ctx, info) => {
-      const { teamId, secretId, expectedVersion } = args;
+      const { expectedVersion } = args;
       const actor = await ctx.actor();
+      const ids = secretIds(args);
       return mutate(ctx, info, args, async () => {
-        await ctx.services.secrets.delete(actor, ctx.meta, String(teamId), String(secretId), {
+        await ctx.services.secrets.delete(actor, ctx.meta, ids, {
           expectedVersion: expectedVersion ?? undefined,
         });
-        return { deletedId: String(secretId).toLowerCase() };
+        return { deletedId: ids.secretId };
       });
     },
   }),

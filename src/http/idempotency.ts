@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type Sql, withBeforeCommit } from '../db/transaction.js';
+import { type Sql, withBeforeCommit } from '../db/unit-of-work.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { RestResponse } from './rest-errors.js';
 

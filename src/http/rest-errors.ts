@@ -3,6 +3,7 @@ import {
   BadRequestError,
   ConflictError,
   ForbiddenError,
+  type Issue,
   NotFoundError,
   UnauthenticatedError,
   UnavailableError,
@@ -18,6 +19,21 @@ export interface RestResponse {
   oneTimeSecret?: boolean;
 }
 
+/**
+ * A use case's issue path (into its command) as the REST body names it: the command's `value` and
+ * `vault` wrappers are flat fields of the body, and names are snake_case (a credential's own field
+ * names stay as they are: they are the provider table's, or as sent).
+ */
+function restBodyPath(path: Issue['path']): Issue['path'] {
+  return path
+    .filter((segment) => segment !== 'value' && segment !== 'vault')
+    .map((segment, i, kept) =>
+      typeof segment === 'number' || kept[i - 1] === 'credentials'
+        ? segment
+        : segment.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+    );
+}
+
 /** The one mapping from domain errors to REST responses; null for an unexpected error. */
 export function restError(error: unknown): RestResponse | null {
   if (error instanceof ValidationError) {
@@ -25,7 +41,7 @@ export function restError(error: unknown): RestResponse | null {
       status: 422,
       body: {
         detail: error.issues.map((issue) => ({
-          loc: [issue.source ?? 'body', ...issue.path],
+          loc: issue.source ? [issue.source, ...issue.path] : ['body', ...restBodyPath(issue.path)],
           msg: issue.message,
           type: issue.code,
         })),

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Actor, RequestMeta } from '../auth/scopes.js';
 import { BadRequestError } from '../domain/errors.js';
+import { parsePathIds } from '../domain/ids.js';
 import type { IdempotencyKeys } from './idempotency.js';
 import type { RouteDoc } from './rest-docs.js';
 import type { RestResponse } from './rest-errors.js';
@@ -87,7 +88,10 @@ export class RestRouter {
     if (authenticated instanceof Error) throw authenticated;
     const actor = authenticated;
     const values = route.pattern.exec(url.pathname)!.slice(1);
-    const params = Object.fromEntries(route.paramNames.map((name, i) => [name, decode(values[i])]));
+    // Every path parameter is an id: checked (422 at ["path", name]) and lower-cased here, once.
+    const params = parsePathIds(
+      Object.fromEntries(route.paramNames.map((name, i) => [name, decode(values[i])])),
+    );
     const hasBody = route.method === 'POST' || route.method === 'PATCH';
     const raw = hasBody ? await readBody() : '';
     const body = hasBody ? parseJsonObject(raw, route.bodyOptional) : undefined;

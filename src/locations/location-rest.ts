@@ -31,7 +31,7 @@ export function locationResponse(location: Location): z.infer<typeof locationRes
     name: location.name,
     description: location.description ?? null,
     location_type: location.locationType,
-    secret_id: location.secretId,
+    secret_id: location.secret.id,
     bucket_name: location.bucketName,
     region: location.region ?? null,
     endpoint_url: location.endpointUrl ?? null,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
+import { type EntityManager, LockMode, type MikroORM, ref } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit.js';
 import { type Actor, authorize, type RequestMeta } from '../auth/scopes.js';
-import { inTransaction } from '../db/transaction.js';
+import { unitOfWork } from '../db/unit-of-work.js';
 import { ConflictError, type Issue, NotFoundError, ValidationError } from '../domain/errors.js';
 import { isUuid, parsePathIds } from '../domain/ids.js';
 import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
@@ -15,6 +15,7 @@ import {
 } from '../domain/providers.js';
 import { parseOrThrow } from '../domain/validation.js';
 import { Location, Secret } from '../entities/index.js';
+import { type SecretView, secretView } from '../secrets/secret-repository.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
 
 const bucketNameSchema = z.string().min(1).max(255);
@@ -107,7 +108,6 @@ const UPDATABLE = [
   ['bucket_name', 'bucketName'],
   ['region', 'region'],
   ['endpoint_url', 'endpointUrl'],
-  ['secret_id', 'secretId'],
 ] as const;
 
 /** Every location use case, shared by the REST and GraphQL doors. */
@@ -141,7 +141,7 @@ export class LocationService {
     const location = await this.get(actor, teamIdParam, locationIdParam);
     const secret = await this.orm.em
       .fork()
-      .findOne(Secret, { id: location.secretId, teamId: location.teamId }, { fields: ['id', 'name'] });
+      .findOne(Secret, { id: location.secret.id, teamId: location.teamId }, { fields: ['id', 'name'] });
     return { location, secretName: secret?.name ?? null };
   }
 
@@ -166,12 +166,12 @@ export class LocationService {
    * The secrets of the given ids in the team, for `Location.secret` (batched per GraphQL request).
    * Reading a secret needs `secrets:read`, whichever door it is reached through.
    */
-  async secretsByIds(actor: Actor, teamId: string, secretIds: string[]): Promise<Map<string, Secret>> {
+  async secretsByIds(actor: Actor, teamId: string, secretIds: string[]): Promise<Map<string, SecretView>> {
     authorize(actor, teamId, 'secrets:read');
     const ids = secretIds.filter(isUuid).map((id) => id.toLowerCase());
     if (ids.length === 0) return new Map();
     const secrets = await this.orm.em.fork().find(Secret, { id: { $in: ids }, teamId });
-    return new Map(secrets.map((s) => [s.id, s]));
+    return new Map(secrets.map((s) => [s.id, secretView(s)]));
   }
 
   async create(actor: Actor, meta: RequestMeta, teamIdParam: string, body: unknown): Promise<Location> {
@@ -181,7 +181,7 @@ export class LocationService {
     const endpointIssues = checkEndpointUrl(input.location_type, input.endpoint_url);
     if (endpointIssues.length) throw new ValidationError(endpointIssues);
 
-    return inTransaction(this.orm, async (em) => {
+    return unitOfWork(this.orm, async (em) => {
       const secret = await this.findMatchingSecret(em, teamId, input.secret_id, input.location_type);
       await this.assertNameFree(em, teamId, input.name);
       const now = new Date();
@@ -191,7 +191,7 @@ export class LocationService {
         name: input.name,
         description: input.description ?? null,
         locationType: input.location_type,
-        secretId: secret.id,
+        secret,
         bucketName: input.bucket_name,
         region: input.region ?? null,
         endpointUrl: input.endpoint_url ?? null,
@@ -222,7 +222,7 @@ export class LocationService {
     authorize(actor, teamId, 'locations:update');
     const patch = parseOrThrow(updateLocationSchema, body);
 
-    return inTransaction(this.orm, async (em) => {
+    return unitOfWork(this.orm, async (em) => {
       // The row lock serializes concurrent updates of one location: each sees the previous one's result.
       const location = await em.findOne(
         Location,
@@ -241,20 +241,23 @@ export class LocationService {
         if (issues.length) throw new ValidationError(issues);
         next.endpointUrl = patch.endpoint_url;
       }
-      if (patch.secret_id != null) {
-        next.secretId = (
-          await this.findMatchingSecret(em, teamId, patch.secret_id, location.locationType)
-        ).id;
-      }
+      const secret =
+        patch.secret_id == null
+          ? undefined
+          : await this.findMatchingSecret(em, teamId, patch.secret_id, location.locationType);
 
-      const changed = UPDATABLE.filter(
+      const changed: string[] = UPDATABLE.filter(
         ([, key]) => next[key] !== undefined && next[key] !== (location[key] ?? null),
-      );
+      ).map(([field]) => field);
+      if (secret && secret.id !== location.secret.id) {
+        changed.push('secret_id');
+        location.secret = ref(secret);
+      }
       if (changed.length === 0) return location;
       if (next.name !== undefined && next.name !== location.name) {
         await this.assertNameFree(em, teamId, next.name);
       }
-      for (const [, key] of changed) (location as Record<string, unknown>)[key] = next[key];
+      em.assign(location, next);
       location.updatedAt = new Date();
       location.updatedBy = actor.userId;
       recordAudit(em, actor, meta, {
@@ -262,7 +265,7 @@ export class LocationService {
         resourceType: 'location',
         resourceId: location.id,
         resourceName: location.name,
-        changedFields: changed.map(([field]) => field),
+        changedFields: changed,
       });
       return location;
     });
@@ -276,7 +279,7 @@ export class LocationService {
   ): Promise<string> {
     const { teamId, locationId } = this.ids(teamIdParam, locationIdParam);
     authorize(actor, teamId, 'locations:delete');
-    return inTransaction(this.orm, async (em) => {
+    return unitOfWork(this.orm, async (em) => {
       const location = await em.findOne(
         Location,
         { id: locationId, teamId },

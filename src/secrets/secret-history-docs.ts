@@ -15,8 +15,8 @@ import {
   type RouteDoc,
   timestampSchema,
 } from '../http/rest-docs.js';
-import { rollbackSchema } from './secret-history.js';
 import type { secretVersionResponse } from './secret-history-rest.js';
+import { rollbackSchema } from './secret-history-rest.js';
 import { secretResponseSchema } from './secret-rest.js';
 
 /** One entry of a secret's history: what changed, never a credential value. */

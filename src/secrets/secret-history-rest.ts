@@ -1,9 +1,13 @@
+import { z } from 'zod';
 import { parseRestListQuery, restPage } from '../domain/paging.js';
+import { parseOrThrow } from '../domain/validation.js';
 import type { SecretVersion } from '../entities/index.js';
 import { etagOf, expectedVersionFrom, type Route } from '../http/rest-router.js';
 import { iso } from '../http/rest-views.js';
 import type { Services } from '../services.js';
-import { secretResponse } from './secret-rest.js';
+import { secretIds, secretResponse } from './secret-rest.js';
+
+export const rollbackSchema = z.strictObject({ version: z.number().int().min(1) });
 
 export function secretVersionResponse(entry: SecretVersion) {
   return {
@@ -25,7 +29,7 @@ export function secretHistoryRoutes({ secretHistory }: Services): Route[] {
       path: '/v1/teams/:team_id/secrets/:secret_id/versions',
       handle: async ({ actor, params, query }) => {
         const { page, list } = parseRestListQuery(query, ['version'], 'version', {});
-        const result = await secretHistory.versions(actor, params.team_id, params.secret_id, list);
+        const result = await secretHistory.versions(actor, secretIds(params), list);
         return { status: 200, body: restPage(page, list, result, secretVersionResponse) };
       },
     },
@@ -33,7 +37,8 @@ export function secretHistoryRoutes({ secretHistory }: Services): Route[] {
       method: 'POST',
       path: '/v1/teams/:team_id/secrets/:secret_id/rollback',
       handle: async ({ actor, meta, params, body, headers }) => {
-        const secret = await secretHistory.rollback(actor, meta, params.team_id, params.secret_id, body, {
+        const command = parseOrThrow(rollbackSchema, body);
+        const secret = await secretHistory.rollback(actor, meta, secretIds(params), command, {
           expectedVersion: expectedVersionFrom(headers),
         });
         return { status: 200, body: secretResponse(secret), headers: etagOf(secret.version) };

@@ -1,27 +1,30 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { z } from 'zod';
 import { recordAudit } from '../audit/audit.js';
 import { type Actor, authorize, type RequestMeta } from '../auth/scopes.js';
 import { CredentialNotFoundError, type CredentialStore } from '../credentials/credential-store.js';
-import { inTransaction } from '../db/transaction.js';
+import { unitOfWork } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { parsePathIds } from '../domain/ids.js';
 import type { ListQuery, Page } from '../domain/paging.js';
 import { sameFieldSet } from '../domain/providers.js';
-import { parseOrThrow } from '../domain/validation.js';
 import { Secret, SecretVersion } from '../entities/index.js';
-import { lockSecret, type WriteOptions } from './secret-service.js';
+import { type SecretView, secretView } from './secret-repository.js';
+import type { RollbackSecretCommand } from './secret-rules.js';
+import type { SecretIds, SecretService, WriteOptions } from './secret-service.js';
 
-/** Adds the history entry of an accepted change to the change's unit of work. Never a credential value. */
+/**
+ * Adds the history entry of an accepted change to the change's unit of work: `version` is the
+ * secret's version after the change. Never a credential value.
+ */
 export function recordVersion(
   em: EntityManager,
   secret: Secret,
+  version: number,
   changedFields: string[],
   actor: Actor,
 ): void {
   em.create(SecretVersion, {
     secretId: secret.id,
-    version: secret.version,
+    version,
     changedFields,
     secretType: secret.secretType,
     authMethod: secret.authMethod,
@@ -33,25 +36,19 @@ export function recordVersion(
   });
 }
 
-export const rollbackSchema = z.strictObject({ version: z.number().int().min(1) });
-
 /** A secret's history: list the versions, and roll back to one. */
 export class SecretHistoryService {
   constructor(
     private readonly orm: MikroORM,
     private readonly store: CredentialStore,
+    private readonly secrets: SecretService,
   ) {}
 
   async versions(
     actor: Actor,
-    teamIdParam: string,
-    secretIdParam: string,
+    { teamId, secretId }: SecretIds,
     page: Pick<ListQuery<'version'>, 'offset' | 'limit' | 'sortOrder'>,
   ): Promise<Page<SecretVersion>> {
-    const { team_id: teamId, secret_id: secretId } = parsePathIds({
-      team_id: teamIdParam,
-      secret_id: secretIdParam,
-    });
     authorize(actor, teamId, 'secrets:read');
     const em = this.orm.em.fork();
     if (!(await em.count(Secret, { id: secretId, teamId }))) throw new NotFoundError('Secret not found');
@@ -71,20 +68,14 @@ export class SecretHistoryService {
   async rollback(
     actor: Actor,
     meta: RequestMeta,
-    teamIdParam: string,
-    secretIdParam: string,
-    body: unknown,
+    ids: SecretIds,
+    { version }: RollbackSecretCommand,
     options: WriteOptions = {},
-  ): Promise<Secret> {
-    const { team_id: teamId, secret_id: secretId } = parsePathIds({
-      team_id: teamIdParam,
-      secret_id: secretIdParam,
-    });
-    authorize(actor, teamId, 'secrets:update');
-    const { version } = parseOrThrow(rollbackSchema, body);
-    return inTransaction(this.orm, async (em, tx) => {
-      const secret = await lockSecret(em, teamId, secretId, options.expectedVersion);
-      const target = await em.findOne(SecretVersion, { secretId, version });
+  ): Promise<SecretView> {
+    authorize(actor, ids.teamId, 'secrets:update');
+    const secret = await unitOfWork(this.orm, async (em, tx) => {
+      const { secret } = await this.secrets.loadForWrite(em, tx, ids, options.expectedVersion, true);
+      const target = await em.findOne(SecretVersion, { secretId: secret.id, version });
       if (!target)
         throw ValidationError.single(['version'], `Secret has no version ${version}`, 'value_error');
       if (!sameFieldSet(target.authMethod, secret.authMethod)) {
@@ -95,7 +86,7 @@ export class SecretHistoryService {
       if (secret.storage === 'native') {
         let value: Record<string, string>;
         try {
-          value = await this.store.get(secret.credentialRef!, target.credentialVersion!, em);
+          value = await this.store.get(secret.credentialRef!, target.credentialVersion!, tx.sql);
         } catch (error) {
           if (error instanceof CredentialNotFoundError) {
             throw new ConflictError(
@@ -113,11 +104,10 @@ export class SecretHistoryService {
       } else {
         secret.fieldMappings = target.fieldMappings;
       }
-      secret.version += 1;
       secret.updatedAt = new Date();
       secret.updatedBy = actor.userId;
       const changedFields = [secret.storage === 'native' ? 'credentials' : 'field_mappings'];
-      recordVersion(em, secret, changedFields, actor);
+      recordVersion(em, secret, secret.version + 1, changedFields, actor);
       recordAudit(em, actor, meta, {
         eventType: 'secret_rolled_back',
         resourceType: 'secret',
@@ -127,5 +117,6 @@ export class SecretHistoryService {
       });
       return secret;
     });
+    return secretView(secret);
   }
 }

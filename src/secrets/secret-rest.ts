@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { ValidationError } from '../domain/errors.js';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../domain/paging.js';
 import { AUTH_METHODS, SECRET_TYPES } from '../domain/providers.js';
-import { parseOrThrow } from '../domain/validation.js';
+import { parseOrThrow, plainObject } from '../domain/validation.js';
 import { VAULT_TYPES } from '../domain/vaults.js';
-import type { Secret } from '../entities/index.js';
 import {
   conflict,
   credentialStoreUnavailable,
@@ -17,8 +17,99 @@ import {
 import { etagOf, expectedVersionFrom, type Route } from '../http/rest-router.js';
 import { iso } from '../http/rest-views.js';
 import type { Services } from '../services.js';
-import { createSecretSchema, updateSecretSchema } from './secret-rules.js';
-import { SECRET_SORT_FIELDS, type SecretDetail } from './secret-service.js';
+import { SECRET_SORT_FIELDS, type SecretDetail, type SecretView } from './secret-repository.js';
+import {
+  type CreateSecretCommand,
+  descriptionSchema,
+  nameSchema,
+  REFERENCE_MAX,
+  type UpdateSecretCommand,
+} from './secret-rules.js';
+import type { SecretIds } from './secret-service.js';
+
+const fieldMappingSchema = z.strictObject({
+  field_name: z.string().max(64),
+  reference: z.string().min(1).max(REFERENCE_MAX),
+});
+const fieldMappingsSchema = z.array(fieldMappingSchema).max(16);
+
+/** PATCH body: every field optional; null means unchanged, except `description: null`, which clears it. */
+export const updateSecretSchema = z.strictObject({
+  name: nameSchema.nullish(),
+  description: descriptionSchema.nullish(),
+  secret_type: z.enum(SECRET_TYPES).nullish(),
+  auth_method: z.enum(AUTH_METHODS).nullish(),
+  credentials: plainObject.nullish(),
+  field_mappings: fieldMappingsSchema.nullish(),
+  vault_connection_id: z
+    .unknown()
+    .refine((v) => v === undefined, 'vault_connection_id cannot be changed after creation')
+    .optional(),
+});
+
+export const createSecretSchema = z.strictObject({
+  name: nameSchema,
+  description: descriptionSchema.nullish(),
+  secret_type: z.enum(SECRET_TYPES),
+  auth_method: z.enum(AUTH_METHODS),
+  credentials: plainObject.nullish(),
+  vault_connection_id: z.string().nullish(),
+  field_mappings: fieldMappingsSchema.nullish(),
+});
+
+/** The PATCH body as the update command. */
+export function updateSecretCommand(body: unknown): UpdateSecretCommand {
+  const patch = parseOrThrow(updateSecretSchema, body);
+  if (patch.credentials != null && patch.field_mappings != null) {
+    throw bodyIssue(['field_mappings'], 'Send credentials or field_mappings, not both');
+  }
+  return {
+    ...(patch.name != null && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+    ...(patch.secret_type != null && { secretType: patch.secret_type }),
+    ...(patch.auth_method != null && { authMethod: patch.auth_method }),
+    ...(patch.credentials != null && { value: { credentials: patch.credentials } }),
+    ...(patch.field_mappings != null && { value: { fieldMappings: patch.field_mappings } }),
+  };
+}
+
+/** The POST body as the create command: `credentials`, or `vault_connection_id` with `field_mappings`. */
+export function createSecretCommand(body: unknown): CreateSecretCommand {
+  const input = parseOrThrow(createSecretSchema, body);
+  const native = input.credentials != null;
+  if (native === (input.vault_connection_id != null || input.field_mappings != null)) {
+    throw bodyIssue(
+      [],
+      'Send either credentials (native) or vault_connection_id with field_mappings (external vault)',
+    );
+  }
+  const missing = (['vault_connection_id', 'field_mappings'] as const).filter(
+    (field) => input[field] == null,
+  );
+  if (!native && missing.length) {
+    throw new ValidationError(
+      missing.map((field) => ({
+        path: [field],
+        message: 'Field required for an external-vault secret',
+        code: 'missing',
+        source: 'body' as const,
+      })),
+    );
+  }
+  return {
+    name: input.name,
+    description: input.description,
+    secretType: input.secret_type,
+    authMethod: input.auth_method,
+    value: native
+      ? { credentials: input.credentials! }
+      : { vault: { vaultConnectionId: input.vault_connection_id!, fieldMappings: input.field_mappings! } },
+  };
+}
+
+function bodyIssue(path: string[], message: string): ValidationError {
+  return new ValidationError([{ path, message, code: 'value_error', source: 'body' }]);
+}
 
 /** SecretResponse (create, update): never credentials, vault tokens or resolved references. */
 export const secretResponseSchema = z
@@ -35,7 +126,7 @@ export const secretResponseSchema = z
   })
   .meta({ id: 'SecretResponse' });
 
-export function secretResponse(secret: Secret): z.infer<typeof secretResponseSchema> {
+export function secretResponse(secret: SecretView): z.infer<typeof secretResponseSchema> {
   return {
     id: secret.id,
     name: secret.name,
@@ -93,7 +184,10 @@ export const secretListItemSchema = secretResponseSchema
   .extend({ location_count: z.number().int().min(0) })
   .meta({ id: 'SecretListItem' });
 
-export function secretListItem(secret: Secret, locationCount: number): z.infer<typeof secretListItemSchema> {
+export function secretListItem(
+  secret: SecretView,
+  locationCount: number,
+): z.infer<typeof secretListItemSchema> {
   return { ...secretResponse(secret), location_count: locationCount };
 }
 
@@ -189,7 +283,7 @@ export function secretRoutes({ secrets }: Services): Route[] {
         },
       },
       handle: async ({ actor, meta, params, body }) => {
-        const secret = await secrets.create(actor, meta, params.team_id, body);
+        const secret = await secrets.create(actor, meta, params.team_id, createSecretCommand(body));
         return { status: 201, body: secretResponse(secret), headers: etagOf(secret.version) };
       },
     },
@@ -213,7 +307,7 @@ export function secretRoutes({ secrets }: Services): Route[] {
         },
       },
       handle: async ({ actor, params }) => {
-        const detail = await secrets.getDetail(actor, params.team_id, params.secret_id);
+        const detail = await secrets.getDetail(actor, secretIds(params));
         return { status: 200, body: secretDetailResponse(detail), headers: etagOf(detail.secret.version) };
       },
     },
@@ -247,7 +341,7 @@ export function secretRoutes({ secrets }: Services): Route[] {
       },
       handle: async ({ actor, meta, params, body, headers, query }) => {
         const { dry_run: dryRun } = parseOrThrow(patchQuerySchema, Object.fromEntries(query), [], 'query');
-        const result = await secrets.update(actor, meta, params.team_id, params.secret_id, body, {
+        const result = await secrets.update(actor, meta, secretIds(params), updateSecretCommand(body), {
           expectedVersion: expectedVersionFrom(headers),
           dryRun,
         });
@@ -280,11 +374,16 @@ export function secretRoutes({ secrets }: Services): Route[] {
         },
       },
       handle: async ({ actor, meta, params, headers }) => {
-        await secrets.delete(actor, meta, params.team_id, params.secret_id, {
+        await secrets.delete(actor, meta, secretIds(params), {
           expectedVersion: expectedVersionFrom(headers),
         });
         return { status: 204 };
       },
     },
   ];
+}
+
+/** The secret a route's path names (the router has validated both ids). */
+export function secretIds(params: Record<string, string>): SecretIds {
+  return { teamId: params.team_id!, secretId: params.secret_id! };
 }

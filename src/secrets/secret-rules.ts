@@ -2,19 +2,16 @@ import { z } from 'zod';
 import type { CredentialValue } from '../credentials/credential-store.js';
 import { type Issue, ValidationError } from '../domain/errors.js';
 import {
-  AUTH_METHODS,
   type AuthMethod,
   CREDENTIAL_FORMATS,
   type CredentialField,
   credentialFieldsOf,
   isAuthMethodOf,
-  SECRET_TYPES,
   type SecretType,
   sameFieldSet,
 } from '../domain/providers.js';
-import { plainObject } from '../domain/validation.js';
 import { checkReference, type VaultType } from '../domain/vaults.js';
-import type { FieldMapping, Secret } from '../entities/index.js';
+import type { FieldMapping } from '../entities/index.js';
 
 export const NAME_MAX = 255;
 export const DESCRIPTION_MAX = 2000;
@@ -23,46 +20,50 @@ export const REFERENCE_MAX = 1000;
 
 export const nameSchema = z.string().min(1).max(NAME_MAX);
 export const descriptionSchema = z.string().max(DESCRIPTION_MAX);
-const fieldMappingSchema = z.strictObject({
-  field_name: z.string().max(64),
-  reference: z.string().min(1).max(REFERENCE_MAX),
-});
-const fieldMappingsSchema = z.array(fieldMappingSchema).max(16);
+/** Credentials as sent: field name → value, checked against the auth method by `checkCredentials`. */
+export type CredentialsInput = Readonly<Record<string, unknown>>;
 
-/** PATCH body: every field optional; null means unchanged, except `description: null`, which clears it. */
-export const updateSecretSchema = z.strictObject({
-  name: nameSchema.nullish(),
-  description: descriptionSchema.nullish(),
-  secret_type: z.enum(SECRET_TYPES).nullish(),
-  auth_method: z.enum(AUTH_METHODS).nullish(),
-  credentials: plainObject.nullish(),
-  field_mappings: fieldMappingsSchema.nullish(),
-  vault_connection_id: z
-    .unknown()
-    .refine((v) => v === undefined, 'vault_connection_id cannot be changed after creation')
-    .optional(),
-});
-export type UpdateSecretPatch = z.output<typeof updateSecretSchema>;
+/** A secret's credentials (native) or where they live in its external vault: exactly one. */
+export type SecretValue = { credentials: CredentialsInput } | { fieldMappings: FieldMapping[] };
 
-export const createSecretSchema = z.strictObject({
-  name: nameSchema,
-  description: descriptionSchema.nullish(),
-  secret_type: z.enum(SECRET_TYPES),
-  auth_method: z.enum(AUTH_METHODS),
-  credentials: plainObject.nullish(),
-  vault_connection_id: z.string().nullish(),
-  field_mappings: fieldMappingsSchema.nullish(),
-});
-export type CreateSecretInput = z.output<typeof createSecretSchema>;
+/** A new secret's value: native credentials, or an external vault connection with field mappings. */
+export type NewSecretValue =
+  | { credentials: CredentialsInput }
+  | { vault: { vaultConnectionId: string; fieldMappings: FieldMapping[] } };
+
+/**
+ * The use cases' inputs, in domain terms, whichever door they came through. Issues about them carry
+ * paths into these commands (`['value', 'credentials', 'sas_url']`); each door renders those once.
+ */
+export interface CreateSecretCommand {
+  name: string;
+  description?: string | null;
+  secretType: SecretType;
+  authMethod: AuthMethod;
+  value: NewSecretValue;
+}
+
+/** Omitted: unchanged; `description: null` clears it. */
+export interface UpdateSecretCommand {
+  name?: string;
+  description?: string | null;
+  secretType?: SecretType;
+  authMethod?: AuthMethod;
+  value?: SecretValue;
+}
+
+export interface RollbackSecretCommand {
+  version: number;
+}
+
+const CREDENTIALS_AT = ['value', 'credentials'];
+const FIELD_MAPPINGS_AT = ['value', 'fieldMappings'];
 
 /** The credentials must be exactly the auth method's fields, each a non-empty string of the right format. */
-export function checkCredentials(
-  authMethod: AuthMethod,
-  credentials: Record<string, unknown>,
-): CredentialValue {
+export function checkCredentials(authMethod: AuthMethod, credentials: CredentialsInput): CredentialValue {
   const required = credentialFieldsOf(authMethod);
   const issues: Issue[] = [];
-  const at = (field: string) => ['credentials', field];
+  const at = (field: string) => [...CREDENTIALS_AT, field];
   for (const field of required) {
     const value = Object.hasOwn(credentials, field) ? credentials[field] : undefined;
     if (value === undefined || value === null) {
@@ -104,6 +105,7 @@ export function checkFieldMappings(
   authMethod: AuthMethod,
   vaultType: VaultType,
   mappings: FieldMapping[],
+  at: Issue['path'] = FIELD_MAPPINGS_AT,
 ): FieldMapping[] {
   const required = credentialFieldsOf(authMethod) as readonly string[];
   const issues: Issue[] = [];
@@ -111,25 +113,24 @@ export function checkFieldMappings(
   mappings.forEach((mapping, i) => {
     if (!required.includes(mapping.field_name)) {
       issues.push({
-        path: ['field_mappings', i, 'field_name'],
+        path: [...at, i, 'field_name'],
         message: `Not a credential field of auth method ${authMethod} (expected ${required.join(', ')})`,
         code: 'value_error',
       });
     } else if (seen.has(mapping.field_name)) {
       issues.push({
-        path: ['field_mappings', i, 'field_name'],
+        path: [...at, i, 'field_name'],
         message: `Field '${mapping.field_name}' is mapped more than once`,
         code: 'value_error',
       });
     }
     seen.add(mapping.field_name);
     const problem = checkReference(vaultType, mapping.reference);
-    if (problem)
-      issues.push({ path: ['field_mappings', i, 'reference'], message: problem, code: 'value_error' });
+    if (problem) issues.push({ path: [...at, i, 'reference'], message: problem, code: 'value_error' });
   });
   for (const field of required) {
     if (!seen.has(field)) {
-      issues.push({ path: ['field_mappings'], message: `Field '${field}' is not mapped`, code: 'missing' });
+      issues.push({ path: at, message: `Field '${field}' is not mapped`, code: 'missing' });
     }
   }
   if (issues.length) throw new ValidationError(issues);
@@ -144,18 +145,18 @@ export function checkAuthMethodServes(
   if (isAuthMethodOf(secretType, authMethod)) return;
   if (changedTypeOnly) {
     throw ValidationError.single(
-      ['secret_type'],
-      `The current auth method '${authMethod}' does not serve secret type '${secretType}'; send a matching auth_method too`,
+      ['secretType'],
+      `The current auth method '${authMethod}' does not serve secret type '${secretType}'; send a matching auth method too`,
     );
   }
   throw ValidationError.single(
-    ['auth_method'],
+    ['authMethod'],
     `Auth method '${authMethod}' is not valid for secret type '${secretType}'`,
     'enum',
   );
 }
 
-/** What an accepted PATCH changes. `changedFields` are REST field names, in a stable order. */
+/** What an accepted update changes. `changedFields` are the fields' REST names, in a stable order. */
 export interface SecretChange {
   name?: string;
   description?: string | null;
@@ -166,50 +167,59 @@ export interface SecretChange {
   changedFields: string[];
 }
 
-/** The update rules that need the stored secret (and, for external-vault secrets, its vault type). */
+/** The part of a stored secret the update rules read. */
+export interface SecretState {
+  name: string;
+  description?: string | null;
+  secretType: SecretType;
+  authMethod: AuthMethod;
+  storage: 'native' | 'external_vault';
+}
+
+/** The update rules, which need the stored secret (and, for an external-vault secret, its vault type). */
 export function planSecretUpdate(
-  current: Secret,
-  patch: UpdateSecretPatch,
+  current: SecretState,
+  command: UpdateSecretCommand,
   vaultType: VaultType | null,
 ): SecretChange {
   const change: SecretChange = { changedFields: [] };
-  const newType = patch.secret_type ?? current.secretType;
-  const newAuth = patch.auth_method ?? current.authMethod;
-  checkAuthMethodServes(newType, newAuth, patch.secret_type != null && patch.auth_method == null);
+  const newType = command.secretType ?? current.secretType;
+  const newAuth = command.authMethod ?? current.authMethod;
+  checkAuthMethodServes(
+    newType,
+    newAuth,
+    command.secretType !== undefined && command.authMethod === undefined,
+  );
 
   const native = current.storage === 'native';
-  if (patch.credentials != null && !native) {
+  const value = command.value;
+  if (value && 'credentials' in value && !native) {
     throw ValidationError.single(
-      ['credentials'],
-      'This secret is stored in an external vault; its credentials are managed there. Send field_mappings instead',
+      CREDENTIALS_AT,
+      'This secret is stored in an external vault; its credentials are managed there. Send field mappings instead',
     );
   }
-  if (patch.field_mappings != null && native) {
+  if (value && 'fieldMappings' in value && native) {
     throw ValidationError.single(
-      ['field_mappings'],
-      'This secret stores its credentials natively; send credentials instead of field_mappings',
+      FIELD_MAPPINGS_AT,
+      'This secret stores its credentials natively; send credentials instead of field mappings',
     );
   }
-  if (
-    !sameFieldSet(newAuth, current.authMethod) &&
-    patch.credentials == null &&
-    patch.field_mappings == null
-  ) {
-    const field = native ? 'credentials' : 'field_mappings';
+  if (!sameFieldSet(newAuth, current.authMethod) && !value) {
     throw ValidationError.single(
-      [field],
-      `Auth method '${newAuth}' needs the fields ${credentialFieldsOf(newAuth).join(', ')}; send new ${field} in the same request`,
+      native ? CREDENTIALS_AT : FIELD_MAPPINGS_AT,
+      `Auth method '${newAuth}' needs the fields ${credentialFieldsOf(newAuth).join(', ')}; send new ${native ? 'credentials' : 'field mappings'} in the same request`,
       'missing',
     );
   }
-  if (patch.credentials != null) change.credentials = checkCredentials(newAuth, patch.credentials);
-  if (patch.field_mappings != null) {
-    change.fieldMappings = checkFieldMappings(newAuth, vaultType!, patch.field_mappings);
+  if (value && 'credentials' in value) change.credentials = checkCredentials(newAuth, value.credentials);
+  if (value && 'fieldMappings' in value) {
+    change.fieldMappings = checkFieldMappings(newAuth, vaultType!, value.fieldMappings);
   }
 
-  if (patch.name != null && patch.name !== current.name) change.name = patch.name;
-  if (patch.description !== undefined && patch.description !== current.description) {
-    change.description = patch.description;
+  if (command.name !== undefined && command.name !== current.name) change.name = command.name;
+  if (command.description !== undefined && command.description !== (current.description ?? null)) {
+    change.description = command.description;
   }
   if (newType !== current.secretType) change.secretType = newType;
   if (newAuth !== current.authMethod) change.authMethod = newAuth;

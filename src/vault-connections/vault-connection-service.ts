@@ -14,7 +14,7 @@ import {
   type CredentialValue,
   vaultConnectionRef,
 } from '../credentials/credential-store.js';
-import { inTransaction } from '../db/transaction.js';
+import { unitOfWork } from '../db/unit-of-work.js';
 import { ConflictError, type Issue, NotFoundError, ValidationError } from '../domain/errors.js';
 import { isUuid, parsePathIds } from '../domain/ids.js';
 import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
@@ -192,7 +192,7 @@ export class VaultConnectionService {
       else settings[key] = value;
     }
 
-    return inTransaction(this.orm, async (em, tx) => {
+    return unitOfWork(this.orm, async (em, tx) => {
       await assertWithinPlan(em, teamId, 'vault_connections', () => em.count(VaultConnection, { teamId }));
       await this.assertNameFree(em, teamId, name);
       const id = randomUUID();
@@ -236,7 +236,7 @@ export class VaultConnectionService {
     authorize(actor, teamId, 'vault_connections:update');
     const patch = parseUpdate(body);
 
-    return inTransaction(this.orm, async (em) => {
+    return unitOfWork(this.orm, async (em) => {
       const connection = await this.lock(em, teamId, connectionId);
       const next: { name?: string; description?: string | null } = {};
       if (patch.name != null && patch.name !== connection.name) next.name = patch.name;
@@ -276,7 +276,7 @@ export class VaultConnectionService {
     const { teamId, connectionId } = this.ids(teamIdParam, connectionIdParam);
     authorize(actor, teamId, 'vault_connections:update');
 
-    return inTransaction(this.orm, async (em, tx) => {
+    return unitOfWork(this.orm, async (em, tx) => {
       // The row lock makes concurrent rotations of one connection take turns.
       const connection = await this.lock(em, teamId, connectionId);
       const value: CredentialValue = parseOrThrow(VAULT_INPUTS[connection.vaultType].rotate, body);
@@ -320,13 +320,13 @@ export class VaultConnectionService {
     authorize(actor, teamId, 'vault_connections:delete');
     let deletedId: string;
     try {
-      deletedId = await inTransaction(this.orm, async (em) => {
+      deletedId = await unitOfWork(this.orm, async (em, tx) => {
         const connection = await this.lock(em, teamId, connectionId);
         await this.assertUnused(em, connection.id);
         em.remove(connection);
         // The stored token goes through the outbox: removed from the credential store after the
         // commit by the cleanup worker, retried until it succeeds.
-        await queueCredentialDeletion(em, connection.credentialRef);
+        await queueCredentialDeletion(tx.sql, connection.credentialRef);
         recordAudit(em, actor, meta, {
           eventType: 'vault_connection_deleted',
           resourceType: 'vault_connection',
@@ -365,7 +365,7 @@ export class VaultConnectionService {
   private async assertUnused(em: EntityManager, connectionId: string): Promise<void> {
     const secrets = await em.find(
       Secret,
-      { vaultConnectionId: connectionId },
+      { vaultConnection: connectionId },
       { fields: ['id', 'name'], orderBy: { name: 'asc' } },
     );
     if (secrets.length) {

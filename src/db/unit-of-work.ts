@@ -2,11 +2,15 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type EntityManager, type MikroORM, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
 import { ConflictError } from '../domain/errors.js';
 
-/** A statement run on one connection: `$1`-style parameters, rows as the pg driver returns them. */
+/**
+ * One SQL statement with the pg driver's own `$1` placeholders, run on one connection; rows as the
+ * driver returns them. The only way our SQL reaches the database (repositories and stores).
+ */
 export type Sql = <T = Record<string, unknown>>(text: string, values?: readonly unknown[]) => Promise<T[]>;
 
-/** A write transaction, as the parts of a change that are not entities (stores, hooks) see it. */
+/** A unit of work as its parts that are not entities (stores, hooks) see it. */
 export interface Tx {
+  /** Statements inside the unit of work's transaction. */
   sql: Sql;
   /** Runs once the transaction has committed; a task must not throw (the change has happened). */
   afterCommit(task: () => Promise<void>): void;
@@ -18,7 +22,7 @@ const UNIQUE_MESSAGES: Record<string, string> = {
   vault_connections_team_name_unique: 'A vault connection with this name already exists in the team',
 };
 
-/** Work the current request wants done inside each of its write transactions, just before the commit. */
+/** Work the current request wants done inside each of its units of work, just before the commit. */
 export type BeforeCommit = (sql: Sql) => Promise<void>;
 const beforeCommit = new AsyncLocalStorage<BeforeCommit>();
 
@@ -26,17 +30,14 @@ export function withBeforeCommit<T>(hook: BeforeCommit, run: () => Promise<T>): 
   return beforeCommit.run(hook, run);
 }
 
-/** Whether this request has work that must commit with its writes (they then need a transaction). */
-export function hasBeforeCommit(): boolean {
-  return beforeCommit.getStore() !== undefined;
-}
-
 /**
- * Runs one use case as one transaction on a fresh EntityManager. A unique-constraint race lost at
- * commit becomes a 409 rather than a 500 (and the driver's message, which quotes SQL parameters,
- * never leaves this function).
+ * One use case's writes as one unit of work: a fresh EntityManager (nothing is shared between
+ * requests), the entities loaded and changed by `work`, one flush and one transaction (with the
+ * request's before-commit work, e.g. its idempotency claim), then the after-commit tasks. A
+ * unique-constraint race lost at the flush becomes a 409 rather than a 500 (and the driver's
+ * message, which quotes the statement's values, never leaves this function).
  */
-export async function inTransaction<T>(
+export async function unitOfWork<T>(
   orm: MikroORM,
   work: (em: EntityManager, tx: Tx) => Promise<T>,
 ): Promise<T> {
@@ -44,16 +45,15 @@ export async function inTransaction<T>(
   let result: T;
   try {
     result = await orm.em.fork().transactional(async (em) => {
-      // The ORM's transaction as `Sql`: its parameters are numbered in order of use.
-      const sql: Sql = (text, values = []) => em.execute(text.replace(/\$\d+/g, '?'), [...values], 'all');
+      const sql = driverSql(orm, await transactionConnection(em));
       const value = await work(em, { sql, afterCommit: (task) => committed.push(task) });
+      await em.flush();
       await beforeCommit.getStore()?.(sql);
       return value;
     });
   } catch (error) {
     if (error instanceof UniqueConstraintViolationException) {
-      const constraint = (error as { constraint?: string }).constraint ?? '';
-      const message = UNIQUE_MESSAGES[constraint];
+      const message = UNIQUE_MESSAGES[(error as { constraint?: string }).constraint ?? ''];
       if (message) throw new ConflictError(message);
     }
     throw error;
@@ -71,8 +71,15 @@ interface KnexClient {
   releaseConnection(connection: PgClient): Promise<void>;
 }
 
-function driverClient(orm: MikroORM): KnexClient {
+function poolClient(orm: MikroORM): KnexClient {
   return orm.em.getConnection().getKnex().client as unknown as KnexClient;
+}
+
+/** The connection the EntityManager's open transaction runs on (its knex client hands out only that one). */
+function transactionConnection(em: EntityManager): Promise<PgClient> {
+  const transaction = em.getTransactionContext<{ client: KnexClient }>();
+  if (!transaction) throw new Error('No transaction is open on this EntityManager');
+  return transaction.client.acquireConnection();
 }
 
 /** ORMs on a PostgreSQL server: the embedded database shares one session between its connections. */
@@ -80,34 +87,37 @@ const preparing = new WeakSet<MikroORM>();
 const statementNames = new Map<string, string>();
 
 /**
- * Statements run through `autocommit` and `sqlTransaction` are then prepared once per connection
- * (named by their text, which is always a constant of the code) instead of parsed and planned on
- * every call.
+ * Statements with parameters are then prepared once per connection (named by their text, which is
+ * always a constant of the code) instead of parsed and planned on every call.
  */
 export function prepareStatements(orm: MikroORM): void {
   preparing.add(orm);
 }
 
+/** Runs statements on `connection`, reporting each to the ORM's query logger (without its values) like the ORM's own. */
 function driverSql(orm: MikroORM, connection: PgClient): Sql {
   const prepare = preparing.has(orm);
+  const logger = orm.config.getLogger();
   return async <R>(text: string, values?: readonly unknown[]) => {
     let name: string | undefined;
     if (prepare && values?.length) {
       name = statementNames.get(text) ?? `s${statementNames.size + 1}`;
       statementNames.set(text, name);
     }
-    return (await connection.query({ name, text, values })).rows as R[];
+    const started = performance.now();
+    const { rows } = await connection.query({ name, text, values });
+    logger.logQuery({ query: text, took: Math.round(performance.now() - started), results: rows.length });
+    return rows as R[];
   };
 }
 
 /**
- * `Sql` without a transaction: each statement commits on its own, on a connection borrowed from the
+ * `Sql` outside a unit of work: each statement commits on its own, on a connection borrowed from the
  * ORM's pool for that statement only (so the embedded database's single connection and the pool's
- * limits hold, and nothing is held while the caller waits on anything else). Hot paths use plain
- * driver calls: the ORM's unit of work and query builder cost far more CPU than the statements.
+ * limits hold, and nothing is held while the caller waits on anything else).
  */
 export function autocommit(orm: MikroORM): Sql {
-  const client = driverClient(orm);
+  const client = poolClient(orm);
   return async <R>(text: string, values?: readonly unknown[]) => {
     const connection = await client.acquireConnection();
     try {
@@ -116,28 +126,4 @@ export function autocommit(orm: MikroORM): Sql {
       await client.releaseConnection(connection);
     }
   };
-}
-
-/** `work` inside BEGIN … COMMIT on one connection of the ORM's pool (see `autocommit`); any error rolls back. */
-export async function sqlTransaction<T>(orm: MikroORM, work: (tx: Tx) => Promise<T>): Promise<T> {
-  const client = driverClient(orm);
-  const connection = await client.acquireConnection();
-  const sql = driverSql(orm, connection);
-  const committed: (() => Promise<void>)[] = [];
-  let result: T;
-  try {
-    await sql('begin');
-    try {
-      result = await work({ sql, afterCommit: (task) => committed.push(task) });
-      await beforeCommit.getStore()?.(sql);
-      await sql('commit');
-    } catch (error) {
-      await sql('rollback').catch(() => {});
-      throw error;
-    }
-  } finally {
-    await client.releaseConnection(connection);
-  }
-  for (const task of committed) await task();
-  return result;
 }
