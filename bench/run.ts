@@ -68,7 +68,7 @@ const settings = {
   productPoolMax: 10,
 };
 
-const TARGETS = { p99Factor: 2, rssMb: 250, coldMs: 5000, warmMs: 1500 };
+const TARGETS = { p99Factor: 4, rssMb: 250, coldMs: 1500, warmMs: 1200 };
 
 const only = option('only')?.split(',').filter(Boolean);
 const selected = WORKLOADS.filter((w) => !only || only.includes(w.id) || w.reference);

@@ -63,14 +63,14 @@ export const WORKLOADS: Workload[] = [
     server: 'product',
     store: 'local',
     request: restRename,
-    targetRatio: 0.6,
+    targetRatio: 0.15,
   },
   {
     id: 'graphql-rename',
     label: 'GraphQL updateSecret rename',
     server: 'product',
     store: 'local',
-    targetRatio: 0.4,
+    targetRatio: 0.12,
     request(fixture, runTag) {
       const next = namer(runTag);
       return {
@@ -102,13 +102,14 @@ export const WORKLOADS: Workload[] = [
     server: 'product',
     store: 'ssm',
     request: rotate,
-    targetRatio: 0.35,
+    targetRatio: 0.12,
   },
   {
     id: 'rest-get',
     label: 'REST GET secret detail',
     server: 'product',
     store: 'local',
+    targetRatio: 1.5,
     request(fixture) {
       return {
         method: 'GET',
