@@ -1,6 +1,14 @@
 import { z } from 'zod';
-import type { Location } from '../entities/index.js';
-import type { LocationListQuery } from '../locations/location-service.js';
+import type { LocationListQuery, LocationView } from '../locations/location-repository.js';
+import {
+  bucketNameSchema,
+  type CreateLocationCommand,
+  endpointUrlSchema,
+  regionSchema,
+  secretIdSchema,
+  type UpdateLocationCommand,
+} from '../locations/location-rules.js';
+import type { LocationIds } from '../locations/location-service.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
 import { builder } from './builder.js';
 import {
@@ -11,29 +19,27 @@ import {
   SortOrderEnum,
 } from './connection.js';
 import { SecretTypeEnum } from './enums.js';
-import { argumentPath, MUTATION_ERRORS, nullIfNotFound, translate } from './error-types.js';
+import { argumentPath, commandPathIn, MUTATION_ERRORS, nullIfNotFound, translate } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { loaderFor } from './loaders.js';
 import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
-export const LocationRef = builder.objectRef<Location>('Location').implement({
+export const LocationRef = builder.objectRef<LocationView>('Location').implement({
   description: "A bucket or container at a provider, reached with one of the team's secrets.",
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The location id (a UUID).' }),
     name: t.exposeString('name', { description: 'Unique within the team.' }),
-    description: t.string({
+    description: t.exposeString('description', {
       nullable: true,
       description: 'Free text for people; null when none was given.',
-      resolve: (l) => l.description ?? null,
     }),
     locationType: t.field({
       type: SecretTypeEnum,
       description: 'The provider; fixed at creation, and always the secretType of its secret.',
       resolve: (l) => l.locationType,
     }),
-    secretId: t.id({
+    secretId: t.exposeID('secretId', {
       description: 'The id of the secret the location authenticates with (readable without secrets:read).',
-      resolve: (l) => l.secret.id,
     }),
     secret: t.field({
       type: SecretRef,
@@ -46,21 +52,19 @@ export const LocationRef = builder.objectRef<Location>('Location').implement({
         const loader = loaderFor(ctx, `location-secrets:${teamId}`, (ids: string[]) =>
           ctx.services.locations.secretsByIds(actor, teamId, ids),
         );
-        return (await loader.load(location.secret.id)) ?? null;
+        return (await loader.load(location.secretId)) ?? null;
       },
     }),
     bucketName: t.exposeString('bucketName', {
       description: 'The bucket or container name at the provider.',
     }),
-    region: t.string({
+    region: t.exposeString('region', {
       nullable: true,
       description: 'The provider region, e.g. eu-west-1; null when none was given.',
-      resolve: (l) => l.region ?? null,
     }),
-    endpointUrl: t.string({
+    endpointUrl: t.exposeString('endpointUrl', {
       nullable: true,
       description: 'A custom S3 endpoint (S3-style providers only); null when none was given.',
-      resolve: (l) => l.endpointUrl ?? null,
     }),
     createdAt: t.field({
       type: 'DateTime',
@@ -76,6 +80,11 @@ export const LocationRef = builder.objectRef<Location>('Location').implement({
     updatedBy: t.exposeID('updatedBy', { description: 'The user behind the last change.' }),
   }),
 });
+
+/** The location the arguments name (Pothos has validated both ids). */
+function locationIds(args: { teamId: string | number; locationId: string | number }): LocationIds {
+  return { teamId: String(args.teamId).toLowerCase(), locationId: String(args.locationId).toLowerCase() };
+}
 
 const LocationConnection = connectionOf('Location', LocationRef);
 
@@ -103,8 +112,20 @@ const LocationOrder = builder.inputType('LocationOrder', {
   }),
 });
 
+/**
+ * The fields the REST door checks together, checked here together too (every problem in one answer);
+ * a field-level `validate` stops at the input's first invalid field.
+ */
+const createLocationFields = z.looseObject({
+  secretId: secretIdSchema,
+  bucketName: bucketNameSchema,
+  region: regionSchema.nullish(),
+  endpointUrl: endpointUrlSchema.nullish(),
+});
+
 const CreateLocationInput = builder.inputType('CreateLocationInput', {
   description: 'A new location: a bucket at a provider and the secret that reaches it.',
+  validate: createLocationFields,
   fields: (t) => ({
     name: t.string({
       required: true,
@@ -129,9 +150,17 @@ const CreateLocationInput = builder.inputType('CreateLocationInput', {
   }),
 });
 
+const updateLocationFields = z.looseObject({
+  bucketName: bucketNameSchema.nullish(),
+  region: regionSchema.nullish(),
+  endpointUrl: endpointUrlSchema.nullish(),
+  secretId: secretIdSchema.nullish(),
+});
+
 const UpdateLocationInput = builder.inputType('UpdateLocationInput', {
   description:
     'A partial update: only the fields sent change. An empty input changes nothing. The location type is immutable.',
+  validate: updateLocationFields,
   fields: (t) => ({
     name: t.string({
       validate: nameSchema.nullish(),
@@ -164,9 +193,8 @@ builder.queryField('location', (t) =>
       id: t.arg.id({ required: true, validate: uuidArg, description: "The location's id (a UUID)." }),
     },
     resolve: async (_, args, ctx) => {
-      return nullIfNotFound(async () =>
-        ctx.services.locations.get(await ctx.actor(), String(args.teamId), String(args.id)),
-      );
+      const ids = locationIds({ teamId: args.teamId, locationId: args.id });
+      return nullIfNotFound(async () => ctx.services.locations.get(await ctx.actor(), ids));
     },
   }),
 );
@@ -198,10 +226,10 @@ builder.queryField('locations', (t) =>
         };
       };
       const page = await translate(
-        () => ctx.services.locations.list(actor, String(args.teamId), readQuery),
+        () => ctx.services.locations.list(actor, String(args.teamId).toLowerCase(), readQuery),
         argumentPath,
       );
-      return { ...page, offset } satisfies ConnectionPage<Location>;
+      return { ...page, offset } satisfies ConnectionPage<LocationView>;
     },
   }),
 );
@@ -225,18 +253,23 @@ builder.mutationField('createLocation', (t) =>
       dataField: { name: 'location', description: 'The location, as created.' },
     },
     resolve: async (_, args, ctx, info) => {
-      const { teamId, input } = args;
+      const { input } = args;
+      const command: CreateLocationCommand = {
+        name: input.name,
+        description: input.description,
+        locationType: input.locationType,
+        secretId: String(input.secretId),
+        bucketName: input.bucketName,
+        region: input.region,
+        endpointUrl: input.endpointUrl,
+      };
       const actor = await ctx.actor();
-      return mutate(ctx, info, args, () =>
-        ctx.services.locations.create(actor, ctx.meta, String(teamId), {
-          name: input.name,
-          description: input.description,
-          location_type: input.locationType,
-          secret_id: String(input.secretId),
-          bucket_name: input.bucketName,
-          region: input.region,
-          endpoint_url: input.endpointUrl,
-        }),
+      return mutate(
+        ctx,
+        info,
+        args,
+        () => ctx.services.locations.create(actor, ctx.meta, String(args.teamId).toLowerCase(), command),
+        commandPathIn(info, args),
       );
     },
   }),
@@ -263,21 +296,22 @@ builder.mutationField('updateLocation', (t) =>
       dataField: { name: 'location', description: 'The location, as updated.' },
     },
     resolve: async (_, args, ctx, info) => {
-      const { teamId, locationId, input } = args;
-      const patch: Record<string, unknown> = {};
-      const fields = [
-        ['name', input.name],
-        ['description', input.description],
-        ['bucket_name', input.bucketName],
-        ['region', input.region],
-        ['endpoint_url', input.endpointUrl],
-        ['secret_id', input.secretId == null ? input.secretId : String(input.secretId)],
-      ] as const;
-      // Omitted stays omitted and null stays null: the service gives each its meaning.
-      for (const [field, value] of fields) if (value !== undefined) patch[field] = value;
+      const { input } = args;
+      const command: UpdateLocationCommand = {
+        ...(input.name != null && { name: input.name }),
+        ...(input.description !== undefined && { description: input.description }),
+        ...(input.bucketName != null && { bucketName: input.bucketName }),
+        ...(input.region !== undefined && { region: input.region }),
+        ...(input.endpointUrl !== undefined && { endpointUrl: input.endpointUrl }),
+        ...(input.secretId != null && { secretId: String(input.secretId) }),
+      };
       const actor = await ctx.actor();
-      return mutate(ctx, info, args, () =>
-        ctx.services.locations.update(actor, ctx.meta, String(teamId), String(locationId), patch),
+      return mutate(
+        ctx,
+        info,
+        args,
+        () => ctx.services.locations.update(actor, ctx.meta, locationIds(args), command),
+        commandPathIn(info, args),
       );
     },
   }),
@@ -300,9 +334,11 @@ builder.mutationField('deleteLocation', (t) =>
     },
     resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return mutate(ctx, info, args, () =>
-        ctx.services.locations.delete(actor, ctx.meta, String(args.teamId), String(args.locationId)),
-      );
+      const ids = locationIds(args);
+      return mutate(ctx, info, args, async () => {
+        await ctx.services.locations.delete(actor, ctx.meta, ids);
+        return ids.locationId;
+      });
     },
   }),
 );

@@ -1,5 +1,4 @@
 import { type Actor, authorize } from '../auth/scopes.js';
-import { Location } from '../entities/index.js';
 import { builder } from './builder.js';
 import { loaderFor } from './loaders.js';
 import { LocationRef } from './location-schema.js';
@@ -14,15 +13,12 @@ builder.objectFields(SecretRef, (t) => ({
     description:
       'The locations that use this secret, by name. Needs locations:read (else FORBIDDEN on this field).',
     resolve: async (secret, _, ctx) => {
-      authorize(await ctx.actor(), secret.teamId, 'locations:read');
-      return (
-        (await loaderFor(ctx, 'locationsBySecret', async (ids: string[]) => {
-          const rows = await ctx.services.orm.em
-            .fork()
-            .find(Location, { secret: { $in: ids } }, { orderBy: { name: 'asc' } });
-          return new Map(ids.map((id) => [id, rows.filter((l) => l.secret.id === id)]));
-        }).load(secret.id)) ?? []
+      const actor = await ctx.actor();
+      const teamId = secret.teamId;
+      const loader = loaderFor(ctx, `locations-by-secret:${teamId}`, (ids: string[]) =>
+        ctx.services.locations.bySecrets(actor, teamId, ids),
       );
+      return (await loader.load(secret.id)) ?? [];
     },
   }),
   vaultConnection: t.field({

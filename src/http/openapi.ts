@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { SCOPE_MIN_ROLE } from '../auth/scopes.js';
 import { CREDENTIAL_SHAPES } from '../domain/providers.js';
 import { plainObject, UUID_PATTERN } from '../domain/validation.js';
-import { SECRET_HISTORY_ROUTE_DOCS } from '../secrets/secret-history-docs.js';
 import { CREDENTIAL_VALUE_MAX } from '../secrets/secret-rules.js';
 import type { Services } from '../services.js';
 import { docsAsset, sendDocsAsset } from './docs.js';
@@ -70,7 +69,7 @@ export interface OpenApiDocument {
  * Documentation for routes registered by modules that do not document them yet, keyed by
  * `METHOD path`. A route's own `doc` wins; test/openapi.test.ts flags entries that are no longer needed.
  */
-export const FALLBACK_ROUTE_DOCS: Record<string, RouteDoc> = { ...SECRET_HISTORY_ROUTE_DOCS };
+export const FALLBACK_ROUTE_DOCS: Record<string, RouteDoc> = {};
 
 /**
  * The registered REST routes, for what they declare (method, path, doc) without a running service:

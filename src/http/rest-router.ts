@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Actor, RequestMeta } from '../auth/scopes.js';
+import { authorize } from '../auth/scopes.js';
 import { BadRequestError } from '../domain/errors.js';
 import { parsePathIds } from '../domain/ids.js';
 import type { IdempotencyKeys } from './idempotency.js';
@@ -92,6 +93,9 @@ export class RestRouter {
     const params = parsePathIds(
       Object.fromEntries(route.paramNames.map((name, i) => [name, decode(values[i])])),
     );
+    // The route's scope, with its role, for the path's team (404 for another team), before the body is
+    // read: the same rule the services apply (src/auth/scopes.ts), as graphql-shield does at its door.
+    if (route.doc && params.team_id) authorize(actor, params.team_id, route.doc.scope);
     const hasBody = route.method === 'POST' || route.method === 'PATCH';
     const raw = hasBody ? await readBody() : '';
     const body = hasBody ? parseJsonObject(raw, route.bodyOptional) : undefined;

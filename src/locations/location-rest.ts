@@ -1,12 +1,82 @@
 import { z } from 'zod';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../domain/paging.js';
 import { SECRET_TYPES } from '../domain/providers.js';
-import type { Location } from '../entities/index.js';
+import { parseOrThrow } from '../domain/validation.js';
 import { conflict, deleted, idSchema, notFound, timestampSchema } from '../http/rest-docs.js';
 import type { Route } from '../http/rest-router.js';
 import { iso } from '../http/rest-views.js';
+import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
 import type { Services } from '../services.js';
-import { createLocationSchema, LOCATION_SORTS, updateLocationSchema } from './location-service.js';
+import { LOCATION_SORTS, type LocationDetail, type LocationView } from './location-repository.js';
+import {
+  bucketNameSchema,
+  type CreateLocationCommand,
+  endpointUrlSchema,
+  LOCATION_TYPE_IMMUTABLE,
+  regionSchema,
+  secretIdSchema,
+  type UpdateLocationCommand,
+} from './location-rules.js';
+import type { LocationIds } from './location-service.js';
+
+export const createLocationSchema = z.strictObject({
+  name: nameSchema,
+  description: descriptionSchema.nullish(),
+  location_type: z.enum(SECRET_TYPES),
+  secret_id: secretIdSchema,
+  bucket_name: bucketNameSchema,
+  region: regionSchema.nullish(),
+  endpoint_url: endpointUrlSchema.nullish(),
+});
+
+/**
+ * PATCH body. Omitted or null means unchanged, except `description`, `region` and `endpoint_url`,
+ * where null clears. `location_type` is immutable: sending it at all is a 422.
+ */
+export const updateLocationSchema = z.strictObject({
+  name: nameSchema.nullish(),
+  description: descriptionSchema.nullish(),
+  bucket_name: bucketNameSchema.nullish(),
+  region: regionSchema.nullish(),
+  endpoint_url: endpointUrlSchema.nullish(),
+  secret_id: secretIdSchema.nullish(),
+  location_type: z
+    .unknown()
+    .refine((v) => v === undefined, LOCATION_TYPE_IMMUTABLE)
+    .optional(),
+});
+
+/** The POST body as the create command. */
+export function createLocationCommand(body: unknown): CreateLocationCommand {
+  const input = parseOrThrow(createLocationSchema, body);
+  return {
+    name: input.name,
+    description: input.description,
+    locationType: input.location_type,
+    secretId: input.secret_id,
+    bucketName: input.bucket_name,
+    region: input.region,
+    endpointUrl: input.endpoint_url,
+  };
+}
+
+/** The PATCH body as the update command. */
+export function updateLocationCommand(body: unknown): UpdateLocationCommand {
+  const patch = parseOrThrow(updateLocationSchema, body);
+  return {
+    ...(patch.name != null && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+    ...(patch.bucket_name != null && { bucketName: patch.bucket_name }),
+    ...(patch.region !== undefined && { region: patch.region }),
+    ...(patch.endpoint_url !== undefined && { endpointUrl: patch.endpoint_url }),
+    ...(patch.secret_id != null && { secretId: patch.secret_id }),
+  };
+}
+
+/** The location a route's path names (the router has validated both ids). */
+export function locationIds(params: Record<string, string>): LocationIds {
+  return { teamId: params.team_id!, locationId: params.location_id! };
+}
 
 export const locationResponseSchema = z
   .object({
@@ -25,16 +95,16 @@ export const locationResponseSchema = z
   })
   .meta({ id: 'LocationResponse' });
 
-export function locationResponse(location: Location): z.infer<typeof locationResponseSchema> {
+export function locationResponse(location: LocationView): z.infer<typeof locationResponseSchema> {
   return {
     id: location.id,
     name: location.name,
-    description: location.description ?? null,
+    description: location.description,
     location_type: location.locationType,
-    secret_id: location.secret.id,
+    secret_id: location.secretId,
     bucket_name: location.bucketName,
-    region: location.region ?? null,
-    endpoint_url: location.endpointUrl ?? null,
+    region: location.region,
+    endpoint_url: location.endpointUrl,
     created_at: iso(location.createdAt),
     created_by: location.createdBy,
     updated_at: iso(location.updatedAt),
@@ -47,10 +117,10 @@ export const locationDetailResponseSchema = locationResponseSchema
   .meta({ id: 'LocationDetailResponse' });
 
 /** GET one location: the location plus the name of the secret it uses. */
-export function locationDetailResponse(
-  location: Location,
-  secretName: string | null,
-): z.infer<typeof locationDetailResponseSchema> {
+export function locationDetailResponse({
+  location,
+  secretName,
+}: LocationDetail): z.infer<typeof locationDetailResponseSchema> {
   return { ...locationResponse(location), secret_name: secretName };
 }
 
@@ -83,7 +153,9 @@ export function locationRoutes({ locations }: Services): Route[] {
       },
       handle: async ({ actor, meta, params, body }) => ({
         status: 201,
-        body: locationResponse(await locations.create(actor, meta, params.team_id, body)),
+        body: locationResponse(
+          await locations.create(actor, meta, params.team_id, createLocationCommand(body)),
+        ),
       }),
     },
     {
@@ -125,8 +197,8 @@ export function locationRoutes({ locations }: Services): Route[] {
         },
       },
       handle: async ({ actor, params }) => {
-        const { location, secretName } = await locations.getDetail(actor, params.team_id, params.location_id);
-        return { status: 200, body: locationDetailResponse(location, secretName) };
+        const detail = await locations.getDetail(actor, locationIds(params));
+        return { status: 200, body: locationDetailResponse(detail) };
       },
     },
     {
@@ -148,7 +220,9 @@ export function locationRoutes({ locations }: Services): Route[] {
       },
       handle: async ({ actor, meta, params, body }) => ({
         status: 200,
-        body: locationResponse(await locations.update(actor, meta, params.team_id, params.location_id, body)),
+        body: locationResponse(
+          await locations.update(actor, meta, locationIds(params), updateLocationCommand(body)),
+        ),
       }),
     },
     {
@@ -162,7 +236,7 @@ export function locationRoutes({ locations }: Services): Route[] {
         responses: { 204: deleted('Location'), 404: notFound('location') },
       },
       handle: async ({ actor, meta, params }) => {
-        await locations.delete(actor, meta, params.team_id, params.location_id);
+        await locations.delete(actor, meta, locationIds(params));
         return { status: 204 };
       },
     },

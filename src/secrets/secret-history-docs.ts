@@ -16,7 +16,6 @@ import {
   timestampSchema,
 } from '../http/rest-docs.js';
 import type { secretVersionResponse } from './secret-history-rest.js';
-import { rollbackSchema } from './secret-history-rest.js';
 import { secretResponseSchema } from './secret-rest.js';
 
 /** One entry of a secret's history: what changed, never a credential value. */
@@ -44,6 +43,8 @@ export type SecretVersionViewMatches = [View] extends [Documented]
   : never;
 const viewMatches: SecretVersionViewMatches = true;
 void viewMatches;
+
+export const rollbackSchema = z.strictObject({ version: z.number().int().min(1) });
 
 const TAGS: ['Secrets'] = ['Secrets'];
 

@@ -1,13 +1,11 @@
-import { z } from 'zod';
 import { parseRestListQuery, restPage } from '../domain/paging.js';
 import { parseOrThrow } from '../domain/validation.js';
 import type { SecretVersion } from '../entities/index.js';
 import { etagOf, expectedVersionFrom, type Route } from '../http/rest-router.js';
 import { iso } from '../http/rest-views.js';
 import type { Services } from '../services.js';
+import { rollbackSchema, SECRET_HISTORY_ROUTE_DOCS } from './secret-history-docs.js';
 import { secretIds, secretResponse } from './secret-rest.js';
-
-export const rollbackSchema = z.strictObject({ version: z.number().int().min(1) });
 
 export function secretVersionResponse(entry: SecretVersion) {
   return {
@@ -27,6 +25,7 @@ export function secretHistoryRoutes({ secretHistory }: Services): Route[] {
     {
       method: 'GET',
       path: '/v1/teams/:team_id/secrets/:secret_id/versions',
+      doc: SECRET_HISTORY_ROUTE_DOCS['GET /v1/teams/:team_id/secrets/:secret_id/versions'],
       handle: async ({ actor, params, query }) => {
         const { page, list } = parseRestListQuery(query, ['version'], 'version', {});
         const result = await secretHistory.versions(actor, secretIds(params), list);
@@ -36,6 +35,7 @@ export function secretHistoryRoutes({ secretHistory }: Services): Route[] {
     {
       method: 'POST',
       path: '/v1/teams/:team_id/secrets/:secret_id/rollback',
+      doc: SECRET_HISTORY_ROUTE_DOCS['POST /v1/teams/:team_id/secrets/:secret_id/rollback'],
       handle: async ({ actor, meta, params, body, headers }) => {
         const command = parseOrThrow(rollbackSchema, body);
         const secret = await secretHistory.rollback(actor, meta, secretIds(params), command, {
