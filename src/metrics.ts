@@ -8,7 +8,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  * status codes) or, for GraphQL operation names, from a bounded set of GraphQL names: never from
  * paths with ids, request bodies, headers or variables, so no label can carry a credential.
  */
-export type StoreOperation = 'put' | 'get' | 'delete' | 'listRefs' | 'ping';
+export type StoreOperation = 'put' | 'prune' | 'get' | 'delete' | 'listRefs' | 'ping';
 export type StoreOutcome = 'success' | 'not_found' | 'unavailable' | 'rejected' | 'error';
 
 /** What the gauges read from the database connection pool (tarn, behind knex) at scrape time. */

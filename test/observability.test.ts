@@ -383,6 +383,7 @@ describe('metrics building blocks', () => {
     const inner: CredentialStore = {
       kind: 'ssm',
       put: async () => 7,
+      prune: async () => {},
       get: async () => {
         throw failures.get;
       },

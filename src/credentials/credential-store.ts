@@ -15,6 +15,12 @@ export interface CredentialStore {
    * store writes through it); `latest` is the newest version the caller knows of.
    */
   put(ref: string, value: CredentialValue, tx: Tx, latest?: number): Promise<number>;
+  /**
+   * Drops the versions of `ref` older than `keepVersion` (the one the row now names), as far as the
+   * store keeps them apart: after a rotation nothing reads them any more. The local store deletes them
+   * in `tx`, so they come back if the unit of work rolls back.
+   */
+  prune(ref: string, keepVersion: number, tx: Tx): Promise<void>;
   /** `sql`: the database connection to read through (the local store keeps its values there). */
   get(ref: string, version: number, sql: Sql): Promise<CredentialValue>;
   /** Removes every version; succeeds when nothing is stored under `ref`. */

@@ -24,6 +24,7 @@ export function instrumentStore(store: CredentialStore, metrics: Metrics): Crede
   return {
     kind: store.kind,
     put: (ref, value, tx, latest) => observe('put', () => store.put(ref, value, tx, latest)),
+    prune: (ref, keepVersion, tx) => observe('prune', () => store.prune(ref, keepVersion, tx)),
     get: (ref, version, sql) => observe('get', () => store.get(ref, version, sql)),
     delete: (ref, sql) => observe('delete', () => store.delete(ref, sql)),
     listRefs: (sql) => observe('listRefs', () => store.listRefs(sql)),

@@ -70,9 +70,8 @@ export class LocalCredentialStore implements CredentialStore {
     await sql('delete from credential_blobs where ref = $1', [ref]);
   }
 
-  /** Versions of `ref` older than `version` (a rotated vault token's previous values). */
-  async deleteOlder(ref: string, version: number, sql: Sql): Promise<void> {
-    await sql('delete from credential_blobs where ref = $1 and version < $2', [ref, version]);
+  async prune(ref: string, keepVersion: number, tx: Tx): Promise<void> {
+    await tx.sql('delete from credential_blobs where ref = $1 and version < $2', [ref, keepVersion]);
   }
 
   async listRefs(sql: Sql): Promise<string[]> {

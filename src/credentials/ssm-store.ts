@@ -114,6 +114,14 @@ export class SsmCredentialStore implements CredentialStore {
     }
   }
 
+  /**
+   * Nothing to do: SSM deletes a parameter only as a whole, so the older versions stay in its history
+   * until the owner's deletion removes the parameter. Nothing reads them (the row names only the
+   * current version), and they cannot crowd it out: SSM keeps at most 100 versions and never evicts
+   * the labelled one, which is at or before the current one (see `put`).
+   */
+  async prune(): Promise<void> {}
+
   async get(ref: string, version: number): Promise<CredentialValue> {
     try {
       const result = await this.call(() =>

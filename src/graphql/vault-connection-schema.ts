@@ -1,7 +1,16 @@
 import { z } from 'zod';
-import type { VaultConnection } from '../entities/index.js';
 import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
-import type { VaultConnectionListQuery } from '../vault-connections/vault-connection-service.js';
+import type {
+  VaultConnectionListQuery,
+  VaultConnectionView,
+} from '../vault-connections/vault-connection-repository.js';
+import type {
+  CreateVaultConnectionCommand,
+  RotateVaultConnectionCommand,
+  UpdateVaultConnectionCommand,
+  VaultFieldsCommand,
+} from '../vault-connections/vault-connection-rules.js';
+import type { VaultConnectionIds } from '../vault-connections/vault-connection-service.js';
 import { builder } from './builder.js';
 import {
   type ConnectionPage,
@@ -11,21 +20,14 @@ import {
   SortOrderEnum,
 } from './connection.js';
 import { VaultTypeEnum } from './enums.js';
-import {
-  argumentPath,
-  camel,
-  defaultInputPath,
-  MUTATION_ERRORS,
-  nullIfNotFound,
-  translate,
-} from './error-types.js';
+import { argumentPath, commandPathIn, MUTATION_ERRORS, nullIfNotFound, translate } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { loaderFor } from './loaders.js';
 import { TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
-const setting = (key: string) => (c: VaultConnection) => c.settings[key] ?? null;
+const setting = (key: string) => (c: VaultConnectionView) => c.settings[key] ?? null;
 
-export const VaultConnectionRef = builder.objectRef<VaultConnection>('VaultConnection').implement({
+export const VaultConnectionRef = builder.objectRef<VaultConnectionView>('VaultConnection').implement({
   description:
     'A connection to an external vault. Its token or client secret is write-only and never returned.',
   fields: (t) => ({
@@ -157,7 +159,29 @@ const CreateVaultConnectionInput = builder.inputType('CreateVaultConnectionInput
   }),
 });
 
-const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+type VaultSettingsArg = {
+  onepassword?: { accessToken: string } | null;
+  doppler?: { accessToken: string; project: string; config: string } | null;
+  infisical?: {
+    clientId: string;
+    clientSecret: string;
+    projectId: string;
+    environment: string;
+    secretPath?: string | null;
+  } | null;
+};
+
+/** The @oneOf `VaultSettingsInput` as the create command's vault type and fields. */
+function vaultFields(settings: VaultSettingsArg): VaultFieldsCommand {
+  if (settings.onepassword) return { vaultType: 'onepassword', ...settings.onepassword };
+  if (settings.doppler) return { vaultType: 'doppler', ...settings.doppler };
+  return { vaultType: 'infisical', ...settings.infisical! };
+}
+
+/** The connection the arguments name (Pothos has validated both ids). */
+function vaultConnectionIds(args: { teamId: string | number; id: string | number }): VaultConnectionIds {
+  return { teamId: String(args.teamId).toLowerCase(), connectionId: String(args.id).toLowerCase() };
+}
 
 builder.mutationField('createVaultConnection', (t) =>
   t.field({
@@ -182,26 +206,22 @@ builder.mutationField('createVaultConnection', (t) =>
       dataField: { name: 'vaultConnection', description: 'The vault connection, as created.' },
     },
     resolve: async (_, args, ctx, info) => {
-      const { teamId, input } = args;
-      const [vaultType, settings] = Object.entries(input.settings).find(([, v]) => v != null)!;
-      const body: Record<string, unknown> = {
+      const { input } = args;
+      const command: CreateVaultConnectionCommand = {
         name: input.name,
-        description: input.description,
-        vault_type: vaultType,
+        description: input.description ?? null,
+        ...vaultFields(input.settings),
       };
-      for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
-        if (value != null) body[snake(key)] = value;
-      }
+      const teamId = String(args.teamId).toLowerCase();
       const actor = await ctx.actor();
       return mutate(
         ctx,
         info,
         args,
-        () => ctx.services.vaultConnections.create(actor, ctx.meta, String(teamId), body),
-        (path, source) =>
-          source === 'path' || ['name', 'description'].includes(String(path[0]))
-            ? defaultInputPath(path, source)
-            : ['input', 'settings', vaultType, ...path.map((p) => camel(String(p)))],
+        () => ctx.services.vaultConnections.create(actor, ctx.meta, teamId, command),
+        // The service's issues are about the vault type's fields (the name and description are
+        // checked above, by the input's own validation).
+        commandPathIn(info, args, ['input', 'settings']),
       );
     },
   }),
@@ -263,9 +283,8 @@ builder.queryField('vaultConnection', (t) =>
       id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
     },
     resolve: async (_, args, ctx) => {
-      return nullIfNotFound(async () =>
-        ctx.services.vaultConnections.get(await ctx.actor(), String(args.teamId), String(args.id)),
-      );
+      const ids = vaultConnectionIds(args);
+      return nullIfNotFound(async () => ctx.services.vaultConnections.get(await ctx.actor(), ids));
     },
   }),
 );
@@ -300,10 +319,10 @@ builder.queryField('vaultConnections', (t) =>
         };
       };
       const page = await translate(
-        () => ctx.services.vaultConnections.list(actor, String(args.teamId), readQuery),
+        () => ctx.services.vaultConnections.list(actor, String(args.teamId).toLowerCase(), readQuery),
         argumentPath,
       );
-      return { ...page, offset } satisfies ConnectionPage<VaultConnection>;
+      return { ...page, offset } satisfies ConnectionPage<VaultConnectionView>;
     },
   }),
 );
@@ -332,18 +351,18 @@ builder.mutationField('updateVaultConnection', (t) =>
       dataField: { name: 'vaultConnection', description: 'The vault connection, as updated.' },
     },
     resolve: async (_, args, ctx, info) => {
-      const { teamId, id, input } = args;
-      const patch: Record<string, unknown> = {};
-      if (input.name !== undefined) patch.name = input.name;
-      if (input.description !== undefined) patch.description = input.description;
+      const { input } = args;
+      const command: UpdateVaultConnectionCommand = {
+        ...(input.name != null && { name: input.name }),
+        ...(input.description !== undefined && { description: input.description }),
+      };
       const actor = await ctx.actor();
       return mutate(
         ctx,
         info,
         args,
-        () => ctx.services.vaultConnections.update(actor, ctx.meta, String(teamId), String(id), patch),
-        (path, source) =>
-          source === 'path' && path[0] === 'connection_id' ? ['id'] : defaultInputPath(path, source),
+        () => ctx.services.vaultConnections.update(actor, ctx.meta, vaultConnectionIds(args), command),
+        commandPathIn(info, args),
       );
     },
   }),
@@ -377,18 +396,18 @@ builder.mutationField('rotateVaultConnection', (t) =>
       dataField: { name: 'vaultConnection', description: 'The vault connection after the rotation.' },
     },
     resolve: async (_, args, ctx, info) => {
-      const { teamId, id, input } = args;
-      const body: Record<string, unknown> = {};
-      if (input.accessToken != null) body.access_token = input.accessToken;
-      if (input.clientSecret != null) body.client_secret = input.clientSecret;
+      const { input } = args;
+      const command: RotateVaultConnectionCommand = {
+        ...(input.accessToken != null && { accessToken: input.accessToken }),
+        ...(input.clientSecret != null && { clientSecret: input.clientSecret }),
+      };
       const actor = await ctx.actor();
       return mutate(
         ctx,
         info,
         args,
-        () => ctx.services.vaultConnections.rotate(actor, ctx.meta, String(teamId), String(id), body),
-        (path, source) =>
-          source === 'path' && path[0] === 'connection_id' ? ['id'] : defaultInputPath(path, source),
+        () => ctx.services.vaultConnections.rotate(actor, ctx.meta, vaultConnectionIds(args), command),
+        commandPathIn(info, args),
       );
     },
   }),
@@ -415,9 +434,11 @@ builder.mutationField('deleteVaultConnection', (t) =>
     },
     resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return mutate(ctx, info, args, () =>
-        ctx.services.vaultConnections.delete(actor, ctx.meta, String(args.teamId), String(args.id)),
-      );
+      const ids = vaultConnectionIds(args);
+      return mutate(ctx, info, args, async () => {
+        await ctx.services.vaultConnections.delete(actor, ctx.meta, ids);
+        return ids.connectionId;
+      });
     },
   }),
 );

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../domain/paging.js';
-import { VAULT_TYPES } from '../domain/vaults.js';
-import type { VaultConnection } from '../entities/index.js';
+import { parseOrThrow } from '../domain/validation.js';
+import { VAULT_TYPES, type VaultType } from '../domain/vaults.js';
 import {
   conflict,
   credentialStoreUnavailable,
@@ -13,13 +13,104 @@ import {
 } from '../http/rest-docs.js';
 import type { Route } from '../http/rest-router.js';
 import { iso } from '../http/rest-views.js';
+import { descriptionSchema, nameSchema } from '../secrets/secret-rules.js';
 import type { Services } from '../services.js';
+import { VAULT_CONNECTION_SORTS, type VaultConnectionView } from './vault-connection-repository.js';
 import {
-  updateSchema as updateVaultConnectionSchema,
-  VAULT_CONNECTION_SORTS,
-  VAULT_INPUTS,
+  type CreateVaultConnectionCommand,
+  ROTATION_FIELDS,
+  type RotateVaultConnectionCommand,
+  snakeName,
+  type UpdateVaultConnectionCommand,
+  VAULT_FIELDS,
   VAULT_SETTINGS,
-} from './vault-connection-service.js';
+} from './vault-connection-rules.js';
+import type { VaultConnectionIds } from './vault-connection-service.js';
+
+/** A rules shape (command names) under the REST body's names. */
+function bodyShape(shape: z.ZodRawShape): z.ZodRawShape {
+  return Object.fromEntries(Object.entries(shape).map(([field, rule]) => [snakeName(field), rule]));
+}
+
+const common = { name: nameSchema, description: descriptionSchema.nullish() };
+
+/** POST body of a vault type: name, description, `vault_type` and the vault type's fields. */
+const createBody = (type: VaultType) =>
+  z.strictObject({ ...common, vault_type: z.literal(type), ...bodyShape(VAULT_FIELDS[type].shape) });
+const CREATE_BODIES = {
+  onepassword: createBody('onepassword'),
+  doppler: createBody('doppler'),
+  infisical: createBody('infisical'),
+};
+
+const vaultTypeSchema = z.looseObject({ vault_type: z.enum(VAULT_TYPES) });
+
+/** The POST body as the create command: its `vault_type` decides which body it must be. */
+export function createVaultConnectionCommand(body: unknown): CreateVaultConnectionCommand {
+  const { vault_type: vaultType } = parseOrThrow(vaultTypeSchema, body);
+  const input: Record<string, unknown> = parseOrThrow(CREATE_BODIES[vaultType], body);
+  const fields = Object.keys(VAULT_FIELDS[vaultType].shape).filter((f) => input[snakeName(f)] !== undefined);
+  // The body was checked against the vault type's own fields: it is that vault type's command.
+  return {
+    name: input.name,
+    ...(input.description !== undefined && { description: input.description }),
+    vaultType,
+    ...Object.fromEntries(fields.map((field) => [field, input[snakeName(field)]])),
+  } as CreateVaultConnectionCommand;
+}
+
+/**
+ * POST .../rotate as sent: the write-only field of one vault type or another. Which one the
+ * connection takes is a rule of its vault type (`checkRotation`).
+ */
+const rotateBodySchema = z.strictObject({
+  access_token: z.string().optional(),
+  client_secret: z.string().optional(),
+});
+
+/** PATCH body: only `name` (null: unchanged) and `description` (null: cleared). */
+const updateFieldsSchema = z.object({ name: nameSchema.nullish(), description: descriptionSchema.nullish() });
+
+/** Any other field of a PATCH body (a token above all) is refused by name, before the fields' own issues. */
+const updateBodySchema = z.intersection(
+  z.looseObject({}).superRefine((body, ctx) => {
+    for (const key of Object.keys(body)) {
+      if (Object.hasOwn(updateFieldsSchema.shape, key)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: Object.hasOwn(rotateBodySchema.shape, key)
+          ? `${key} changes only through POST .../vault-connections/{connection_id}/rotate`
+          : 'Only name and description can be changed; create a new connection for other settings',
+        params: { code: 'extra_forbidden' },
+      });
+    }
+  }),
+  updateFieldsSchema,
+);
+
+/** The PATCH body as the update command. */
+export function updateVaultConnectionCommand(body: unknown): UpdateVaultConnectionCommand {
+  const patch = parseOrThrow(updateBodySchema, body);
+  return {
+    ...(patch.name != null && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+  };
+}
+
+/** The rotate body as the rotate command. */
+export function rotateVaultConnectionCommand(body: unknown): RotateVaultConnectionCommand {
+  const input = parseOrThrow(rotateBodySchema, body);
+  return {
+    ...(input.access_token !== undefined && { accessToken: input.access_token }),
+    ...(input.client_secret !== undefined && { clientSecret: input.client_secret }),
+  };
+}
+
+/** The connection a route's path names (the router has validated both ids). */
+export function vaultConnectionIds(params: Record<string, string>): VaultConnectionIds {
+  return { teamId: params.team_id!, connectionId: params.connection_id! };
+}
 
 /** The create response (contract §4): never a token or client secret. */
 export const vaultConnectionResponseSchema = z
@@ -35,7 +126,7 @@ export const vaultConnectionResponseSchema = z
   .meta({ id: 'VaultConnectionResponse' });
 
 export function vaultConnectionResponse(
-  connection: VaultConnection,
+  connection: VaultConnectionView,
 ): z.infer<typeof vaultConnectionResponseSchema> {
   return {
     id: connection.id,
@@ -54,7 +145,7 @@ export const vaultConnectionListItemSchema = vaultConnectionResponseSchema
 
 /** A list item: the create response plus who changed it last. */
 export function vaultConnectionListItem(
-  connection: VaultConnection,
+  connection: VaultConnectionView,
 ): z.infer<typeof vaultConnectionListItemSchema> {
   return {
     ...vaultConnectionResponse(connection),
@@ -84,7 +175,7 @@ export const vaultConnectionDetailSchema = vaultConnectionListItemSchema
 
 /** GET, PATCH and rotate: the list item plus the non-secret settings of its vault type and its secret count. */
 export function vaultConnectionDetail(
-  connection: VaultConnection,
+  connection: VaultConnectionView,
   secretCount: number,
 ): z.infer<typeof vaultConnectionDetailSchema> {
   const settings = Object.fromEntries(
@@ -98,17 +189,11 @@ export const vaultConnectionConflictResponseSchema = errorResponseSchema
   .extend({ secrets: z.array(z.object({ id: idSchema, name: z.string() })).optional() })
   .meta({ id: 'VaultConnectionConflictResponse' });
 
-/** What create and rotate validate with, per vault type (the service picks the one of the vault type). */
-const createBodySchema = z.union([
-  VAULT_INPUTS.onepassword.schema,
-  VAULT_INPUTS.doppler.schema,
-  VAULT_INPUTS.infisical.schema,
-]);
-const rotateBodySchema = z.union([
-  VAULT_INPUTS.onepassword.rotate,
-  VAULT_INPUTS.doppler.rotate,
-  VAULT_INPUTS.infisical.rotate,
-]);
+/** What the OpenAPI document says create and rotate take: one body per vault type. */
+const createBodyDoc = z.union([CREATE_BODIES.onepassword, CREATE_BODIES.doppler, CREATE_BODIES.infisical]);
+const rotateBodyDoc = z.union(
+  VAULT_TYPES.map((type) => z.strictObject(bodyShape(ROTATION_FIELDS[type].shape))),
+);
 
 const LIST_FILTERS = {
   vault_type: z.enum(VAULT_TYPES).optional().meta({ description: 'Only connections to this vault service.' }),
@@ -120,7 +205,7 @@ const TAGS: ['Vault connections'] = ['Vault connections'];
 
 /** REST routes for this resource: thin translations to the shared service. */
 export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
-  const detail = async (connection: VaultConnection) => ({
+  const detail = async (connection: VaultConnectionView) => ({
     status: 200,
     body: vaultConnectionDetail(
       connection,
@@ -138,7 +223,7 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
           'The body depends on `vault_type`. Tokens and client secrets go to the credential store and are never returned.',
         tags: TAGS,
         scope: 'vault_connections:create',
-        body: createBodySchema,
+        body: createBodyDoc,
         responses: {
           201: { description: 'The created connection.', schema: vaultConnectionResponseSchema },
           403: {
@@ -152,7 +237,9 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
       },
       handle: async ({ actor, meta, params, body }) => ({
         status: 201,
-        body: vaultConnectionResponse(await vaultConnections.create(actor, meta, params.team_id, body)),
+        body: vaultConnectionResponse(
+          await vaultConnections.create(actor, meta, params.team_id, createVaultConnectionCommand(body)),
+        ),
       }),
     },
     {
@@ -197,7 +284,7 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         },
       },
       handle: async ({ actor, params }) =>
-        detail(await vaultConnections.get(actor, params.team_id, params.connection_id)),
+        detail(await vaultConnections.get(actor, vaultConnectionIds(params))),
     },
     {
       method: 'PATCH',
@@ -209,8 +296,8 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
           'Only `name` (null: unchanged) and `description` (null: cleared). Tokens change through the rotate endpoint; any other field is refused.',
         tags: TAGS,
         scope: 'vault_connections:update',
-        // parseUpdate refuses every other key by name, so the body is closed.
-        body: updateVaultConnectionSchema.strict(),
+        // Every other key is refused by name, so the body is closed.
+        body: updateFieldsSchema.strict(),
         responses: {
           200: { description: 'The connection after the change.', schema: vaultConnectionDetailSchema },
           404: notFound('vault connection'),
@@ -218,7 +305,14 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         },
       },
       handle: async ({ actor, meta, params, body }) =>
-        detail(await vaultConnections.update(actor, meta, params.team_id, params.connection_id, body)),
+        detail(
+          await vaultConnections.update(
+            actor,
+            meta,
+            vaultConnectionIds(params),
+            updateVaultConnectionCommand(body),
+          ),
+        ),
     },
     {
       method: 'POST',
@@ -230,7 +324,7 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
           '`access_token` for 1Password (`ops_...`) and Doppler (`dp.st....`), `client_secret` for Infisical. The old value is removed from the credential store.',
         tags: TAGS,
         scope: 'vault_connections:update',
-        body: rotateBodySchema,
+        body: rotateBodyDoc,
         responses: {
           200: { description: 'The connection after the rotation.', schema: vaultConnectionDetailSchema },
           404: notFound('vault connection'),
@@ -238,7 +332,14 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         },
       },
       handle: async ({ actor, meta, params, body }) =>
-        detail(await vaultConnections.rotate(actor, meta, params.team_id, params.connection_id, body)),
+        detail(
+          await vaultConnections.rotate(
+            actor,
+            meta,
+            vaultConnectionIds(params),
+            rotateVaultConnectionCommand(body),
+          ),
+        ),
     },
     {
       method: 'DELETE',
@@ -259,7 +360,7 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         },
       },
       handle: async ({ actor, meta, params }) => {
-        await vaultConnections.delete(actor, meta, params.team_id, params.connection_id);
+        await vaultConnections.delete(actor, meta, vaultConnectionIds(params));
         return { status: 204 };
       },
     },

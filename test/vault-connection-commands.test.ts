@@ -1,0 +1,138 @@
+/**
+ * Vault connections as typed commands through both doors: REST PATCH issues point at the body as it
+ * was sent (unknown keys echoed as sent, types named); the credential store's `prune` keeps only the
+ * current version of a rotated token where the store can (the local store, in the rotation's unit of
+ * work, so a rolled-back rotation keeps everything), and SSM keeps its history.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { autocommit, unitOfWork } from '../src/db/unit-of-work.js';
+import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
+import { rest, startTestApp, type TestApp } from './support/harness.js';
+
+// The SSM client takes its credentials from the default chain (the config does not carry them).
+process.env.AWS_ACCESS_KEY_ID = 'test';
+process.env.AWS_SECRET_ACCESS_KEY = 'test';
+delete process.env.AWS_SESSION_TOKEN;
+delete process.env.AWS_PROFILE;
+
+const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+async function createConnection(t: TestApp, teamId: string, key: string) {
+  const res = await rest(t.url, key)('POST', `/v1/teams/${teamId}/vault-connections`, {
+    name: unique('vault'),
+    vault_type: 'onepassword',
+    access_token: `ops_${randomBytes(8).toString('hex')}`,
+  });
+  expect(res.status, res.text).toBe(201);
+  return res.body.id as string;
+}
+
+describe('local store', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  const versions = async (ref: string) =>
+    (
+      await autocommit(t.app.db.orm)<{ version: number }>(
+        'select version from credential_blobs where ref = $1 order by version',
+        [ref],
+      )
+    ).map((row) => row.version);
+
+  it('REST PATCH: unknown keys are named as sent, wrong types as wrong types', async () => {
+    const team = await t.newTeam();
+    const id = await createConnection(t, team.teamId, team.ownerKey);
+    const res = await rest(t.url, team.ownerKey)(
+      'PATCH',
+      `/v1/teams/${team.teamId}/vault-connections/${id}`,
+      {
+        fooBar: 1,
+        'Odd Key': 2,
+        description: 5,
+      },
+    );
+    expect(res.status, res.text).toBe(422);
+    const other = 'Only name and description can be changed; create a new connection for other settings';
+    expect(res.body.detail).toEqual([
+      { loc: ['body', 'fooBar'], msg: other, type: 'extra_forbidden' },
+      { loc: ['body', 'Odd Key'], msg: other, type: 'extra_forbidden' },
+      { loc: ['body', 'description'], msg: 'Input should be a valid string', type: 'string_type' },
+    ]);
+  });
+
+  it('prune removes the older versions with the unit of work, and not when it rolls back', async () => {
+    const store = t.app.services.store;
+    const ref = `test/prune-${unique('ref')}`;
+    const put = (n: number) =>
+      unitOfWork(t.app.db.orm, (_em, tx) => store.put(ref, { access_token: `v${n}` }, tx, n - 1));
+    for (const n of [1, 2, 3]) expect(await put(n)).toBe(n);
+
+    await expect(
+      unitOfWork(t.app.db.orm, async (_em, tx) => {
+        await store.prune(ref, 3, tx);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await versions(ref)).toEqual([1, 2, 3]);
+
+    await unitOfWork(t.app.db.orm, (_em, tx) => store.prune(ref, 3, tx));
+    expect(await versions(ref)).toEqual([3]);
+    expect(await store.get(ref, 3, autocommit(t.app.db.orm))).toEqual({ access_token: 'v3' });
+    await store.delete(ref, autocommit(t.app.db.orm));
+  });
+});
+
+describe('SSM store', () => {
+  let t: TestApp;
+  let fake: FakeSsm;
+  beforeAll(async () => {
+    fake = await startFakeSsm();
+    t = await startTestApp({
+      CREDENTIAL_STORE: 'ssm',
+      AWS_ENDPOINT_URL_SSM: fake.url,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      SSM_PARAMETER_PREFIX: '/prune-test',
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  it('a rotation keeps the parameter history (the row names the new version), and prune calls nothing', async () => {
+    const team = await t.newTeam();
+    const id = await createConnection(t, team.teamId, team.ownerKey);
+    const token = `ops_${randomBytes(8).toString('hex')}`;
+    const rotated = await rest(t.url, team.ownerKey)(
+      'POST',
+      `/v1/teams/${team.teamId}/vault-connections/${id}/rotate`,
+      { access_token: token },
+    );
+    expect(rotated.status, rotated.text).toBe(200);
+    const name = `/prune-test/teams/${team.teamId}/vault-connections/${id}`;
+    expect(fake.versions(name).map((v) => v.version)).toEqual([1, 2]);
+    const [row] = await autocommit(t.app.db.orm)<{ credential_version: number }>(
+      'select credential_version from vault_connections where id = $1',
+      [id],
+    );
+    expect(row.credential_version).toBe(2);
+    const sql = autocommit(t.app.db.orm);
+    expect(await t.app.services.store.get(`teams/${team.teamId}/vault-connections/${id}`, 2, sql)).toEqual({
+      access_token: token,
+    });
+
+    await t.app.services.store.settled();
+    const calls = fake.calls.length;
+    await unitOfWork(t.app.db.orm, (_em, tx) =>
+      t.app.services.store.prune(`teams/${team.teamId}/vault-connections/${id}`, 2, tx),
+    );
+    expect(fake.calls.length).toBe(calls);
+    expect(fake.versions(name).map((v) => v.version)).toEqual([1, 2]);
+  });
+});
