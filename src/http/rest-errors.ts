@@ -10,6 +10,7 @@ import {
   ValidationError,
   VersionConflictError,
 } from '../domain/errors.js';
+import { snakeCase } from '../domain/names.js';
 
 export interface RestResponse {
   status: number;
@@ -28,9 +29,7 @@ function restBodyPath(path: Issue['path']): Issue['path'] {
   return path
     .filter((segment) => segment !== 'value' && segment !== 'vault')
     .map((segment, i, kept) =>
-      typeof segment === 'number' || kept[i - 1] === 'credentials'
-        ? segment
-        : segment.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      typeof segment === 'number' || kept[i - 1] === 'credentials' ? segment : snakeCase(segment),
     );
 }
 

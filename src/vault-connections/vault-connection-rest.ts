@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { snakeCase } from '../domain/names.js';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../domain/paging.js';
 import { parseOrThrow } from '../domain/validation.js';
 import { VAULT_TYPES, type VaultType } from '../domain/vaults.js';
@@ -20,7 +21,6 @@ import {
   type CreateVaultConnectionCommand,
   ROTATION_FIELDS,
   type RotateVaultConnectionCommand,
-  snakeName,
   type UpdateVaultConnectionCommand,
   VAULT_FIELDS,
   VAULT_SETTINGS,
@@ -29,7 +29,7 @@ import type { VaultConnectionIds } from './vault-connection-service.js';
 
 /** A rules shape (command names) under the REST body's names. */
 function bodyShape(shape: z.ZodRawShape): z.ZodRawShape {
-  return Object.fromEntries(Object.entries(shape).map(([field, rule]) => [snakeName(field), rule]));
+  return Object.fromEntries(Object.entries(shape).map(([field, rule]) => [snakeCase(field), rule]));
 }
 
 const common = { name: nameSchema, description: descriptionSchema.nullish() };
@@ -49,13 +49,13 @@ const vaultTypeSchema = z.looseObject({ vault_type: z.enum(VAULT_TYPES) });
 export function createVaultConnectionCommand(body: unknown): CreateVaultConnectionCommand {
   const { vault_type: vaultType } = parseOrThrow(vaultTypeSchema, body);
   const input: Record<string, unknown> = parseOrThrow(CREATE_BODIES[vaultType], body);
-  const fields = Object.keys(VAULT_FIELDS[vaultType].shape).filter((f) => input[snakeName(f)] !== undefined);
+  const fields = Object.keys(VAULT_FIELDS[vaultType].shape).filter((f) => input[snakeCase(f)] !== undefined);
   // The body was checked against the vault type's own fields: it is that vault type's command.
   return {
     name: input.name,
     ...(input.description !== undefined && { description: input.description }),
     vaultType,
-    ...Object.fromEntries(fields.map((field) => [field, input[snakeName(field)]])),
+    ...Object.fromEntries(fields.map((field) => [field, input[snakeCase(field)]])),
   } as CreateVaultConnectionCommand;
 }
 

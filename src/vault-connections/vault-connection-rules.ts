@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CredentialValue } from '../credentials/credential-store.js';
 import { ValidationError } from '../domain/errors.js';
+import { snakeCase } from '../domain/names.js';
 import { zodIssueToIssues } from '../domain/validation.js';
 import type { VaultType } from '../domain/vaults.js';
 import type { VaultSettings } from '../entities/index.js';
@@ -38,14 +39,6 @@ export const ROTATION_FIELDS = {
 /** Infisical's folder when none is given. */
 const DEFAULT_SECRET_PATH = '/';
 
-/**
- * A field's name outside the commands: in storage (the row's settings, the stored credentials), in
- * the REST body and in audit events.
- */
-export function snakeName(field: string): string {
-  return field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
 function isWriteOnly(vaultType: VaultType, field: string): boolean {
   return Object.hasOwn(ROTATION_FIELDS[vaultType].shape, field);
 }
@@ -53,7 +46,7 @@ function isWriteOnly(vaultType: VaultType, field: string): boolean {
 const settingsOf = (type: VaultType) =>
   Object.keys(VAULT_FIELDS[type].shape)
     .filter((field) => !isWriteOnly(type, field))
-    .map(snakeName);
+    .map(snakeCase);
 
 /** The settings each vault type keeps on the row (every field but the write-only one), by stored name. */
 export const VAULT_SETTINGS: Record<VaultType, readonly string[]> = {
@@ -105,14 +98,14 @@ export function planVaultConnection(command: CreateVaultConnectionCommand): NewV
   const credentials: CredentialValue = {};
   for (const [field, value] of Object.entries(fields)) {
     if (typeof value !== 'string') continue;
-    if (isWriteOnly(vaultType, field)) credentials[snakeName(field)] = value;
-    else settings[snakeName(field)] = value;
+    if (isWriteOnly(vaultType, field)) credentials[snakeCase(field)] = value;
+    else settings[snakeCase(field)] = value;
   }
   const createdFields = [
     'name',
     ...(description !== undefined ? ['description'] : []),
     'vault_type',
-    ...Object.keys(VAULT_FIELDS[vaultType].shape).map(snakeName),
+    ...Object.keys(VAULT_FIELDS[vaultType].shape).map(snakeCase),
   ];
   return { settings, credentials, createdFields };
 }
@@ -120,7 +113,7 @@ export function planVaultConnection(command: CreateVaultConnectionCommand): NewV
 /** The rotation's new value, checked against the connection's vault type: exactly its write-only field. */
 export function checkRotation(vaultType: VaultType, command: RotateVaultConnectionCommand): CredentialValue {
   const value: Record<string, string> = checkAgainst(ROTATION_FIELDS[vaultType], command);
-  return Object.fromEntries(Object.entries(value).map(([field, v]) => [snakeName(field), v]));
+  return Object.fromEntries(Object.entries(value).map(([field, v]) => [snakeCase(field), v]));
 }
 
 /** What an accepted update changes; `changedFields` by REST name, in a stable order. */
