@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import type { CredentialStore } from './credentials/credential-store.js';
 import { instrumentStore } from './credentials/instrumented-store.js';
 import { LocalCredentialStore, loadCredentialKey } from './credentials/local-store.js';
-import { type Database, databaseOptions, openDatabase } from './db/database.js';
+import { type Database, databaseOptions, openDatabase, pingDatabase } from './db/database.js';
 import { autocommit } from './db/unit-of-work.js';
 import type { Logger } from './logger.js';
 import { Metrics, type PoolStats } from './metrics.js';
@@ -77,9 +77,8 @@ export async function createApp(
     logger,
     metrics,
     ready: async () => {
-      const sql = autocommit(db.orm);
-      await sql('select 1');
-      await store.ping(sql);
+      await pingDatabase(db.orm);
+      await store.ping(autocommit(db.orm));
     },
   });
   server.keepAliveTimeout = 65_000;

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { UnavailableError } from '../domain/errors.js';
 import { ENTITIES } from '../entities/index.js';
 import { type EmbeddedServer, startEmbedded, templatePath } from './embedded.js';
-import { prepareStatements } from './unit-of-work.js';
+import { autocommit, prepareStatements } from './unit-of-work.js';
 
 export { DataDirInUseError } from './embedded.js';
 
@@ -35,7 +35,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     try {
       await migrate(orm, true);
       // A PGlite socket (the test suite's) runs one session for all its connections: names would clash.
-      const [{ version }] = await orm.em.getConnection().execute<{ version: string }[]>('select version()');
+      const [{ version }] = await autocommit(orm)<{ version: string }>('select version()');
       if (!version.includes('PGlite')) prepareStatements(orm);
     } catch (error) {
       await orm.close();
@@ -125,12 +125,17 @@ async function migratorOf(orm: MikroORM) {
 async function upToDate(orm: MikroORM): Promise<boolean> {
   const table = orm.config.get('migrations').tableName ?? 'mikro_orm_migrations';
   try {
-    const rows: Array<{ name: string }> = await orm.em.getConnection().execute(`select name from ${table}`);
+    const rows = await autocommit(orm)<{ name: string }>(`select name from ${table}`);
     const applied = new Set(rows.map((row) => row.name));
     return migrationNames.every((name) => applied.has(name));
   } catch {
     return false; // no migrations table yet
   }
+}
+
+/** Throws unless the database answers (readiness). */
+export async function pingDatabase(orm: MikroORM): Promise<void> {
+  await autocommit(orm)('select 1');
 }
 
 /**

@@ -28,6 +28,7 @@ export default async function setup(project: TestProject) {
   }
   const pglite = await PGlite.create('memory://');
   const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 32 });
+  keepExtendedQueriesWhole(server, pglite);
   await server.start();
   const url = `postgresql://postgres:postgres@${server.getServerConn()}/postgres`;
   const orm = await MikroORM.init(ormOptions(url, 1));
@@ -39,4 +40,33 @@ export default async function setup(project: TestProject) {
     await server.stop();
     await pglite.close();
   };
+}
+
+/** Protocol messages after which a connection's extended query is over: Sync, simple Query, Terminate. */
+const QUERY_ENDS = new Set(['S', 'Q', 'X'].map((c) => c.charCodeAt(0)));
+
+/**
+ * pglite-socket queues every protocol message on its own and, outside a transaction, takes the next
+ * one from any connection. Another connection's Parse can then land between a connection's Parse and
+ * its Bind, and the one PGlite session has one unnamed statement: under concurrency a query fails
+ * with "prepared statement does not exist" (26000). This keeps a connection's turn from its first
+ * extended-query message to its Sync, as the queue already does inside a transaction. (The server
+ * itself never shares its embedded database: one connection, src/db/embedded-worker.ts.)
+ */
+function keepExtendedQueriesWhole(server: PGLiteSocketServer, pglite: PGlite): void {
+  const queue = (server as unknown as { queryQueue: { db: PGlite } }).queryQueue;
+  let midQuery = false;
+  queue.db = new Proxy(pglite, {
+    get(target, property) {
+      if (property === 'isInTransaction') return () => midQuery || target.isInTransaction();
+      if (property === 'execProtocolRawStream') {
+        return (message: Uint8Array, options: Parameters<PGlite['execProtocolRawStream']>[1]) => {
+          midQuery = !QUERY_ENDS.has(message[0]!);
+          return target.execProtocolRawStream(message, options);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
