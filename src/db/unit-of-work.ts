@@ -35,23 +35,25 @@ export function withBeforeCommit<T>(hook: BeforeCommit, run: () => Promise<T>): 
  * requests), the entities loaded and changed by `work`, one flush and one transaction (with the
  * request's before-commit work, e.g. its idempotency claim), then the after-commit tasks. A
  * unique-constraint race lost at the flush becomes a 409 rather than a 500 (and the driver's
- * message, which quotes the statement's values, never leaves this function).
+ * message, which quotes the statement's values, never leaves this function). `begin`/`commit` on the
+ * request's EntityManager: `transactional` would fork it once more.
  */
 export async function unitOfWork<T>(
   orm: MikroORM,
   work: (em: EntityManager, tx: Tx) => Promise<T>,
 ): Promise<T> {
+  const em = orm.em.fork();
   const committed: (() => Promise<void>)[] = [];
   let result: T;
+  await em.begin();
   try {
-    result = await orm.em.fork().transactional(async (em) => {
-      const sql = driverSql(orm, await transactionConnection(em));
-      const value = await work(em, { sql, afterCommit: (task) => committed.push(task) });
-      await em.flush();
-      await beforeCommit.getStore()?.(sql);
-      return value;
-    });
+    const sql = driverSql(orm, await transactionConnection(em));
+    result = await work(em, { sql, afterCommit: (task) => committed.push(task) });
+    await em.flush();
+    await beforeCommit.getStore()?.(sql);
+    await em.commit();
   } catch (error) {
+    await em.rollback().catch(() => {}); // nothing to roll back when the commit itself failed
     if (error instanceof UniqueConstraintViolationException) {
       const message = UNIQUE_MESSAGES[(error as { constraint?: string }).constraint ?? ''];
       if (message) throw new ConflictError(message);
