@@ -46,7 +46,7 @@ export async function seed(options: {
           plan: 'pro',
         });
         const authorization = `Bearer ${created.api_key}`;
-        const actor = await authenticate(db.orm.em.fork(), authorization);
+        const actor = await authenticate(db.orm, authorization);
         const secretIds: string[] = [];
         for (let s = 0; s < options.secretsPerTeam; s++) {
           const secret = await secrets.create(actor, meta, created.team_id, {

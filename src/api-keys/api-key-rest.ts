@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { SCOPES } from '../auth/scopes.js';
+import { SCOPES, type Scope } from '../auth/scopes.js';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../domain/paging.js';
-import type { ApiKey } from '../entities/index.js';
+import { parseOrThrow, timestampInput } from '../domain/validation.js';
 import {
   conflict,
   deleted,
@@ -13,13 +13,40 @@ import {
 import type { Route } from '../http/rest-router.js';
 import { iso } from '../http/rest-views.js';
 import type { Services } from '../services.js';
+import { API_KEY_SORTS, type ApiKeyView, type IssuedApiKey } from './api-key-repository.js';
 import {
-  API_KEY_SORTS,
-  createApiKeySchema,
-  type IssuedApiKey,
+  type ApiKeyIds,
+  apiKeyNameSchema,
+  apiKeyScopesSchema,
+  type CreateApiKeyCommand,
+  EXPIRY_RULE,
   isActive,
-  noInputSchema,
-} from './api-key-service.js';
+} from './api-key-rules.js';
+
+export const createApiKeySchema = z.strictObject({
+  name: apiKeyNameSchema,
+  scopes: apiKeyScopesSchema,
+  expires_at: timestampInput.refine(EXPIRY_RULE.check, EXPIRY_RULE.message).nullish(),
+});
+
+/** Action endpoints (rotate, revoke) take no input; an empty JSON object is accepted, anything in it is refused. */
+export const noInputSchema = z.strictObject({});
+
+/** The POST body as the create command. */
+export function createApiKeyCommand(body: unknown): CreateApiKeyCommand {
+  const input = parseOrThrow(createApiKeySchema, body);
+  return {
+    name: input.name,
+    // Each one checked by apiKeyScopesSchema.
+    scopes: input.scopes as Scope[],
+    expiresAt: input.expires_at == null ? null : new Date(input.expires_at),
+  };
+}
+
+/** The key a route's path names (the router has validated both ids). */
+export function apiKeyIds(params: Record<string, string>): ApiKeyIds {
+  return { teamId: params.team_id!, apiKeyId: params.api_key_id! };
+}
 
 const keyIdSchema = z
   .string()
@@ -48,7 +75,7 @@ export const apiKeyResponseSchema = z
   .meta({ id: 'ApiKeyResponse' });
 
 /** ApiKeyResponse: never the secret or its hash. */
-export function apiKeyResponse(key: ApiKey): z.infer<typeof apiKeyResponseSchema> {
+export function apiKeyResponse(key: ApiKeyView): z.infer<typeof apiKeyResponseSchema> {
   return {
     id: key.id,
     key_id: key.keyId,
@@ -135,7 +162,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
       },
       handle: async ({ actor, meta, params, body }) => ({
         status: 201,
-        body: createdResponse(await apiKeys.create(actor, meta, params.team_id, body)),
+        body: createdResponse(await apiKeys.create(actor, meta, params.team_id, createApiKeyCommand(body))),
         oneTimeSecret: true,
       }),
     },
@@ -175,7 +202,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
       },
       handle: async ({ actor, params }) => ({
         status: 200,
-        body: apiKeyResponse(await apiKeys.get(actor, params.team_id, params.api_key_id)),
+        body: apiKeyResponse(await apiKeys.get(actor, apiKeyIds(params))),
       }),
     },
     {
@@ -199,7 +226,8 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
         },
       },
       handle: async ({ actor, meta, params, body }) => {
-        const rotated = await apiKeys.rotate(actor, meta, params.team_id, params.api_key_id, body);
+        parseOrThrow(noInputSchema, body);
+        const rotated = await apiKeys.rotate(actor, meta, apiKeyIds(params));
         const response: z.infer<typeof rotatedApiKeyResponseSchema> = {
           ...apiKeyResponse(rotated.apiKey),
           full_key: rotated.fullKey,
@@ -223,10 +251,10 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
           404: notFound('API key'),
         },
       },
-      handle: async ({ actor, meta, params, body }) => ({
-        status: 200,
-        body: apiKeyResponse(await apiKeys.revoke(actor, meta, params.team_id, params.api_key_id, body)),
-      }),
+      handle: async ({ actor, meta, params, body }) => {
+        parseOrThrow(noInputSchema, body);
+        return { status: 200, body: apiKeyResponse(await apiKeys.revoke(actor, meta, apiKeyIds(params))) };
+      },
     },
     {
       method: 'DELETE',
@@ -240,7 +268,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
         responses: { 204: deleted('API key'), 404: notFound('API key') },
       },
       handle: async ({ actor, meta, params }) => {
-        await apiKeys.delete(actor, meta, params.team_id, params.api_key_id);
+        await apiKeys.delete(actor, meta, apiKeyIds(params));
         return { status: 204 };
       },
     },

@@ -1,77 +1,36 @@
-import { type EntityManager, LockMode, type MikroORM, QueryOrder } from '@mikro-orm/postgresql';
-import { z } from 'zod';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.js';
 import { formatApiKey, hashSecret, newSecret } from '../auth/api-key-format.js';
 import { AuthCache, DEFAULT_AUTH_CACHE_TTL_MS, trackAuthCache } from '../auth/auth-cache.js';
 import { lookUpApiKey, parseAuthorization, secretDigest } from '../auth/authenticate.js';
-import {
-  type Actor,
-  authorize,
-  isScope,
-  type RequestMeta,
-  roleReaches,
-  SCOPE_MIN_ROLE,
-  SCOPES,
-  type Scope,
-} from '../auth/scopes.js';
+import { type Actor, authorize, isScope, type RequestMeta } from '../auth/scopes.js';
 import { unitOfWork } from '../db/unit-of-work.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
-import { parsePathIds } from '../domain/ids.js';
-import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
-import { parseOrThrow, timestampInput } from '../domain/validation.js';
-import { ApiKey } from '../entities/index.js';
+import { NotFoundError, UnauthenticatedError } from '../domain/errors.js';
+import type { ListQuery, Page } from '../domain/paging.js';
 import { describeError, type Logger } from '../logger.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
-import { issueApiKey } from '../teams/team-admin.js';
-
-export const API_KEY_SORTS = ['name', 'created_at', 'last_used_at'] as const;
-export type ApiKeySort = (typeof API_KEY_SORTS)[number];
-
-export interface ApiKeyFilter {
-  /** Default true: revoked keys stay visible for audit. */
-  includeRevoked?: boolean;
-}
-
-/** A key together with its full `dr_<key_id>_<secret>` value, which exists only in this result. */
-export interface IssuedApiKey {
-  apiKey: ApiKey;
-  fullKey: string;
-}
+import {
+  type ApiKeyFilter,
+  ApiKeyRepository,
+  type ApiKeySort,
+  type ApiKeyView,
+  apiKeyView,
+  type IssuedApiKey,
+  issueApiKey,
+} from './api-key-repository.js';
+import {
+  type ApiKeyIds,
+  assertMayGrant,
+  assertRotatable,
+  type CreateApiKeyCommand,
+} from './api-key-rules.js';
 
 /** How long a key's last use may sit in memory before it is written (and so how stale `last_used_at` may be). */
 export const LAST_USED_FLUSH_MS = 60_000;
 
-const SORT_COLUMNS = { name: 'name', created_at: 'createdAt', last_used_at: 'lastUsedAt' } as const;
-
-export const createApiKeySchema = z.strictObject({
-  name: z.string().min(1).max(255),
-  // Bounded before the per-item check; duplicates are folded, so the stored list is at most SCOPES.length.
-  scopes: z
-    .array(
-      z
-        .string()
-        .max(64)
-        .refine(isScope, {
-          message: `Unknown scope; known scopes: ${SCOPES.join(', ')}`,
-          params: { code: 'enum' },
-        }),
-    )
-    .min(1)
-    .max(64),
-  expires_at: timestampInput
-    .refine((value) => Date.parse(value) > Date.now(), 'expires_at must be in the future')
-    .nullish(),
-});
-
-/** Action endpoints (rotate, revoke) take no input; an empty JSON object is accepted, anything in it is refused. */
-export const noInputSchema = z.strictObject({});
-
-export function isActive(key: ApiKey, now = Date.now()): boolean {
-  return !key.revokedAt && !(key.expiresAt && new Date(key.expiresAt).getTime() <= now);
-}
-
 /** Every API key use case, shared by the REST and GraphQL doors, plus the batched `last_used_at` writer. */
 export class ApiKeyService {
+  readonly repository: ApiKeyRepository;
   /** Key id → latest use (epoch ms) not yet written. */
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -88,6 +47,7 @@ export class ApiKeyService {
       authCacheTtlMs?: number;
     } = {},
   ) {
+    this.repository = new ApiKeyRepository(orm);
     this.authCache = new AuthCache(options.authCacheTtlMs ?? DEFAULT_AUTH_CACHE_TTL_MS);
     trackAuthCache(orm, this.authCache);
   }
@@ -105,7 +65,7 @@ export class ApiKeyService {
     let actor = this.authCache.get(parsed.keyId, digest, now);
     if (!actor) {
       const epoch = this.authCache.begin();
-      const resolved = await lookUpApiKey(this.orm.em.fork(), parsed.keyId, digest);
+      const resolved = await lookUpApiKey(this.repository, parsed.keyId, digest);
       this.authCache.set(parsed.keyId, resolved, epoch, now);
       actor = resolved.actor;
     }
@@ -115,91 +75,61 @@ export class ApiKeyService {
 
   async list(
     actor: Actor,
-    teamIdParam: string,
+    teamId: string,
     query: ListQuery<ApiKeySort>,
     filter: ApiKeyFilter = {},
-  ): Promise<Page<ApiKey>> {
-    const { team_id: teamId } = parsePathIds({ team_id: teamIdParam });
+  ): Promise<Page<ApiKeyView>> {
     authorize(actor, teamId, 'api_keys:read');
-    const where: Record<string, unknown> = { teamId };
-    if (filter.includeRevoked === false) where.revokedAt = null;
-    if (query.q) where.name = { $ilike: containsPattern(query.q) };
-    const direction =
-      query.sortOrder === 'asc'
-        ? query.sortBy === 'last_used_at'
-          ? QueryOrder.ASC_NULLS_LAST
-          : QueryOrder.ASC
-        : query.sortBy === 'last_used_at'
-          ? QueryOrder.DESC_NULLS_LAST
-          : QueryOrder.DESC;
-    const [items, total] = await this.orm.em.fork().findAndCount(ApiKey, where, {
-      orderBy: [{ [SORT_COLUMNS[query.sortBy]]: direction }, { id: query.sortOrder }],
-      limit: query.limit,
-      offset: query.offset,
-    });
-    return { items, total };
+    return this.repository.list(teamId, query, filter);
   }
 
-  async get(actor: Actor, teamIdParam: string, apiKeyIdParam: string): Promise<ApiKey> {
-    const { team_id: teamId, api_key_id: id } = parsePathIds({
-      team_id: teamIdParam,
-      api_key_id: apiKeyIdParam,
-    });
+  async get(actor: Actor, { teamId, apiKeyId }: ApiKeyIds): Promise<ApiKeyView> {
     authorize(actor, teamId, 'api_keys:read');
-    const key = await this.orm.em.fork().findOne(ApiKey, { id, teamId });
-    if (!key) throw new NotFoundError('API key not found');
-    return key;
+    return (await this.repository.find(teamId, apiKeyId)) ?? notFound();
   }
 
   /** Creates a key for the caller's user. It can never carry a scope the calling key lacks or the caller's role cannot reach. */
-  async create(actor: Actor, meta: RequestMeta, teamIdParam: string, body: unknown): Promise<IssuedApiKey> {
-    const { team_id: teamId } = parsePathIds({ team_id: teamIdParam });
+  async create(
+    actor: Actor,
+    meta: RequestMeta,
+    teamId: string,
+    command: CreateApiKeyCommand,
+  ): Promise<IssuedApiKey> {
     authorize(actor, teamId, 'api_keys:create');
-    const input = parseOrThrow(createApiKeySchema, body);
-    const expiresAt = input.expires_at == null ? null : new Date(input.expires_at);
-    const scopes = [...new Set(input.scopes)] as Scope[];
+    const scopes = [...new Set(command.scopes)];
+    const expiresAt = command.expiresAt ?? null;
     assertMayGrant(actor, scopes);
-
-    return unitOfWork(this.orm, async (em) => {
-      await assertWithinPlan(em, teamId, 'api_keys', () => countActive(em, teamId));
+    const { apiKey, fullKey } = await unitOfWork(this.orm, async (em) => {
+      await assertWithinPlan(em, teamId, 'api_keys', () => this.repository.countActive(em, teamId));
       const issued = issueApiKey(em, {
         teamId,
         createdBy: actor.userId,
-        name: input.name,
+        name: command.name,
         scopes,
         expiresAt,
       });
       recordAudit(em, actor, meta, {
         eventType: 'api_key_created',
         resourceType: 'api_key',
-        resourceId: issued.id,
-        resourceName: input.name,
+        resourceId: issued.apiKey.id,
+        resourceName: command.name,
         changedFields: expiresAt ? ['name', 'scopes', 'expires_at'] : ['name', 'scopes'],
       });
-      await em.flush();
-      return { apiKey: await em.findOneOrFail(ApiKey, { id: issued.id }), fullKey: issued.full_key };
+      return issued;
     });
+    return { apiKey: apiKeyView(apiKey), fullKey };
   }
 
   /**
    * A new secret for the same key (same id, key_id, name and scopes); the old secret fails from the
    * commit on. The caller receives a working key, so they must be able to grant its scopes themselves.
    */
-  async rotate(
-    actor: Actor,
-    meta: RequestMeta,
-    teamIdParam: string,
-    apiKeyIdParam: string,
-    body: unknown = {},
-  ): Promise<IssuedApiKey> {
-    const { teamId, id } = this.ids(teamIdParam, apiKeyIdParam);
+  async rotate(actor: Actor, meta: RequestMeta, { teamId, apiKeyId }: ApiKeyIds): Promise<IssuedApiKey> {
     authorize(actor, teamId, 'api_keys:create');
-    parseOrThrow(noInputSchema, body);
     const rotated = await unitOfWork(this.orm, async (em) => {
-      const key = await this.lock(em, teamId, id);
+      const key = (await this.repository.load(em, teamId, apiKeyId)) ?? notFound();
       assertMayGrant(actor, key.scopes.filter(isScope), 'rotate');
-      if (key.revokedAt) throw new ConflictError('A revoked API key cannot be rotated');
-      if (!isActive(key)) throw new ConflictError('An expired API key cannot be rotated');
+      assertRotatable(key);
       const secret = newSecret();
       key.secretHash = hashSecret(secret);
       key.rotatedAt = new Date();
@@ -210,26 +140,18 @@ export class ApiKeyService {
         resourceName: key.name,
         changedFields: ['secret'],
       });
-      return { apiKey: key, fullKey: formatApiKey(key.keyId, secret) };
+      return { apiKey: apiKeyView(key), fullKey: formatApiKey(key.keyId, secret) };
     });
     this.authCache.evictKey(rotated.apiKey.keyId);
     return rotated;
   }
 
   /** Soft delete: the key stops working at once but stays listed. Revoking a revoked key changes nothing. */
-  async revoke(
-    actor: Actor,
-    meta: RequestMeta,
-    teamIdParam: string,
-    apiKeyIdParam: string,
-    body: unknown = {},
-  ): Promise<ApiKey> {
-    const { teamId, id } = this.ids(teamIdParam, apiKeyIdParam);
+  async revoke(actor: Actor, meta: RequestMeta, { teamId, apiKeyId }: ApiKeyIds): Promise<ApiKeyView> {
     authorize(actor, teamId, 'api_keys:delete');
-    parseOrThrow(noInputSchema, body);
     const revoked = await unitOfWork(this.orm, async (em) => {
-      const key = await this.lock(em, teamId, id);
-      if (key.revokedAt) return key;
+      const key = (await this.repository.load(em, teamId, apiKeyId)) ?? notFound();
+      if (key.revokedAt) return apiKeyView(key);
       key.revokedAt = new Date();
       recordAudit(em, actor, meta, {
         eventType: 'api_key_revoked',
@@ -238,18 +160,17 @@ export class ApiKeyService {
         resourceName: key.name,
         changedFields: ['revoked_at'],
       });
-      return key;
+      return apiKeyView(key);
     });
     this.authCache.evictKey(revoked.keyId);
     return revoked;
   }
 
-  /** Permanent removal; the audit trail keeps the key's id and name. Returns the deleted id. */
-  async delete(actor: Actor, meta: RequestMeta, teamIdParam: string, apiKeyIdParam: string): Promise<string> {
-    const { teamId, id } = this.ids(teamIdParam, apiKeyIdParam);
+  /** Permanent removal; the audit trail keeps the key's id and name. */
+  async delete(actor: Actor, meta: RequestMeta, { teamId, apiKeyId }: ApiKeyIds): Promise<void> {
     authorize(actor, teamId, 'api_keys:delete');
-    const deleted = await unitOfWork(this.orm, async (em) => {
-      const key = await this.lock(em, teamId, id);
+    const keyId = await unitOfWork(this.orm, async (em) => {
+      const key = (await this.repository.load(em, teamId, apiKeyId)) ?? notFound();
       em.remove(key);
       recordAudit(em, actor, meta, {
         eventType: 'api_key_deleted',
@@ -257,10 +178,9 @@ export class ApiKeyService {
         resourceId: key.id,
         resourceName: key.name,
       });
-      return key;
+      return key.keyId;
     });
-    this.authCache.evictKey(deleted.keyId);
-    return deleted.id;
+    this.authCache.evictKey(keyId);
   }
 
   // -- last_used_at: remembered in memory, written in one UPDATE per flush ----------------------
@@ -300,13 +220,16 @@ export class ApiKeyService {
     if (this.pending.size === 0) return 0;
     const batch = this.pending;
     this.pending = new Map();
-    this.flushing = this.writeLastUsed(batch).catch((error: unknown) => {
-      for (const [id, at] of batch) {
-        const newer = this.pending.get(id);
-        if (newer === undefined || newer < at) this.pending.set(id, at);
-      }
-      throw error;
-    });
+    this.flushing = this.repository.recordLastUses(batch).then(
+      () => batch.size,
+      (error: unknown) => {
+        for (const [id, at] of batch) {
+          const newer = this.pending.get(id);
+          if (newer === undefined || newer < at) this.pending.set(id, at);
+        }
+        throw error;
+      },
+    );
     try {
       return await this.flushing;
     } finally {
@@ -319,65 +242,8 @@ export class ApiKeyService {
     this.closed = true;
     await this.flushLastUsed();
   }
-
-  private async writeLastUsed(batch: Map<string, number>): Promise<number> {
-    const rows = [...batch].map(([id, at]) => ({ id, used_at: new Date(at).toISOString() }));
-    // greatest() ignores NULL and never moves last_used_at backwards (another process may be newer).
-    await this.orm.em
-      .fork()
-      .getConnection()
-      .execute(
-        `update api_keys k
-            set last_used_at = greatest(k.last_used_at, v.used_at)
-           from jsonb_to_recordset(?::jsonb) as v(id uuid, used_at timestamptz)
-          where k.id = v.id`,
-        [JSON.stringify(rows)],
-      );
-    return rows.length;
-  }
-
-  private ids(teamIdParam: string, apiKeyIdParam: string) {
-    const { team_id: teamId, api_key_id: id } = parsePathIds({
-      team_id: teamIdParam,
-      api_key_id: apiKeyIdParam,
-    });
-    return { teamId, id };
-  }
-
-  private async lock(em: EntityManager, teamId: string, id: string): Promise<ApiKey> {
-    const key = await em.findOne(ApiKey, { id, teamId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!key) throw new NotFoundError('API key not found');
-    return key;
-  }
 }
 
-/** Keys that still authenticate: not revoked, not expired. What the plan's "active API keys" limit counts. */
-function countActive(em: EntityManager, teamId: string): Promise<number> {
-  return em.count(ApiKey, {
-    teamId,
-    revokedAt: null,
-    $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }],
-  });
-}
-
-/**
- * A key can never do more than the caller: every scope must be one the calling key carries, and one
- * the caller's role reaches (the caller's role is known to be non-null after `authorize`).
- */
-function assertMayGrant(actor: Actor, scopes: readonly Scope[], action: 'grant' | 'rotate' = 'grant'): void {
-  const verb = action === 'grant' ? 'grant' : 'rotate a key with';
-  for (const scope of scopes) {
-    const minimum = SCOPE_MIN_ROLE[scope];
-    if (!actor.role || !roleReaches(actor.role, minimum)) {
-      throw new ForbiddenError(
-        `Cannot ${verb} the scope '${scope}': it needs the role '${minimum}' or higher, and yours is '${actor.role}'`,
-      );
-    }
-  }
-  const missing = scopes.filter((scope) => !actor.scopes.includes(scope));
-  if (missing.length) {
-    throw new ForbiddenError(
-      `Cannot ${verb} the scope${missing.length > 1 ? 's' : ''} ${missing.map((s) => `'${s}'`).join(', ')}: the calling API key does not carry ${missing.length > 1 ? 'them' : 'it'}`,
-    );
-  }
+function notFound(): never {
+  throw new NotFoundError('API key not found');
 }

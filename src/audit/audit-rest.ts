@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../domain/paging.js';
-import type { AuditEvent } from '../entities/index.js';
+import { timestampInput, UUID_PATTERN } from '../domain/validation.js';
 import { idSchema, timestampSchema } from '../http/rest-docs.js';
 import type { Route } from '../http/rest-router.js';
 import { iso } from '../http/rest-views.js';
 import type { Services } from '../services.js';
-import { AUDIT_QUERY_FILTERS } from './audit-service.js';
+import { AUDIT_RESOURCE_TYPES, type AuditEventView } from './audit-service.js';
 
-export function actorType(event: AuditEvent): 'api_key' | 'user' | 'system' {
+export function actorType(
+  event: Pick<AuditEventView, 'actorUserId' | 'actorApiKeyId'>,
+): 'api_key' | 'user' | 'system' {
   if (event.actorApiKeyId) return 'api_key';
   return event.actorUserId ? 'user' : 'system';
 }
@@ -35,7 +37,7 @@ export const auditEventResponseSchema = z
   .meta({ id: 'AuditEventResponse' });
 
 /** One audit entry: names of changed fields, never their values. */
-export function auditEventResponse(event: AuditEvent): z.infer<typeof auditEventResponseSchema> {
+export function auditEventResponse(event: AuditEventView): z.infer<typeof auditEventResponseSchema> {
   return {
     id: event.id,
     event_type: event.eventType,
@@ -55,22 +57,30 @@ export function auditEventResponse(event: AuditEvent): z.infer<typeof auditEvent
   };
 }
 
-/** The service's filters, with what they mean for the OpenAPI document (the same validation). */
+const uuid = z
+  .string()
+  .regex(UUID_PATTERN, 'Input should be a valid UUID')
+  .transform((v) => v.toLowerCase());
+const dateTime = timestampInput.transform((v) => new Date(v));
+
+/** The query filters (their door-neutral names are in AuditFilter), with what they mean for the OpenAPI document. */
 const QUERY_FILTERS = {
-  resource_type: AUDIT_QUERY_FILTERS.resource_type.meta({
-    description: 'Only events of this kind of resource.',
-  }),
-  resource_id: AUDIT_QUERY_FILTERS.resource_id.meta({ description: 'Only events of this resource.' }),
-  actor_user_id: AUDIT_QUERY_FILTERS.actor_user_id.meta({ description: 'Only events by this user.' }),
-  actor_api_key_id: AUDIT_QUERY_FILTERS.actor_api_key_id.meta({
-    description: 'Only events by this API key.',
-  }),
-  event_type: AUDIT_QUERY_FILTERS.event_type.meta({
-    description: 'Only events of this type, e.g. secret_updated.',
-  }),
-  from: AUDIT_QUERY_FILTERS.from.meta({ description: 'Events at or after this instant (ISO-8601).' }),
-  to: AUDIT_QUERY_FILTERS.to.meta({ description: 'Events before this instant (ISO-8601).' }),
-} satisfies Record<keyof typeof AUDIT_QUERY_FILTERS, unknown>;
+  resource_type: z
+    .enum(AUDIT_RESOURCE_TYPES)
+    .optional()
+    .meta({ description: 'Only events of this kind of resource.' }),
+  resource_id: uuid.optional().meta({ description: 'Only events of this resource.' }),
+  actor_user_id: uuid.optional().meta({ description: 'Only events by this user.' }),
+  actor_api_key_id: uuid.optional().meta({ description: 'Only events by this API key.' }),
+  event_type: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .meta({ description: 'Only events of this type, e.g. secret_updated.' }),
+  from: dateTime.optional().meta({ description: 'Events at or after this instant (ISO-8601).' }),
+  to: dateTime.optional().meta({ description: 'Events before this instant (ISO-8601).' }),
+};
 
 /** Read-only: the audit log is append-only, so there is no update or delete route. */
 export function auditRoutes({ audit }: Services): Route[] {

@@ -1,10 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { z } from 'zod';
 import { type Actor, authorize } from '../auth/scopes.js';
 import { ValidationError } from '../domain/errors.js';
-import { parsePathIds } from '../domain/ids.js';
 import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
-import { timestampInput, UUID_PATTERN } from '../domain/validation.js';
 import { AuditEvent } from '../entities/index.js';
 import type { AuditEntry } from './audit.js';
 
@@ -16,6 +13,7 @@ export const AUDIT_RESOURCE_TYPES = [
 ] as const satisfies readonly AuditEntry['resourceType'][];
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
+/** The filters of the audit list, validated by the doors (ids lower-cased). */
 export interface AuditFilter {
   resourceType?: AuditResourceType;
   resourceId?: string;
@@ -28,22 +26,38 @@ export interface AuditFilter {
   to?: Date;
 }
 
-const uuid = z
-  .string()
-  .regex(UUID_PATTERN, 'Input should be a valid UUID')
-  .transform((v) => v.toLowerCase());
-const dateTime = timestampInput.transform((v) => new Date(v));
+/** An audit event as the doors show it: plain data. */
+export interface AuditEventView {
+  id: string;
+  eventType: string;
+  resourceType: string;
+  resourceId: string;
+  resourceName: string;
+  actorUserId: string | null;
+  actorApiKeyId: string | null;
+  changedFields: string[];
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  createdAt: Date;
+}
 
-/** The REST query filters (the door-neutral names are in AuditFilter). */
-export const AUDIT_QUERY_FILTERS = {
-  resource_type: z.enum(AUDIT_RESOURCE_TYPES).optional(),
-  resource_id: uuid.optional(),
-  actor_user_id: uuid.optional(),
-  actor_api_key_id: uuid.optional(),
-  event_type: z.string().min(1).max(64).optional(),
-  from: dateTime.optional(),
-  to: dateTime.optional(),
-};
+export function auditEventView(event: AuditEvent): AuditEventView {
+  return {
+    id: event.id,
+    eventType: event.eventType,
+    resourceType: event.resourceType,
+    resourceId: event.resourceId,
+    resourceName: event.resourceName,
+    actorUserId: event.actorUserId ?? null,
+    actorApiKeyId: event.actorApiKeyId ?? null,
+    changedFields: [...event.changedFields],
+    ip: event.ip ?? null,
+    userAgent: event.userAgent ?? null,
+    requestId: event.requestId ?? null,
+    createdAt: event.createdAt,
+  };
+}
 
 /** Reads the team's audit trail. The trail is append-only: events are written by `recordAudit` in each change's transaction, never updated or deleted here. */
 export class AuditService {
@@ -52,11 +66,10 @@ export class AuditService {
   /** Newest first by default; `q` searches resource names (case-insensitive substring). */
   async list(
     actor: Actor,
-    teamIdParam: string,
+    teamId: string,
     query: Pick<ListQuery<string>, 'offset' | 'limit' | 'sortOrder' | 'q'>,
     filter: AuditFilter = {},
-  ): Promise<Page<AuditEvent>> {
-    const { team_id: teamId } = parsePathIds({ team_id: teamIdParam });
+  ): Promise<Page<AuditEventView>> {
     authorize(actor, teamId, 'audit:read');
     if (filter.from && filter.to && filter.from.getTime() > filter.to.getTime()) {
       throw new ValidationError([
@@ -81,6 +94,6 @@ export class AuditService {
       limit: query.limit,
       offset: query.offset,
     });
-    return { items, total };
+    return { items: items.map(auditEventView), total };
   }
 }

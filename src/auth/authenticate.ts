@@ -1,22 +1,12 @@
 import { hash, timingSafeEqual } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { ApiKeyRepository } from '../api-keys/api-key-repository.js';
 import { UnauthenticatedError } from '../domain/errors.js';
 import { bearerToken, type ParsedApiKey, parseApiKey } from './api-key-format.js';
 import type { ResolvedKey } from './auth-cache.js';
-import type { Actor, Role } from './scopes.js';
+import type { Actor } from './scopes.js';
 
 const UNKNOWN_KEY_DIGEST = Buffer.alloc(32);
-
-interface KeyRow {
-  id: string;
-  team_id: string;
-  created_by: string;
-  secret_hash: string;
-  scopes: string[];
-  expires_at: Date | null;
-  revoked_at: Date | null;
-  role: Role | null;
-}
 
 /** `Authorization: Bearer dr_...` parsed, or null for anything missing or malformed. */
 export function parseAuthorization(authorization: string | null | undefined): ParsedApiKey | null {
@@ -29,26 +19,23 @@ export function secretDigest(secret: string): Buffer {
   return hash('sha256', secret, 'buffer');
 }
 
-/** Resolves `Authorization: Bearer dr_...` to an actor, or throws 401 for anything missing, malformed, unknown, revoked or expired. */
-export async function authenticate(
-  em: EntityManager,
-  authorization: string | null | undefined,
-): Promise<Actor> {
+/**
+ * Resolves `Authorization: Bearer dr_...` to an actor, or throws 401 for anything missing, malformed,
+ * unknown, revoked or expired. Uncached: requests are authenticated by `ApiKeyService.authenticate`.
+ */
+export async function authenticate(orm: MikroORM, authorization: string | null | undefined): Promise<Actor> {
   const parsed = parseAuthorization(authorization);
   if (!parsed) throw new UnauthenticatedError();
-  return (await lookUpApiKey(em, parsed.keyId, secretDigest(parsed.secret))).actor;
+  return (await lookUpApiKey(new ApiKeyRepository(orm), parsed.keyId, secretDigest(parsed.secret))).actor;
 }
 
 /** One query: the key by its id, checked against the secret's digest, with its creator's current role. */
-export async function lookUpApiKey(em: EntityManager, keyId: string, digest: Buffer): Promise<ResolvedKey> {
-  const rows = await em.getConnection().execute<KeyRow[]>(
-    `select k.id, k.team_id, k.created_by, k.secret_hash, k.scopes, k.expires_at, k.revoked_at, m.role
-       from api_keys k
-       left join memberships m on m.team_id = k.team_id and m.user_id = k.created_by
-      where k.key_id = ?`,
-    [keyId],
-  );
-  const row = rows[0];
+export async function lookUpApiKey(
+  keys: ApiKeyRepository,
+  keyId: string,
+  digest: Buffer,
+): Promise<ResolvedKey> {
+  const row = await keys.forAuthentication(keyId);
   const stored = row ? Buffer.from(row.secret_hash, 'hex') : UNKNOWN_KEY_DIGEST;
   // Compare even for an unknown key id, so timing does not tell which key ids exist.
   const matches = stored.length === digest.length && timingSafeEqual(stored, digest);

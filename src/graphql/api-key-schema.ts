@@ -1,21 +1,24 @@
 import { z } from 'zod';
-import { API_KEY_SORTS, type ApiKeySort, type IssuedApiKey, isActive } from '../api-keys/api-key-service.js';
-import type { ApiKey } from '../entities/index.js';
+import {
+  API_KEY_SORTS,
+  type ApiKeySort,
+  type ApiKeyView,
+  type IssuedApiKey,
+} from '../api-keys/api-key-repository.js';
+import {
+  type ApiKeyIds,
+  type CreateApiKeyCommand,
+  createApiKeyRules,
+  isActive,
+} from '../api-keys/api-key-rules.js';
+import type { Scope } from '../auth/scopes.js';
 import { builder } from './builder.js';
 import { connectionOf, pageArgs, SortOrderEnum } from './connection.js';
-import {
-  argumentPath,
-  camel,
-  defaultInputPath,
-  type IssuePathMapper,
-  MUTATION_ERRORS,
-  nullIfNotFound,
-  translate,
-} from './error-types.js';
+import { argumentPath, commandPathIn, MUTATION_ERRORS, nullIfNotFound, translate } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
-export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
+export const ApiKeyRef = builder.objectRef<ApiKeyView>('ApiKey').implement({
   description:
     'An API key of the team. The secret part is shown once (createApiKey, rotateApiKey) and never stored or returned again.',
   fields: (t) => ({
@@ -97,6 +100,8 @@ const ApiKeyFilter = builder.inputType('ApiKeyFilter', {
 
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   description: 'A new API key: a name, its scopes and an optional expiry.',
+  // Every field at once, so that each broken rule is reported.
+  validate: createApiKeyRules,
   fields: (t) => ({
     name: t.string({ required: true, description: '1–255 characters.' }),
     scopes: t.stringList({
@@ -142,11 +147,10 @@ const DeleteApiKeySuccess = builder.objectRef<{ deletedId: string }>('DeleteApiK
 const ONE_TIME_SECRET_NOTE =
   ' The result holds a one-time secret, so it is never kept: a retry with the key is a ConflictError (and changes nothing).';
 
-/** Service path names (REST) to GraphQL argument names. */
-const apiKeyArgPath: IssuePathMapper = (path, source) =>
-  source === 'path'
-    ? path.map((p) => (p === 'api_key_id' ? 'id' : camel(String(p))))
-    : defaultInputPath(path, source);
+/** The key the arguments name (Pothos has validated both ids). */
+function apiKeyIds(args: { teamId: string | number; id: string | number }): ApiKeyIds {
+  return { teamId: String(args.teamId).toLowerCase(), apiKeyId: String(args.id).toLowerCase() };
+}
 
 builder.queryField('apiKeys', (t) =>
   t.field({
@@ -169,7 +173,7 @@ builder.queryField('apiKeys', (t) =>
         const { offset, limit } = pageArgs(args);
         const page = await ctx.services.apiKeys.list(
           actor,
-          String(args.teamId),
+          String(args.teamId).toLowerCase(),
           {
             offset,
             limit,
@@ -196,9 +200,7 @@ builder.queryField('apiKey', (t) =>
     },
     resolve: async (_, args, ctx) => {
       const actor = await ctx.actor();
-      return nullIfNotFound(async () =>
-        ctx.services.apiKeys.get(actor, String(args.teamId), String(args.id)),
-      );
+      return nullIfNotFound(async () => ctx.services.apiKeys.get(actor, apiKeyIds(args)));
     },
   }),
 );
@@ -222,14 +224,20 @@ builder.mutationField('createApiKey', (t) =>
       directResult: true,
     },
     resolve: async (_, args, ctx, info) => {
-      const { teamId, input } = args;
+      const { input } = args;
+      const command: CreateApiKeyCommand = {
+        name: input.name,
+        // Each one checked by createApiKeyRules.
+        scopes: input.scopes as Scope[],
+        expiresAt: input.expiresAt ?? null,
+      };
       const actor = await ctx.actor();
-      return mutate(ctx, info, args, () =>
-        ctx.services.apiKeys.create(actor, ctx.meta, String(teamId), {
-          name: input.name,
-          scopes: input.scopes,
-          expires_at: input.expiresAt ? input.expiresAt.toISOString() : null,
-        }),
+      return mutate(
+        ctx,
+        info,
+        args,
+        () => ctx.services.apiKeys.create(actor, ctx.meta, String(args.teamId).toLowerCase(), command),
+        commandPathIn(info, args),
       );
     },
   }),
@@ -255,13 +263,8 @@ builder.mutationField('rotateApiKey', (t) =>
     },
     resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return mutate(
-        ctx,
-        info,
-        args,
-        () => ctx.services.apiKeys.rotate(actor, ctx.meta, String(args.teamId), String(args.id)),
-        apiKeyArgPath,
-      );
+      const ids = apiKeyIds(args);
+      return mutate(ctx, info, args, () => ctx.services.apiKeys.rotate(actor, ctx.meta, ids));
     },
   }),
 );
@@ -284,13 +287,8 @@ builder.mutationField('revokeApiKey', (t) =>
     },
     resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return mutate(
-        ctx,
-        info,
-        args,
-        () => ctx.services.apiKeys.revoke(actor, ctx.meta, String(args.teamId), String(args.id)),
-        apiKeyArgPath,
-      );
+      const ids = apiKeyIds(args);
+      return mutate(ctx, info, args, () => ctx.services.apiKeys.revoke(actor, ctx.meta, ids));
     },
   }),
 );
@@ -312,15 +310,11 @@ builder.mutationField('deleteApiKey', (t) =>
     },
     resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      return mutate(
-        ctx,
-        info,
-        args,
-        async () => ({
-          deletedId: await ctx.services.apiKeys.delete(actor, ctx.meta, String(args.teamId), String(args.id)),
-        }),
-        apiKeyArgPath,
-      );
+      const ids = apiKeyIds(args);
+      return mutate(ctx, info, args, async () => {
+        await ctx.services.apiKeys.delete(actor, ctx.meta, ids);
+        return { deletedId: ids.apiKeyId };
+      });
     },
   }),
 );

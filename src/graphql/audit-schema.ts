@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { actorType } from '../audit/audit-rest.js';
-import { AUDIT_RESOURCE_TYPES, type AuditResourceType } from '../audit/audit-service.js';
-import type { AuditEvent } from '../entities/index.js';
+import { AUDIT_RESOURCE_TYPES, type AuditEventView, type AuditResourceType } from '../audit/audit-service.js';
 import { builder } from './builder.js';
 import { connectionOf, pageArgs, SortOrderEnum } from './connection.js';
 import { argumentPath, translate } from './error-types.js';
@@ -33,7 +32,7 @@ const AuditActorTypeEnum = builder.enumType('AuditActorType', {
   } as const,
 });
 
-const AuditActorRef = builder.objectRef<AuditEvent>('AuditActor').implement({
+const AuditActorRef = builder.objectRef<AuditEventView>('AuditActor').implement({
   description: 'Who made the change.',
   fields: (t) => ({
     type: t.field({
@@ -54,7 +53,7 @@ const AuditActorRef = builder.objectRef<AuditEvent>('AuditActor').implement({
   }),
 });
 
-export const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
+export const AuditEventRef = builder.objectRef<AuditEventView>('AuditEvent').implement({
   description: 'One change to a resource of the team. The log is append-only.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The event id (a UUID).' }),
@@ -144,7 +143,7 @@ builder.queryField('auditEvents', (t) =>
         const { offset, limit } = pageArgs(args);
         const page = await ctx.services.audit.list(
           actor,
-          String(args.teamId),
+          String(args.teamId).toLowerCase(),
           { offset, limit, sortOrder: args.sortOrder ?? 'desc', q: filter?.q || undefined },
           {
             resourceType: filter?.resourceType ?? undefined,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type Sql, withBeforeCommit } from '../db/unit-of-work.js';
+import { autocommit, type Sql, withBeforeCommit } from '../db/unit-of-work.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { RestResponse } from './rest-errors.js';
 
@@ -20,6 +20,35 @@ const NOT_REPLAYABLE = {
   response_lost:
     'The request with this Idempotency-Key was carried out, but its response was lost (the server stopped or failed after the change was saved); read the resource to see its state',
 } as const;
+
+/**
+ * Claims the key: a new row, or one whose claim lapsed (older than the retention, or left in progress
+ * by a request that never finished). Returns nothing when the key is held.
+ */
+const CLAIM = `insert into idempotency_keys (api_key_id, key, request_hash, owner, created_at)
+     values ($1, $2, $3, $4, now())
+  on conflict (api_key_id, key) do update
+     set request_hash = excluded.request_hash, owner = excluded.owner, status = null, response = null,
+         committed_at = null, created_at = now()
+   where idempotency_keys.created_at < now() - make_interval(hours => ${RETENTION_HOURS})
+      or (idempotency_keys.status is null and idempotency_keys.committed_at is null
+          and idempotency_keys.created_at < now() - make_interval(secs => ${ABANDONED_AFTER_SECONDS}))
+  returning created_at`;
+const MARK_COMMITTED = `update idempotency_keys set committed_at = coalesce(committed_at, now())
+  where api_key_id = $1 and key = $2 and created_at = $3 returning 1`;
+const FREE_UNCOMMITTED =
+  'delete from idempotency_keys where api_key_id = $1 and key = $2 and committed_at is null returning 1';
+const STORE_RESPONSE =
+  'update idempotency_keys set status = $1, response = $2 where api_key_id = $3 and key = $4';
+const READ_CLAIM = `select owner, request_hash, status, committed_at is not null as committed
+  from idempotency_keys where api_key_id = $1 and key = $2`;
+const TAKE_OVER = `update idempotency_keys set owner = $1, created_at = now()
+  where api_key_id = $2 and key = $3 and owner = $4 and status is null and committed_at is null
+  returning created_at`;
+const READ_STORED = `select owner, request_hash, status, response, committed_at is not null as committed,
+       created_at < now() - make_interval(secs => ${ABANDONED_AFTER_SECONDS}) as abandoned
+  from idempotency_keys where api_key_id = $1 and key = $2`;
+const PURGE_EXPIRED = `delete from idempotency_keys where created_at < now() - make_interval(hours => ${RETENTION_HOURS})`;
 
 interface StoredResponse {
   body?: unknown;
@@ -46,7 +75,11 @@ interface StoredRow {
  * twice: if its response was lost (the process died, or failed after the commit), a retry gets 409.
  */
 export class IdempotencyKeys {
-  constructor(private readonly orm: MikroORM) {}
+  private readonly sql: Sql;
+
+  constructor(orm: MikroORM) {
+    this.sql = autocommit(orm);
+  }
 
   async run(
     apiKeyId: string,
@@ -67,28 +100,13 @@ export class IdempotencyKeys {
     const hash = createHash('sha256')
       .update(`${request.method} ${request.path}\n${request.body}`)
       .digest('hex');
-    const conn = this.orm.em.fork().getConnection();
-    const [claimed] = await conn.execute<{ created_at: Date }[]>(
-      `insert into idempotency_keys (api_key_id, key, request_hash, owner, created_at) values (?, ?, ?, ?, now())
-       on conflict (api_key_id, key) do update
-         set request_hash = excluded.request_hash, owner = excluded.owner, status = null, response = null,
-             committed_at = null, created_at = now()
-         where idempotency_keys.created_at < now() - make_interval(hours => ${RETENTION_HOURS})
-            or (idempotency_keys.status is null and idempotency_keys.committed_at is null
-                and idempotency_keys.created_at < now() - make_interval(secs => ${ABANDONED_AFTER_SECONDS}))
-       returning created_at`,
-      [apiKeyId, key, hash, OWNER],
-    );
+    const [claimed] = await this.sql<{ created_at: Date }>(CLAIM, [apiKeyId, key, hash, OWNER]);
     const claimedAt = claimed?.created_at ?? (await this.takeOverFromDeadProcess(apiKeyId, key, hash));
     if (!claimedAt) return this.replay(apiKeyId, key, hash);
 
     // Only while the claim is still ours: a retry may have taken over a claim that ran too long.
     const markCommitted = async (sql: Sql) => {
-      const marked = await sql(
-        `update idempotency_keys set committed_at = coalesce(committed_at, now())
-          where api_key_id = $1 and key = $2 and created_at = $3 returning 1`,
-        [apiKeyId, key, claimedAt],
-      );
+      const marked = await sql(MARK_COMMITTED, [apiKeyId, key, claimedAt]);
       if (marked.length === 0) {
         throw new ConflictError(
           'A retry with this Idempotency-Key took over this request; it was not carried out',
@@ -127,11 +145,7 @@ export class IdempotencyKeys {
    * real); otherwise records that the change was made but has no response to replay.
    */
   private async finishWithoutResponse(apiKeyId: string, key: string): Promise<void> {
-    const conn = this.orm.em.fork().getConnection();
-    const freed = await conn.execute<unknown[]>(
-      'delete from idempotency_keys where api_key_id = ? and key = ? and committed_at is null returning 1',
-      [apiKeyId, key],
-    );
+    const freed = await this.sql(FREE_UNCOMMITTED, [apiKeyId, key]);
     if (freed.length === 0) {
       await this.store(apiKeyId, key, 409, { replayable: false, reason: 'response_lost' });
     }
@@ -143,15 +157,7 @@ export class IdempotencyKeys {
     status: number,
     response: StoredResponse,
   ): Promise<void> {
-    await this.orm.em
-      .fork()
-      .getConnection()
-      .execute('update idempotency_keys set status = ?, response = ? where api_key_id = ? and key = ?', [
-        status,
-        JSON.stringify(response),
-        apiKeyId,
-        key,
-      ]);
+    await this.sql(STORE_RESPONSE, [status, JSON.stringify(response), apiKeyId, key]);
   }
 
   /**
@@ -159,12 +165,7 @@ export class IdempotencyKeys {
    * is taken over at once; claims of other hosts are taken over once they are abandoned (30 s).
    */
   private async takeOverFromDeadProcess(apiKeyId: string, key: string, hash: string): Promise<Date | null> {
-    const conn = this.orm.em.fork().getConnection();
-    const [row] = await conn.execute<StoredRow[]>(
-      `select owner, request_hash, status, committed_at is not null as committed
-         from idempotency_keys where api_key_id = ? and key = ?`,
-      [apiKeyId, key],
-    );
+    const [row] = await this.sql<StoredRow>(READ_CLAIM, [apiKeyId, key]);
     if (
       !row ||
       row.status !== null ||
@@ -175,25 +176,12 @@ export class IdempotencyKeys {
     ) {
       return null;
     }
-    const [taken] = await conn.execute<{ created_at: Date }[]>(
-      `update idempotency_keys set owner = ?, created_at = now()
-        where api_key_id = ? and key = ? and owner = ? and status is null and committed_at is null
-        returning created_at`,
-      [OWNER, apiKeyId, key, row.owner],
-    );
+    const [taken] = await this.sql<{ created_at: Date }>(TAKE_OVER, [OWNER, apiKeyId, key, row.owner]);
     return taken?.created_at ?? null;
   }
 
   private async replay(apiKeyId: string, key: string, hash: string): Promise<RestResponse> {
-    const [row] = await this.orm.em
-      .fork()
-      .getConnection()
-      .execute<StoredRow[]>(
-        `select owner, request_hash, status, response, committed_at is not null as committed,
-                created_at < now() - make_interval(secs => ${ABANDONED_AFTER_SECONDS}) as abandoned
-           from idempotency_keys where api_key_id = ? and key = ?`,
-        [apiKeyId, key],
-      );
+    const [row] = await this.sql<StoredRow>(READ_STORED, [apiKeyId, key]);
     if (!row) throw new ConflictError('The request with this Idempotency-Key just finished; retry');
     if (row.request_hash !== hash) {
       throw new ValidationError([
@@ -223,12 +211,7 @@ export class IdempotencyKeys {
   }
 
   async purgeExpired(): Promise<void> {
-    await this.orm.em
-      .fork()
-      .getConnection()
-      .execute(
-        `delete from idempotency_keys where created_at < now() - make_interval(hours => ${RETENTION_HOURS})`,
-      );
+    await this.sql(PURGE_EXPIRED);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { autocommit, type Sql } from '../db/unit-of-work.js';
 import { describeError, type Logger } from '../logger.js';
 
 export interface RateDecision {
@@ -10,6 +11,12 @@ export interface RateDecision {
 }
 
 const WINDOW_MS = 60_000;
+
+/** Adds a block to the shared count of a key's window; returns the count with it. */
+const LEASE = `insert into rate_limits (bucket, window_start, used) values ($1, $2, $3)
+  on conflict (bucket, window_start) do update set used = rate_limits.used + excluded.used
+  returning used`;
+const SWEEP = 'delete from rate_limits where window_start < $1';
 
 /** This process's share of one key's window. */
 interface Window {
@@ -39,15 +46,17 @@ interface Window {
 export class RateLimiter {
   private readonly windows = new Map<string, Window>();
   private readonly block: number;
+  private readonly sql: Sql;
   private currentStart = 0;
   private databaseDown = false;
 
   constructor(
     private readonly perMinute: number,
-    private readonly orm: MikroORM,
+    orm: MikroORM,
     private readonly logger: Logger,
   ) {
     this.block = Math.max(1, Math.min(Math.floor(perMinute / 20), 50));
+    this.sql = autocommit(orm);
   }
 
   get enabled(): boolean {
@@ -77,15 +86,7 @@ export class RateLimiter {
 
   private async lease(key: string, window: Window): Promise<void> {
     try {
-      const [row] = await this.orm.em
-        .fork()
-        .getConnection()
-        .execute<{ used: number }[]>(
-          `insert into rate_limits (bucket, window_start, used) values (?, ?, ?)
-           on conflict (bucket, window_start) do update set used = rate_limits.used + excluded.used
-           returning used`,
-          [key, new Date(window.start), this.block],
-        );
+      const [row] = await this.sql<{ used: number }>(LEASE, [key, new Date(window.start), this.block]);
       const used = Number(row!.used);
       window.granted += Math.max(0, Math.min(this.block, this.perMinute - (used - this.block)));
       window.sharedUsed = Math.min(used, this.perMinute);
@@ -121,15 +122,8 @@ export class RateLimiter {
   private newWindow(start: number): void {
     this.currentStart = start;
     for (const [key, window] of this.windows) if (window.start < start) this.windows.delete(key);
-    try {
-      void this.orm.em
-        .fork()
-        .getConnection()
-        .execute('delete from rate_limits where window_start < ?', [new Date(start - WINDOW_MS)])
-        .catch(() => {});
-    } catch {
-      // Closed: nothing to sweep.
-    }
+    // Best effort: a failed sweep (the database closed, say) is retried with the next window.
+    void this.sql(SWEEP, [new Date(start - WINDOW_MS)]).catch(() => {});
   }
 }
 

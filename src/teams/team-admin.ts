@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { formatApiKey, hashSecret, newKeyId, newSecret } from '../auth/api-key-format.js';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { issueApiKey } from '../api-keys/api-key-repository.js';
 import { evictMemberEverywhere } from '../auth/auth-cache.js';
 import { isScope, SCOPES, type Scope } from '../auth/scopes.js';
-import { ApiKey, Membership, Team, User } from '../entities/index.js';
+import { unitOfWork } from '../db/unit-of-work.js';
+import { Membership, Team, User } from '../entities/index.js';
 
 export interface BootstrapResult {
   team_id: string;
@@ -23,7 +24,7 @@ export async function bootstrapTeam(
   orm: MikroORM,
   options: { team: string; email: string; plan: 'free' | 'pro' },
 ): Promise<BootstrapResult> {
-  return orm.em.fork().transactional(async (em) => {
+  return unitOfWork(orm, async (em) => {
     const now = new Date();
     const team = em.create(Team, {
       id: randomUUID(),
@@ -35,13 +36,13 @@ export async function bootstrapTeam(
     const user =
       (await em.findOne(User, { email })) ?? em.create(User, { id: randomUUID(), email, createdAt: now });
     em.create(Membership, { teamId: team.id, userId: user.id, role: 'owner', createdAt: now });
-    const key = issueApiKey(em, {
+    const { fullKey } = issueApiKey(em, {
       teamId: team.id,
       createdBy: user.id,
       name: 'bootstrap owner key',
       scopes: SCOPES,
     });
-    return { team_id: team.id, user_id: user.id, api_key: key.full_key };
+    return { team_id: team.id, user_id: user.id, api_key: fullKey };
   });
 }
 
@@ -58,7 +59,7 @@ export async function createTeamApiKey(
       `Unknown scope(s): ${unknown.join(', ')}. Known scopes: ${SCOPES.join(', ')}`,
     );
   }
-  return orm.em.fork().transactional(async (em) => {
+  return unitOfWork(orm, async (em) => {
     const creator = options.createdByEmail
       ? await em.findOne(Membership, {
           teamId: options.teamId,
@@ -70,12 +71,14 @@ export async function createTeamApiKey(
           { orderBy: { createdAt: 'asc' } },
         );
     if (!creator) throw new Error(`No team ${options.teamId} (or no such member)`);
-    return issueApiKey(em, {
+    const scopes = options.scopes as Scope[];
+    const { apiKey, fullKey } = issueApiKey(em, {
       teamId: options.teamId,
       createdBy: creator.userId,
       name: options.name,
-      scopes: options.scopes as Scope[],
+      scopes,
     });
+    return { id: apiKey.id, key_id: apiKey.keyId, full_key: fullKey, scopes: [...scopes] };
   });
 }
 
@@ -84,7 +87,7 @@ export async function addMember(
   orm: MikroORM,
   options: { teamId: string; email: string; role: Membership['role'] },
 ): Promise<string> {
-  const userId = await orm.em.fork().transactional(async (em) => {
+  const userId = await unitOfWork(orm, async (em) => {
     const email = options.email.trim().toLowerCase();
     const user =
       (await em.findOne(User, { email })) ??
@@ -103,35 +106,6 @@ export async function addMember(
   // Their keys' cached actors carry the old role.
   evictMemberEverywhere(orm, options.teamId, userId);
   return userId;
-}
-
-export function issueApiKey(
-  em: EntityManager,
-  options: {
-    teamId: string;
-    createdBy: string;
-    name: string;
-    scopes: readonly Scope[];
-    expiresAt?: Date | null;
-  },
-): CreatedApiKey {
-  const keyId = newKeyId();
-  const secret = newSecret();
-  const key = em.create(ApiKey, {
-    id: randomUUID(),
-    teamId: options.teamId,
-    createdBy: options.createdBy,
-    keyId,
-    secretHash: hashSecret(secret),
-    name: options.name,
-    scopes: [...options.scopes],
-    expiresAt: options.expiresAt ?? null,
-    revokedAt: null,
-    rotatedAt: null,
-    lastUsedAt: null,
-    createdAt: new Date(),
-  });
-  return { id: key.id, key_id: keyId, full_key: formatApiKey(keyId, secret), scopes: [...options.scopes] };
 }
 
 export async function hasAnyTeam(orm: MikroORM): Promise<boolean> {

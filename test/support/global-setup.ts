@@ -44,6 +44,8 @@ export default async function setup(project: TestProject) {
 
 /** Protocol messages after which a connection's extended query is over: Sync, simple Query, Terminate. */
 const QUERY_ENDS = new Set(['S', 'Q', 'X'].map((c) => c.charCodeAt(0)));
+/** Extended-query messages: from the first of them to the Sync, the query is the connection's turn. */
+const EXTENDED_QUERY = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((c) => c.charCodeAt(0)));
 
 /**
  * pglite-socket queues every protocol message on its own and, outside a transaction, takes the next
@@ -61,7 +63,9 @@ function keepExtendedQueriesWhole(server: PGLiteSocketServer, pglite: PGlite): v
       if (property === 'isInTransaction') return () => midQuery || target.isInTransaction();
       if (property === 'execProtocolRawStream') {
         return (message: Uint8Array, options: Parameters<PGlite['execProtocolRawStream']>[1]) => {
-          midQuery = !QUERY_ENDS.has(message[0]!);
+          // Other messages (the startup packet, a password) neither begin nor end one.
+          if (EXTENDED_QUERY.has(message[0]!)) midQuery = true;
+          else if (QUERY_ENDS.has(message[0]!)) midQuery = false;
           return target.execProtocolRawStream(message, options);
         };
       }
