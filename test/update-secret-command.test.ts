@@ -105,7 +105,7 @@ describe('updateSecret: one typed command from both doors, applied as a unit of 
     expect(viaGraphql).toEqual([{}]);
   });
 
-  it('a rename is one flush: the history entry, the audit event and a version-checked update in one transaction', async () => {
+  it('a rename is one unit of work: the version-checked update, then its history entry and audit event, one transaction', async () => {
     const id = await newSecret('cmd-flush');
     const statements = await statementsOf(async () => {
       const response = await rest(t.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
@@ -121,13 +121,13 @@ describe('updateSecret: one typed command from both doors, applied as a unit of 
           ? 'select'
           : (/^(begin|commit|insert into "\w+"|update "\w+")/.exec(s)?.[0] ?? s.slice(0, 40)),
       );
-    // The ORM orders the two inserts; both come before the version-checked update.
-    expect([...shape.slice(0, 2), ...shape.slice(2, 4).sort(), ...shape.slice(4)]).toEqual([
+    // The ORM orders the two inserts; both come after the update, which holds the row lock from then on.
+    expect([...shape.slice(0, 3), ...shape.slice(3, 5).sort(), ...shape.slice(5)]).toEqual([
       'begin',
       'select',
+      'update "secrets"',
       'insert into "audit_events"',
       'insert into "secret_versions"',
-      'update "secrets"',
       'commit',
     ]);
     const update = statements.find((s) => /^update "secrets"/i.test(s.trim()))!;

@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type EntityManager,
-  type MikroORM,
-  OptimisticLockError,
-  UniqueConstraintViolationException,
-} from '@mikro-orm/postgresql';
+import { type EntityManager, type MikroORM, OptimisticLockError } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.js';
 import { type Actor, authorize, type RequestMeta } from '../auth/scopes.js';
 import { type CredentialCleanup, queueCredentialDeletion } from '../credentials/cleanup.js';
@@ -167,7 +162,8 @@ export class SecretService {
   /**
    * Applies an update as one unit of work: load the secret, plan the change with the rules, write
    * new credentials to the store (before the flush: if the flush fails, the row still points at the
-   * previous, readable version), change the entity, add its history entry and audit event, flush.
+   * previous, readable version), change the entity, flush it, add its history entry and audit event,
+   * which the unit of work flushes before it commits.
    * With `dryRun`, every check runs (linked locations and name clashes included) and the result
    * previews the change, but nothing is written anywhere.
    *
@@ -245,8 +241,11 @@ export class SecretService {
         );
       }
       em.assign(secret, changed);
-      // The flush moves the row to the next version: its history entry is that version.
-      recordVersion(em, secret, secret.version + 1, changedFields, actor);
+      // The version-checked UPDATE goes first (a flush inserts before it updates), so it takes the row
+      // lock before the history entry is inserted: a stale update then waits for, and loses to, an
+      // update under the lock, instead of both waiting on each other's entry of the same version.
+      await em.flush();
+      recordVersion(em, secret, secret.version, changedFields, actor);
       recordAudit(em, actor, meta, {
         eventType: 'secret_updated',
         resourceType: 'secret',
@@ -314,13 +313,9 @@ export class SecretService {
   }
 }
 
-/** A flush that found the row moved on (or deleted) since it was read, or whose history entry another update took. */
+/** A flush that found the row moved on (or deleted) since it was read. */
 function lostRace(error: unknown): boolean {
-  return (
-    error instanceof OptimisticLockError ||
-    (error instanceof UniqueConstraintViolationException &&
-      (error as { constraint?: string }).constraint === 'secret_versions_pkey')
-  );
+  return error instanceof OptimisticLockError;
 }
 
 function notFound(): never {

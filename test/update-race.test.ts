@@ -1,0 +1,40 @@
+/**
+ * Updates of one secret that take its row lock from the start (local-store rotations) racing plain
+ * renames (optimistic: version-checked at the flush). Neither kind may fail: a deadlock between a
+ * rename's history entry and a rotation's row lock would be a 500.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rest, startTestApp, type TestApp } from './support/harness.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+describe('locked and optimistic updates of one secret at once', () => {
+  it('all succeed, each as its own version, none a 5xx', async () => {
+    const team = await t.newTeam();
+    const api = rest(t.url, team.ownerKey);
+    const created = await api('POST', `/v1/teams/${team.teamId}/secrets`, {
+      name: 'race',
+      secret_type: 's3',
+      auth_method: 's3_access_key',
+      credentials: { access_key_id: 'AKIA-RACE', secret_access_key: 'v1' },
+    });
+    expect(created.status, created.text).toBe(201);
+    const path = `/v1/teams/${team.teamId}/secrets/${created.body.id}`;
+    const requests = Array.from({ length: 120 }, (_, i) =>
+      i % 3 === 0
+        ? api('PATCH', path, { credentials: { access_key_id: 'AKIA-RACE', secret_access_key: `r${i}` } })
+        : api('PATCH', path, { name: `race-${i}` }),
+    );
+    const statuses = (await Promise.all(requests)).map((r) => r.status);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const history = await api('GET', `${path}/versions?limit=100&sort_order=asc`);
+    const all = history.body.pagination.total as number;
+    expect(all).toBe(121);
+    const latest = await api('GET', path);
+    expect(latest.headers.get('etag')).toBe('"121"');
+  });
+});
