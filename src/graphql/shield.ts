@@ -1,9 +1,18 @@
+import { createRequire } from 'node:module';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
-import { allow, deny, type IRule, rule, shield } from 'graphql-shield';
+import type { IRule } from 'graphql-shield';
+
 import { assertPermitted, type Scope } from '../auth/scopes.js';
 import type { GraphQLContext } from './builder.js';
 import { toGraphQLError } from './error-types.js';
+
+// graphql-shield's ES module build (7.6.5, its last release) imports `isUndefined` from `util`, which
+// Node 23 removed: on Node 24 it fails to load. Its CommonJS build reads it only inside `chain` and
+// `race`, which we do not use.
+const { allow, deny, rule, shield } = createRequire(import.meta.url)(
+  'graphql-shield',
+) as typeof import('graphql-shield');
 
 /** The scope each root field needs (its minimum role comes with it: `SCOPE_MIN_ROLE`). */
 export const ROOT_FIELD_SCOPES: Record<'Query' | 'Mutation', Record<string, Scope>> = {
