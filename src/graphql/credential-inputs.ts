@@ -4,6 +4,7 @@ import {
   type CredentialShape,
   PROVIDERS,
 } from '../domain/providers.js';
+import { referenceSchema } from '../secrets/secret-rules.js';
 import { builder } from './builder.js';
 import { CREDENTIAL_FIELD_DESCRIPTIONS, CredentialFieldEnum } from './enums.js';
 import { camel } from './error-types.js';
@@ -58,6 +59,7 @@ export const FieldMappingInput = builder.inputType('FieldMappingInput', {
     }),
     reference: t.string({
       required: true,
+      validate: referenceSchema,
       description: '1Password: op://<vault>/<item>/<field>; Doppler and Infisical: the secret name.',
     }),
   }),

@@ -4,6 +4,7 @@ import type { SecretView } from '../secrets/secret-repository.js';
 import {
   type CreateSecretCommand,
   descriptionSchema,
+  FIELD_MAPPINGS_MAX,
   type NewSecretValue,
   nameSchema,
   type SecretValue,
@@ -81,6 +82,8 @@ export const SecretRef = builder.objectRef<SecretView>('Secret').implement({
   }),
 });
 
+const fieldMappingsLimit = z.array(z.unknown()).max(FIELD_MAPPINGS_MAX);
+
 const VaultValueInput = builder.inputType('VaultValueInput', {
   description: 'An external-vault secret: the connection and where each credential field lives in it.',
   fields: (t) => ({
@@ -88,6 +91,7 @@ const VaultValueInput = builder.inputType('VaultValueInput', {
     fieldMappings: t.field({
       type: [FieldMappingInput],
       required: true,
+      validate: fieldMappingsLimit,
       description: 'One mapping per credential field the auth method needs.',
     }),
   }),
@@ -143,6 +147,7 @@ const SecretValueInput = builder.inputType('SecretValueInput', {
     }),
     fieldMappings: t.field({
       type: [FieldMappingInput],
+      validate: fieldMappingsLimit,
       description: 'External-vault secrets: the new mappings, replacing all current ones.',
     }),
   }),

@@ -68,8 +68,13 @@ function rulesFor(type: keyof typeof ROOT_FIELD_SCOPES): Record<string, IRule> {
   return Object.fromEntries(
     Object.entries(ROOT_FIELD_SCOPES[type]).map(([field, scope]) => [
       field,
-      rule(`${type}.${field} needs ${scope}`)((_parent, _args, ctx: GraphQLContext) =>
-        refusal(async () => assertPermitted(await ctx.actor(), scope)),
+      rule(`${type}.${field} needs ${scope}`)((_parent, args, ctx: GraphQLContext) =>
+        refusal(async () => {
+          const actor = await ctx.actor();
+          // Another team's id: the resolver answers NotFound, as REST does (the team before the scope).
+          if (typeof args.teamId === 'string' && args.teamId.toLowerCase() !== actor.teamId) return;
+          assertPermitted(actor, scope);
+        }),
       ),
     ]),
   );

@@ -26,8 +26,10 @@ export interface RestResponse {
  * names stay as they are: they are the provider table's, or as sent).
  */
 function restBodyPath(path: Issue['path']): Issue['path'] {
+  let wrappers = 0;
+  while (path[wrappers] === 'value' || path[wrappers] === 'vault') wrappers++;
   return path
-    .filter((segment) => segment !== 'value' && segment !== 'vault')
+    .slice(wrappers)
     .map((segment, i, kept) =>
       typeof segment === 'number' || kept[i - 1] === 'credentials' ? segment : snakeCase(segment),
     );

@@ -44,7 +44,8 @@ export type SecretVersionViewMatches = [View] extends [Documented]
 const viewMatches: SecretVersionViewMatches = true;
 void viewMatches;
 
-export const rollbackSchema = z.strictObject({ version: z.number().int().min(1) });
+/** A version number as PostgreSQL's `int` column holds it (GraphQL's `Int` has the same range). */
+export const rollbackSchema = z.strictObject({ version: z.number().int().min(1).max(2_147_483_647) });
 
 const TAGS: ['Secrets'] = ['Secrets'];
 

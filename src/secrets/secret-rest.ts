@@ -21,19 +21,23 @@ import { SECRET_SORT_FIELDS, type SecretDetail, type SecretView } from './secret
 import {
   type CreateSecretCommand,
   descriptionSchema,
+  FIELD_MAPPINGS_MAX,
   nameSchema,
-  REFERENCE_MAX,
+  referenceSchema,
   type UpdateSecretCommand,
 } from './secret-rules.js';
 import type { SecretIds } from './secret-service.js';
 
 const fieldMappingSchema = z.strictObject({
   field_name: z.string().max(64),
-  reference: z.string().min(1).max(REFERENCE_MAX),
+  reference: referenceSchema,
 });
-const fieldMappingsSchema = z.array(fieldMappingSchema).max(16);
+const fieldMappingsSchema = z.array(fieldMappingSchema).max(FIELD_MAPPINGS_MAX);
 
-/** PATCH body: every field optional; null means unchanged, except `description: null`, which clears it. */
+/**
+ * PATCH body: every field optional; null means unchanged, except `description: null`, which clears it.
+ * `vault_connection_id` cannot change: only its absence (or null) is accepted.
+ */
 export const updateSecretSchema = z.strictObject({
   name: nameSchema.nullish(),
   description: descriptionSchema.nullish(),
@@ -43,7 +47,7 @@ export const updateSecretSchema = z.strictObject({
   field_mappings: fieldMappingsSchema.nullish(),
   vault_connection_id: z
     .unknown()
-    .refine((v) => v === undefined, 'vault_connection_id cannot be changed after creation')
+    .refine((v) => v == null, 'vault_connection_id cannot be changed after creation')
     .optional(),
 });
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type EntityManager, type MikroORM, OptimisticLockError } from '@mikro-orm/postgresql';
+import { type EntityManager, LockMode, type MikroORM, OptimisticLockError } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.js';
 import { type Actor, authorize, type RequestMeta } from '../auth/scopes.js';
 import { type CredentialCleanup, queueCredentialDeletion } from '../credentials/cleanup.js';
 import { type CredentialStore, secretRef } from '../credentials/credential-store.js';
-import { type Tx, unitOfWork } from '../db/unit-of-work.js';
+import { autocommit, type Tx, unitOfWork } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import type { ListQuery, Page } from '../domain/paging.js';
@@ -193,10 +193,9 @@ export class SecretService {
     } catch (error) {
       if (error instanceof NotFoundError && rotates) {
         // Deleted while the first attempt wrote to the store: that value may have outlived the
-        // deletion's cleanup, so the store is cleaned up once more.
-        await unitOfWork(this.orm, (_em, tx) =>
-          queueCredentialDeletion(tx.sql, secretRef(ids.teamId, ids.secretId)),
-        );
+        // deletion's cleanup, so the store is cleaned up once more (on its own: not this request's
+        // unit of work, whose idempotency claim must not be marked as carried out).
+        await queueCredentialDeletion(autocommit(this.orm), secretRef(ids.teamId, ids.secretId));
         void this.cleanup.drain();
       }
       throw error;
@@ -326,8 +325,18 @@ function nameTaken(name: string): ConflictError {
   return new ConflictError(`A secret named '${name}' already exists in the team`);
 }
 
+/**
+ * The team's vault connection a new secret is to use, held FOR SHARE until the unit of work ends: a
+ * concurrent delete of it then either waits and sees the secret (409), or went first and it is gone.
+ */
 async function findVaultConnection(em: EntityManager, teamId: string, id: string): Promise<VaultConnection> {
-  const connection = isUuid(id) ? await em.findOne(VaultConnection, { id: id.toLowerCase(), teamId }) : null;
+  const connection = isUuid(id)
+    ? await em.findOne(
+        VaultConnection,
+        { id: id.toLowerCase(), teamId },
+        { lockMode: LockMode.PESSIMISTIC_READ },
+      )
+    : null;
   if (!connection) {
     throw ValidationError.single(
       ['value', 'vault', 'vaultConnectionId'],

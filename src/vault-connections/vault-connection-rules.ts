@@ -103,7 +103,7 @@ export function planVaultConnection(command: CreateVaultConnectionCommand): NewV
   }
   const createdFields = [
     'name',
-    ...(description !== undefined ? ['description'] : []),
+    ...(description != null ? ['description'] : []),
     'vault_type',
     ...Object.keys(VAULT_FIELDS[vaultType].shape).map(snakeCase),
   ];

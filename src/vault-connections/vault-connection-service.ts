@@ -1,9 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type EntityManager,
-  ForeignKeyConstraintViolationException,
-  type MikroORM,
-} from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.js';
 import { type Actor, authorize, type RequestMeta } from '../auth/scopes.js';
 import { type CredentialCleanup, queueCredentialDeletion } from '../credentials/cleanup.js';
@@ -187,29 +183,22 @@ export class VaultConnectionService {
   /** Deletes an unused connection; 409 naming the secrets that still use it. */
   async delete(actor: Actor, meta: RequestMeta, ids: VaultConnectionIds): Promise<void> {
     authorize(actor, ids.teamId, 'vault_connections:delete');
-    try {
-      await unitOfWork(this.orm, async (em, tx) => {
-        const connection = await this.lockForWrite(em, ids);
-        await this.assertUnused(em, connection.id);
-        em.remove(connection);
-        // The stored token goes through the outbox: removed from the credential store after the
-        // commit by the cleanup worker, retried until it succeeds.
-        await queueCredentialDeletion(tx.sql, connection.credentialRef);
-        recordAudit(em, actor, meta, {
-          eventType: 'vault_connection_deleted',
-          resourceType: 'vault_connection',
-          resourceId: connection.id,
-          resourceName: connection.name,
-        });
+    // The row lock orders this against a secret being created on the connection (it holds the row
+    // FOR SHARE): that secret is either committed and counted here, or finds the connection gone.
+    await unitOfWork(this.orm, async (em, tx) => {
+      const connection = await this.lockForWrite(em, ids);
+      await this.assertUnused(em, connection.id);
+      em.remove(connection);
+      // The stored token goes through the outbox: removed from the credential store after the
+      // commit by the cleanup worker, retried until it succeeds.
+      await queueCredentialDeletion(tx.sql, connection.credentialRef);
+      recordAudit(em, actor, meta, {
+        eventType: 'vault_connection_deleted',
+        resourceType: 'vault_connection',
+        resourceId: connection.id,
+        resourceName: connection.name,
       });
-    } catch (error) {
-      // A secret created concurrently (after our check) fails the deferred foreign key at commit.
-      if (error instanceof ForeignKeyConstraintViolationException) {
-        await this.assertUnused(this.orm.em.fork(), ids.connectionId);
-        throw new ConflictError('A secret started using this vault connection; nothing was deleted');
-      }
-      throw error;
-    }
+    });
     void this.cleanup?.drain();
   }
 
