@@ -14,9 +14,10 @@ import { toGraphQLError } from './graphql/error-types.js';
 import { operationLimitPlugins } from './graphql/limits.js';
 import { useRedactInputValues } from './graphql/redact-input-values.js';
 import { buildExecutableSchema } from './graphql/schema.js';
+import { GRAPHIQL_ASSET_PATH, GRAPHIQL_OPTIONS } from './http/graphiql.js';
+import type { ServerOptions } from './http/server-options.js';
 import { currentRequestId, describeError } from './logger.js';
 import { Metrics } from './metrics.js';
-import { GRAPHIQL_ASSET_PATH, GRAPHIQL_OPTIONS, type ServerOptions } from './server.js';
 
 const disableIntrospection: Plugin = {
   onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),

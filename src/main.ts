@@ -10,7 +10,9 @@ const logger = createLogger(config.LOG_LEVEL);
 async function main(): Promise<void> {
   // The embedded database starts (in its worker thread) before, and the database opens while, the
   // ORM, HTTP and GraphQL modules load.
-  const embedded = config.DATABASE_URL ? undefined : startEmbedded(config.DATA_DIR, true);
+  const embedded = config.DATABASE_URL
+    ? undefined
+    : startEmbedded(config.DATA_DIR, () => import('./db/database.js').then((db) => db.pgliteTemplate()));
   embedded?.catch(() => {}); // openDatabase awaits it
   const database = import('./db/database.js').then(({ databaseOptions, openDatabase }) =>
     openDatabase({ ...databaseOptions(config), embedded }),

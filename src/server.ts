@@ -1,22 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import cors from 'cors';
 import type { Actor, RequestMeta } from './auth/scopes.js';
-import type { Config } from './config.js';
 import { BadRequestError, UnauthenticatedError } from './domain/errors.js';
 import type { GraphQLDoor } from './graphql-door.js';
+import { GRAPHIQL_ASSET_PATH, graphiqlAssetsDir, serveGraphiQLAsset } from './http/graphiql.js';
 import { RateLimiter, rateLimitHeaders } from './http/rate-limit.js';
 import { type RestResponse, restError } from './http/rest-errors.js';
 import { RestRouter } from './http/rest-router.js';
 import { restRoutes } from './http/rest-routes.js';
-import { describeError, type Logger, requestContext } from './logger.js';
+import type { ServerOptions } from './http/server-options.js';
+import { describeError, requestContext } from './logger.js';
 import { Metrics } from './metrics.js';
-import type { Services } from './services.js';
-
-/** src/graphql-door.ts takes it from here. */
 
 /**
  * On every response (the /docs and GraphiQL pages and their assets replace the policy and caching).
@@ -31,97 +26,6 @@ const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'cache-control': 'no-store',
 };
-
-export const DEFAULT_QUERY = `# Set the header {"Authorization": "Bearer dr_..."} below, put your team and secret ids in, and run.
-mutation RenameSecret {
-  updateSecret(
-    teamId: "00000000-0000-0000-0000-000000000000"
-    secretId: "00000000-0000-0000-0000-000000000000"
-    input: { name: "renamed-secret" }
-  ) {
-    __typename
-    ... on UpdateSecretSuccess { secret { id name version updatedAt } }
-    ... on Error { message }
-    ... on ValidationError { issues { path message code } }
-  }
-}
-`;
-
-/**
- * GraphiQL's page options. Yoga's GraphiQL bundle opens on `query` (else its own welcome text) and
- * ignores `defaultQuery`, so both are set; `headers` pre-fills the headers editor until the user has
- * stored headers of their own.
- */
-export const GRAPHIQL_OPTIONS = {
-  title: 'Cloud storage secrets',
-  defaultQuery: DEFAULT_QUERY,
-  query: DEFAULT_QUERY,
-  headers: '{"Authorization": "Bearer dr_..."}',
-};
-
-/**
- * GraphiQL's browser bundle, served by this server from the `@graphql-yoga/graphiql` package when
- * it is installed, so the page (which keeps the API key) loads no third-party script and works
- * without internet access. Without the package, Yoga's page loads the bundle from unpkg.com.
- */
-export const GRAPHIQL_ASSET_PATH = '/graphiql/';
-const GRAPHIQL_ASSETS: Record<string, string> = {
-  'graphiql.css': 'text/css; charset=utf-8',
-  'yoga-graphiql.umd.js': 'text/javascript; charset=utf-8',
-  'monacoeditorwork/editor.worker.bundle.js': 'text/javascript; charset=utf-8',
-  'monacoeditorwork/json.worker.bundle.js': 'text/javascript; charset=utf-8',
-  'monacoeditorwork/graphql.worker..bundle.js': 'text/javascript; charset=utf-8',
-};
-
-function graphiqlAssetsDir(): string | null {
-  try {
-    const manifest = createRequire(import.meta.url).resolve('@graphql-yoga/graphiql/package.json');
-    const dist = path.join(path.dirname(manifest), 'dist');
-    for (const file of Object.keys(GRAPHIQL_ASSETS)) statSync(path.join(dist, file));
-    return dist;
-  } catch {
-    return null;
-  }
-}
-
-function serveGraphiQLAsset(req: IncomingMessage, res: ServerResponse, dist: string, pathname: string): void {
-  const file = pathname.slice(GRAPHIQL_ASSET_PATH.length);
-  const type = Object.hasOwn(GRAPHIQL_ASSETS, file) ? GRAPHIQL_ASSETS[file] : undefined;
-  if (!type || (req.method !== 'GET' && req.method !== 'HEAD')) {
-    send(res, { status: 404, body: { detail: 'Not Found' } });
-    return;
-  }
-  const full = path.join(dist, file);
-  res.writeHead(200, {
-    'x-content-type-options': 'nosniff',
-    'cache-control': 'public, max-age=3600',
-    'content-type': type,
-    'content-length': statSync(full).size,
-  });
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  createReadStream(full)
-    .on('error', () => res.destroy())
-    .pipe(res);
-}
-
-export interface ServerOptions {
-  config: Pick<
-    Config,
-    | 'GRAPHIQL'
-    | 'GRAPHQL_INTROSPECTION'
-    | 'BODY_LIMIT_BYTES'
-    | 'RATE_LIMIT_PER_MINUTE'
-    | 'RATE_LIMIT_IP_PER_MINUTE'
-  > &
-    Partial<Pick<Config, 'CORS_ORIGINS'>>;
-  services: Services;
-  logger: Logger;
-  /** Where request, GraphQL and `/metrics` figures go; a private registry when omitted. */
-  metrics?: Metrics;
-}
 
 /** One node:http server: health endpoints, GraphQL (Yoga) and the REST shim. */
 export function createHttpServer(options: ServerOptions & { ready: () => Promise<void> }): Server {

@@ -43,7 +43,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
     return { orm, embedded: false, close: () => orm.close() };
   }
-  return openEmbedded(options.embedded ?? startEmbedded(options.dataDir, true));
+  return openEmbedded(options.embedded ?? startEmbedded(options.dataDir, pgliteTemplate));
 }
 
 async function openEmbedded(starting: Promise<EmbeddedServer>): Promise<Database> {
@@ -159,7 +159,7 @@ export async function pgliteTemplate(): Promise<string> {
   const name = path.basename(template);
   const building = path.join(cache, `building-${process.pid}`);
   rmSync(building, { recursive: true, force: true });
-  await (await openEmbedded(startEmbedded(building, false))).close();
+  await (await openEmbedded(startEmbedded(building))).close();
   try {
     renameSync(path.join(building, 'pg'), template);
   } catch (error) {

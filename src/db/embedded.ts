@@ -28,15 +28,21 @@ export interface EmbeddedServer {
  * Starts PGlite persisted under `dataDir/pg` in a worker thread, so that its WebAssembly (start-up,
  * and every query later) runs beside the main thread's JavaScript instead of on it. Light on
  * imports: src/main.ts calls it before loading the ORM and the HTTP modules.
- * `fromTemplate`: a new database starts as a copy of the template (see pgliteTemplate).
+ * `buildTemplate`: a new database starts as a copy of the template, which it builds when missing
+ * (`pgliteTemplate` in src/db/database.ts; passed in, as this module must not load the ORM).
  */
-export async function startEmbedded(dataDir: string, fromTemplate: boolean): Promise<EmbeddedServer> {
+export async function startEmbedded(
+  dataDir: string,
+  buildTemplate?: () => Promise<string>,
+): Promise<EmbeddedServer> {
   const releaseLock = lockDataDir(dataDir);
   try {
     const pgDir = path.join(dataDir, 'pg');
     // Without a template (e.g. node_modules cannot be written), PGlite initialises the directory itself.
     const template =
-      fromTemplate && !existsSync(pgDir) ? await findTemplate().catch(() => undefined) : undefined;
+      buildTemplate && !existsSync(pgDir)
+        ? await findTemplate(buildTemplate).catch(() => undefined)
+        : undefined;
     const worker = startWorker(import.meta.url, 'embedded-worker', {
       pgDir,
       template,
@@ -77,10 +83,10 @@ export async function startEmbedded(dataDir: string, fromTemplate: boolean): Pro
  * node_modules once per PGlite version and migration list: initdb and the migrations cost seconds of
  * WebAssembly, a copy a fraction of one (made by the worker, off the main thread).
  */
-async function findTemplate(): Promise<string> {
+async function findTemplate(buildTemplate: () => Promise<string>): Promise<string> {
   const template = templatePath();
   if (existsSync(path.join(template, 'PG_VERSION'))) return template;
-  return (await import('./database.js')).pgliteTemplate();
+  return buildTemplate();
 }
 
 /** Where the template data directory of this PGlite version and migration list is (see pgliteTemplate). */

@@ -17,7 +17,6 @@ import {
   internalErrorResponseSchema,
   type ResponseDoc,
   type ResponseHeader,
-  type RouteDoc,
   rateLimitedResponseSchema,
   validationErrorResponseSchema,
 } from './rest-docs.js';
@@ -66,12 +65,6 @@ export interface OpenApiDocument {
 }
 
 /**
- * Documentation for routes registered by modules that do not document them yet, keyed by
- * `METHOD path`. A route's own `doc` wins; test/openapi.test.ts flags entries that are no longer needed.
- */
-export const FALLBACK_ROUTE_DOCS: Record<string, RouteDoc> = {};
-
-/**
  * The registered REST routes, for what they declare (method, path, doc) without a running service:
  * every service is a stand-in that throws when a handler uses it, so the handlers must not be called.
  */
@@ -81,11 +74,6 @@ export function restRouteDefinitions(): Route[] {
   };
   const unavailable = new Proxy(fail, { get: fail, apply: fail });
   return restRoutes(new Proxy({}, { get: () => unavailable }) as Services);
-}
-
-/** A route's documentation: its own `doc`, else a fallback entry, else none. */
-export function routeDocOf(route: Pick<Route, 'method' | 'path' | 'doc'>): RouteDoc | undefined {
-  return route.doc ?? FALLBACK_ROUTE_DOCS[`${route.method} ${route.path}`];
 }
 
 const BEARER = 'bearerAuth';
@@ -212,7 +200,7 @@ export function buildOpenApiDocument(routes: Route[] = restRouteDefinitions()): 
 }
 
 function operationOf(route: Route, components: SchemaComponents): OpenApiOperation {
-  const doc = routeDocOf(route);
+  const doc = route.doc;
   const write = route.method !== 'GET';
   const hasBody = route.method === 'POST' || route.method === 'PATCH';
   const pathParams = [...route.path.matchAll(/:([a-z_]+)/g)].map(([, name]) => ({

@@ -1,4 +1,4 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.js';
 import { type Actor, authorize, type RequestMeta } from '../auth/scopes.js';
 import { CredentialNotFoundError, type CredentialStore } from '../credentials/credential-store.js';
@@ -7,34 +7,9 @@ import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.
 import type { ListQuery, Page } from '../domain/paging.js';
 import { sameFieldSet } from '../domain/providers.js';
 import { Secret, SecretVersion } from '../entities/index.js';
-import { type SecretView, secretView } from './secret-repository.js';
+import { recordVersion, type SecretView, secretView } from './secret-repository.js';
 import type { RollbackSecretCommand } from './secret-rules.js';
 import type { SecretIds, SecretService, WriteOptions } from './secret-service.js';
-
-/**
- * Adds the history entry of an accepted change to the change's unit of work: `version` is the
- * secret's version after the change. Never a credential value.
- */
-export function recordVersion(
-  em: EntityManager,
-  secret: Secret,
-  version: number,
-  changedFields: string[],
-  actor: Actor,
-): void {
-  em.create(SecretVersion, {
-    secretId: secret.id,
-    version,
-    changedFields,
-    secretType: secret.secretType,
-    authMethod: secret.authMethod,
-    credentialVersion: secret.credentialVersion ?? null,
-    fieldMappings: secret.fieldMappings ?? null,
-    actorUserId: actor.userId,
-    actorApiKeyId: actor.apiKeyId,
-    createdAt: secret.updatedAt,
-  });
-}
 
 /** A secret's history: list the versions, and roll back to one. */
 export class SecretHistoryService {

@@ -1,9 +1,10 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Actor } from '../auth/scopes.js';
 import { autocommit, type Sql } from '../db/unit-of-work.js';
 import { containsPattern, type ListQuery, type Page } from '../domain/paging.js';
 import type { AuthMethod, SecretType } from '../domain/providers.js';
 import type { VaultType } from '../domain/vaults.js';
-import { type FieldMapping, type Location, Secret } from '../entities/index.js';
+import { type FieldMapping, type Location, Secret, SecretVersion } from '../entities/index.js';
 
 /** A secret as the doors show it: plain data, never credentials. */
 export interface SecretView {
@@ -234,4 +235,29 @@ function viewFromRow(row: SecretRow): SecretView {
     updatedAt: row.updated_at,
     updatedBy: row.updated_by,
   };
+}
+
+/**
+ * Adds the history entry of an accepted change to the change's unit of work: `version` is the
+ * secret's version after the change. Never a credential value.
+ */
+export function recordVersion(
+  em: EntityManager,
+  secret: Secret,
+  version: number,
+  changedFields: string[],
+  actor: Actor,
+): void {
+  em.create(SecretVersion, {
+    secretId: secret.id,
+    version,
+    changedFields,
+    secretType: secret.secretType,
+    authMethod: secret.authMethod,
+    credentialVersion: secret.credentialVersion ?? null,
+    fieldMappings: secret.fieldMappings ?? null,
+    actorUserId: actor.userId,
+    actorApiKeyId: actor.apiKeyId,
+    createdAt: secret.updatedAt,
+  });
 }

@@ -11,8 +11,8 @@ import type { ListQuery, Page } from '../domain/paging.js';
 import type { SecretType } from '../domain/providers.js';
 import { type FieldMapping, Secret, VaultConnection } from '../entities/index.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
-import { recordVersion } from './secret-history.js';
 import {
+  recordVersion,
   type SecretDetail,
   type SecretFilter,
   SecretRepository,

@@ -5,6 +5,7 @@ import type { Role } from '../../src/auth/scopes.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { addMember, bootstrapTeam, createTeamApiKey } from '../../src/teams/team-admin.js';
+import type { RestExchange } from './openapi-check.js';
 
 export const TEST_CREDENTIAL_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -90,19 +91,6 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     close: () => app.close(),
   };
-}
-
-/** One exchange made through `rest()`, as test/openapi.test.ts checks it against the OpenAPI document. */
-export interface RestExchange {
-  method: string;
-  /** The path without the query string. */
-  path: string;
-  status: number;
-  /** Lower-case names. */
-  headers: Record<string, string>;
-  /** The parsed JSON body; undefined when there is none (or it is not JSON). */
-  body: unknown;
-  text: string;
 }
 
 /** Every exchange this test file made through `rest()`, in order (a cheap push per request). */

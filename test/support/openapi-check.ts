@@ -5,7 +5,19 @@
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { JsonSchema, OpenApiDocument } from '../../src/http/openapi.js';
-import type { RestExchange } from './harness.js';
+
+/** One exchange made through `rest()`, as test/openapi.test.ts checks it against the OpenAPI document. */
+export interface RestExchange {
+  method: string;
+  /** The path without the query string. */
+  path: string;
+  status: number;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  /** The parsed JSON body; undefined when there is none (or it is not JSON). */
+  body: unknown;
+  text: string;
+}
 
 const SCHEMAS_ID = 'https://openapi.invalid/components';
 const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'] as const;
