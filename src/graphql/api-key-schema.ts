@@ -16,7 +16,7 @@ import { builder } from './builder.js';
 import { connectionOf, pageArgs, SortOrderEnum } from './connection.js';
 import { argumentPath, commandPathIn, MUTATION_ERRORS, nullIfNotFound, translate } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
-import { TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
+import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from './secret-schema.js';
 
 export const ApiKeyRef = builder.objectRef<ApiKeyView>('ApiKey').implement({
   description:
@@ -149,7 +149,7 @@ const ONE_TIME_SECRET_NOTE =
 
 /** The key the arguments name (Pothos has validated both ids). */
 function apiKeyIds(args: { teamId: string | number; id: string | number }): ApiKeyIds {
-  return { teamId: String(args.teamId).toLowerCase(), apiKeyId: String(args.id).toLowerCase() };
+  return { teamId: validatedId(args.teamId), apiKeyId: validatedId(args.id) };
 }
 
 builder.queryField('apiKeys', (t) =>
@@ -173,7 +173,7 @@ builder.queryField('apiKeys', (t) =>
         const { offset, limit } = pageArgs(args);
         const page = await ctx.services.apiKeys.list(
           actor,
-          String(args.teamId).toLowerCase(),
+          validatedId(args.teamId),
           {
             offset,
             limit,
@@ -236,7 +236,7 @@ builder.mutationField('createApiKey', (t) =>
         ctx,
         info,
         args,
-        () => ctx.services.apiKeys.create(actor, ctx.meta, String(args.teamId).toLowerCase(), command),
+        () => ctx.services.apiKeys.create(actor, ctx.meta, validatedId(args.teamId), command),
         commandPathIn(info, args),
       );
     },

@@ -4,7 +4,7 @@ import { AUDIT_RESOURCE_TYPES, type AuditEventView, type AuditResourceType } fro
 import { builder } from './builder.js';
 import { connectionOf, pageArgs, SortOrderEnum } from './connection.js';
 import { argumentPath, translate } from './error-types.js';
-import { TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
+import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from './secret-schema.js';
 
 const AUDIT_RESOURCE_DESCRIPTIONS: Record<AuditResourceType, string> = {
   secret: 'A secret.',
@@ -121,8 +121,7 @@ const AuditEventFilter = builder.inputType('AuditEventFilter', {
   }),
 });
 
-const idOf = (value: string | number | null | undefined) =>
-  value == null ? undefined : String(value).toLowerCase();
+const idOf = (value: string | number | null | undefined) => (value == null ? undefined : validatedId(value));
 
 builder.queryField('auditEvents', (t) =>
   t.field({
@@ -143,7 +142,7 @@ builder.queryField('auditEvents', (t) =>
         const { offset, limit } = pageArgs(args);
         const page = await ctx.services.audit.list(
           actor,
-          String(args.teamId).toLowerCase(),
+          validatedId(args.teamId),
           { offset, limit, sortOrder: args.sortOrder ?? 'desc', q: filter?.q || undefined },
           {
             resourceType: filter?.resourceType ?? undefined,

@@ -22,7 +22,7 @@ import { SecretTypeEnum } from './enums.js';
 import { argumentPath, commandPathIn, MUTATION_ERRORS, nullIfNotFound, translate } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { loaderFor } from './loaders.js';
-import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
+import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg, validatedId } from './secret-schema.js';
 
 export const LocationRef = builder.objectRef<LocationView>('Location').implement({
   description: "A bucket or container at a provider, reached with one of the team's secrets.",
@@ -83,7 +83,7 @@ export const LocationRef = builder.objectRef<LocationView>('Location').implement
 
 /** The location the arguments name (Pothos has validated both ids). */
 function locationIds(args: { teamId: string | number; locationId: string | number }): LocationIds {
-  return { teamId: String(args.teamId).toLowerCase(), locationId: String(args.locationId).toLowerCase() };
+  return { teamId: validatedId(args.teamId), locationId: validatedId(args.locationId) };
 }
 
 const LocationConnection = connectionOf('Location', LocationRef);
@@ -226,7 +226,7 @@ builder.queryField('locations', (t) =>
         };
       };
       const page = await translate(
-        () => ctx.services.locations.list(actor, String(args.teamId).toLowerCase(), readQuery),
+        () => ctx.services.locations.list(actor, validatedId(args.teamId), readQuery),
         argumentPath,
       );
       return { ...page, offset } satisfies ConnectionPage<LocationView>;
@@ -268,7 +268,7 @@ builder.mutationField('createLocation', (t) =>
         ctx,
         info,
         args,
-        () => ctx.services.locations.create(actor, ctx.meta, String(args.teamId).toLowerCase(), command),
+        () => ctx.services.locations.create(actor, ctx.meta, validatedId(args.teamId), command),
         commandPathIn(info, args),
       );
     },

@@ -4,7 +4,7 @@ import { connectionOf, pageArgs } from './connection.js';
 import { AuthMethodEnum, SecretTypeEnum } from './enums.js';
 import { argumentPath, commandPathIn, translate, VERSIONED_MUTATION_ERRORS } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
-import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
+import { SecretRef, secretIds, TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
 
 const SecretVersionRef = builder.objectRef<SecretVersion>('SecretVersion').implement({
   description: 'One accepted change of a secret: what changed (field names only), who, when. Never a value.',
@@ -87,10 +87,7 @@ builder.mutationField('rollbackSecret', (t) =>
     },
     resolve: async (_, args, ctx, info) => {
       const actor = await ctx.actor();
-      const ids = {
-        teamId: String(args.teamId).toLowerCase(),
-        secretId: String(args.secretId).toLowerCase(),
-      };
+      const ids = secretIds(args);
       return mutate(
         ctx,
         info,

@@ -200,9 +200,14 @@ function newSecretValue(value: CredentialsValue | VaultValue): NewSecretValue {
   };
 }
 
+/** An id argument `uuidArg` has validated, as the services take it (lower case). */
+export function validatedId(id: string | number): string {
+  return String(id).toLowerCase();
+}
+
 /** The secret the arguments name (Pothos has validated both ids). */
-function secretIds(args: { teamId: string | number; secretId: string | number }): SecretIds {
-  return { teamId: String(args.teamId).toLowerCase(), secretId: String(args.secretId).toLowerCase() };
+export function secretIds(args: { teamId: string | number; secretId: string | number }): SecretIds {
+  return { teamId: validatedId(args.teamId), secretId: validatedId(args.secretId) };
 }
 
 builder.queryField('secret', (t) =>
@@ -254,7 +259,7 @@ builder.mutationField('createSecret', (t) =>
         ctx,
         info,
         args,
-        () => ctx.services.secrets.create(actor, ctx.meta, String(args.teamId).toLowerCase(), command),
+        () => ctx.services.secrets.create(actor, ctx.meta, validatedId(args.teamId), command),
         commandPathIn(info, args),
       );
     },
@@ -366,7 +371,7 @@ builder.queryField('secrets', (t) =>
       const { offset, limit } = await translate(async () => pageArgs(args), argumentPath);
       const page = await ctx.services.secrets.list(
         actor,
-        String(args.teamId).toLowerCase(),
+        validatedId(args.teamId),
         {
           offset,
           limit,

@@ -23,7 +23,7 @@ import { VaultTypeEnum } from './enums.js';
 import { argumentPath, commandPathIn, MUTATION_ERRORS, nullIfNotFound, translate } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
 import { loaderFor } from './loaders.js';
-import { TEAM_ID_DESCRIPTION, uuidArg } from './secret-schema.js';
+import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from './secret-schema.js';
 
 const setting = (key: string) => (c: VaultConnectionView) => c.settings[key] ?? null;
 
@@ -180,7 +180,7 @@ function vaultFields(settings: VaultSettingsArg): VaultFieldsCommand {
 
 /** The connection the arguments name (Pothos has validated both ids). */
 function vaultConnectionIds(args: { teamId: string | number; id: string | number }): VaultConnectionIds {
-  return { teamId: String(args.teamId).toLowerCase(), connectionId: String(args.id).toLowerCase() };
+  return { teamId: validatedId(args.teamId), connectionId: validatedId(args.id) };
 }
 
 builder.mutationField('createVaultConnection', (t) =>
@@ -212,7 +212,7 @@ builder.mutationField('createVaultConnection', (t) =>
         description: input.description ?? null,
         ...vaultFields(input.settings),
       };
-      const teamId = String(args.teamId).toLowerCase();
+      const teamId = validatedId(args.teamId);
       const actor = await ctx.actor();
       return mutate(
         ctx,
@@ -319,7 +319,7 @@ builder.queryField('vaultConnections', (t) =>
         };
       };
       const page = await translate(
-        () => ctx.services.vaultConnections.list(actor, String(args.teamId).toLowerCase(), readQuery),
+        () => ctx.services.vaultConnections.list(actor, validatedId(args.teamId), readQuery),
         argumentPath,
       );
       return { ...page, offset } satisfies ConnectionPage<VaultConnectionView>;
