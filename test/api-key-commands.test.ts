@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from
 import type { CreateApiKeyCommand } from '../src/api-keys/api-key-rules.js';
 import { RateLimiter } from '../src/http/rate-limit.js';
 import { createLogger } from '../src/logger.js';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { graphql, recordSql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 let t: TestApp;
 let team: TestTeam;
@@ -46,23 +46,6 @@ async function callsOf<S extends object, M extends keyof S & string>(
     );
   } finally {
     spy.mockRestore();
-  }
-}
-
-/** The SQL statements run while `work` ran, as the ORM's query logger saw them. */
-async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
-  const logger = t.app.db.orm.config.getLogger();
-  const original = logger.logQuery;
-  const statements: string[] = [];
-  logger.logQuery = function (this: unknown, context) {
-    statements.push(String(context.query));
-    return original.call(this, context);
-  } as typeof logger.logQuery;
-  try {
-    await work();
-    return statements;
-  } finally {
-    logger.logQuery = original;
   }
 }
 
@@ -213,10 +196,10 @@ describe('our SQL: the driver’s $1 placeholders, never values in the statement
     const service = t.app.services.apiKeys;
     await service.flushLastUsed();
     // The test app runs without the auth cache: every authentication asks the database.
-    const authentication = await statementsOf(() => service.authenticate(`Bearer ${fullKey}`));
+    const authentication = (await recordSql(t, () => service.authenticate(`Bearer ${fullKey}`))).queries;
     expect(authentication).toHaveLength(1);
     placeholdersOnly(authentication, keyId);
-    const flush = await statementsOf(() => service.flushLastUsed());
+    const flush = (await recordSql(t, () => service.flushLastUsed())).queries;
     expect(flush).toHaveLength(1);
     placeholdersOnly(flush, keyId);
   });
@@ -233,11 +216,13 @@ describe('our SQL: the driver’s $1 placeholders, never values in the statement
           'idempotency-key': idempotencyKey,
         },
       );
-    const statements = await statementsOf(async () => {
-      expect((await revoke()).status).toBe(200);
-      const replay = await revoke();
-      expect(replay.headers.get('idempotent-replayed')).toBe('true');
-    });
+    const statements = (
+      await recordSql(t, async () => {
+        expect((await revoke()).status).toBe(200);
+        const replay = await revoke();
+        expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      })
+    ).queries;
     const ours = statements.filter((s) => s.includes('idempotency_keys'));
     // Claim, mark committed, store; then the replay's claim attempt and read.
     expect(ours.length).toBeGreaterThanOrEqual(5);
@@ -247,7 +232,7 @@ describe('our SQL: the driver’s $1 placeholders, never values in the statement
   it('rate limits: the lease (and the sweep of old windows, when it has finished)', async () => {
     const limiter = new RateLimiter(100, t.app.db.orm, createLogger('silent'));
     const bucket = `key:${randomUUID()}`;
-    const statements = await statementsOf(() => limiter.hit(bucket, Date.UTC(2020, 0, 1, 12)));
+    const statements = (await recordSql(t, () => limiter.hit(bucket, Date.UTC(2020, 0, 1, 12)))).queries;
     // The sweep is not awaited: it may or may not have been logged by now.
     expect(statements.filter((s) => /^\s*insert into rate_limits/.test(s))).toHaveLength(1);
     placeholdersOnly(statements, bucket);

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { graphql, recordSql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -13,22 +13,6 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-/** The SQL statements `work` makes (ORM and repository alike), as logged. */
-async function recordSql<T>(work: () => Promise<T>): Promise<{ result: T; queries: string[] }> {
-  const logger = t.app.db.orm.config.getLogger();
-  const original = logger.logQuery;
-  const queries: string[] = [];
-  logger.logQuery = function (this: unknown, context) {
-    queries.push(String(context.query));
-    return original.call(this, context);
-  } as typeof logger.logQuery;
-  try {
-    return { result: await work(), queries };
-  } finally {
-    logger.logQuery = original;
-  }
-}
 
 async function createSecret(team: TestTeam, secretType: 's3' | 's3_compatible' | 'gcs') {
   const body =
@@ -75,7 +59,7 @@ describe('the row locks of location writes', () => {
   it('create holds the secret FOR SHARE in its transaction (a secret_type change waits for it)', async () => {
     const team = await t.newTeam();
     const secret = await createSecret(team, 's3');
-    const { result, queries } = await recordSql(() =>
+    const { result, queries } = await recordSql(t, () =>
       rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/locations`, {
         name: unique('loc'),
         location_type: 's3',
@@ -101,7 +85,7 @@ describe('the row locks of location writes', () => {
       bucket_name: 'b',
     });
     expect(created.status, created.text).toBe(201);
-    const { result, queries } = await recordSql(() =>
+    const { result, queries } = await recordSql(t, () =>
       rest(t.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/locations/${created.body.id}`, {
         secret_id: second.id,
       }),
@@ -126,7 +110,7 @@ describe('the row locks of location writes', () => {
       secret_id: secret.id,
       bucket_name: 'b',
     });
-    const { result, queries } = await recordSql(() =>
+    const { result, queries } = await recordSql(t, () =>
       rest(t.url, team.ownerKey)('DELETE', `/v1/teams/${team.teamId}/locations/${created.body.id}`),
     );
     expect(result.status, result.text).toBe(204);

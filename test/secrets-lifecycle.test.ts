@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { graphql, recordSql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 // The SSM client takes its credentials from the default chain (the app config does not carry them).
 process.env.AWS_ACCESS_KEY_ID = 'test';
@@ -139,23 +139,6 @@ const outboxRows = (app: TestApp, ref: string) =>
     'select ref, attempts from credential_deletions where ref = ?',
     [ref],
   );
-
-/** Runs `work` while recording every SQL statement the ORM of `app` sends (through MikroORM's logger). */
-async function recordSql<T>(app: TestApp, work: () => Promise<T>): Promise<{ result: T; queries: string[] }> {
-  const logger = app.app.db.orm.config.getLogger();
-  const original = logger.logQuery;
-  const queries: string[] = [];
-  logger.logQuery = function (this: unknown, context) {
-    queries.push(String(context.query));
-    return original.call(this, context);
-  } as typeof logger.logQuery;
-  try {
-    const result = await work();
-    return { result, queries };
-  } finally {
-    logger.logQuery = original;
-  }
-}
 
 /** A text that must not carry a stack trace or a credential. */
 function expectNoInternals(text: string): void {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UpdateSecretCommand } from '../src/secrets/secret-rules.js';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { graphql, recordSql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 let t: TestApp;
 let team: TestTeam;
@@ -30,23 +30,6 @@ async function commandsOf(work: () => Promise<unknown>): Promise<UpdateSecretCom
     return spy.mock.calls.map((call) => call[3]);
   } finally {
     spy.mockRestore();
-  }
-}
-
-/** The SQL the ORM ran while `work` ran (its query logger sees every statement, ours included). */
-async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
-  const logger = t.app.db.orm.config.getLogger();
-  const original = logger.logQuery;
-  const statements: string[] = [];
-  logger.logQuery = function (this: unknown, context) {
-    statements.push(String(context.query));
-    return original.call(this, context);
-  } as typeof logger.logQuery;
-  try {
-    await work();
-    return statements;
-  } finally {
-    logger.logQuery = original;
   }
 }
 
@@ -107,12 +90,14 @@ describe('updateSecret: one typed command from both doors, applied as a unit of 
 
   it('a rename is one unit of work: the version-checked update, then its history entry and audit event, one transaction', async () => {
     const id = await newSecret('cmd-flush');
-    const statements = await statementsOf(async () => {
-      const response = await rest(t.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
-        name: 'cmd-flushed',
-      });
-      expect(response.status, response.text).toBe(200);
-    });
+    const statements = (
+      await recordSql(t, async () => {
+        const response = await rest(t.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
+          name: 'cmd-flushed',
+        });
+        expect(response.status, response.text).toBe(200);
+      })
+    ).queries;
     const shape = statements
       .map((s) => s.trim().toLowerCase())
       .filter((s) => !s.startsWith('select k.id')) // the API key lookup (no auth cache in tests)

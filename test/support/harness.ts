@@ -152,3 +152,23 @@ export function graphql(baseUrl: string, key?: string) {
     return { status: response.status, body: JSON.parse(text) as { data?: any; errors?: any[] }, text };
   };
 }
+
+/** Runs `work` while recording every SQL statement `app` sends (ORM and repositories alike, through MikroORM's query logger). */
+export async function recordSql<T>(
+  app: TestApp,
+  work: () => Promise<T>,
+): Promise<{ result: T; queries: string[] }> {
+  const logger = app.app.db.orm.config.getLogger();
+  const original = logger.logQuery;
+  const queries: string[] = [];
+  logger.logQuery = function (this: unknown, context) {
+    queries.push(String(context.query));
+    return original.call(this, context);
+  } as typeof logger.logQuery;
+  try {
+    const result = await work();
+    return { result, queries };
+  } finally {
+    logger.logQuery = original;
+  }
+}
