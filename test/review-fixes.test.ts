@@ -29,6 +29,18 @@ async function createConnection(): Promise<string> {
   return res.body.id as string;
 }
 
+/** A native S3 secret of `owner`'s team, created through REST; its id. */
+async function createNativeSecret(owner: TestTeam = team): Promise<string> {
+  const created = await rest(t.url, owner.ownerKey)('POST', `/v1/teams/${owner.teamId}/secrets`, {
+    name: unique('native'),
+    secret_type: 's3',
+    auth_method: 's3_access_key',
+    credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value' },
+  });
+  expect(created.status, created.text).toBe(201);
+  return created.body.id as string;
+}
+
 const vaultSecretBody = (connectionId: string) => ({
   name: unique('vault-secret'),
   secret_type: 's3',
@@ -66,16 +78,10 @@ describe('a vault connection deleted while secrets are created on it', () => {
 
 describe('input bounds', () => {
   it('REST rollback: a version beyond PostgreSQL int is a 422 at body.version', async () => {
-    const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-      name: unique('native'),
-      secret_type: 's3',
-      auth_method: 's3_access_key',
-      credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value' },
-    });
-    expect(created.status, created.text).toBe(201);
+    const secretId = await createNativeSecret();
     const res = await rest(t.url, team.ownerKey)(
       'POST',
-      `/v1/teams/${team.teamId}/secrets/${created.body.id}/rollback`,
+      `/v1/teams/${team.teamId}/secrets/${secretId}/rollback`,
       { version: 3_000_000_000 },
     );
     expect(res.status, res.text).toBe(422);
@@ -151,18 +157,10 @@ describe('PATCH', () => {
   });
 
   it('an unknown credential field named "value" is pointed at by its own name', async () => {
-    const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-      name: unique('native'),
-      secret_type: 's3',
-      auth_method: 's3_access_key',
-      credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value' },
+    const secretId = await createNativeSecret();
+    const res = await rest(t.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${secretId}`, {
+      credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value', value: 'x' },
     });
-    expect(created.status, created.text).toBe(201);
-    const res = await rest(t.url, team.ownerKey)(
-      'PATCH',
-      `/v1/teams/${team.teamId}/secrets/${created.body.id}`,
-      { credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value', value: 'x' } },
-    );
     expect(res.status, res.text).toBe(422);
     expect(res.body.detail.map((issue: { loc: unknown[] }) => issue.loc)).toContainEqual([
       'body',
@@ -208,13 +206,7 @@ describe('audit', () => {
 describe('another team and a missing scope', () => {
   it('is not found on both doors (the team is checked before the scope), never FORBIDDEN', async () => {
     const other = await t.newTeam();
-    const created = await rest(t.url, other.ownerKey)('POST', `/v1/teams/${other.teamId}/secrets`, {
-      name: unique('theirs'),
-      secret_type: 's3',
-      auth_method: 's3_access_key',
-      credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value' },
-    });
-    expect(created.status, created.text).toBe(201);
+    const secretId = await createNativeSecret(other);
     const key = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/api-keys`, {
       name: unique('reader'),
       scopes: ['secrets:read'],
@@ -222,17 +214,15 @@ describe('another team and a missing scope', () => {
     expect(key.status, key.text).toBe(201);
     const readerKey = key.body.full_key as string;
 
-    const viaRest = await rest(t.url, readerKey)(
-      'PATCH',
-      `/v1/teams/${other.teamId}/secrets/${created.body.id}`,
-      { name: 'taken-over' },
-    );
+    const viaRest = await rest(t.url, readerKey)('PATCH', `/v1/teams/${other.teamId}/secrets/${secretId}`, {
+      name: 'taken-over',
+    });
     expect(viaRest.status, viaRest.text).toBe(404);
     const viaGraphql = await gql(t.url, readerKey)(
       `mutation($teamId: ID!, $secretId: ID!) {
         updateSecret(teamId: $teamId, secretId: $secretId, input: { name: "taken-over" }) { __typename }
       }`,
-      { teamId: other.teamId, secretId: created.body.id },
+      { teamId: other.teamId, secretId },
     );
     expect(viaGraphql.body.errors, viaGraphql.text).toBeUndefined();
     expect(viaGraphql.body.data.updateSecret.__typename).toBe('NotFoundError');
@@ -241,7 +231,7 @@ describe('another team and a missing scope', () => {
       `mutation($teamId: ID!, $secretId: ID!) {
         updateSecret(teamId: $teamId, secretId: $secretId, input: { name: "x" }) { __typename }
       }`,
-      { teamId: team.teamId, secretId: created.body.id },
+      { teamId: team.teamId, secretId },
     );
     expect(own.body.errors?.[0]?.extensions?.code, own.text).toBe('FORBIDDEN');
   });
