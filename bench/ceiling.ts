@@ -3,8 +3,8 @@
  * (`PATCH /v1/teams/:team_id/secrets/:secret_id` with `{"name": ...}`) with no framework and no ORM.
  *
  * - `CEILING_MODE=bare` (default): look the API key up by key id + sha256 hash of its secret (the
- *   same hash as src/auth/api-key-format.ts), joined to the creator's membership for the role (as
- *   src/auth/authenticate.ts); check revoked/expired, team, scope and role; then one
+ *   same hash as src/modules/api-keys/api-key-format.ts), joined to the creator's membership for the role (as
+ *   src/modules/api-keys/authenticate.ts); check revoked/expired, team, scope and role; then one
  *   `UPDATE secrets ... RETURNING` as a named prepared statement through a `pg.Pool`.
  *   Two round trips per request, no explicit transaction, no audit row.
  * - `CEILING_MODE=tx`: the product's SQL shape with raw `pg`: the same key lookup, then

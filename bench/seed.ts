@@ -5,13 +5,13 @@
  * the servers under test). Teams are seeded in parallel, each team's secrets one after another
  * (creates in one team take turns on the team row anyway).
  */
-import { authenticate } from '../src/auth/authenticate.js';
-import { CredentialCleanup } from '../src/credentials/cleanup.js';
-import { LocalCredentialStore } from '../src/credentials/local-store.js';
-import { openDatabase } from '../src/db/database.js';
-import { createLogger } from '../src/logger.js';
-import { SecretService } from '../src/secrets/secret-service.js';
-import { bootstrapTeam } from '../src/teams/team-admin.js';
+import { authenticate } from '../src/modules/api-keys/authenticate.js';
+import { SecretService } from '../src/modules/secrets/secret.service.js';
+import { bootstrapTeam } from '../src/modules/teams/team-admin.js';
+import { CredentialCleanup } from '../src/platform/credentials/credential-cleanup.js';
+import { LocalCredentialStore } from '../src/platform/credentials/local-store.js';
+import { openDatabase } from '../src/platform/db/database.js';
+import { createLogger } from '../src/platform/logger.js';
 
 export interface SeededTeam {
   teamId: string;

@@ -1,7 +1,7 @@
 /**
  * `npm start`: runs the compiled server (dist/), compiling it first when dist/ is missing or older
  * than a source file. `npm run build` (`--build`): compile now, and prepare the embedded database's
- * initial data directory (see pgliteTemplate in src/db/database.ts).
+ * initial data directory (see pgliteTemplate in src/platform/db/database.ts).
  *
  * Plain JavaScript so that it runs before anything is compiled. Without TypeScript installed
  * (`npm ci --omit=dev`) and no up-to-date dist/, it runs the sources through tsx instead.
@@ -69,7 +69,7 @@ function compile(tsc) {
     rmSync(fresh, { recursive: true, force: true });
     throw new Error(`tsc failed (exit ${result.status ?? result.signal})`);
   }
-  // src/http/openapi.ts reads the version from ../../package.json, which from dist/src/http is here.
+  // src/platform/http/openapi.ts reads the version from ../../../package.json, which from dist/src/platform/http is here.
   cpSync(path.join(root, 'package.json'), path.join(fresh, 'package.json'));
   writeFileSync(path.join(fresh, '.built'), started.toISOString());
   utimesSync(path.join(fresh, '.built'), started, started);
@@ -90,7 +90,7 @@ const tsc = typescriptCompiler();
 if (process.argv.includes('--build')) {
   if (!tsc) throw new Error('TypeScript is not installed: run npm ci (with dev dependencies) first');
   compile(tsc);
-  const { pgliteTemplate } = await import(pathToFileURL(path.join(dist, 'src/db/database.js')).href);
+  const { pgliteTemplate } = await import(pathToFileURL(path.join(dist, 'src/platform/db/database.js')).href);
   await pgliteTemplate();
 } else if (tsc || upToDate()) {
   if (!upToDate()) compile(tsc);

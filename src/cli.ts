@@ -1,12 +1,12 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { parseArgs } from 'node:util';
-import { createCredentialStore } from './app.js';
-import { loadConfig } from './config.js';
-import { reconcile } from './credentials/reconcile.js';
-import { DataDirInUseError, openDatabase } from './db/database.js';
-import { isUuid } from './domain/ids.js';
-import { bootstrapTeam, createTeamApiKey, UnknownScopeError } from './teams/team-admin.js';
+import { createCredentialStore } from './app/app.js';
+import { reconcile } from './app/reconcile-credentials.js';
+import { bootstrapTeam, createTeamApiKey, UnknownScopeError } from './modules/teams/team-admin.js';
+import { loadConfig } from './platform/config.js';
+import { DataDirInUseError, openDatabase } from './platform/db/database.js';
+import { isUuid } from './shared/ids.js';
 
 const USAGE = `Usage:
   npm run cli -- bootstrap --team <name> --email <email> [--plan free|pro]

@@ -1,8 +1,8 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-import { loadConfig } from './config.js';
-import { DataDirInUseError, startEmbedded } from './db/embedded.js';
-import { createLogger } from './logger.js';
+import { loadConfig } from './platform/config.js';
+import { DataDirInUseError, startEmbedded } from './platform/db/embedded.js';
+import { createLogger } from './platform/logger.js';
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
@@ -12,15 +12,17 @@ async function main(): Promise<void> {
   // ORM, HTTP and GraphQL modules load.
   const embedded = config.DATABASE_URL
     ? undefined
-    : startEmbedded(config.DATA_DIR, () => import('./db/database.js').then((db) => db.pgliteTemplate()));
+    : startEmbedded(config.DATA_DIR, () =>
+        import('./platform/db/database.js').then((db) => db.pgliteTemplate()),
+      );
   embedded?.catch(() => {}); // openDatabase awaits it
-  const database = import('./db/database.js').then(({ databaseOptions, openDatabase }) =>
+  const database = import('./platform/db/database.js').then(({ databaseOptions, openDatabase }) =>
     openDatabase({ ...databaseOptions(config), embedded }),
   );
   database.catch(() => {}); // createApp awaits it: a failure is reported there, not as unhandled
-  const { createApp } = await import('./app.js');
+  const { createApp } = await import('./app/app.js');
   const app = await createApp(config, logger, database);
-  const { bootstrapTeam, hasAnyTeam } = await import('./teams/team-admin.js');
+  const { bootstrapTeam, hasAnyTeam } = await import('./modules/teams/team-admin.js');
   if (app.db.embedded && !(await hasAnyTeam(app.db.orm))) {
     const created = await bootstrapTeam(app.db.orm, {
       team: 'default',

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
-import type { CreateApiKeyCommand } from '../src/api-keys/api-key-rules.js';
-import { RateLimiter } from '../src/http/rate-limit.js';
-import { createLogger } from '../src/logger.js';
+import type { CreateApiKeyCommand } from '../src/modules/api-keys/api-key.rules.js';
+import { RateLimiter } from '../src/platform/http/rate-limit.js';
+import { createLogger } from '../src/platform/logger.js';
 import { graphql, recordSql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 let t: TestApp;

@@ -1,5 +1,5 @@
 /**
- * The in-process authentication cache (src/auth/auth-cache.ts). The bound: a change made through
+ * The in-process authentication cache (src/modules/api-keys/auth-cache.ts). The bound: a change made through
  * this process (revoke, delete, rotate, a membership change) is seen by the very next request; a
  * change made by another process is seen at most AUTH_CACHE_TTL_MS after its commit; an
  * `expires_at` is enforced on every request, cached or not. Each "process" here is a separate app
@@ -7,8 +7,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthCache, type ResolvedKey } from '../src/auth/auth-cache.js';
-import { addMember, createTeamApiKey } from '../src/teams/team-admin.js';
+import { AuthCache, type ResolvedKey } from '../src/modules/api-keys/auth-cache.js';
+import { addMember, createTeamApiKey } from '../src/modules/teams/team-admin.js';
 import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 /** Long enough that nothing in a test outlives it: a refusal seen here comes from an eviction. */

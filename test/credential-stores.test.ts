@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CredentialValue } from '../src/credentials/credential-store.js';
-import { LocalCredentialStore, loadCredentialKey } from '../src/credentials/local-store.js';
-import { autocommit, unitOfWork } from '../src/db/unit-of-work.js';
+import type { CredentialValue } from '../src/platform/credentials/credential-store.js';
+import { LocalCredentialStore, loadCredentialKey } from '../src/platform/credentials/local-store.js';
+import { autocommit, unitOfWork } from '../src/platform/db/unit-of-work.js';
 import { type FakeSsm, type Fault, startFakeSsm } from './support/fake-ssm.js';
 import {
   graphql,

@@ -8,8 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { autocommit } from '../src/db/unit-of-work.js';
-import { describeError } from '../src/logger.js';
+import { autocommit } from '../src/platform/db/unit-of-work.js';
+import { describeError } from '../src/platform/logger.js';
 import { rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 let t: TestApp;

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_QUERY, GRAPHIQL_OPTIONS } from '../src/http/graphiql.js';
+import { DEFAULT_QUERY, GRAPHIQL_OPTIONS } from '../src/platform/http/graphiql.js';
 import { rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -26,7 +26,7 @@ const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000';
 const BUNDLE_MISSING =
   "GraphiQL's browser bundle is not installed, so the page loads it from unpkg.com (unreachable offline, " +
   'and a third-party script on a page that keeps API keys): the @graphql-yoga/graphiql package must be ' +
-  'a dependency (src/server.ts serves its dist/ under /graphiql/)';
+  'a dependency (src/platform/http/server.ts serves its dist/ under /graphiql/)';
 
 let t: TestApp;
 let team: TestTeam;

@@ -6,13 +6,16 @@
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CredentialNotFoundError, type CredentialStore } from '../src/credentials/credential-store.js';
-import { instrumentStore } from '../src/credentials/instrumented-store.js';
-import { autocommit } from '../src/db/unit-of-work.js';
-import { UnavailableError, ValidationError } from '../src/domain/errors.js';
-import { RestRouter } from '../src/http/rest-router.js';
-import { createLogger, requestContext } from '../src/logger.js';
-import { Metrics } from '../src/metrics.js';
+import {
+  CredentialNotFoundError,
+  type CredentialStore,
+} from '../src/platform/credentials/credential-store.js';
+import { instrumentStore } from '../src/platform/credentials/instrumented-store.js';
+import { autocommit } from '../src/platform/db/unit-of-work.js';
+import { RestRouter } from '../src/platform/http/rest-router.js';
+import { createLogger, requestContext } from '../src/platform/logger.js';
+import { Metrics } from '../src/platform/metrics.js';
+import { UnavailableError, ValidationError } from '../src/shared/errors.js';
 import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
 import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 

@@ -7,13 +7,13 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCOPES } from '../src/auth/scopes.js';
 import {
   buildOpenApiDocument,
   type JsonSchema,
   type OpenApiDocument,
   restRouteDefinitions,
-} from '../src/http/openapi.js';
+} from '../src/platform/http/openapi.js';
+import { SCOPES } from '../src/shared/scopes.js';
 import { rest, restExchanges, startTestApp, type TestApp } from './support/harness.js';
 import {
   checkExchanges,
@@ -231,7 +231,7 @@ describe('the OpenAPI document', () => {
       const doc = route.doc;
       if (!doc) {
         problems.push(
-          `${key} has no documentation: give the route a \`doc\` (RouteDoc, src/http/rest-docs.ts) in its *-rest.ts`,
+          `${key} has no documentation: give the route a \`doc\` (RouteDoc, src/platform/http/rest-docs.ts) in its *-rest.ts`,
         );
         continue;
       }

@@ -3,9 +3,9 @@ import { Writable } from 'node:stream';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ServerProcess, sleep, startServerProcess } from '../scripts/lib/processes.js';
-import { ormOptions } from '../src/db/database.js';
-import { RateLimiter } from '../src/http/rate-limit.js';
-import { createLogger } from '../src/logger.js';
+import { ormOptions } from '../src/platform/db/database.js';
+import { RateLimiter } from '../src/platform/http/rate-limit.js';
+import { createLogger } from '../src/platform/logger.js';
 import { graphql, rest, startTestApp, TEST_CREDENTIAL_KEY, type TestApp } from './support/harness.js';
 
 const MISSING_SECRET = '00000000-0000-4000-8000-000000000000';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reconcile } from '../src/credentials/reconcile.js';
+import { reconcile } from '../src/app/reconcile-credentials.js';
 import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
 import { rest, startTestApp, type TestApp } from './support/harness.js';
 

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { autocommit } from '../src/db/unit-of-work.js';
+import { autocommit } from '../src/platform/db/unit-of-work.js';
 import { graphql as gql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;

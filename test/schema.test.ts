@@ -11,14 +11,14 @@ import {
   parse,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { UnauthenticatedError } from '../src/domain/errors.js';
-import type { GraphQLContext } from '../src/graphql/builder.js';
 import {
   buildExecutableSchema,
   buildSubgraphSchema,
   FEDERATION_LINK_URL,
   printSubgraphSdl,
-} from '../src/graphql/schema.js';
+} from '../src/app/graphql-schema.js';
+import type { GraphQLContext } from '../src/platform/graphql/builder.js';
+import { UnauthenticatedError } from '../src/shared/errors.js';
 
 const schema = buildSubgraphSchema();
 const sdl = printSubgraphSdl(schema);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { autocommit } from '../src/db/unit-of-work.js';
+import { autocommit } from '../src/platform/db/unit-of-work.js';
 import { rest, startTestApp, type TestApp } from './support/harness.js';
 
 let t: TestApp;

@@ -4,14 +4,14 @@
  * each door renders in its own terms).
  */
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../src/domain/errors.js';
 import {
   checkCredentials,
   checkFieldMappings,
   planSecretUpdate,
   type SecretState,
   type UpdateSecretCommand,
-} from '../src/secrets/secret-rules.js';
+} from '../src/modules/secrets/secret.rules.js';
+import { ValidationError } from '../src/shared/errors.js';
 
 const native: SecretState = {
   name: 'backups',

@@ -13,8 +13,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { autocommit } from '../src/db/unit-of-work.js';
-import { Secret } from '../src/entities/index.js';
+import { Secret } from '../src/app/entities.js';
+import { autocommit } from '../src/platform/db/unit-of-work.js';
 import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 let t: TestApp;

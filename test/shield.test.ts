@@ -1,8 +1,8 @@
 import { isObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { SCOPE_MIN_ROLE } from '../src/auth/scopes.js';
-import { buildExecutableSchema, buildSubgraphSchema } from '../src/graphql/schema.js';
-import { ROOT_FIELD_SCOPES, withShield } from '../src/graphql/shield.js';
+import { buildExecutableSchema, buildSubgraphSchema } from '../src/app/graphql-schema.js';
+import { ROOT_FIELD_SCOPES, withShield } from '../src/platform/graphql/shield.js';
+import { SCOPE_MIN_ROLE } from '../src/shared/scopes.js';
 
 const schema = buildExecutableSchema();
 const FEDERATION_FIELDS = ['_entities', '_service'];

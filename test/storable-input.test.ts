@@ -25,7 +25,7 @@ import {
   schemaOperations,
   type ValuePath,
 } from '../scripts/lib/graphql-operations.js';
-import { buildSubgraphSchema } from '../src/graphql/schema.js';
+import { buildSubgraphSchema } from '../src/app/graphql-schema.js';
 import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 let t: TestApp;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { UpdateSecretCommand } from '../src/secrets/secret-rules.js';
+import type { UpdateSecretCommand } from '../src/modules/secrets/secret.rules.js';
 import { graphql, recordSql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 let t: TestApp;

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { autocommit, unitOfWork } from '../src/db/unit-of-work.js';
+import { autocommit, unitOfWork } from '../src/platform/db/unit-of-work.js';
 import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
 import { rest, startTestApp, type TestApp } from './support/harness.js';
 

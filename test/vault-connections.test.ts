@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { autocommit } from '../src/db/unit-of-work.js';
+import { autocommit } from '../src/platform/db/unit-of-work.js';
 import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 let t: TestApp;

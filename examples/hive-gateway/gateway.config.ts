@@ -3,7 +3,7 @@
  * directory it runs in (see README.md here).
  */
 import { defineConfig } from '@graphql-hive/gateway';
-import { useRedactInputValues } from '../../src/graphql/redact-input-values.js';
+import { useRedactInputValues } from '../../src/platform/graphql/redact-input-values.js';
 
 export const gatewayConfig = defineConfig({
   // The gateway checks variables against the supergraph before our subgraph sees the request, and

@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { CredentialStore } from '../../src/credentials/credential-store.js';
-import { reconcile } from '../../src/credentials/reconcile.js';
+import { reconcile } from '../../src/app/reconcile-credentials.js';
+import type { CredentialStore } from '../../src/platform/credentials/credential-store.js';
 import type { FakeSsm, Fault } from '../../test/support/fake-ssm.js';
 import type { Credentials } from './concurrency.js';
 import { etagVersion, graphqlClient, leakMarkerIn, restClient } from './http.js';

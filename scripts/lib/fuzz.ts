@@ -16,10 +16,14 @@
  */
 import fc from 'fast-check';
 import { type GraphQLInputType, isEnumType, isInputObjectType, isListType, isNonNullType } from 'graphql';
-import { SCOPES } from '../../src/auth/scopes.js';
-import { AUTH_METHODS, CREDENTIAL_FIELDS, SECRET_TYPES } from '../../src/domain/providers.js';
-import { buildSubgraphSchema } from '../../src/graphql/schema.js';
-import { buildOpenApiDocument, type JsonSchema, type OpenApiDocument } from '../../src/http/openapi.js';
+import { buildSubgraphSchema } from '../../src/app/graphql-schema.js';
+import {
+  buildOpenApiDocument,
+  type JsonSchema,
+  type OpenApiDocument,
+} from '../../src/platform/http/openapi.js';
+import { AUTH_METHODS, CREDENTIAL_FIELDS, SECRET_TYPES } from '../../src/shared/providers.js';
+import { SCOPES } from '../../src/shared/scopes.js';
 import { type Operation, schemaOperations } from './graphql-operations.js';
 import { type HttpResult, LEAK_MARKERS, leakMarkerIn, request } from './http.js';
 

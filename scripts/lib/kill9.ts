@@ -10,12 +10,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { CredentialNotFoundError, type CredentialStore } from '../../src/credentials/credential-store.js';
-import { LocalCredentialStore } from '../../src/credentials/local-store.js';
-import { reconcile } from '../../src/credentials/reconcile.js';
-import { SsmCredentialStore } from '../../src/credentials/ssm-store.js';
-import { openDatabase } from '../../src/db/database.js';
-import { bootstrapTeam } from '../../src/teams/team-admin.js';
+import { reconcile } from '../../src/app/reconcile-credentials.js';
+import { bootstrapTeam } from '../../src/modules/teams/team-admin.js';
+import {
+  CredentialNotFoundError,
+  type CredentialStore,
+} from '../../src/platform/credentials/credential-store.js';
+import { LocalCredentialStore } from '../../src/platform/credentials/local-store.js';
+import { SsmCredentialStore } from '../../src/platform/credentials/ssm-store.js';
+import { openDatabase } from '../../src/platform/db/database.js';
 import { type FakeSsm, startFakeSsm } from '../../test/support/fake-ssm.js';
 import type { Credentials } from './concurrency.js';
 import { allVersions, etagVersion, restClient } from './http.js';

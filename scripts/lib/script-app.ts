@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { type App, createApp } from '../../src/app.js';
-import { type Config, loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { bootstrapTeam } from '../../src/teams/team-admin.js';
+import { type App, createApp } from '../../src/app/app.js';
+import { bootstrapTeam } from '../../src/modules/teams/team-admin.js';
+import { type Config, loadConfig } from '../../src/platform/config.js';
+import { createLogger } from '../../src/platform/logger.js';
 
 export interface ScriptApp {
   app: App;

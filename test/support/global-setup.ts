@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { TestProject } from 'vitest/node';
-import { migrate, ormOptions } from '../../src/db/database.js';
+import { migrate, ormOptions } from '../../src/platform/db/database.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -53,7 +53,7 @@ const EXTENDED_QUERY = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((c) => c.charC
  * its Bind, and the one PGlite session has one unnamed statement: under concurrency a query fails
  * with "prepared statement does not exist" (26000). This keeps a connection's turn from its first
  * extended-query message to its Sync, as the queue already does inside a transaction. (The server
- * itself never shares its embedded database: one connection, src/db/embedded-worker.ts.)
+ * itself never shares its embedded database: one connection, src/platform/db/embedded-worker.ts.)
  */
 function keepExtendedQueriesWhole(server: PGLiteSocketServer, pglite: PGlite): void {
   const queue = (server as unknown as { queryQueue: { db: PGlite } }).queryQueue;

@@ -1,0 +1,47 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { ApiKeyService } from '../modules/api-keys/api-key.service.js';
+import { AuditService } from '../modules/audit/audit.service.js';
+import { LocationService } from '../modules/locations/location.service.js';
+import { SecretService } from '../modules/secrets/secret.service.js';
+import { SecretHistoryService } from '../modules/secrets/secret-history.service.js';
+import { VaultConnectionService } from '../modules/vault-connections/vault-connection.service.js';
+import { CredentialCleanup } from '../platform/credentials/credential-cleanup.js';
+import type { CredentialStore } from '../platform/credentials/credential-store.js';
+import { IdempotencyKeys } from '../platform/http/idempotency.js';
+import type { Logger } from '../platform/logger.js';
+
+/** One service per resource, shared by both doors. */
+export interface Services {
+  orm: MikroORM;
+  store: CredentialStore;
+  cleanup: CredentialCleanup;
+  idempotency: IdempotencyKeys;
+  secrets: SecretService;
+  secretHistory: SecretHistoryService;
+  locations: LocationService;
+  vaultConnections: VaultConnectionService;
+  apiKeys: ApiKeyService;
+  audit: AuditService;
+}
+
+export function createServices(
+  orm: MikroORM,
+  store: CredentialStore,
+  logger: Logger,
+  options: { authCacheTtlMs?: number } = {},
+): Services {
+  const cleanup = new CredentialCleanup(orm, store, logger);
+  const secrets = new SecretService(orm, store, cleanup);
+  return {
+    orm,
+    store,
+    cleanup,
+    idempotency: new IdempotencyKeys(orm),
+    secrets,
+    secretHistory: new SecretHistoryService(orm, store, secrets),
+    locations: new LocationService(orm),
+    vaultConnections: new VaultConnectionService(orm, store, cleanup),
+    apiKeys: new ApiKeyService(orm, { logger, authCacheTtlMs: options.authCacheTtlMs }),
+    audit: new AuditService(orm),
+  };
+}

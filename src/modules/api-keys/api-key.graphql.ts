@@ -1,0 +1,316 @@
+import { z } from 'zod';
+import { builder } from '../../platform/graphql/builder.js';
+import { connectionOf, pageArgs, SortOrderEnum } from '../../platform/graphql/connection.js';
+import {
+  argumentPath,
+  commandPathIn,
+  MUTATION_ERRORS,
+  nullIfNotFound,
+  translate,
+} from '../../platform/graphql/error-types.js';
+import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
+import type { Scope } from '../../shared/scopes.js';
+import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../secrets/secret.graphql.js';
+import { API_KEY_SORTS, type ApiKeySort, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
+import { type ApiKeyIds, type CreateApiKeyCommand, createApiKeyRules, isActive } from './api-key.rules.js';
+
+export const ApiKeyRef = builder.objectRef<ApiKeyView>('ApiKey').implement({
+  description:
+    'An API key of the team. The secret part is shown once (createApiKey, rotateApiKey) and never stored or returned again.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The API key id (a UUID).' }),
+    keyId: t.exposeString('keyId', {
+      description: 'The 12-character public part of `dr_<keyId>_<secret>`; stable across rotations.',
+    }),
+    name: t.exposeString('name', { description: 'A label for people.' }),
+    scopes: t.exposeStringList('scopes', { description: '`resource:action` scopes, e.g. `secrets:read`.' }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Null: never expires.',
+      resolve: (k) => k.expiresAt ?? null,
+    }),
+    revokedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the key was revoked; null: not revoked.',
+      resolve: (k) => k.revokedAt ?? null,
+    }),
+    rotatedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the key last got a new secret; null: never rotated.',
+      resolve: (k) => k.rotatedAt ?? null,
+    }),
+    lastUsedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Batched: may lag the latest use by up to a minute.',
+      resolve: (k) => k.lastUsedAt ?? null,
+    }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When the key was created.',
+      resolve: (k) => k.createdAt,
+    }),
+    createdBy: t.exposeID('createdBy', {
+      description: 'The member the key acts for; its role bounds what the key can do.',
+    }),
+    isActive: t.boolean({ description: 'Neither revoked nor expired.', resolve: (k) => isActive(k) }),
+  }),
+});
+
+const ApiKeyConnection = connectionOf('ApiKey', ApiKeyRef);
+
+const API_KEY_SORT_DESCRIPTIONS: Record<ApiKeySort, string> = {
+  name: 'By name.',
+  created_at: 'By creation time.',
+  last_used_at: 'By the time of the last use; keys never used sort last.',
+};
+
+const ApiKeyOrderFieldEnum = builder.enumType('ApiKeyOrderField', {
+  description: 'What API keys can be sorted by.',
+  values: Object.fromEntries(
+    API_KEY_SORTS.map((s) => [s.toUpperCase(), { value: s, description: API_KEY_SORT_DESCRIPTIONS[s] }]),
+  ) as Record<string, { value: ApiKeySort; description: string }>,
+});
+
+const ApiKeyOrder = builder.inputType('ApiKeyOrder', {
+  description: 'Default: CREATED_AT, DESC. Keys never used sort last either way.',
+  fields: (t) => ({
+    field: t.field({ type: ApiKeyOrderFieldEnum, required: true, description: 'The sort key.' }),
+    direction: t.field({ type: SortOrderEnum, description: 'Default DESC.' }),
+  }),
+});
+
+const ApiKeyFilter = builder.inputType('ApiKeyFilter', {
+  description: 'Narrows the list; every given condition must hold.',
+  fields: (t) => ({
+    q: t.string({
+      validate: z.string().max(255).nullish(),
+      description: 'Case-insensitive substring of the name.',
+    }),
+    includeRevoked: t.boolean({ description: 'Default true: revoked keys stay visible for audit.' }),
+  }),
+});
+
+const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
+  description: 'A new API key: a name, its scopes and an optional expiry.',
+  // Every field at once, so that each broken rule is reported.
+  validate: createApiKeyRules,
+  fields: (t) => ({
+    name: t.string({ required: true, description: '1–255 characters.' }),
+    scopes: t.stringList({
+      required: true,
+      description:
+        'At least one known scope. Each must be carried by the calling key and reachable by its creator’s role.',
+    }),
+    expiresAt: t.field({ type: 'DateTime', description: 'In the future; omitted or null: never expires.' }),
+  }),
+});
+
+const CreateApiKeySuccess = builder.objectRef<IssuedApiKey>('CreateApiKeySuccess').implement({
+  description: 'The key was created; its full value is in `fullKey`, this once.',
+  fields: (t) => ({
+    apiKey: t.field({
+      type: ApiKeyRef,
+      description: 'The new key (without its secret).',
+      resolve: (r) => r.apiKey,
+    }),
+    fullKey: t.exposeString('fullKey', { description: 'The whole key. Shown only here: store it now.' }),
+  }),
+});
+
+const RotateApiKeySuccess = builder.objectRef<IssuedApiKey>('RotateApiKeySuccess').implement({
+  description: 'The key has a new secret, in `fullKey` this once.',
+  fields: (t) => ({
+    apiKey: t.field({
+      type: ApiKeyRef,
+      description: 'The rotated key (without its secret).',
+      resolve: (r) => r.apiKey,
+    }),
+    fullKey: t.exposeString('fullKey', {
+      description: 'The key with its new secret. Shown only here; the old secret no longer works.',
+    }),
+  }),
+});
+
+const DeleteApiKeySuccess = builder.objectRef<{ deletedId: string }>('DeleteApiKeySuccess').implement({
+  description: 'The key was deleted.',
+  fields: (t) => ({ deletedId: t.exposeID('deletedId', { description: 'The id of the deleted key.' }) }),
+});
+
+const ONE_TIME_SECRET_NOTE =
+  ' The result holds a one-time secret, so it is never kept: a retry with the key is a ConflictError (and changes nothing).';
+
+/** The key the arguments name (Pothos has validated both ids). */
+function apiKeyIds(args: { teamId: string | number; id: string | number }): ApiKeyIds {
+  return { teamId: validatedId(args.teamId), apiKeyId: validatedId(args.id) };
+}
+
+builder.queryField('apiKeys', (t) =>
+  t.field({
+    type: ApiKeyConnection,
+    description:
+      "The team's API keys (never their secrets), newest first unless `orderBy` says otherwise. Needs api_keys:read. Another team's id is a NOT_FOUND error.",
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      first: t.arg.int({ description: '1–100, default 50.' }),
+      after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
+      filter: t.arg({
+        type: ApiKeyFilter,
+        description: 'Omitted: all keys of the team, revoked ones included.',
+      }),
+      orderBy: t.arg({ type: ApiKeyOrder, description: 'Omitted: newest first.' }),
+    },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      return translate(async () => {
+        const { offset, limit } = pageArgs(args);
+        const page = await ctx.services.apiKeys.list(
+          actor,
+          validatedId(args.teamId),
+          {
+            offset,
+            limit,
+            sortBy: args.orderBy?.field ?? 'created_at',
+            sortOrder: args.orderBy?.direction ?? 'desc',
+            q: args.filter?.q || undefined,
+          },
+          { includeRevoked: args.filter?.includeRevoked ?? true },
+        );
+        return { ...page, offset };
+      }, argumentPath);
+    },
+  }),
+);
+
+builder.queryField('apiKey', (t) =>
+  t.field({
+    type: ApiKeyRef,
+    nullable: true,
+    description: 'One API key of the team, or null when there is none with this id. Needs api_keys:read.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
+    },
+    resolve: async (_, args, ctx) => {
+      const actor = await ctx.actor();
+      return nullIfNotFound(async () => ctx.services.apiKeys.get(actor, apiKeyIds(args)));
+    },
+  }),
+);
+
+builder.mutationField('createApiKey', (t) =>
+  t.field({
+    type: CreateApiKeySuccess,
+    description:
+      'Creates an API key acting for the calling key’s member. Needs api_keys:create and admin; counts toward the plan’s active-key limit.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      input: t.arg({ type: CreateApiKeyInput, required: true, description: 'The new key.' }),
+      idempotencyKey: idempotencyKeyArg(t.arg, ONE_TIME_SECRET_NOTE),
+    },
+    errors: {
+      types: MUTATION_ERRORS,
+      union: {
+        name: 'CreateApiKeyResult',
+        description: 'The new key (its secret shown once), or why nothing was created.',
+      },
+      directResult: true,
+    },
+    resolve: async (_, args, ctx, info) => {
+      const { input } = args;
+      const command: CreateApiKeyCommand = {
+        name: input.name,
+        // Each one checked by createApiKeyRules.
+        scopes: input.scopes as Scope[],
+        expiresAt: input.expiresAt ?? null,
+      };
+      const actor = await ctx.actor();
+      return mutate(
+        ctx,
+        info,
+        args,
+        () => ctx.services.apiKeys.create(actor, ctx.meta, validatedId(args.teamId), command),
+        commandPathIn(info, args),
+      );
+    },
+  }),
+);
+
+builder.mutationField('rotateApiKey', (t) =>
+  t.field({
+    type: RotateApiKeySuccess,
+    description:
+      'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
+      idempotencyKey: idempotencyKeyArg(t.arg, ONE_TIME_SECRET_NOTE),
+    },
+    errors: {
+      types: MUTATION_ERRORS,
+      union: {
+        name: 'RotateApiKeyResult',
+        description: 'The key with its new secret (shown once), or why nothing was changed.',
+      },
+      directResult: true,
+    },
+    resolve: async (_, args, ctx, info) => {
+      const actor = await ctx.actor();
+      const ids = apiKeyIds(args);
+      return mutate(ctx, info, args, () => ctx.services.apiKeys.rotate(actor, ctx.meta, ids));
+    },
+  }),
+);
+
+builder.mutationField('revokeApiKey', (t) =>
+  t.field({
+    type: ApiKeyRef,
+    description:
+      'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
+    },
+    errors: {
+      types: MUTATION_ERRORS,
+      result: { name: 'RevokeApiKeySuccess', description: 'The API key was revoked.' },
+      union: { name: 'RevokeApiKeyResult', description: 'The revoked API key, or why nothing was changed.' },
+      dataField: { name: 'apiKey', description: 'The API key, as revoked.' },
+    },
+    resolve: async (_, args, ctx, info) => {
+      const actor = await ctx.actor();
+      const ids = apiKeyIds(args);
+      return mutate(ctx, info, args, () => ctx.services.apiKeys.revoke(actor, ctx.meta, ids));
+    },
+  }),
+);
+
+builder.mutationField('deleteApiKey', (t) =>
+  t.field({
+    type: DeleteApiKeySuccess,
+    description:
+      'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
+    },
+    errors: {
+      types: MUTATION_ERRORS,
+      union: { name: 'DeleteApiKeyResult', description: 'The deleted id, or why nothing was deleted.' },
+      directResult: true,
+    },
+    resolve: async (_, args, ctx, info) => {
+      const actor = await ctx.actor();
+      const ids = apiKeyIds(args);
+      return mutate(ctx, info, args, async () => {
+        await ctx.services.apiKeys.delete(actor, ctx.meta, ids);
+        return { deletedId: ids.apiKeyId };
+      });
+    },
+  }),
+);

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { type EntityManager, LockMode, type MikroORM, QueryOrder } from '@mikro-orm/postgresql';
+import { ApiKey } from '../../app/entities.js';
+import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
+import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
+import type { Role, Scope } from '../../shared/scopes.js';
+import { formatApiKey, hashSecret, newKeyId, newSecret } from './api-key-format.js';
+
+/** An API key as the doors show it: plain data, never its secret or the secret's hash. */
+export interface ApiKeyView {
+  id: string;
+  keyId: string;
+  name: string;
+  scopes: string[];
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  rotatedAt: Date | null;
+  lastUsedAt: Date | null;
+  createdAt: Date;
+  createdBy: string;
+}
+
+/** A key together with its full `dr_<key_id>_<secret>` value, which exists only in this result. */
+export interface IssuedApiKey {
+  apiKey: ApiKeyView;
+  fullKey: string;
+}
+
+export const API_KEY_SORTS = ['name', 'created_at', 'last_used_at'] as const;
+export type ApiKeySort = (typeof API_KEY_SORTS)[number];
+
+export interface ApiKeyFilter {
+  /** Default true: revoked keys stay visible for audit. */
+  includeRevoked?: boolean;
+}
+
+/** What authenticating a key reads: the key by its public id, with its creator's current role. */
+export interface KeyForAuthentication {
+  id: string;
+  team_id: string;
+  created_by: string;
+  secret_hash: string;
+  scopes: string[];
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  role: Role | null;
+}
+
+export function apiKeyView(key: ApiKey): ApiKeyView {
+  return {
+    id: key.id,
+    keyId: key.keyId,
+    name: key.name,
+    scopes: [...key.scopes],
+    expiresAt: key.expiresAt ?? null,
+    revokedAt: key.revokedAt ?? null,
+    rotatedAt: key.rotatedAt ?? null,
+    lastUsedAt: key.lastUsedAt ?? null,
+    createdAt: key.createdAt,
+    createdBy: key.createdBy,
+  };
+}
+
+/** A new key of a member, added to `em`'s unit of work; its secret is returned this once, in `fullKey`. */
+export function issueApiKey(
+  em: EntityManager,
+  options: {
+    teamId: string;
+    createdBy: string;
+    name: string;
+    scopes: readonly Scope[];
+    expiresAt?: Date | null;
+  },
+): { apiKey: ApiKey; fullKey: string } {
+  const keyId = newKeyId();
+  const secret = newSecret();
+  const apiKey = em.create(ApiKey, {
+    id: randomUUID(),
+    teamId: options.teamId,
+    createdBy: options.createdBy,
+    keyId,
+    secretHash: hashSecret(secret),
+    name: options.name,
+    scopes: [...options.scopes],
+    expiresAt: options.expiresAt ?? null,
+    revokedAt: null,
+    rotatedAt: null,
+    lastUsedAt: null,
+    createdAt: new Date(),
+  });
+  return { apiKey, fullKey: formatApiKey(keyId, secret) };
+}
+
+const SORT_PROPERTY = { name: 'name', created_at: 'createdAt', last_used_at: 'lastUsedAt' } as const;
+
+/**
+ * The key by its public id, checked against the secret by the caller (src/modules/api-keys/authenticate.ts).
+ * One prepared statement; it runs on every request the auth cache does not answer.
+ */
+const KEY_FOR_AUTHENTICATION = `select k.id, k.team_id, k.created_by, k.secret_hash, k.scopes, k.expires_at,
+       k.revoked_at, m.role
+  from api_keys k
+  left join memberships m on m.team_id = k.team_id and m.user_id = k.created_by
+ where k.key_id = $1`;
+
+// greatest() ignores NULL and never moves last_used_at backwards (another process may be newer).
+const RECORD_LAST_USES = `update api_keys k
+   set last_used_at = greatest(k.last_used_at, v.used_at)
+  from jsonb_to_recordset($1::jsonb) as v(id uuid, used_at timestamptz)
+ where k.id = v.id`;
+
+/** Every statement about API keys. Writes go through the unit of work: `load` hands the row to its EntityManager. */
+export class ApiKeyRepository {
+  private readonly sql: Sql;
+
+  constructor(private readonly orm: MikroORM) {
+    // Made once: authentication uses it on every cache miss.
+    this.sql = autocommit(orm);
+  }
+
+  async list(teamId: string, query: ListQuery<ApiKeySort>, filter: ApiKeyFilter): Promise<Page<ApiKeyView>> {
+    const where: Record<string, unknown> = { teamId };
+    if (filter.includeRevoked === false) where.revokedAt = null;
+    if (query.q) where.name = { $ilike: containsPattern(query.q) };
+    // Keys never used sort last either way.
+    const nullsLast = query.sortBy === 'last_used_at';
+    const direction =
+      query.sortOrder === 'asc'
+        ? nullsLast
+          ? QueryOrder.ASC_NULLS_LAST
+          : QueryOrder.ASC
+        : nullsLast
+          ? QueryOrder.DESC_NULLS_LAST
+          : QueryOrder.DESC;
+    const [items, total] = await this.orm.em.fork().findAndCount(ApiKey, where, {
+      orderBy: [{ [SORT_PROPERTY[query.sortBy]]: direction }, { id: query.sortOrder }],
+      limit: query.limit,
+      offset: query.offset,
+    });
+    return { items: items.map(apiKeyView), total };
+  }
+
+  async find(teamId: string, apiKeyId: string): Promise<ApiKeyView | null> {
+    const key = await this.orm.em.fork().findOne(ApiKey, { id: apiKeyId, teamId });
+    return key ? apiKeyView(key) : null;
+  }
+
+  /** The team's key as a managed entity of `em`, its row locked until the unit of work ends; null when there is none. */
+  load(em: EntityManager, teamId: string, apiKeyId: string): Promise<ApiKey | null> {
+    return em.findOne(ApiKey, { id: apiKeyId, teamId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  }
+
+  /** Keys that still authenticate: not revoked, not expired. What the plan's "active API keys" limit counts. */
+  countActive(em: EntityManager, teamId: string): Promise<number> {
+    return em.count(ApiKey, {
+      teamId,
+      revokedAt: null,
+      $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }],
+    });
+  }
+
+  async forAuthentication(keyId: string): Promise<KeyForAuthentication | undefined> {
+    const [row] = await this.sql<KeyForAuthentication>(KEY_FOR_AUTHENTICATION, [keyId]);
+    return row;
+  }
+
+  /** Writes each key's latest use (epoch ms) in one statement. */
+  async recordLastUses(uses: ReadonlyMap<string, number>): Promise<void> {
+    const rows = [...uses].map(([id, at]) => ({ id, used_at: new Date(at).toISOString() }));
+    await this.sql(RECORD_LAST_USES, [JSON.stringify(rows)]);
+  }
+}

@@ -1,0 +1,276 @@
+import { z } from 'zod';
+import type { Services } from '../../app/services.js';
+import {
+  conflict,
+  deleted,
+  errorResponseSchema,
+  idSchema,
+  notFound,
+  timestampSchema,
+} from '../../platform/http/rest-docs.js';
+import type { Route } from '../../platform/http/rest-router.js';
+import { iso } from '../../platform/http/rest-views.js';
+import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
+import { SCOPES, type Scope } from '../../shared/scopes.js';
+import { parseOrThrow, timestampInput } from '../../shared/validation.js';
+import { API_KEY_SORTS, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
+import {
+  type ApiKeyIds,
+  apiKeyNameSchema,
+  apiKeyScopesSchema,
+  type CreateApiKeyCommand,
+  EXPIRY_RULE,
+  isActive,
+} from './api-key.rules.js';
+
+export const createApiKeySchema = z.strictObject({
+  name: apiKeyNameSchema,
+  scopes: apiKeyScopesSchema,
+  expires_at: timestampInput.refine(EXPIRY_RULE.check, EXPIRY_RULE.message).nullish(),
+});
+
+/** Action endpoints (rotate, revoke) take no input; an empty JSON object is accepted, anything in it is refused. */
+export const noInputSchema = z.strictObject({});
+
+/** The POST body as the create command. */
+export function createApiKeyCommand(body: unknown): CreateApiKeyCommand {
+  const input = parseOrThrow(createApiKeySchema, body);
+  return {
+    name: input.name,
+    // Each one checked by apiKeyScopesSchema.
+    scopes: input.scopes as Scope[],
+    expiresAt: input.expires_at == null ? null : new Date(input.expires_at),
+  };
+}
+
+/** The key a route's path names (the router has validated both ids). */
+export function apiKeyIds(params: Record<string, string>): ApiKeyIds {
+  return { teamId: params.team_id!, apiKeyId: params.api_key_id! };
+}
+
+const keyIdSchema = z
+  .string()
+  .meta({ description: 'The 12-character public part of `dr_<key_id>_<secret>`.' });
+const scopesSchema = z.array(z.string().meta({ description: `A scope: ${SCOPES.join(', ')}.` }));
+const fullKeySchema = z.string().meta({
+  description: 'The whole key, `dr_<key_id>_<secret>`: shown this once, never stored or returned again.',
+});
+
+export const apiKeyResponseSchema = z
+  .object({
+    id: idSchema,
+    key_id: keyIdSchema,
+    name: z.string(),
+    scopes: scopesSchema,
+    expires_at: timestampSchema.nullable(),
+    revoked_at: timestampSchema.nullable(),
+    rotated_at: timestampSchema.nullable(),
+    last_used_at: timestampSchema
+      .nullable()
+      .meta({ description: 'May lag the latest use by up to a minute.' }),
+    created_at: timestampSchema,
+    created_by: idSchema,
+    is_active: z.boolean().meta({ description: 'Neither revoked nor expired.' }),
+  })
+  .meta({ id: 'ApiKeyResponse' });
+
+/** ApiKeyResponse: never the secret or its hash. */
+export function apiKeyResponse(key: ApiKeyView): z.infer<typeof apiKeyResponseSchema> {
+  return {
+    id: key.id,
+    key_id: key.keyId,
+    name: key.name,
+    scopes: [...key.scopes],
+    expires_at: iso(key.expiresAt),
+    revoked_at: iso(key.revokedAt),
+    rotated_at: iso(key.rotatedAt),
+    last_used_at: iso(key.lastUsedAt),
+    created_at: iso(key.createdAt),
+    created_by: key.createdBy,
+    is_active: isActive(key),
+  };
+}
+
+export const createdApiKeyResponseSchema = z
+  .object({
+    id: idSchema,
+    key_id: keyIdSchema,
+    name: z.string(),
+    full_key: fullKeySchema,
+    scopes: scopesSchema,
+    expires_at: timestampSchema.nullable(),
+    created_at: timestampSchema,
+    created_by: idSchema,
+  })
+  .meta({ id: 'CreatedApiKeyResponse' });
+
+/** The create response: the one place (with rotate) where `full_key` appears. */
+function createdResponse({ apiKey, fullKey }: IssuedApiKey): z.infer<typeof createdApiKeyResponseSchema> {
+  return {
+    id: apiKey.id,
+    key_id: apiKey.keyId,
+    name: apiKey.name,
+    full_key: fullKey,
+    scopes: [...apiKey.scopes],
+    expires_at: iso(apiKey.expiresAt),
+    created_at: iso(apiKey.createdAt),
+    created_by: apiKey.createdBy,
+  };
+}
+
+export const rotatedApiKeyResponseSchema = apiKeyResponseSchema
+  .extend({ full_key: fullKeySchema })
+  .meta({ id: 'RotatedApiKeyResponse' });
+
+const LIST_FILTERS = {
+  include_revoked: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .meta({ description: 'false: only keys that are not revoked.', default: 'true' }),
+};
+
+const TAGS: ['API keys'] = ['API keys'];
+const NO_INPUT = 'No input: send no body or `{}`.';
+
+/** REST routes for this resource: thin translations to the shared service. */
+export function apiKeyRoutes({ apiKeys }: Services): Route[] {
+  const base = '/v1/teams/:team_id/api-keys';
+  return [
+    {
+      method: 'POST',
+      path: base,
+      doc: {
+        operationId: 'createApiKey',
+        summary: 'Create an API key',
+        description:
+          "The key acts for the calling key's member. It can carry only scopes the calling key carries and its role reaches.",
+        tags: TAGS,
+        scope: 'api_keys:create',
+        body: createApiKeySchema,
+        responses: {
+          201: {
+            description: 'The key, with `full_key` shown this once.',
+            schema: createdApiKeyResponseSchema,
+          },
+          403: {
+            description:
+              "The API key lacks the scope or role, a requested scope is beyond the caller, or the team's plan allows no more active keys.",
+            schema: errorResponseSchema,
+          },
+        },
+      },
+      handle: async ({ actor, meta, params, body }) => ({
+        status: 201,
+        body: createdResponse(await apiKeys.create(actor, meta, params.team_id, createApiKeyCommand(body))),
+        oneTimeSecret: true,
+      }),
+    },
+    {
+      method: 'GET',
+      path: base,
+      doc: {
+        operationId: 'listApiKeys',
+        summary: 'List API keys',
+        tags: TAGS,
+        scope: 'api_keys:read',
+        query: restListQuerySchema(API_KEY_SORTS, 'created_at', LIST_FILTERS),
+        responses: {
+          200: { description: 'A page of API keys.', schema: restPageSchema(apiKeyResponseSchema) },
+        },
+      },
+      handle: async ({ actor, params, query }) => {
+        const { page, list, filters } = parseRestListQuery(query, API_KEY_SORTS, 'created_at', LIST_FILTERS);
+        const result = await apiKeys.list(actor, params.team_id, list, {
+          includeRevoked: filters.include_revoked ?? true,
+        });
+        return { status: 200, body: restPage(page, list, result, apiKeyResponse) };
+      },
+    },
+    {
+      method: 'GET',
+      path: `${base}/:api_key_id`,
+      doc: {
+        operationId: 'getApiKey',
+        summary: 'Get an API key',
+        tags: TAGS,
+        scope: 'api_keys:read',
+        responses: {
+          200: { description: 'The key (never its secret).', schema: apiKeyResponseSchema },
+          404: notFound('API key'),
+        },
+      },
+      handle: async ({ actor, params }) => ({
+        status: 200,
+        body: apiKeyResponse(await apiKeys.get(actor, apiKeyIds(params))),
+      }),
+    },
+    {
+      method: 'POST',
+      path: `${base}/:api_key_id/rotate`,
+      bodyOptional: true,
+      doc: {
+        operationId: 'rotateApiKey',
+        summary: 'Rotate an API key',
+        description: `A new secret for the same key id, name and scopes; the old secret stops working at once. ${NO_INPUT}`,
+        tags: TAGS,
+        scope: 'api_keys:create',
+        body: noInputSchema,
+        responses: {
+          200: {
+            description: 'The key, with the new `full_key` shown this once.',
+            schema: rotatedApiKeyResponseSchema,
+          },
+          404: notFound('API key'),
+          409: conflict('The key is revoked or expired.'),
+        },
+      },
+      handle: async ({ actor, meta, params, body }) => {
+        parseOrThrow(noInputSchema, body);
+        const rotated = await apiKeys.rotate(actor, meta, apiKeyIds(params));
+        const response: z.infer<typeof rotatedApiKeyResponseSchema> = {
+          ...apiKeyResponse(rotated.apiKey),
+          full_key: rotated.fullKey,
+        };
+        return { status: 200, body: response, oneTimeSecret: true };
+      },
+    },
+    {
+      method: 'POST',
+      path: `${base}/:api_key_id/revoke`,
+      bodyOptional: true,
+      doc: {
+        operationId: 'revokeApiKey',
+        summary: 'Revoke an API key',
+        description: `The key stops working at once but stays listed for audit. Revoking a revoked key changes nothing. ${NO_INPUT}`,
+        tags: TAGS,
+        scope: 'api_keys:delete',
+        body: noInputSchema,
+        responses: {
+          200: { description: 'The revoked key.', schema: apiKeyResponseSchema },
+          404: notFound('API key'),
+        },
+      },
+      handle: async ({ actor, meta, params, body }) => {
+        parseOrThrow(noInputSchema, body);
+        return { status: 200, body: apiKeyResponse(await apiKeys.revoke(actor, meta, apiKeyIds(params))) };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `${base}/:api_key_id`,
+      doc: {
+        operationId: 'deleteApiKey',
+        summary: 'Delete an API key',
+        description: 'Permanent; the audit log keeps its id and name.',
+        tags: TAGS,
+        scope: 'api_keys:delete',
+        responses: { 204: deleted('API key'), 404: notFound('API key') },
+      },
+      handle: async ({ actor, meta, params }) => {
+        await apiKeys.delete(actor, meta, apiKeyIds(params));
+        return { status: 204 };
+      },
+    },
+  ];
+}

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AuditEvent } from '../../app/entities.js';
+import type { Actor, RequestMeta } from '../../shared/scopes.js';
+
+export interface AuditEntry {
+  eventType: string;
+  resourceType: 'secret' | 'location' | 'vault_connection' | 'api_key';
+  resourceId: string;
+  resourceName: string;
+  /** Names of the changed fields, never their values. */
+  changedFields?: string[];
+}
+
+/** Adds an audit event to the change's unit of work, so it commits (or not) with the change itself. */
+export function recordAudit(em: EntityManager, actor: Actor, meta: RequestMeta, entry: AuditEntry): void {
+  em.create(AuditEvent, {
+    id: randomUUID(),
+    teamId: actor.teamId,
+    eventType: entry.eventType,
+    resourceType: entry.resourceType,
+    resourceId: entry.resourceId,
+    resourceName: entry.resourceName,
+    actorUserId: actor.userId,
+    actorApiKeyId: actor.apiKeyId,
+    changedFields: entry.changedFields ?? [],
+    ...auditColumns(meta),
+    createdAt: new Date(),
+  });
+}
+
+/** Who made a change and through which request, as every audit event records it. */
+export function auditColumns(meta: RequestMeta) {
+  return {
+    ip: meta.ip?.slice(0, 64) ?? null,
+    userAgent: meta.userAgent?.slice(0, 512) ?? null,
+    requestId: meta.requestId.slice(0, 64),
+  };
+}

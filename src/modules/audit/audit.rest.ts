@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import type { Services } from '../../app/services.js';
+import { idSchema, timestampSchema } from '../../platform/http/rest-docs.js';
+import type { Route } from '../../platform/http/rest-router.js';
+import { iso } from '../../platform/http/rest-views.js';
+import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
+import { timestampInput, UUID_PATTERN } from '../../shared/validation.js';
+import { AUDIT_RESOURCE_TYPES, type AuditEventView } from './audit.service.js';
+
+export function actorType(
+  event: Pick<AuditEventView, 'actorUserId' | 'actorApiKeyId'>,
+): 'api_key' | 'user' | 'system' {
+  if (event.actorApiKeyId) return 'api_key';
+  return event.actorUserId ? 'user' : 'system';
+}
+
+export const auditEventResponseSchema = z
+  .object({
+    id: idSchema,
+    event_type: z.string().meta({ description: '`<resource>_<verb>`, e.g. secret_updated.' }),
+    resource_type: z.string(),
+    resource_id: idSchema,
+    resource_name: z.string().meta({ description: 'The name at the time of the event.' }),
+    actor: z.object({
+      type: z.enum(['api_key', 'user', 'system']),
+      user_id: idSchema.nullable(),
+      api_key_id: idSchema.nullable(),
+    }),
+    changed_fields: z
+      .array(z.string())
+      .meta({ description: 'Names of the fields the change set, never values.' }),
+    ip_address: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    request_id: z.string().nullable().meta({ description: "The request's X-Request-Id." }),
+    created_at: timestampSchema,
+  })
+  .meta({ id: 'AuditEventResponse' });
+
+/** One audit entry: names of changed fields, never their values. */
+export function auditEventResponse(event: AuditEventView): z.infer<typeof auditEventResponseSchema> {
+  return {
+    id: event.id,
+    event_type: event.eventType,
+    resource_type: event.resourceType,
+    resource_id: event.resourceId,
+    resource_name: event.resourceName,
+    actor: {
+      type: actorType(event),
+      user_id: event.actorUserId ?? null,
+      api_key_id: event.actorApiKeyId ?? null,
+    },
+    changed_fields: [...event.changedFields],
+    ip_address: event.ip ?? null,
+    user_agent: event.userAgent ?? null,
+    request_id: event.requestId ?? null,
+    created_at: iso(event.createdAt),
+  };
+}
+
+const uuid = z
+  .string()
+  .regex(UUID_PATTERN, 'Input should be a valid UUID')
+  .transform((v) => v.toLowerCase());
+const dateTime = timestampInput.transform((v) => new Date(v));
+
+/** The query filters (their door-neutral names are in AuditFilter), with what they mean for the OpenAPI document. */
+const QUERY_FILTERS = {
+  resource_type: z
+    .enum(AUDIT_RESOURCE_TYPES)
+    .optional()
+    .meta({ description: 'Only events of this kind of resource.' }),
+  resource_id: uuid.optional().meta({ description: 'Only events of this resource.' }),
+  actor_user_id: uuid.optional().meta({ description: 'Only events by this user.' }),
+  actor_api_key_id: uuid.optional().meta({ description: 'Only events by this API key.' }),
+  event_type: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .meta({ description: 'Only events of this type, e.g. secret_updated.' }),
+  from: dateTime.optional().meta({ description: 'Events at or after this instant (ISO-8601).' }),
+  to: dateTime.optional().meta({ description: 'Events before this instant (ISO-8601).' }),
+};
+
+/** Read-only: the audit log is append-only, so there is no update or delete route. */
+export function auditRoutes({ audit }: Services): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/teams/:team_id/audit-logs',
+      doc: {
+        operationId: 'listAuditEvents',
+        summary: 'List audit events',
+        description:
+          'Newest first by default; `q` searches resource names. `from` is inclusive, `to` exclusive.',
+        tags: ['Audit log'],
+        scope: 'audit:read',
+        query: restListQuerySchema(['created_at'], 'created_at', QUERY_FILTERS),
+        responses: {
+          200: { description: 'A page of audit events.', schema: restPageSchema(auditEventResponseSchema) },
+        },
+      },
+      handle: async ({ actor, params, query }) => {
+        const { page, list, filters } = parseRestListQuery(
+          query,
+          ['created_at'],
+          'created_at',
+          QUERY_FILTERS,
+        );
+        const result = await audit.list(actor, params.team_id, list, {
+          resourceType: filters.resource_type,
+          resourceId: filters.resource_id,
+          actorUserId: filters.actor_user_id,
+          actorApiKeyId: filters.actor_api_key_id,
+          eventType: filters.event_type,
+          from: filters.from,
+          to: filters.to,
+        });
+        return { status: 200, body: restPage(page, list, result, auditEventResponse) };
+      },
+    },
+  ];
+}

@@ -1,0 +1,190 @@
+import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
+import { Location, Secret } from '../../app/entities.js';
+import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
+import { isUuid } from '../../shared/ids.js';
+import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
+import type { SecretType } from '../../shared/providers.js';
+
+/** A location as the doors show it: plain data (GraphQL idempotent replays store it as JSON). */
+export interface LocationView {
+  id: string;
+  teamId: string;
+  name: string;
+  description: string | null;
+  locationType: SecretType;
+  secretId: string;
+  bucketName: string;
+  region: string | null;
+  endpointUrl: string | null;
+  createdAt: Date;
+  createdBy: string;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+/** A location with the name of the secret it uses: the detail view. */
+export interface LocationDetail {
+  location: LocationView;
+  secretName: string | null;
+}
+
+export const LOCATION_SORTS = ['name', 'created_at', 'updated_at'] as const;
+export type LocationSort = (typeof LOCATION_SORTS)[number];
+
+export interface LocationListQuery extends ListQuery<LocationSort> {
+  locationType?: SecretType;
+}
+
+export function locationView(location: Location): LocationView {
+  return {
+    id: location.id,
+    teamId: location.teamId,
+    name: location.name,
+    description: location.description ?? null,
+    locationType: location.locationType,
+    secretId: location.secret.id,
+    bucketName: location.bucketName,
+    region: location.region ?? null,
+    endpointUrl: location.endpointUrl ?? null,
+    createdAt: location.createdAt,
+    createdBy: location.createdBy,
+    updatedAt: location.updatedAt,
+    updatedBy: location.updatedBy,
+  };
+}
+
+/**
+ * Every SQL statement about locations. Reads are tuned statements (prepared on a PostgreSQL server)
+ * or ORM queries; writes go through the unit of work, whose EntityManager loads and flushes entities.
+ */
+export class LocationRepository {
+  constructor(private readonly orm: MikroORM) {}
+
+  /** The team's location, managed by `em`, row-locked until the unit of work ends; null when there is none. */
+  lockForWrite(em: EntityManager, teamId: string, locationId: string): Promise<Location | null> {
+    return em.findOne(Location, { id: locationId, teamId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  }
+
+  /**
+   * The team's secret of this id (as sent: null when it is none), managed by `em` and held FOR SHARE:
+   * a concurrent secret_type change waits for this unit of work, then sees the location that uses it.
+   */
+  async lockSecretForShare(em: EntityManager, teamId: string, secretId: string): Promise<Secret | null> {
+    if (!isUuid(secretId)) return null;
+    return em.findOne(
+      Secret,
+      { id: secretId.toLowerCase(), teamId },
+      { lockMode: LockMode.PESSIMISTIC_READ },
+    );
+  }
+
+  async nameTaken(sql: Sql, teamId: string, name: string): Promise<boolean> {
+    return (await sql('select 1 from locations where team_id = $1 and name = $2', [teamId, name])).length > 0;
+  }
+
+  async find(teamId: string, locationId: string): Promise<LocationView | null> {
+    const [row] = await autocommit(this.orm)<LocationRow>(LOAD_LOCATION, [locationId, teamId]);
+    return row ? viewFromRow(row) : null;
+  }
+
+  /** The location with the name of its secret: one statement. */
+  async detail(teamId: string, locationId: string): Promise<LocationDetail | null> {
+    const [row] = await autocommit(this.orm)<LocationRow & { secret_name: string | null }>(
+      LOAD_LOCATION_DETAIL,
+      [locationId, teamId],
+    );
+    return row ? { location: viewFromRow(row), secretName: row.secret_name } : null;
+  }
+
+  /** The team's locations among `ids` (federation lookups by id alone). */
+  async findMany(teamId: string, ids: readonly string[]): Promise<LocationView[]> {
+    if (ids.length === 0) return [];
+    const rows = await autocommit(this.orm)<LocationRow>(
+      `${SELECT_LOCATIONS} where l.id = any($1) and l.team_id = $2`,
+      [ids, teamId],
+    );
+    return rows.map(viewFromRow);
+  }
+
+  /** The team's locations that use each of the secrets, by name: one statement for them all. */
+  async bySecrets(teamId: string, secretIds: readonly string[]): Promise<Map<string, LocationView[]>> {
+    const bySecret = new Map(secretIds.map((id) => [id, [] as LocationView[]]));
+    if (secretIds.length === 0) return bySecret;
+    const rows = await autocommit(this.orm)<LocationRow>(
+      `${SELECT_LOCATIONS} where l.team_id = $1 and l.secret_id = any($2) order by l.name`,
+      [teamId, secretIds],
+    );
+    for (const row of rows) bySecret.get(row.secret_id)?.push(viewFromRow(row));
+    return bySecret;
+  }
+
+  async list(teamId: string, query: LocationListQuery): Promise<Page<LocationView>> {
+    const [items, total] = await this.orm.em.fork().findAndCount(
+      Location,
+      {
+        teamId,
+        ...(query.locationType && { locationType: query.locationType }),
+        ...(query.q && { name: { $ilike: containsPattern(query.q) } }),
+      },
+      {
+        // The id tie-breaker keeps pages stable when sort values repeat.
+        orderBy: [{ [SORT_PROPERTY[query.sortBy]]: query.sortOrder }, { id: query.sortOrder }],
+        limit: query.limit,
+        offset: query.offset,
+      },
+    );
+    return { items: items.map(locationView), total };
+  }
+}
+
+const SORT_PROPERTY = {
+  name: 'name',
+  created_at: 'createdAt',
+  updated_at: 'updatedAt',
+} as const satisfies Record<LocationSort, keyof Location>;
+
+interface LocationRow {
+  id: string;
+  team_id: string;
+  name: string;
+  description: string | null;
+  location_type: SecretType;
+  secret_id: string;
+  bucket_name: string;
+  region: string | null;
+  endpoint_url: string | null;
+  created_at: Date;
+  created_by: string;
+  updated_at: Date;
+  updated_by: string;
+}
+
+/** A location row's columns (`LocationRow`). Listed, not `l.*`: a prepared statement's result columns must not change under it. */
+const LOCATION_COLUMNS = `l.id, l.team_id, l.name, l.description, l.location_type, l.secret_id, l.bucket_name,
+    l.region, l.endpoint_url, l.created_at, l.created_by, l.updated_at, l.updated_by`;
+const SELECT_LOCATIONS = `select ${LOCATION_COLUMNS} from locations l`;
+
+const LOAD_LOCATION = `${SELECT_LOCATIONS} where l.id = $1 and l.team_id = $2`;
+
+const LOAD_LOCATION_DETAIL = `select ${LOCATION_COLUMNS}, s.name as secret_name
+  from locations l
+  left join secrets s on s.id = l.secret_id and s.team_id = l.team_id
+  where l.id = $1 and l.team_id = $2`;
+
+function viewFromRow(row: LocationRow): LocationView {
+  return {
+    id: row.id,
+    teamId: row.team_id,
+    name: row.name,
+    description: row.description,
+    locationType: row.location_type,
+    secretId: row.secret_id,
+    bucketName: row.bucket_name,
+    region: row.region,
+    endpointUrl: row.endpoint_url,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+  };
+}

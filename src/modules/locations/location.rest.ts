@@ -1,0 +1,244 @@
+import { z } from 'zod';
+import type { Services } from '../../app/services.js';
+import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
+import type { Route } from '../../platform/http/rest-router.js';
+import { iso } from '../../platform/http/rest-views.js';
+import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
+import { SECRET_TYPES } from '../../shared/providers.js';
+import { parseOrThrow } from '../../shared/validation.js';
+import { descriptionSchema, nameSchema } from '../secrets/secret.rules.js';
+import { LOCATION_SORTS, type LocationDetail, type LocationView } from './location.repository.js';
+import {
+  bucketNameSchema,
+  type CreateLocationCommand,
+  endpointUrlSchema,
+  LOCATION_TYPE_IMMUTABLE,
+  regionSchema,
+  secretIdSchema,
+  type UpdateLocationCommand,
+} from './location.rules.js';
+import type { LocationIds } from './location.service.js';
+
+export const createLocationSchema = z.strictObject({
+  name: nameSchema,
+  description: descriptionSchema.nullish(),
+  location_type: z.enum(SECRET_TYPES),
+  secret_id: secretIdSchema,
+  bucket_name: bucketNameSchema,
+  region: regionSchema.nullish(),
+  endpoint_url: endpointUrlSchema.nullish(),
+});
+
+/**
+ * PATCH body. Omitted or null means unchanged, except `description`, `region` and `endpoint_url`,
+ * where null clears. `location_type` is immutable: sending it at all is a 422.
+ */
+export const updateLocationSchema = z.strictObject({
+  name: nameSchema.nullish(),
+  description: descriptionSchema.nullish(),
+  bucket_name: bucketNameSchema.nullish(),
+  region: regionSchema.nullish(),
+  endpoint_url: endpointUrlSchema.nullish(),
+  secret_id: secretIdSchema.nullish(),
+  location_type: z
+    .unknown()
+    .refine((v) => v === undefined, LOCATION_TYPE_IMMUTABLE)
+    .optional(),
+});
+
+/** The POST body as the create command. */
+export function createLocationCommand(body: unknown): CreateLocationCommand {
+  const input = parseOrThrow(createLocationSchema, body);
+  return {
+    name: input.name,
+    description: input.description,
+    locationType: input.location_type,
+    secretId: input.secret_id,
+    bucketName: input.bucket_name,
+    region: input.region,
+    endpointUrl: input.endpoint_url,
+  };
+}
+
+/** The PATCH body as the update command. */
+export function updateLocationCommand(body: unknown): UpdateLocationCommand {
+  const patch = parseOrThrow(updateLocationSchema, body);
+  return {
+    ...(patch.name != null && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+    ...(patch.bucket_name != null && { bucketName: patch.bucket_name }),
+    ...(patch.region !== undefined && { region: patch.region }),
+    ...(patch.endpoint_url !== undefined && { endpointUrl: patch.endpoint_url }),
+    ...(patch.secret_id != null && { secretId: patch.secret_id }),
+  };
+}
+
+/** The location a route's path names (the router has validated both ids). */
+export function locationIds(params: Record<string, string>): LocationIds {
+  return { teamId: params.team_id!, locationId: params.location_id! };
+}
+
+export const locationResponseSchema = z
+  .object({
+    id: idSchema,
+    name: z.string(),
+    description: z.string().nullable(),
+    location_type: z.enum(SECRET_TYPES),
+    secret_id: idSchema,
+    bucket_name: z.string(),
+    region: z.string().nullable(),
+    endpoint_url: z.string().nullable(),
+    created_at: timestampSchema,
+    created_by: idSchema,
+    updated_at: timestampSchema,
+    updated_by: idSchema,
+  })
+  .meta({ id: 'LocationResponse' });
+
+export function locationResponse(location: LocationView): z.infer<typeof locationResponseSchema> {
+  return {
+    id: location.id,
+    name: location.name,
+    description: location.description,
+    location_type: location.locationType,
+    secret_id: location.secretId,
+    bucket_name: location.bucketName,
+    region: location.region,
+    endpoint_url: location.endpointUrl,
+    created_at: iso(location.createdAt),
+    created_by: location.createdBy,
+    updated_at: iso(location.updatedAt),
+    updated_by: location.updatedBy,
+  };
+}
+
+export const locationDetailResponseSchema = locationResponseSchema
+  .extend({ secret_name: z.string().nullable() })
+  .meta({ id: 'LocationDetailResponse' });
+
+/** GET one location: the location plus the name of the secret it uses. */
+export function locationDetailResponse({
+  location,
+  secretName,
+}: LocationDetail): z.infer<typeof locationDetailResponseSchema> {
+  return { ...locationResponse(location), secret_name: secretName };
+}
+
+const LIST_FILTERS = {
+  location_type: z.enum(SECRET_TYPES).optional().meta({ description: 'Only locations of this provider.' }),
+};
+const parseQuery = (query: URLSearchParams) =>
+  parseRestListQuery(query, LOCATION_SORTS, 'created_at', LIST_FILTERS);
+
+const TAGS: ['Locations'] = ['Locations'];
+
+/** REST routes for this resource: thin translations to the shared service. */
+export function locationRoutes({ locations }: Services): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/v1/teams/:team_id/locations',
+      doc: {
+        operationId: 'createLocation',
+        summary: 'Create a location',
+        description:
+          '`secret_id` must be a secret of the team whose `secret_type` equals `location_type`. `endpoint_url` is required for s3_compatible and accepted only by S3-style providers.',
+        tags: TAGS,
+        scope: 'locations:create',
+        body: createLocationSchema,
+        responses: {
+          201: { description: 'The created location.', schema: locationResponseSchema },
+          409: conflict('A location with this name exists in the team.'),
+        },
+      },
+      handle: async ({ actor, meta, params, body }) => ({
+        status: 201,
+        body: locationResponse(
+          await locations.create(actor, meta, params.team_id, createLocationCommand(body)),
+        ),
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/v1/teams/:team_id/locations',
+      doc: {
+        operationId: 'listLocations',
+        summary: 'List locations',
+        tags: TAGS,
+        scope: 'locations:read',
+        query: restListQuerySchema(LOCATION_SORTS, 'created_at', LIST_FILTERS),
+        responses: {
+          200: { description: 'A page of locations.', schema: restPageSchema(locationResponseSchema) },
+        },
+      },
+      handle: async ({ actor, params, query }) => {
+        let parsed: ReturnType<typeof parseQuery> | undefined;
+        const result = await locations.list(actor, params.team_id, () => {
+          parsed = parseQuery(query);
+          return { ...parsed.list, locationType: parsed.filters.location_type };
+        });
+        return { status: 200, body: restPage(parsed!.page, parsed!.list, result, locationResponse) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/teams/:team_id/locations/:location_id',
+      doc: {
+        operationId: 'getLocation',
+        summary: 'Get a location',
+        tags: TAGS,
+        scope: 'locations:read',
+        responses: {
+          200: {
+            description: 'The location, with the name of its secret.',
+            schema: locationDetailResponseSchema,
+          },
+          404: notFound('location'),
+        },
+      },
+      handle: async ({ actor, params }) => {
+        const detail = await locations.getDetail(actor, locationIds(params));
+        return { status: 200, body: locationDetailResponse(detail) };
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/v1/teams/:team_id/locations/:location_id',
+      doc: {
+        operationId: 'updateLocation',
+        summary: 'Update a location',
+        description:
+          'Omitted or null means unchanged, except `description`, `region` and `endpoint_url`, where null clears. `location_type` cannot change.',
+        tags: TAGS,
+        scope: 'locations:update',
+        body: updateLocationSchema,
+        responses: {
+          200: { description: 'The location after the change.', schema: locationResponseSchema },
+          404: notFound('location'),
+          409: conflict('A location with the new name exists in the team.'),
+        },
+      },
+      handle: async ({ actor, meta, params, body }) => ({
+        status: 200,
+        body: locationResponse(
+          await locations.update(actor, meta, locationIds(params), updateLocationCommand(body)),
+        ),
+      }),
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/teams/:team_id/locations/:location_id',
+      doc: {
+        operationId: 'deleteLocation',
+        summary: 'Delete a location',
+        tags: TAGS,
+        scope: 'locations:delete',
+        responses: { 204: deleted('Location'), 404: notFound('location') },
+      },
+      handle: async ({ actor, meta, params }) => {
+        await locations.delete(actor, meta, locationIds(params));
+        return { status: 204 };
+      },
+    },
+  ];
+}

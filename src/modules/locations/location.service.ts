@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { type EntityManager, type MikroORM, ref } from '@mikro-orm/postgresql';
+import { Location, type Secret } from '../../app/entities.js';
+import { unitOfWork } from '../../platform/db/unit-of-work.js';
+import { NotFoundError } from '../../shared/errors.js';
+import type { Page } from '../../shared/paging.js';
+import type { SecretType } from '../../shared/providers.js';
+import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import { SecretRepository, type SecretView } from '../secrets/secret.repository.js';
+import {
+  type LocationDetail,
+  type LocationListQuery,
+  LocationRepository,
+  type LocationView,
+  locationView,
+} from './location.repository.js';
+import {
+  type CreateLocationCommand,
+  checkEndpointUrl,
+  checkLinkedSecret,
+  createdFields,
+  locationNameTaken,
+  planLocationUpdate,
+  type UpdateLocationCommand,
+} from './location.rules.js';
+
+/** A location of a team; both ids are validated (and lower-cased) by the door. */
+export interface LocationIds {
+  teamId: string;
+  locationId: string;
+}
+
+/** Every location use case, shared by the REST and GraphQL doors. */
+export class LocationService {
+  readonly repository: LocationRepository;
+  private readonly secrets: SecretRepository;
+
+  constructor(private readonly orm: MikroORM) {
+    this.repository = new LocationRepository(orm);
+    this.secrets = new SecretRepository(orm);
+  }
+
+  async get(actor: Actor, { teamId, locationId }: LocationIds): Promise<LocationView> {
+    authorize(actor, teamId, 'locations:read');
+    return (await this.repository.find(teamId, locationId)) ?? notFound();
+  }
+
+  /** The location with the name of its secret (the REST detail view). */
+  async getDetail(actor: Actor, { teamId, locationId }: LocationIds): Promise<LocationDetail> {
+    authorize(actor, teamId, 'locations:read');
+    return (await this.repository.detail(teamId, locationId)) ?? notFound();
+  }
+
+  /** Federation entity lookup by (valid, lower-case) id alone: the caller's team's locations among `ids`. */
+  async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, LocationView>> {
+    authorize(actor, actor.teamId, 'locations:read');
+    const found = await this.repository.findMany(actor.teamId, ids);
+    return new Map(found.map((location) => [location.id, location]));
+  }
+
+  /** `readQuery` parses the door's paging and filter input; it runs after authorization. */
+  async list(actor: Actor, teamId: string, readQuery: () => LocationListQuery): Promise<Page<LocationView>> {
+    authorize(actor, teamId, 'locations:read');
+    return this.repository.list(teamId, readQuery());
+  }
+
+  /** The team's locations that use each of the secrets (`Secret.locations`, batched per GraphQL request). */
+  async bySecrets(
+    actor: Actor,
+    teamId: string,
+    secretIds: readonly string[],
+  ): Promise<Map<string, LocationView[]>> {
+    authorize(actor, teamId, 'locations:read');
+    return this.repository.bySecrets(teamId, secretIds);
+  }
+
+  /**
+   * The secrets of the given (stored, hence valid) ids in the team, for `Location.secret` (batched per
+   * GraphQL request). Reading a secret needs `secrets:read`, whichever door it is reached through.
+   */
+  async secretsByIds(actor: Actor, teamId: string, secretIds: string[]): Promise<Map<string, SecretView>> {
+    authorize(actor, teamId, 'secrets:read');
+    const secrets = await this.secrets.findMany(teamId, secretIds);
+    return new Map(secrets.map((secret) => [secret.id, secret]));
+  }
+
+  async create(
+    actor: Actor,
+    meta: RequestMeta,
+    teamId: string,
+    command: CreateLocationCommand,
+  ): Promise<LocationView> {
+    authorize(actor, teamId, 'locations:create');
+    checkEndpointUrl(command.locationType, command.endpointUrl);
+    const location = await unitOfWork(this.orm, async (em, tx) => {
+      const secret = await this.lockLinkedSecret(em, teamId, command.secretId, command.locationType);
+      if (await this.repository.nameTaken(tx.sql, teamId, command.name)) {
+        throw locationNameTaken(command.name);
+      }
+      const now = new Date();
+      const created = em.create(Location, {
+        id: randomUUID(),
+        teamId,
+        name: command.name,
+        description: command.description ?? null,
+        locationType: command.locationType,
+        secret,
+        bucketName: command.bucketName,
+        region: command.region ?? null,
+        endpointUrl: command.endpointUrl ?? null,
+        createdAt: now,
+        createdBy: actor.userId,
+        updatedAt: now,
+        updatedBy: actor.userId,
+      });
+      recordAudit(em, actor, meta, {
+        eventType: 'location_created',
+        resourceType: 'location',
+        resourceId: created.id,
+        resourceName: created.name,
+        changedFields: createdFields(command),
+      });
+      return created;
+    });
+    return locationView(location);
+  }
+
+  async update(
+    actor: Actor,
+    meta: RequestMeta,
+    { teamId, locationId }: LocationIds,
+    command: UpdateLocationCommand,
+  ): Promise<LocationView> {
+    authorize(actor, teamId, 'locations:update');
+    const location = await unitOfWork(this.orm, async (em, tx) => {
+      // The row lock serializes concurrent updates of one location: each sees the previous one's result.
+      const location = (await this.repository.lockForWrite(em, teamId, locationId)) ?? notFound();
+      const { secretId, changedFields, ...change } = planLocationUpdate(locationView(location), command);
+      const secret =
+        command.secretId === undefined
+          ? undefined
+          : await this.lockLinkedSecret(em, teamId, command.secretId, location.locationType);
+      if (changedFields.length === 0) return location;
+      if (change.name !== undefined && (await this.repository.nameTaken(tx.sql, teamId, change.name))) {
+        throw locationNameTaken(change.name);
+      }
+      em.assign(location, { ...change, updatedAt: new Date(), updatedBy: actor.userId });
+      if (secretId !== undefined) location.secret = ref(secret!);
+      recordAudit(em, actor, meta, {
+        eventType: 'location_updated',
+        resourceType: 'location',
+        resourceId: location.id,
+        resourceName: location.name,
+        changedFields,
+      });
+      return location;
+    });
+    return locationView(location);
+  }
+
+  async delete(actor: Actor, meta: RequestMeta, { teamId, locationId }: LocationIds): Promise<void> {
+    authorize(actor, teamId, 'locations:delete');
+    await unitOfWork(this.orm, async (em) => {
+      const location = (await this.repository.lockForWrite(em, teamId, locationId)) ?? notFound();
+      em.remove(location);
+      recordAudit(em, actor, meta, {
+        eventType: 'location_deleted',
+        resourceType: 'location',
+        resourceId: location.id,
+        resourceName: location.name,
+      });
+    });
+  }
+
+  /** The secret a location of `locationType` is to use: the team's, of that type, held FOR SHARE. */
+  private async lockLinkedSecret(
+    em: EntityManager,
+    teamId: string,
+    secretId: string,
+    locationType: SecretType,
+  ): Promise<Secret> {
+    const secret = await this.repository.lockSecretForShare(em, teamId, secretId);
+    checkLinkedSecret(secret, locationType);
+    return secret;
+  }
+}
+
+function notFound(): never {
+  throw new NotFoundError('Location not found');
+}

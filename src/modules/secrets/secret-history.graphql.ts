@@ -1,0 +1,112 @@
+import type { SecretVersion } from '../../app/entities.js';
+import { builder } from '../../platform/graphql/builder.js';
+import { connectionOf, pageArgs } from '../../platform/graphql/connection.js';
+import { AuthMethodEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
+import {
+  argumentPath,
+  commandPathIn,
+  translate,
+  VERSIONED_MUTATION_ERRORS,
+} from '../../platform/graphql/error-types.js';
+import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
+import { SecretRef, secretIds, TEAM_ID_DESCRIPTION, uuidArg } from './secret.graphql.js';
+
+const SecretVersionRef = builder.objectRef<SecretVersion>('SecretVersion').implement({
+  description: 'One accepted change of a secret: what changed (field names only), who, when. Never a value.',
+  fields: (t) => ({
+    version: t.exposeInt('version', { description: 'The secret version this change produced.' }),
+    changedFields: t.exposeStringList('changedFields', {
+      description: 'REST names of the changed fields, e.g. ["credentials"].',
+    }),
+    secretType: t.field({
+      type: SecretTypeEnum,
+      resolve: (v) => v.secretType,
+      description: 'Type after the change.',
+    }),
+    authMethod: t.field({
+      type: AuthMethodEnum,
+      resolve: (v) => v.authMethod,
+      description: 'Auth method after the change.',
+    }),
+    actorUserId: t.id({
+      nullable: true,
+      resolve: (v) => v.actorUserId ?? null,
+      description: 'The user behind the change.',
+    }),
+    actorApiKeyId: t.id({
+      nullable: true,
+      resolve: (v) => v.actorApiKeyId ?? null,
+      description: 'The API key the change was made with.',
+    }),
+    createdAt: t.field({
+      type: 'DateTime',
+      resolve: (v) => v.createdAt,
+      description: 'When the change was accepted.',
+    }),
+  }),
+});
+
+const SecretVersionConnection = connectionOf('SecretVersion', SecretVersionRef);
+
+builder.objectField(SecretRef, 'versions', (t) =>
+  t.field({
+    type: SecretVersionConnection,
+    description: 'The history of accepted changes, newest first. Needs secrets:read.',
+    args: {
+      first: t.arg.int({ description: 'Page size, 1–100 (default 50).' }),
+      after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
+    },
+    resolve: async (secret, args, ctx) => {
+      const { offset, limit } = await translate(async () => pageArgs(args), argumentPath);
+      const ids = { teamId: secret.teamId, secretId: secret.id };
+      const page = await ctx.services.secretHistory.versions(await ctx.actor(), ids, {
+        offset,
+        limit,
+        sortOrder: 'desc',
+      });
+      return { ...page, offset };
+    },
+  }),
+);
+
+builder.mutationField('rollbackSecret', (t) =>
+  t.field({
+    type: SecretRef,
+    description:
+      "Makes an earlier version's credentials (or field mappings) current again, as a new version. ConflictError when that version's stored value has expired or the auth method now needs other fields. Needs secrets:update and admin.",
+    args: {
+      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      secretId: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
+      version: t.arg.int({ required: true, description: 'The version whose credentials to restore.' }),
+      expectedVersion: t.arg.int({ description: 'Apply only if the secret is still at this version.' }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
+    },
+    errors: {
+      types: VERSIONED_MUTATION_ERRORS,
+      result: { name: 'RollbackSecretSuccess', description: 'The credentials were restored.' },
+      union: {
+        name: 'RollbackSecretResult',
+        description: 'The secret after the rollback, or why nothing changed.',
+      },
+      dataField: { name: 'secret', description: 'The secret after the rollback.' },
+    },
+    resolve: async (_, args, ctx, info) => {
+      const actor = await ctx.actor();
+      const ids = secretIds(args);
+      return mutate(
+        ctx,
+        info,
+        args,
+        () =>
+          ctx.services.secretHistory.rollback(
+            actor,
+            ctx.meta,
+            ids,
+            { version: args.version },
+            { expectedVersion: args.expectedVersion ?? undefined },
+          ),
+        commandPathIn(info, args, []),
+      );
+    },
+  }),
+);

@@ -1,0 +1,393 @@
+import { z } from 'zod';
+import type { Services } from '../../app/services.js';
+import {
+  conflict,
+  credentialStoreUnavailable,
+  deleted,
+  errorResponseSchema,
+  idSchema,
+  notFound,
+  preconditionFailed,
+  timestampSchema,
+} from '../../platform/http/rest-docs.js';
+import { etagOf, expectedVersionFrom, type Route } from '../../platform/http/rest-router.js';
+import { iso } from '../../platform/http/rest-views.js';
+import { ValidationError } from '../../shared/errors.js';
+import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
+import { AUTH_METHODS, SECRET_TYPES } from '../../shared/providers.js';
+import { parseOrThrow, plainObject } from '../../shared/validation.js';
+import { VAULT_TYPES } from '../../shared/vaults.js';
+import { SECRET_SORT_FIELDS, type SecretDetail, type SecretView } from './secret.repository.js';
+import {
+  type CreateSecretCommand,
+  descriptionSchema,
+  FIELD_MAPPINGS_MAX,
+  nameSchema,
+  referenceSchema,
+  type UpdateSecretCommand,
+} from './secret.rules.js';
+import type { SecretIds } from './secret.service.js';
+
+const fieldMappingSchema = z.strictObject({
+  field_name: z.string().max(64),
+  reference: referenceSchema,
+});
+const fieldMappingsSchema = z.array(fieldMappingSchema).max(FIELD_MAPPINGS_MAX);
+
+/**
+ * PATCH body: every field optional; null means unchanged, except `description: null`, which clears it.
+ * `vault_connection_id` cannot change: only its absence (or null) is accepted.
+ */
+export const updateSecretSchema = z.strictObject({
+  name: nameSchema.nullish(),
+  description: descriptionSchema.nullish(),
+  secret_type: z.enum(SECRET_TYPES).nullish(),
+  auth_method: z.enum(AUTH_METHODS).nullish(),
+  credentials: plainObject.nullish(),
+  field_mappings: fieldMappingsSchema.nullish(),
+  vault_connection_id: z
+    .unknown()
+    .refine((v) => v == null, 'vault_connection_id cannot be changed after creation')
+    .optional(),
+});
+
+export const createSecretSchema = z.strictObject({
+  name: nameSchema,
+  description: descriptionSchema.nullish(),
+  secret_type: z.enum(SECRET_TYPES),
+  auth_method: z.enum(AUTH_METHODS),
+  credentials: plainObject.nullish(),
+  vault_connection_id: z.string().nullish(),
+  field_mappings: fieldMappingsSchema.nullish(),
+});
+
+/** The PATCH body as the update command. */
+export function updateSecretCommand(body: unknown): UpdateSecretCommand {
+  const patch = parseOrThrow(updateSecretSchema, body);
+  if (patch.credentials != null && patch.field_mappings != null) {
+    throw bodyIssue(['field_mappings'], 'Send credentials or field_mappings, not both');
+  }
+  return {
+    ...(patch.name != null && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+    ...(patch.secret_type != null && { secretType: patch.secret_type }),
+    ...(patch.auth_method != null && { authMethod: patch.auth_method }),
+    ...(patch.credentials != null && { value: { credentials: patch.credentials } }),
+    ...(patch.field_mappings != null && { value: { fieldMappings: patch.field_mappings } }),
+  };
+}
+
+/** The POST body as the create command: `credentials`, or `vault_connection_id` with `field_mappings`. */
+export function createSecretCommand(body: unknown): CreateSecretCommand {
+  const input = parseOrThrow(createSecretSchema, body);
+  const native = input.credentials != null;
+  if (native === (input.vault_connection_id != null || input.field_mappings != null)) {
+    throw bodyIssue(
+      [],
+      'Send either credentials (native) or vault_connection_id with field_mappings (external vault)',
+    );
+  }
+  const missing = (['vault_connection_id', 'field_mappings'] as const).filter(
+    (field) => input[field] == null,
+  );
+  if (!native && missing.length) {
+    throw new ValidationError(
+      missing.map((field) => ({
+        path: [field],
+        message: 'Field required for an external-vault secret',
+        code: 'missing',
+        source: 'body' as const,
+      })),
+    );
+  }
+  return {
+    name: input.name,
+    description: input.description,
+    secretType: input.secret_type,
+    authMethod: input.auth_method,
+    value: native
+      ? { credentials: input.credentials! }
+      : { vault: { vaultConnectionId: input.vault_connection_id!, fieldMappings: input.field_mappings! } },
+  };
+}
+
+function bodyIssue(path: string[], message: string): ValidationError {
+  return new ValidationError([{ path, message, code: 'value_error', source: 'body' }]);
+}
+
+/** SecretResponse (create, update): never credentials, vault tokens or resolved references. */
+export const secretResponseSchema = z
+  .object({
+    id: idSchema,
+    name: z.string(),
+    description: z.string().nullable(),
+    secret_type: z.enum(SECRET_TYPES),
+    auth_method: z.enum(AUTH_METHODS),
+    created_at: timestampSchema,
+    created_by: idSchema.meta({ description: 'The user who created it.' }),
+    updated_at: timestampSchema,
+    updated_by: idSchema.meta({ description: 'The user who changed it last.' }),
+  })
+  .meta({ id: 'SecretResponse' });
+
+export function secretResponse(secret: SecretView): z.infer<typeof secretResponseSchema> {
+  return {
+    id: secret.id,
+    name: secret.name,
+    description: secret.description ?? null,
+    secret_type: secret.secretType,
+    auth_method: secret.authMethod,
+    created_at: iso(secret.createdAt),
+    created_by: secret.createdBy,
+    updated_at: iso(secret.updatedAt),
+    updated_by: secret.updatedBy,
+  };
+}
+
+/** GET one secret: the response plus its locations and, for an external-vault secret, its vault. */
+export const secretDetailResponseSchema = secretResponseSchema
+  .extend({
+    location_count: z.number().int().min(0),
+    locations: z.array(z.object({ id: idSchema, name: z.string() })),
+    vault_connection_id: idSchema.nullable(),
+    vault_connection_name: z.string().nullable(),
+    vault_type: z.enum(VAULT_TYPES).nullable(),
+    external_field_mappings: z
+      .record(z.string(), z.string())
+      .nullable()
+      .meta({ description: 'External-vault secrets: credential field → vault reference. Null for native.' }),
+    created_by_email: z.string().nullable(),
+    updated_by_email: z.string().nullable(),
+  })
+  .meta({ id: 'SecretDetailResponse' });
+
+export function secretDetailResponse({
+  secret,
+  locations,
+  vaultConnection,
+  createdByEmail,
+  updatedByEmail,
+}: SecretDetail): z.infer<typeof secretDetailResponseSchema> {
+  return {
+    ...secretResponse(secret),
+    location_count: locations.length,
+    locations: locations.map((l) => ({ id: l.id, name: l.name })),
+    vault_connection_id: vaultConnection?.id ?? null,
+    vault_connection_name: vaultConnection?.name ?? null,
+    vault_type: vaultConnection?.vaultType ?? null,
+    external_field_mappings: secret.fieldMappings
+      ? Object.fromEntries(secret.fieldMappings.map((m) => [m.field_name, m.reference]))
+      : null,
+    created_by_email: createdByEmail,
+    updated_by_email: updatedByEmail,
+  };
+}
+
+/** A list item: the response plus how many locations use the secret. */
+export const secretListItemSchema = secretResponseSchema
+  .extend({ location_count: z.number().int().min(0) })
+  .meta({ id: 'SecretListItem' });
+
+export function secretListItem(
+  secret: SecretView,
+  locationCount: number,
+): z.infer<typeof secretListItemSchema> {
+  return { ...secretResponse(secret), location_count: locationCount };
+}
+
+/** PATCH with `dry_run=true`: what the secret would become, and which fields would change. */
+export const secretDryRunResponseSchema = secretResponseSchema
+  .extend({ dry_run: z.literal(true), changed_fields: z.array(z.string()) })
+  .meta({ id: 'SecretDryRunResponse' });
+
+/** 409 on PATCH (secret_type change) and DELETE: the locations in the way, when they are the reason. */
+export const secretConflictResponseSchema = errorResponseSchema
+  .extend({
+    locations: z
+      .array(z.object({ id: idSchema, name: z.string(), location_type: z.enum(SECRET_TYPES) }))
+      .optional(),
+  })
+  .meta({ id: 'SecretConflictResponse' });
+
+const LIST_FILTERS = {
+  secret_type: z.enum(SECRET_TYPES).optional().meta({ description: 'Only secrets of this provider.' }),
+};
+
+const patchQuerySchema = z.strictObject({
+  dry_run: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true')
+    .meta({ description: 'true: validate and report what would change, without changing anything.' }),
+});
+
+const TAGS: ['Secrets'] = ['Secrets'];
+const IF_MATCH = {
+  'If-Match':
+    'Optional: `"<version>"` from an ETag. The request fails with 412 unless it is the current version; `*` or no header: unconditional.',
+};
+
+/** REST routes for secrets: thin translations to the shared service. */
+export function secretRoutes({ secrets }: Services): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/teams/:team_id/secrets',
+      doc: {
+        operationId: 'listSecrets',
+        summary: 'List secrets',
+        tags: TAGS,
+        scope: 'secrets:read',
+        query: restListQuerySchema(SECRET_SORT_FIELDS, 'created_at', LIST_FILTERS),
+        responses: {
+          200: { description: 'A page of secrets.', schema: restPageSchema(secretListItemSchema) },
+        },
+      },
+      handle: async ({ actor, params, query }) => {
+        const { page, list, filters } = parseRestListQuery(
+          query,
+          SECRET_SORT_FIELDS,
+          'created_at',
+          LIST_FILTERS,
+        );
+        const result = await secrets.list(actor, params.team_id, list, {
+          q: list.q,
+          secretType: filters.secret_type,
+        });
+        const counts = await secrets.locationCounts(result.items.map((s) => s.id));
+        return {
+          status: 200,
+          body: restPage(page, list, result, (s) => secretListItem(s, counts.get(s.id) ?? 0)),
+        };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/teams/:team_id/secrets',
+      doc: {
+        operationId: 'createSecret',
+        summary: 'Create a secret',
+        description:
+          'Native (`credentials`, written to the credential store and never returned) or external vault (`vault_connection_id` with `field_mappings`): exactly one of the two.',
+        tags: TAGS,
+        scope: 'secrets:create',
+        body: createSecretSchema,
+        responses: {
+          201: {
+            description: 'The created secret.',
+            schema: secretResponseSchema,
+            headers: { ETag: 'always' },
+          },
+          403: {
+            description: "The API key lacks the scope or role, or the team's plan allows no more secrets.",
+            schema: errorResponseSchema,
+          },
+          409: conflict('A secret with this name exists in the team.'),
+          503: credentialStoreUnavailable,
+        },
+      },
+      handle: async ({ actor, meta, params, body }) => {
+        const secret = await secrets.create(actor, meta, params.team_id, createSecretCommand(body));
+        return { status: 201, body: secretResponse(secret), headers: etagOf(secret.version) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/teams/:team_id/secrets/:secret_id',
+      doc: {
+        operationId: 'getSecret',
+        summary: 'Get a secret',
+        description:
+          'With its locations and, for an external-vault secret, its vault connection and mappings.',
+        tags: TAGS,
+        scope: 'secrets:read',
+        responses: {
+          200: {
+            description: 'The secret.',
+            schema: secretDetailResponseSchema,
+            headers: { ETag: 'always' },
+          },
+          404: notFound('secret'),
+        },
+      },
+      handle: async ({ actor, params }) => {
+        const detail = await secrets.getDetail(actor, secretIds(params));
+        return { status: 200, body: secretDetailResponse(detail), headers: etagOf(detail.secret.version) };
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/v1/teams/:team_id/secrets/:secret_id',
+      doc: {
+        operationId: 'updateSecret',
+        summary: 'Update a secret',
+        description:
+          'Every field optional; omitted or null means unchanged, except `description: null`, which clears it. `{}` changes nothing. A change of auth method to one with other credential fields needs new `credentials` (native) or `field_mappings` (external vault) in the same request.',
+        tags: TAGS,
+        scope: 'secrets:update',
+        query: patchQuerySchema,
+        requestHeaders: IF_MATCH,
+        body: updateSecretSchema,
+        responses: {
+          200: {
+            description: 'The secret after the change; on a dry run, what it would be (and no ETag).',
+            schema: z.union([secretResponseSchema, secretDryRunResponseSchema]),
+            headers: { ETag: 'sometimes' },
+          },
+          404: notFound('secret'),
+          409: conflict(
+            'The new name is taken, or linked locations have another location_type than the new secret_type (listed in `locations`).',
+            secretConflictResponseSchema,
+          ),
+          412: preconditionFailed,
+          503: credentialStoreUnavailable,
+        },
+      },
+      handle: async ({ actor, meta, params, body, headers, query }) => {
+        const { dry_run: dryRun } = parseOrThrow(patchQuerySchema, Object.fromEntries(query), [], 'query');
+        const result = await secrets.update(actor, meta, secretIds(params), updateSecretCommand(body), {
+          expectedVersion: expectedVersionFrom(headers),
+          dryRun,
+        });
+        const response = secretResponse(result.secret);
+        if (!dryRun) return { status: 200, body: response, headers: etagOf(result.secret.version) };
+        const dryRunResponse: z.infer<typeof secretDryRunResponseSchema> = {
+          ...response,
+          dry_run: true,
+          changed_fields: result.changedFields,
+        };
+        return { status: 200, body: dryRunResponse };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/teams/:team_id/secrets/:secret_id',
+      doc: {
+        operationId: 'deleteSecret',
+        summary: 'Delete a secret',
+        description:
+          'Refused while locations use the secret. Stored credentials are removed after the commit.',
+        tags: TAGS,
+        scope: 'secrets:delete',
+        requestHeaders: IF_MATCH,
+        responses: {
+          204: deleted('Secret'),
+          404: notFound('secret'),
+          409: conflict('Locations use the secret (listed in `locations`).', secretConflictResponseSchema),
+          412: preconditionFailed,
+        },
+      },
+      handle: async ({ actor, meta, params, headers }) => {
+        await secrets.delete(actor, meta, secretIds(params), {
+          expectedVersion: expectedVersionFrom(headers),
+        });
+        return { status: 204 };
+      },
+    },
+  ];
+}
+
+/** The secret a route's path names (the router has validated both ids). */
+export function secretIds(params: Record<string, string>): SecretIds {
+  return { teamId: params.team_id!, secretId: params.secret_id! };
+}

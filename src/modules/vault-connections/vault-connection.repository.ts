@@ -1,0 +1,122 @@
+import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
+import { Secret, VaultConnection, type VaultSettings } from '../../app/entities.js';
+import { autocommit } from '../../platform/db/unit-of-work.js';
+import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
+import type { VaultType } from '../../shared/vaults.js';
+
+/** A vault connection as the doors show it: plain data, never its token or client secret. */
+export interface VaultConnectionView {
+  id: string;
+  teamId: string;
+  name: string;
+  description: string | null;
+  vaultType: VaultType;
+  /** The non-secret settings of its vault type, by stored name (`project`, `client_id`, ...). */
+  settings: VaultSettings;
+  lastVerifiedAt: Date | null;
+  createdAt: Date;
+  createdBy: string;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+export const VAULT_CONNECTION_SORTS = ['name', 'created_at', 'updated_at'] as const;
+export type VaultConnectionSort = (typeof VAULT_CONNECTION_SORTS)[number];
+
+export interface VaultConnectionListQuery extends ListQuery<VaultConnectionSort> {
+  vaultType?: VaultType;
+}
+
+const SORT_PROPERTIES = {
+  name: 'name',
+  created_at: 'createdAt',
+  updated_at: 'updatedAt',
+} as const satisfies Record<VaultConnectionSort, keyof VaultConnection>;
+
+export function vaultConnectionView(connection: VaultConnection): VaultConnectionView {
+  return {
+    id: connection.id,
+    teamId: connection.teamId,
+    name: connection.name,
+    description: connection.description ?? null,
+    vaultType: connection.vaultType,
+    settings: connection.settings,
+    lastVerifiedAt: connection.lastVerifiedAt ?? null,
+    createdAt: connection.createdAt,
+    createdBy: connection.createdBy,
+    updatedAt: connection.updatedAt,
+    updatedBy: connection.updatedBy,
+  };
+}
+
+/** Every query about vault connections; writes go through the unit of work (`lockForWrite`). */
+export class VaultConnectionRepository {
+  constructor(private readonly orm: MikroORM) {}
+
+  async find(teamId: string, connectionId: string): Promise<VaultConnectionView | null> {
+    const connection = await this.orm.em.fork().findOne(VaultConnection, { id: connectionId, teamId });
+    return connection ? vaultConnectionView(connection) : null;
+  }
+
+  /** The team's connections among `ids` (federation and relation lookups by id alone). */
+  async findMany(teamId: string, ids: readonly string[]): Promise<VaultConnectionView[]> {
+    if (ids.length === 0) return [];
+    const found = await this.orm.em.fork().find(VaultConnection, { id: { $in: [...ids] }, teamId });
+    return found.map(vaultConnectionView);
+  }
+
+  async list(teamId: string, query: VaultConnectionListQuery): Promise<Page<VaultConnectionView>> {
+    const [items, total] = await this.orm.em.fork().findAndCount(
+      VaultConnection,
+      {
+        teamId,
+        ...(query.vaultType && { vaultType: query.vaultType }),
+        ...(query.q && { name: { $ilike: containsPattern(query.q) } }),
+      },
+      {
+        // The id tie-breaker keeps pages stable when sort values repeat.
+        orderBy: [{ [SORT_PROPERTIES[query.sortBy]]: query.sortOrder }, { id: query.sortOrder }],
+        limit: query.limit,
+        offset: query.offset,
+      },
+    );
+    return { items: items.map(vaultConnectionView), total };
+  }
+
+  /** How many of the team's secrets use each connection (0 for none), in one statement. */
+  async secretCounts(teamId: string, connectionIds: readonly string[]): Promise<Map<string, number>> {
+    const counts = new Map(connectionIds.map((id) => [id, 0]));
+    if (connectionIds.length === 0) return counts;
+    const rows = await autocommit(this.orm)<{ id: string; n: number }>(
+      `select vault_connection_id as id, count(*)::int as n from secrets
+        where team_id = $1 and vault_connection_id = any($2)
+        group by vault_connection_id`,
+      [teamId, connectionIds],
+    );
+    for (const row of rows) counts.set(row.id, Number(row.n));
+    return counts;
+  }
+
+  /** The team's connection, managed by `em`, its row locked until the unit of work ends; null when there is none. */
+  lockForWrite(em: EntityManager, teamId: string, connectionId: string): Promise<VaultConnection | null> {
+    return em.findOne(
+      VaultConnection,
+      { id: connectionId, teamId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE },
+    );
+  }
+
+  async nameTaken(em: EntityManager, teamId: string, name: string): Promise<boolean> {
+    return (await em.count(VaultConnection, { teamId, name })) > 0;
+  }
+
+  /** The secrets that read their credentials through the connection, by name. */
+  async secretsUsing(em: EntityManager, connectionId: string): Promise<{ id: string; name: string }[]> {
+    const secrets = await em.find(
+      Secret,
+      { vaultConnection: connectionId },
+      { fields: ['id', 'name'], orderBy: { name: 'asc' } },
+    );
+    return secrets.map((s) => ({ id: s.id, name: s.name }));
+  }
+}

@@ -1,0 +1,368 @@
+import { z } from 'zod';
+import type { Services } from '../../app/services.js';
+import {
+  conflict,
+  credentialStoreUnavailable,
+  deleted,
+  errorResponseSchema,
+  idSchema,
+  notFound,
+  timestampSchema,
+} from '../../platform/http/rest-docs.js';
+import type { Route } from '../../platform/http/rest-router.js';
+import { iso } from '../../platform/http/rest-views.js';
+import { snakeCase } from '../../shared/names.js';
+import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
+import { parseOrThrow } from '../../shared/validation.js';
+import { VAULT_TYPES, type VaultType } from '../../shared/vaults.js';
+import { descriptionSchema, nameSchema } from '../secrets/secret.rules.js';
+import { VAULT_CONNECTION_SORTS, type VaultConnectionView } from './vault-connection.repository.js';
+import {
+  type CreateVaultConnectionCommand,
+  ROTATION_FIELDS,
+  type RotateVaultConnectionCommand,
+  type UpdateVaultConnectionCommand,
+  VAULT_FIELDS,
+  VAULT_SETTINGS,
+} from './vault-connection.rules.js';
+import type { VaultConnectionIds } from './vault-connection.service.js';
+
+/** A rules shape (command names) under the REST body's names. */
+function bodyShape(shape: z.ZodRawShape): z.ZodRawShape {
+  return Object.fromEntries(Object.entries(shape).map(([field, rule]) => [snakeCase(field), rule]));
+}
+
+const common = { name: nameSchema, description: descriptionSchema.nullish() };
+
+/** POST body of a vault type: name, description, `vault_type` and the vault type's fields. */
+const createBody = (type: VaultType) =>
+  z.strictObject({ ...common, vault_type: z.literal(type), ...bodyShape(VAULT_FIELDS[type].shape) });
+const CREATE_BODIES = {
+  onepassword: createBody('onepassword'),
+  doppler: createBody('doppler'),
+  infisical: createBody('infisical'),
+};
+
+const vaultTypeSchema = z.looseObject({ vault_type: z.enum(VAULT_TYPES) });
+
+/** The POST body as the create command: its `vault_type` decides which body it must be. */
+export function createVaultConnectionCommand(body: unknown): CreateVaultConnectionCommand {
+  const { vault_type: vaultType } = parseOrThrow(vaultTypeSchema, body);
+  const input: Record<string, unknown> = parseOrThrow(CREATE_BODIES[vaultType], body);
+  const fields = Object.keys(VAULT_FIELDS[vaultType].shape).filter((f) => input[snakeCase(f)] !== undefined);
+  // The body was checked against the vault type's own fields: it is that vault type's command.
+  return {
+    name: input.name,
+    ...(input.description !== undefined && { description: input.description }),
+    vaultType,
+    ...Object.fromEntries(fields.map((field) => [field, input[snakeCase(field)]])),
+  } as CreateVaultConnectionCommand;
+}
+
+/**
+ * POST .../rotate as sent: the write-only field of one vault type or another. Which one the
+ * connection takes is a rule of its vault type (`checkRotation`).
+ */
+const rotateBodySchema = z.strictObject({
+  access_token: z.string().optional(),
+  client_secret: z.string().optional(),
+});
+
+/** PATCH body: only `name` (null: unchanged) and `description` (null: cleared). */
+const updateFieldsSchema = z.object({ name: nameSchema.nullish(), description: descriptionSchema.nullish() });
+
+/** Any other field of a PATCH body (a token above all) is refused by name, before the fields' own issues. */
+const updateBodySchema = z.intersection(
+  z.looseObject({}).superRefine((body, ctx) => {
+    for (const key of Object.keys(body)) {
+      if (Object.hasOwn(updateFieldsSchema.shape, key)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: Object.hasOwn(rotateBodySchema.shape, key)
+          ? `${key} changes only through POST .../vault-connections/{connection_id}/rotate`
+          : 'Only name and description can be changed; create a new connection for other settings',
+        params: { code: 'extra_forbidden' },
+      });
+    }
+  }),
+  updateFieldsSchema,
+);
+
+/** The PATCH body as the update command. */
+export function updateVaultConnectionCommand(body: unknown): UpdateVaultConnectionCommand {
+  const patch = parseOrThrow(updateBodySchema, body);
+  return {
+    ...(patch.name != null && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+  };
+}
+
+/** The rotate body as the rotate command. */
+export function rotateVaultConnectionCommand(body: unknown): RotateVaultConnectionCommand {
+  const input = parseOrThrow(rotateBodySchema, body);
+  return {
+    ...(input.access_token !== undefined && { accessToken: input.access_token }),
+    ...(input.client_secret !== undefined && { clientSecret: input.client_secret }),
+  };
+}
+
+/** The connection a route's path names (the router has validated both ids). */
+export function vaultConnectionIds(params: Record<string, string>): VaultConnectionIds {
+  return { teamId: params.team_id!, connectionId: params.connection_id! };
+}
+
+/** The create response (contract §4): never a token or client secret. */
+export const vaultConnectionResponseSchema = z
+  .object({
+    id: idSchema,
+    name: z.string(),
+    description: z.string().nullable(),
+    vault_type: z.enum(VAULT_TYPES),
+    last_verified_at: timestampSchema.nullable(),
+    created_at: timestampSchema,
+    created_by: idSchema,
+  })
+  .meta({ id: 'VaultConnectionResponse' });
+
+export function vaultConnectionResponse(
+  connection: VaultConnectionView,
+): z.infer<typeof vaultConnectionResponseSchema> {
+  return {
+    id: connection.id,
+    name: connection.name,
+    description: connection.description ?? null,
+    vault_type: connection.vaultType,
+    last_verified_at: iso(connection.lastVerifiedAt),
+    created_at: iso(connection.createdAt),
+    created_by: connection.createdBy,
+  };
+}
+
+export const vaultConnectionListItemSchema = vaultConnectionResponseSchema
+  .extend({ updated_at: timestampSchema, updated_by: idSchema })
+  .meta({ id: 'VaultConnectionListItem' });
+
+/** A list item: the create response plus who changed it last. */
+export function vaultConnectionListItem(
+  connection: VaultConnectionView,
+): z.infer<typeof vaultConnectionListItemSchema> {
+  return {
+    ...vaultConnectionResponse(connection),
+    updated_at: iso(connection.updatedAt),
+    updated_by: connection.updatedBy,
+  };
+}
+
+/** The non-secret settings of every vault type (VAULT_SETTINGS); a detail carries its own type's. */
+const SETTINGS_FIELDS = Object.fromEntries(
+  [...new Set(Object.values(VAULT_SETTINGS).flat())].map((key) => {
+    const types = VAULT_TYPES.filter((type) => VAULT_SETTINGS[type].includes(key));
+    return [
+      key,
+      z
+        .string()
+        .nullable()
+        .optional()
+        .meta({ description: `Present for ${types.join(', ')}.` }),
+    ];
+  }),
+);
+
+export const vaultConnectionDetailSchema = vaultConnectionListItemSchema
+  .extend({ ...SETTINGS_FIELDS, secret_count: z.number().int().min(0) })
+  .meta({ id: 'VaultConnectionDetail' });
+
+/** GET, PATCH and rotate: the list item plus the non-secret settings of its vault type and its secret count. */
+export function vaultConnectionDetail(
+  connection: VaultConnectionView,
+  secretCount: number,
+): z.infer<typeof vaultConnectionDetailSchema> {
+  const settings = Object.fromEntries(
+    VAULT_SETTINGS[connection.vaultType].map((key) => [key, connection.settings[key] ?? null]),
+  );
+  return { ...vaultConnectionListItem(connection), ...settings, secret_count: secretCount };
+}
+
+/** 409 on DELETE: the secrets that still use the connection. */
+export const vaultConnectionConflictResponseSchema = errorResponseSchema
+  .extend({ secrets: z.array(z.object({ id: idSchema, name: z.string() })).optional() })
+  .meta({ id: 'VaultConnectionConflictResponse' });
+
+/** What the OpenAPI document says create and rotate take: one body per vault type. */
+const createBodyDoc = z.union([CREATE_BODIES.onepassword, CREATE_BODIES.doppler, CREATE_BODIES.infisical]);
+const rotateBodyDoc = z.union(
+  VAULT_TYPES.map((type) => z.strictObject(bodyShape(ROTATION_FIELDS[type].shape))),
+);
+
+const LIST_FILTERS = {
+  vault_type: z.enum(VAULT_TYPES).optional().meta({ description: 'Only connections to this vault service.' }),
+};
+const parseQuery = (query: URLSearchParams) =>
+  parseRestListQuery(query, VAULT_CONNECTION_SORTS, 'created_at', LIST_FILTERS);
+
+const TAGS: ['Vault connections'] = ['Vault connections'];
+
+/** REST routes for this resource: thin translations to the shared service. */
+export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
+  const detail = async (connection: VaultConnectionView) => ({
+    status: 200,
+    body: vaultConnectionDetail(
+      connection,
+      (await vaultConnections.secretCounts(connection.teamId, [connection.id])).get(connection.id) ?? 0,
+    ),
+  });
+  return [
+    {
+      method: 'POST',
+      path: '/v1/teams/:team_id/vault-connections',
+      doc: {
+        operationId: 'createVaultConnection',
+        summary: 'Connect an external vault',
+        description:
+          'The body depends on `vault_type`. Tokens and client secrets go to the credential store and are never returned.',
+        tags: TAGS,
+        scope: 'vault_connections:create',
+        body: createBodyDoc,
+        responses: {
+          201: { description: 'The created connection.', schema: vaultConnectionResponseSchema },
+          403: {
+            description:
+              "The API key lacks the scope or role, or the team's plan allows no more vault connections.",
+            schema: errorResponseSchema,
+          },
+          409: conflict('A vault connection with this name exists in the team.'),
+          503: credentialStoreUnavailable,
+        },
+      },
+      handle: async ({ actor, meta, params, body }) => ({
+        status: 201,
+        body: vaultConnectionResponse(
+          await vaultConnections.create(actor, meta, params.team_id, createVaultConnectionCommand(body)),
+        ),
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/v1/teams/:team_id/vault-connections',
+      doc: {
+        operationId: 'listVaultConnections',
+        summary: 'List vault connections',
+        tags: TAGS,
+        scope: 'vault_connections:read',
+        query: restListQuerySchema(VAULT_CONNECTION_SORTS, 'created_at', LIST_FILTERS),
+        responses: {
+          200: {
+            description: 'A page of vault connections.',
+            schema: restPageSchema(vaultConnectionListItemSchema),
+          },
+        },
+      },
+      handle: async ({ actor, params, query }) => {
+        let parsed: ReturnType<typeof parseQuery> | undefined;
+        const result = await vaultConnections.list(actor, params.team_id, () => {
+          parsed = parseQuery(query);
+          return { ...parsed.list, vaultType: parsed.filters.vault_type };
+        });
+        return { status: 200, body: restPage(parsed!.page, parsed!.list, result, vaultConnectionListItem) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/teams/:team_id/vault-connections/:connection_id',
+      doc: {
+        operationId: 'getVaultConnection',
+        summary: 'Get a vault connection',
+        tags: TAGS,
+        scope: 'vault_connections:read',
+        responses: {
+          200: {
+            description: 'The connection, its non-secret settings and how many secrets use it.',
+            schema: vaultConnectionDetailSchema,
+          },
+          404: notFound('vault connection'),
+        },
+      },
+      handle: async ({ actor, params }) =>
+        detail(await vaultConnections.get(actor, vaultConnectionIds(params))),
+    },
+    {
+      method: 'PATCH',
+      path: '/v1/teams/:team_id/vault-connections/:connection_id',
+      doc: {
+        operationId: 'updateVaultConnection',
+        summary: 'Rename or re-describe a vault connection',
+        description:
+          'Only `name` (null: unchanged) and `description` (null: cleared). Tokens change through the rotate endpoint; any other field is refused.',
+        tags: TAGS,
+        scope: 'vault_connections:update',
+        // Every other key is refused by name, so the body is closed.
+        body: updateFieldsSchema.strict(),
+        responses: {
+          200: { description: 'The connection after the change.', schema: vaultConnectionDetailSchema },
+          404: notFound('vault connection'),
+          409: conflict('A vault connection with the new name exists in the team.'),
+        },
+      },
+      handle: async ({ actor, meta, params, body }) =>
+        detail(
+          await vaultConnections.update(
+            actor,
+            meta,
+            vaultConnectionIds(params),
+            updateVaultConnectionCommand(body),
+          ),
+        ),
+    },
+    {
+      method: 'POST',
+      path: '/v1/teams/:team_id/vault-connections/:connection_id/rotate',
+      doc: {
+        operationId: 'rotateVaultConnection',
+        summary: "Replace a vault connection's token",
+        description:
+          '`access_token` for 1Password (`ops_...`) and Doppler (`dp.st....`), `client_secret` for Infisical. The old value is removed from the credential store.',
+        tags: TAGS,
+        scope: 'vault_connections:update',
+        body: rotateBodyDoc,
+        responses: {
+          200: { description: 'The connection after the rotation.', schema: vaultConnectionDetailSchema },
+          404: notFound('vault connection'),
+          503: credentialStoreUnavailable,
+        },
+      },
+      handle: async ({ actor, meta, params, body }) =>
+        detail(
+          await vaultConnections.rotate(
+            actor,
+            meta,
+            vaultConnectionIds(params),
+            rotateVaultConnectionCommand(body),
+          ),
+        ),
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/teams/:team_id/vault-connections/:connection_id',
+      doc: {
+        operationId: 'deleteVaultConnection',
+        summary: 'Delete a vault connection',
+        description: 'Refused while secrets use it. The stored token is removed after the commit.',
+        tags: TAGS,
+        scope: 'vault_connections:delete',
+        responses: {
+          204: deleted('Vault connection'),
+          404: notFound('vault connection'),
+          409: conflict(
+            'Secrets use the connection (listed in `secrets`).',
+            vaultConnectionConflictResponseSchema,
+          ),
+        },
+      },
+      handle: async ({ actor, meta, params }) => {
+        await vaultConnections.delete(actor, meta, vaultConnectionIds(params));
+        return { status: 204 };
+      },
+    },
+  ];
+}

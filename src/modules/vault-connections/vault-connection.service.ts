@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { VaultConnection } from '../../app/entities.js';
+import {
+  type CredentialCleanup,
+  queueCredentialDeletion,
+} from '../../platform/credentials/credential-cleanup.js';
+import { type CredentialStore, vaultConnectionRef } from '../../platform/credentials/credential-store.js';
+import { unitOfWork } from '../../platform/db/unit-of-work.js';
+import { ConflictError, NotFoundError } from '../../shared/errors.js';
+import type { Page } from '../../shared/paging.js';
+import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import { assertWithinPlan } from '../teams/plan-limits.js';
+import {
+  type VaultConnectionListQuery,
+  VaultConnectionRepository,
+  type VaultConnectionView,
+  vaultConnectionView,
+} from './vault-connection.repository.js';
+import {
+  type CreateVaultConnectionCommand,
+  checkRotation,
+  planVaultConnection,
+  planVaultConnectionUpdate,
+  type RotateVaultConnectionCommand,
+  type UpdateVaultConnectionCommand,
+} from './vault-connection.rules.js';
+
+/** A vault connection of a team; both ids are validated (and lower-cased) by the door. */
+export interface VaultConnectionIds {
+  teamId: string;
+  connectionId: string;
+}
+
+/** Every vault connection use case, shared by the REST and GraphQL doors. */
+export class VaultConnectionService {
+  readonly repository: VaultConnectionRepository;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly store: CredentialStore,
+    /** When given, drained right after a delete commits (else the worker's interval picks the deletion up). */
+    private readonly cleanup?: Pick<CredentialCleanup, 'drain'>,
+  ) {
+    this.repository = new VaultConnectionRepository(orm);
+  }
+
+  async get(actor: Actor, { teamId, connectionId }: VaultConnectionIds): Promise<VaultConnectionView> {
+    authorize(actor, teamId, 'vault_connections:read');
+    return (await this.repository.find(teamId, connectionId)) ?? notFound();
+  }
+
+  /** Federation entity lookup by (valid, lower-case) id alone: the caller's team's connections among `ids`. */
+  async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, VaultConnectionView>> {
+    authorize(actor, actor.teamId, 'vault_connections:read');
+    const found = await this.repository.findMany(actor.teamId, ids);
+    return new Map(found.map((connection) => [connection.id, connection]));
+  }
+
+  /** `readQuery` parses the door's paging and filter input; it runs after authorization. */
+  async list(
+    actor: Actor,
+    teamId: string,
+    readQuery: () => VaultConnectionListQuery,
+  ): Promise<Page<VaultConnectionView>> {
+    authorize(actor, teamId, 'vault_connections:read');
+    return this.repository.list(teamId, readQuery());
+  }
+
+  /**
+   * How many secrets use each connection. No authorization of its own: callers pass connections
+   * they have already been allowed to read (the detail views of both doors; batched on GraphQL).
+   */
+  secretCounts(teamId: string, connectionIds: readonly string[]): Promise<Map<string, number>> {
+    return this.repository.secretCounts(teamId, connectionIds);
+  }
+
+  async create(
+    actor: Actor,
+    meta: RequestMeta,
+    teamId: string,
+    command: CreateVaultConnectionCommand,
+  ): Promise<VaultConnectionView> {
+    authorize(actor, teamId, 'vault_connections:create');
+    const { settings, credentials, createdFields } = planVaultConnection(command);
+    const connection = await unitOfWork(this.orm, async (em, tx) => {
+      await assertWithinPlan(em, teamId, 'vault_connections', () => em.count(VaultConnection, { teamId }));
+      await this.assertNameFree(em, teamId, command.name);
+      const id = randomUUID();
+      const ref = vaultConnectionRef(teamId, id);
+      const now = new Date();
+      const created = em.create(VaultConnection, {
+        id,
+        teamId,
+        name: command.name,
+        description: command.description ?? null,
+        vaultType: command.vaultType,
+        settings,
+        credentialRef: ref,
+        credentialVersion: await this.store.put(ref, credentials, tx),
+        lastVerifiedAt: null,
+        createdAt: now,
+        createdBy: actor.userId,
+        updatedAt: now,
+        updatedBy: actor.userId,
+      });
+      recordAudit(em, actor, meta, {
+        eventType: 'vault_connection_created',
+        resourceType: 'vault_connection',
+        resourceId: id,
+        resourceName: command.name,
+        changedFields: createdFields,
+      });
+      return created;
+    });
+    return vaultConnectionView(connection);
+  }
+
+  /** Renames or re-describes a connection. Tokens change only through `rotate`. */
+  async update(
+    actor: Actor,
+    meta: RequestMeta,
+    ids: VaultConnectionIds,
+    command: UpdateVaultConnectionCommand,
+  ): Promise<VaultConnectionView> {
+    authorize(actor, ids.teamId, 'vault_connections:update');
+    const connection = await unitOfWork(this.orm, async (em) => {
+      const connection = await this.lockForWrite(em, ids);
+      const { changedFields, ...change } = planVaultConnectionUpdate(connection, command);
+      if (changedFields.length === 0) return connection;
+      if (change.name !== undefined) await this.assertNameFree(em, ids.teamId, change.name);
+      em.assign(connection, { ...change, updatedAt: new Date(), updatedBy: actor.userId });
+      recordAudit(em, actor, meta, {
+        eventType: 'vault_connection_updated',
+        resourceType: 'vault_connection',
+        resourceId: connection.id,
+        resourceName: connection.name,
+        changedFields,
+      });
+      return connection;
+    });
+    return vaultConnectionView(connection);
+  }
+
+  /**
+   * Replaces the connection's token (1Password, Doppler) or client secret (Infisical). The new value
+   * is written as a new version of the same store reference before the flush, and the row moves to
+   * it in the same unit of work, so the row never points at a version that does not hold the current
+   * value (if the commit fails, it still points at the old one). The store then drops the older
+   * versions where it can, in the same unit of work.
+   */
+  async rotate(
+    actor: Actor,
+    meta: RequestMeta,
+    ids: VaultConnectionIds,
+    command: RotateVaultConnectionCommand,
+  ): Promise<VaultConnectionView> {
+    authorize(actor, ids.teamId, 'vault_connections:update');
+    const connection = await unitOfWork(this.orm, async (em, tx) => {
+      // The row lock makes concurrent rotations of one connection take turns.
+      const connection = await this.lockForWrite(em, ids);
+      const credentials = checkRotation(connection.vaultType, command);
+      const ref = connection.credentialRef;
+      const version = await this.store.put(ref, credentials, tx, connection.credentialVersion);
+      await this.store.prune(ref, version, tx);
+      em.assign(connection, {
+        credentialVersion: version,
+        // A verification applied to the old token.
+        lastVerifiedAt: null,
+        updatedAt: new Date(),
+        updatedBy: actor.userId,
+      });
+      recordAudit(em, actor, meta, {
+        eventType: 'vault_connection_rotated',
+        resourceType: 'vault_connection',
+        resourceId: connection.id,
+        resourceName: connection.name,
+        changedFields: Object.keys(credentials),
+      });
+      return connection;
+    });
+    return vaultConnectionView(connection);
+  }
+
+  /** Deletes an unused connection; 409 naming the secrets that still use it. */
+  async delete(actor: Actor, meta: RequestMeta, ids: VaultConnectionIds): Promise<void> {
+    authorize(actor, ids.teamId, 'vault_connections:delete');
+    // The row lock orders this against a secret being created on the connection (it holds the row
+    // FOR SHARE): that secret is either committed and counted here, or finds the connection gone.
+    await unitOfWork(this.orm, async (em, tx) => {
+      const connection = await this.lockForWrite(em, ids);
+      await this.assertUnused(em, connection.id);
+      em.remove(connection);
+      // The stored token goes through the outbox: removed from the credential store after the
+      // commit by the cleanup worker, retried until it succeeds.
+      await queueCredentialDeletion(tx.sql, connection.credentialRef);
+      recordAudit(em, actor, meta, {
+        eventType: 'vault_connection_deleted',
+        resourceType: 'vault_connection',
+        resourceId: connection.id,
+        resourceName: connection.name,
+      });
+    });
+    void this.cleanup?.drain();
+  }
+
+  private async lockForWrite(em: EntityManager, { teamId, connectionId }: VaultConnectionIds) {
+    return (await this.repository.lockForWrite(em, teamId, connectionId)) ?? notFound();
+  }
+
+  private async assertUnused(em: EntityManager, connectionId: string): Promise<void> {
+    const secrets = await this.repository.secretsUsing(em, connectionId);
+    if (secrets.length) {
+      throw new ConflictError(
+        `The vault connection is used by ${secrets.length} secret(s); delete them or move them to another connection first`,
+        { secrets },
+      );
+    }
+  }
+
+  private async assertNameFree(em: EntityManager, teamId: string, name: string): Promise<void> {
+    if (await this.repository.nameTaken(em, teamId, name)) {
+      throw new ConflictError(`A vault connection named '${name}' already exists in the team`);
+    }
+  }
+}
+
+function notFound(): never {
+  throw new NotFoundError('Vault connection not found');
+}

@@ -1,0 +1,177 @@
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { loadMigrations, migrationNames } from '../../../migrations/index.js';
+import { ENTITIES } from '../../app/entities.js';
+import { UnavailableError } from '../../shared/errors.js';
+import type { Config } from '../config.js';
+import { type EmbeddedServer, startEmbedded, templatePath } from './embedded.js';
+import { autocommit, prepareStatements } from './unit-of-work.js';
+
+export { DataDirInUseError } from './embedded.js';
+
+export interface Database {
+  orm: MikroORM;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  poolMax: number;
+  /** The embedded database, already starting (src/main.ts starts it before loading the ORM). */
+  embedded?: Promise<EmbeddedServer>;
+}
+
+export function databaseOptions(config: Config): DatabaseOptions {
+  return { databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DATABASE_POOL_MAX };
+}
+
+/** `DATABASE_URL` set: that PostgreSQL; unset: an embedded PostgreSQL (PGlite) persisted under `dataDir`. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) {
+    const orm = await initOrm(options.databaseUrl, options.poolMax);
+    try {
+      await migrate(orm, true);
+      // A PGlite socket (the test suite's) runs one session for all its connections: names would clash.
+      const [{ version }] = await autocommit(orm)<{ version: string }>('select version()');
+      if (!version.includes('PGlite')) prepareStatements(orm);
+    } catch (error) {
+      await orm.close();
+      throw error;
+    }
+    return { orm, embedded: false, close: () => orm.close() };
+  }
+  return openEmbedded(options.embedded ?? startEmbedded(options.dataDir, pgliteTemplate));
+}
+
+async function openEmbedded(starting: Promise<EmbeddedServer>): Promise<Database> {
+  const embedded = await starting;
+  let orm: MikroORM | undefined;
+  try {
+    orm = await initOrm(`postgresql://postgres:postgres@${embedded.address}/postgres`, 1);
+    await migrate(orm, false);
+  } catch (error) {
+    await orm?.close();
+    await embedded.close();
+    throw error;
+  }
+  const opened = orm;
+  return {
+    orm,
+    embedded: true,
+    async close() {
+      await opened.close();
+      await embedded.close();
+    },
+  };
+}
+
+export function ormOptions(clientUrl: string, poolMax: number): Options {
+  return {
+    clientUrl,
+    entities: ENTITIES,
+    migrations: { transactional: true, allOrNothing: true, silent: true, snapshot: false },
+    pool: { min: 0, max: poolMax, acquireTimeoutMillis: 10_000 },
+    discovery: { warnWhenNoEntities: false },
+    debug: false,
+    // Never keep state between requests: each use case forks its own EntityManager.
+    allowGlobalContext: false,
+  };
+}
+
+async function initOrm(clientUrl: string, poolMax: number): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(clientUrl, poolMax));
+}
+
+const MIGRATION_LOCK = 727_274_001;
+
+/**
+ * Applies pending migrations. On a shared server, racing processes take turns under an advisory
+ * lock, held on one connection of a small dedicated pool while the migrator uses the other.
+ */
+export async function migrate(orm: MikroORM, shared: boolean): Promise<void> {
+  if (await upToDate(orm)) return;
+  if (!shared) {
+    await (await migratorOf(orm)).up();
+    return;
+  }
+  const migrationOrm = await MikroORM.init(ormOptions(orm.config.get('clientUrl')!, 2));
+  const knex = migrationOrm.em.getConnection().getKnex();
+  const lockConnection = await knex.client.acquireConnection();
+  try {
+    await lockConnection.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await (await migratorOf(migrationOrm)).up();
+  } finally {
+    await lockConnection.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await knex.client.releaseConnection(lockConnection);
+    await migrationOrm.close();
+  }
+}
+
+/** The migrator, loaded (with the migrations) only when there is something to migrate. */
+async function migratorOf(orm: MikroORM) {
+  const [{ Migrator }, migrationsList] = await Promise.all([
+    import('@mikro-orm/migrations'),
+    loadMigrations(),
+  ]);
+  Object.assign(orm.config.get('migrations'), { migrationsList });
+  Migrator.register(orm);
+  return orm.migrator;
+}
+
+/** Whether every migration in the list is recorded as applied (one query; migrations are only ever added). */
+async function upToDate(orm: MikroORM): Promise<boolean> {
+  const table = orm.config.get('migrations').tableName ?? 'mikro_orm_migrations';
+  try {
+    const rows = await autocommit(orm)<{ name: string }>(`select name from ${table}`);
+    const applied = new Set(rows.map((row) => row.name));
+    return migrationNames.every((name) => applied.has(name));
+  } catch {
+    return false; // no migrations table yet
+  }
+}
+
+/** Throws unless the database answers (readiness). */
+export async function pingDatabase(orm: MikroORM): Promise<void> {
+  await autocommit(orm)('select 1');
+}
+
+/**
+ * The pool had no free connection within its acquire timeout (every connection busy): a 503 the
+ * caller may retry, not an unexpected error. Null for any other error.
+ */
+export function poolExhausted(error: unknown): UnavailableError | null {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (cause.name === 'KnexTimeoutError') {
+      return new UnavailableError('The database is busy: no connection was free in time. Retry shortly.', 1);
+    }
+  }
+  return null;
+}
+
+/** The template data directory, created (initdb, migrations, clean shutdown) when missing. */
+export async function pgliteTemplate(): Promise<string> {
+  const template = templatePath();
+  if (existsSync(path.join(template, 'PG_VERSION'))) return template;
+  const cache = path.dirname(template);
+  const name = path.basename(template);
+  const building = path.join(cache, `building-${process.pid}`);
+  rmSync(building, { recursive: true, force: true });
+  await (await openEmbedded(startEmbedded(building))).close();
+  try {
+    renameSync(path.join(building, 'pg'), template);
+  } catch (error) {
+    // Another process got there first: theirs is as good as ours.
+    if (!existsSync(path.join(template, 'PG_VERSION'))) throw error;
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+  // Templates of other versions or migration lists are of no further use.
+  for (const entry of readdirSync(cache)) {
+    if (entry.startsWith('pglite-') && entry !== name)
+      rmSync(path.join(cache, entry), { recursive: true, force: true });
+  }
+  return template;
+}
