@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { serverParts } from '../src/app/app.js';
 import type { Services } from '../src/app/services.js';
 import { createHttpServer } from '../src/platform/http/server.js';
 import { createLogger } from '../src/platform/logger.js';
@@ -81,6 +82,7 @@ function serve(port: number) {
       RATE_LIMIT_IP_PER_MINUTE: 0,
     },
     services,
+    ...serverParts({ GRAPHQL_INTROSPECTION: false }, services),
     logger: createLogger('warn'),
     ready: async () => {},
   });

@@ -1,3 +1,5 @@
+import { ENTITIES } from '../src/app/database.js';
+import { bootstrapTeam } from '../src/app/team-admin.js';
 /**
  * Seeds the bench database through the product's own code: `openDatabase` (which migrates),
  * `bootstrapTeam` (a pro team, its owner and an owner API key with every scope), `authenticate`, and
@@ -7,7 +9,6 @@
  */
 import { authenticate } from '../src/modules/api-keys/authenticate.js';
 import { SecretService } from '../src/modules/secrets/secret.service.js';
-import { bootstrapTeam } from '../src/modules/teams/team-admin.js';
 import { CredentialCleanup } from '../src/platform/credentials/credential-cleanup.js';
 import { LocalCredentialStore } from '../src/platform/credentials/local-store.js';
 import { openDatabase } from '../src/platform/db/database.js';
@@ -32,7 +33,12 @@ export async function seed(options: {
   teams: number;
   secretsPerTeam: number;
 }): Promise<Fixture> {
-  const db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir, poolMax: 10 });
+  const db = await openDatabase({
+    entities: ENTITIES,
+    databaseUrl: options.databaseUrl,
+    dataDir: options.dataDir,
+    poolMax: 10,
+  });
   try {
     const logger = createLogger('silent');
     const store = new LocalCredentialStore(Buffer.from(options.credentialKey, 'base64'));

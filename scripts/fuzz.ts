@@ -16,7 +16,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { addMember, bootstrapTeam, createTeamApiKey } from '../src/modules/teams/team-admin.js';
+import { ENTITIES } from '../src/app/database.js';
+import { addMember, bootstrapTeam, createTeamApiKey } from '../src/app/team-admin.js';
 import { openDatabase } from '../src/platform/db/database.js';
 import { CANARY_TAG, createFuzzResources, type FuzzFixture, fuzzProperties } from './lib/fuzz.js';
 import { startServerProcess } from './lib/processes.js';
@@ -28,7 +29,7 @@ const databaseUrl = process.env.DATABASE_URL || undefined;
 const dataDir = databaseUrl ? undefined : mkdtempSync(path.join(tmpdir(), 'fuzz-'));
 
 // Two teams and a viewer key, made before the server starts (the embedded database is single-process).
-const db = await openDatabase({ databaseUrl, dataDir: dataDir ?? '.', poolMax: 2 });
+const db = await openDatabase({ entities: ENTITIES, databaseUrl, dataDir: dataDir ?? '.', poolMax: 2 });
 const tag = randomBytes(4).toString('hex');
 const team = await bootstrapTeam(db.orm, {
   team: `fuzz-${tag}`,

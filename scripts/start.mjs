@@ -69,7 +69,7 @@ function compile(tsc) {
     rmSync(fresh, { recursive: true, force: true });
     throw new Error(`tsc failed (exit ${result.status ?? result.signal})`);
   }
-  // src/platform/http/openapi.ts reads the version from ../../../package.json, which from dist/src/platform/http is here.
+  // src/app/openapi.ts reads the version from ../../package.json, which from dist/src/app is here.
   cpSync(path.join(root, 'package.json'), path.join(fresh, 'package.json'));
   writeFileSync(path.join(fresh, '.built'), started.toISOString());
   utimesSync(path.join(fresh, '.built'), started, started);

@@ -1,11 +1,13 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { parseArgs } from 'node:util';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { createCredentialStore } from './app/app.js';
+import { openConfiguredDatabase } from './app/database.js';
 import { reconcile } from './app/reconcile-credentials.js';
-import { bootstrapTeam, createTeamApiKey, UnknownScopeError } from './modules/teams/team-admin.js';
+import { bootstrapTeam, createTeamApiKey, UnknownScopeError } from './app/team-admin.js';
 import { loadConfig } from './platform/config.js';
-import { DataDirInUseError, openDatabase } from './platform/db/database.js';
+import { DataDirInUseError } from './platform/db/database.js';
 import { isUuid } from './shared/ids.js';
 
 const USAGE = `Usage:
@@ -70,11 +72,9 @@ async function run(argv: string[]): Promise<unknown> {
   throw new UsageError(command ? `Unknown command: ${argv.join(' ')}` : 'No command given');
 }
 
-async function withDatabase<T>(
-  work: (orm: Awaited<ReturnType<typeof openDatabase>>['orm']) => Promise<T>,
-): Promise<T> {
+async function withDatabase<T>(work: (orm: MikroORM) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: 2 });
+  const db = await openConfiguredDatabase(config, { poolMax: 2 });
   try {
     return await work(db.orm);
   } finally {

@@ -16,13 +16,13 @@ async function main(): Promise<void> {
         import('./platform/db/database.js').then((db) => db.pgliteTemplate()),
       );
   embedded?.catch(() => {}); // openDatabase awaits it
-  const database = import('./platform/db/database.js').then(({ databaseOptions, openDatabase }) =>
-    openDatabase({ ...databaseOptions(config), embedded }),
+  const database = import('./app/database.js').then(({ openConfiguredDatabase }) =>
+    openConfiguredDatabase(config, { embedded }),
   );
   database.catch(() => {}); // createApp awaits it: a failure is reported there, not as unhandled
   const { createApp } = await import('./app/app.js');
   const app = await createApp(config, logger, database);
-  const { bootstrapTeam, hasAnyTeam } = await import('./modules/teams/team-admin.js');
+  const { bootstrapTeam, hasAnyTeam } = await import('./app/team-admin.js');
   if (app.db.embedded && !(await hasAnyTeam(app.db.orm))) {
     const created = await bootstrapTeam(app.db.orm, {
       team: 'default',

@@ -7,8 +7,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMember, createTeamApiKey } from '../src/app/team-admin.js';
 import { AuthCache, type ResolvedKey } from '../src/modules/api-keys/auth-cache.js';
-import { addMember, createTeamApiKey } from '../src/modules/teams/team-admin.js';
 import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 /** Long enough that nothing in a test outlives it: a refusal seen here comes from an eviction. */

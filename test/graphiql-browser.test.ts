@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_QUERY, GRAPHIQL_OPTIONS } from '../src/platform/http/graphiql.js';
+import { DEFAULT_QUERY, GRAPHIQL_OPTIONS } from '../src/platform/graphql/graphiql.js';
 import { rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';

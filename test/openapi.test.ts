@@ -12,7 +12,7 @@ import {
   type JsonSchema,
   type OpenApiDocument,
   restRouteDefinitions,
-} from '../src/platform/http/openapi.js';
+} from '../src/app/openapi.js';
 import { SCOPES } from '../src/shared/scopes.js';
 import { rest, restExchanges, startTestApp, type TestApp } from './support/harness.js';
 import {

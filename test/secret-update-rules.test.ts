@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../src/app/entities.js';
+import { Secret } from '../src/modules/secrets/secret.entity.js';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
 import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
 

@@ -17,11 +17,7 @@
 import fc from 'fast-check';
 import { type GraphQLInputType, isEnumType, isInputObjectType, isListType, isNonNullType } from 'graphql';
 import { buildSubgraphSchema } from '../../src/app/graphql-schema.js';
-import {
-  buildOpenApiDocument,
-  type JsonSchema,
-  type OpenApiDocument,
-} from '../../src/platform/http/openapi.js';
+import { buildOpenApiDocument, type JsonSchema, type OpenApiDocument } from '../../src/app/openapi.js';
 import { AUTH_METHODS, CREDENTIAL_FIELDS, SECRET_TYPES } from '../../src/shared/providers.js';
 import { SCOPES } from '../../src/shared/scopes.js';
 import { type Operation, schemaOperations } from './graphql-operations.js';

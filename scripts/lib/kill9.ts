@@ -10,8 +10,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { ENTITIES } from '../../src/app/database.js';
 import { reconcile } from '../../src/app/reconcile-credentials.js';
-import { bootstrapTeam } from '../../src/modules/teams/team-admin.js';
+import { bootstrapTeam } from '../../src/app/team-admin.js';
 import {
   CredentialNotFoundError,
   type CredentialStore,
@@ -118,7 +119,12 @@ export async function runKill9(options: Kill9Options): Promise<Kill9Report> {
     let teamId: string;
     let key: string;
     if (options.databaseUrl) {
-      const db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: '.', poolMax: 2 });
+      const db = await openDatabase({
+        entities: ENTITIES,
+        databaseUrl: options.databaseUrl,
+        dataDir: '.',
+        poolMax: 2,
+      });
       try {
         const tag = randomBytes(4).toString('hex');
         const created = await bootstrapTeam(db.orm, {
@@ -386,7 +392,12 @@ export async function runKill9(options: Kill9Options): Promise<Kill9Report> {
     server = undefined;
 
     // The stored credentials of every acknowledged rotation, and reconcile, with the server stopped.
-    const db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: dataDir ?? '.', poolMax: 2 });
+    const db = await openDatabase({
+      entities: ENTITIES,
+      databaseUrl: options.databaseUrl,
+      dataDir: dataDir ?? '.',
+      poolMax: 2,
+    });
     let reconcileFigures = { unreadable: -1, orphans: -1 };
     const committedInterruptedRetries: Record<string, number> = {};
     try {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { type App, createApp } from '../../src/app/app.js';
-import { bootstrapTeam } from '../../src/modules/teams/team-admin.js';
+import { bootstrapTeam } from '../../src/app/team-admin.js';
 import { type Config, loadConfig } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
 

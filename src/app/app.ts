@@ -5,11 +5,14 @@ import type { Config } from '../platform/config.js';
 import type { CredentialStore } from '../platform/credentials/credential-store.js';
 import { instrumentStore } from '../platform/credentials/instrumented-store.js';
 import { LocalCredentialStore, loadCredentialKey } from '../platform/credentials/local-store.js';
-import { type Database, databaseOptions, openDatabase, pingDatabase } from '../platform/db/database.js';
+import { type Database, pingDatabase } from '../platform/db/database.js';
 import { autocommit } from '../platform/db/unit-of-work.js';
 import { closeGracefully, createHttpServer } from '../platform/http/server.js';
+import type { ServerOptions } from '../platform/http/server-options.js';
 import type { Logger } from '../platform/logger.js';
 import { Metrics, type PoolStats } from '../platform/metrics.js';
+import { openConfiguredDatabase } from './database.js';
+import { restRoutes } from './rest-routes.js';
 import { createServices, type Services } from './services.js';
 
 export interface App {
@@ -38,11 +41,27 @@ export async function createCredentialStore(config: Config): Promise<CredentialS
   return new LocalCredentialStore(loadCredentialKey(config.CREDENTIAL_KEY, config.DATA_DIR));
 }
 
+/** What the HTTP server is given of the modules: authentication, REST routes, GraphQL schema, API docs. */
+export function serverParts(
+  config: Pick<Config, 'GRAPHQL_INTROSPECTION'>,
+  services: Services,
+): Pick<ServerOptions, 'authenticate' | 'routes' | 'loadGraphQLSchema' | 'loadApiDocs'> {
+  return {
+    authenticate: (authorization) => services.apiKeys.authenticate(authorization),
+    routes: restRoutes(services),
+    loadGraphQLSchema: async () =>
+      (await import('./graphql-schema.js')).buildExecutableSchema({
+        introspection: config.GRAPHQL_INTROSPECTION,
+      }),
+    loadApiDocs: async () => (await import('./openapi.js')).serveApiDocs,
+  };
+}
+
 /** `database`: one already being opened (src/main.ts opens it while the rest of the modules load). */
 export async function createApp(
   config: Config,
   logger: Logger,
-  database: Promise<Database> = openDatabase(databaseOptions(config)),
+  database: Promise<Database> = openConfiguredDatabase(config),
 ): Promise<App> {
   // The next full GC once the old generation has doubled: when GC is cheap V8 lets it grow up to 4×,
   // and under load it filled with dead request objects promoted from the young generation (max RSS
@@ -76,6 +95,7 @@ export async function createApp(
     services,
     logger,
     metrics,
+    ...serverParts(config, services),
     ready: async () => {
       await pingDatabase(db.orm);
       await store.ping(autocommit(db.orm));

@@ -8,7 +8,7 @@ import '../modules/api-keys/api-key.graphql.js';
 import '../modules/audit/audit.graphql.js';
 import '../modules/secrets/secret-relations.graphql.js';
 import '../modules/secrets/secret-history.graphql.js';
-import '../platform/graphql/federation.js';
+import '../modules/teams/team.graphql.js';
 import { checkEntityRepresentations } from '../platform/graphql/entity-representations.js';
 import { withShield } from '../platform/graphql/shield.js';
 

@@ -9,21 +9,11 @@ import { CredentialCleanup } from '../platform/credentials/credential-cleanup.js
 import type { CredentialStore } from '../platform/credentials/credential-store.js';
 import { IdempotencyKeys } from '../platform/http/idempotency.js';
 import type { Logger } from '../platform/logger.js';
+import type { Services } from '../platform/services.js';
+
+export type { Services };
 
 /** One service per resource, shared by both doors. */
-export interface Services {
-  orm: MikroORM;
-  store: CredentialStore;
-  cleanup: CredentialCleanup;
-  idempotency: IdempotencyKeys;
-  secrets: SecretService;
-  secretHistory: SecretHistoryService;
-  locations: LocationService;
-  vaultConnections: VaultConnectionService;
-  apiKeys: ApiKeyService;
-  audit: AuditService;
-}
-
 export function createServices(
   orm: MikroORM,
   store: CredentialStore,
@@ -40,7 +30,12 @@ export function createServices(
     secrets,
     secretHistory: new SecretHistoryService(orm, store, secrets),
     locations: new LocationService(orm),
-    vaultConnections: new VaultConnectionService(orm, store, cleanup),
+    vaultConnections: new VaultConnectionService(
+      orm,
+      store,
+      (em, connectionId) => secrets.repository.secretsUsing(em, connectionId),
+      cleanup,
+    ),
     apiKeys: new ApiKeyService(orm, { logger, authCacheTtlMs: options.authCacheTtlMs }),
     audit: new AuditService(orm),
   };

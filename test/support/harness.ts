@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, expect, inject } from 'vitest';
 import { type App, createApp } from '../../src/app/app.js';
-import { addMember, bootstrapTeam, createTeamApiKey } from '../../src/modules/teams/team-admin.js';
+import { addMember, bootstrapTeam, createTeamApiKey } from '../../src/app/team-admin.js';
 import { type Config, loadConfig } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
 import type { Role } from '../../src/shared/scopes.js';
@@ -100,7 +100,7 @@ export const restExchanges: RestExchange[] = [];
 if (process.env.VALIDATE_REST === '1') {
   afterAll(async () => {
     const { checkExchanges } = await import('./openapi-check.js');
-    const { buildOpenApiDocument } = await import('../../src/platform/http/openapi.js');
+    const { buildOpenApiDocument } = await import('../../src/app/openapi.js');
     expect(checkExchanges(buildOpenApiDocument(), restExchanges).problems).toEqual([]);
   });
 }

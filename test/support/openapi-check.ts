@@ -4,7 +4,7 @@
  * 2020-12 as OpenAPI 3.1 uses it), required headers are present and every header has its documented form.
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import type { JsonSchema, OpenApiDocument } from '../../src/platform/http/openapi.js';
+import type { JsonSchema, OpenApiDocument } from '../../src/app/openapi.js';
 
 /** One exchange made through `rest()`, as test/openapi.test.ts checks it against the OpenAPI document. */
 export interface RestExchange {

@@ -9,8 +9,8 @@ import {
   translate,
 } from '../../platform/graphql/error-types.js';
 import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
+import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
 import type { Scope } from '../../shared/scopes.js';
-import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../secrets/secret.graphql.js';
 import { API_KEY_SORTS, type ApiKeySort, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import { type ApiKeyIds, type CreateApiKeyCommand, createApiKeyRules, isActive } from './api-key.rules.js';
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, LockMode, type MikroORM, QueryOrder } from '@mikro-orm/postgresql';
-import { ApiKey } from '../../app/entities.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
 import type { Role, Scope } from '../../shared/scopes.js';
+import { ApiKey } from './api-key.entity.js';
 import { formatApiKey, hashSecret, newKeyId, newSecret } from './api-key-format.js';
 
 /** An API key as the doors show it: plain data, never its secret or the secret's hash. */

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { Services } from '../../app/services.js';
 import {
   conflict,
   deleted,
@@ -10,6 +9,7 @@ import {
 } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
+import type { Services } from '../../platform/services.js';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
 import { SCOPES, type Scope } from '../../shared/scopes.js';
 import { parseOrThrow, timestampInput } from '../../shared/validation.js';

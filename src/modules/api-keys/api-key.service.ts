@@ -247,3 +247,9 @@ export class ApiKeyService {
 function notFound(): never {
   throw new NotFoundError('API key not found');
 }
+
+declare module '../../platform/services.js' {
+  interface Services {
+    apiKeys: ApiKeyService;
+  }
+}

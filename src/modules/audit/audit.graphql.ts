@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, pageArgs, SortOrderEnum } from '../../platform/graphql/connection.js';
 import { argumentPath, translate } from '../../platform/graphql/error-types.js';
-import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../secrets/secret.graphql.js';
+import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
 import { actorType } from './audit.rest.js';
 import { AUDIT_RESOURCE_TYPES, type AuditEventView, type AuditResourceType } from './audit.service.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { AuditEvent } from '../../app/entities.js';
 import type { Actor, RequestMeta } from '../../shared/scopes.js';
+import { AuditEvent } from './audit.entity.js';
 
 export interface AuditEntry {
   eventType: string;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { Services } from '../../app/services.js';
 import { idSchema, timestampSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
+import type { Services } from '../../platform/services.js';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
 import { timestampInput, UUID_PATTERN } from '../../shared/validation.js';
 import { AUDIT_RESOURCE_TYPES, type AuditEventView } from './audit.service.js';

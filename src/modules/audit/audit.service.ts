@@ -1,8 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { AuditEvent } from '../../app/entities.js';
 import { ValidationError } from '../../shared/errors.js';
 import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
 import { type Actor, authorize } from '../../shared/scopes.js';
+import { AuditEvent } from './audit.entity.js';
 import type { AuditEntry } from './audit.repository.js';
 
 export const AUDIT_RESOURCE_TYPES = [
@@ -95,5 +95,11 @@ export class AuditService {
       offset: query.offset,
     });
     return { items: items.map(auditEventView), total };
+  }
+}
+
+declare module '../../platform/services.js' {
+  interface Services {
+    audit: AuditService;
   }
 }

@@ -15,10 +15,12 @@ import {
   nullIfNotFound,
   translate,
 } from '../../platform/graphql/error-types.js';
+import { idKey, resolveEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
+import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import { SecretRef, TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../secrets/secret.graphql.js';
-import { descriptionSchema, nameSchema } from '../secrets/secret.rules.js';
+import { descriptionSchema, nameSchema } from '../../shared/names.js';
+import { SecretRef } from '../secrets/secret.graphql.js';
 import type { LocationListQuery, LocationView } from './location.repository.js';
 import {
   bucketNameSchema,
@@ -348,3 +350,27 @@ builder.mutationField('deleteLocation', (t) =>
     },
   }),
 );
+
+/** A federation entity, keyed by `id`: the caller's own team's only, as the direct query (src/platform/graphql/federation.ts). */
+builder.asEntity(LocationRef, {
+  key: idKey,
+  resolveReference: ({ id }, ctx) =>
+    resolveEntity(ctx, 'Location', id, (actor, ids) => ctx.services.locations.findForActor(actor, ids)),
+});
+
+/** Secret.locations, batched per request: a list of secrets costs one query. */
+builder.objectFields(SecretRef, (t) => ({
+  locations: t.field({
+    type: [LocationRef],
+    description:
+      'The locations that use this secret, by name. Needs locations:read (else FORBIDDEN on this field).',
+    resolve: async (secret, _, ctx) => {
+      const actor = await ctx.actor();
+      const teamId = secret.teamId;
+      const loader = loaderFor(ctx, `locations-by-secret:${teamId}`, (ids: string[]) =>
+        ctx.services.locations.bySecrets(actor, teamId, ids),
+      );
+      return (await loader.load(secret.id)) ?? [];
+    },
+  }),
+}));

@@ -1,9 +1,10 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
-import { Location, Secret } from '../../app/entities.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { isUuid } from '../../shared/ids.js';
 import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
 import type { SecretType } from '../../shared/providers.js';
+import { Secret } from '../secrets/secret.entity.js';
+import { Location } from './location.entity.js';
 
 /** A location as the doors show it: plain data (GraphQL idempotent replays store it as JSON). */
 export interface LocationView {

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { Services } from '../../app/services.js';
 import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
+import type { Services } from '../../platform/services.js';
+import { descriptionSchema, nameSchema } from '../../shared/names.js';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
 import { SECRET_TYPES } from '../../shared/providers.js';
 import { parseOrThrow } from '../../shared/validation.js';
-import { descriptionSchema, nameSchema } from '../secrets/secret.rules.js';
 import { LOCATION_SORTS, type LocationDetail, type LocationView } from './location.repository.js';
 import {
   bucketNameSchema,

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, type MikroORM, ref } from '@mikro-orm/postgresql';
-import { Location, type Secret } from '../../app/entities.js';
 import { unitOfWork } from '../../platform/db/unit-of-work.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { Page } from '../../shared/paging.js';
 import type { SecretType } from '../../shared/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
 import { recordAudit } from '../audit/audit.repository.js';
+import type { Secret } from '../secrets/secret.entity.js';
 import { SecretRepository, type SecretView } from '../secrets/secret.repository.js';
+import { Location } from './location.entity.js';
 import {
   type LocationDetail,
   type LocationListQuery,
@@ -188,4 +189,10 @@ export class LocationService {
 
 function notFound(): never {
   throw new NotFoundError('Location not found');
+}
+
+declare module '../../platform/services.js' {
+  interface Services {
+    locations: LocationService;
+  }
 }

@@ -1,4 +1,3 @@
-import type { SecretVersion } from '../../app/entities.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, pageArgs } from '../../platform/graphql/connection.js';
 import { AuthMethodEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
@@ -9,7 +8,9 @@ import {
   VERSIONED_MUTATION_ERRORS,
 } from '../../platform/graphql/error-types.js';
 import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
-import { SecretRef, secretIds, TEAM_ID_DESCRIPTION, uuidArg } from './secret.graphql.js';
+import { TEAM_ID_DESCRIPTION, uuidArg } from '../../platform/graphql/ids.js';
+import type { SecretVersion } from './secret.entity.js';
+import { SecretRef, secretIds } from './secret.graphql.js';
 
 const SecretVersionRef = builder.objectRef<SecretVersion>('SecretVersion').implement({
   description: 'One accepted change of a secret: what changed (field names only), who, when. Never a value.',

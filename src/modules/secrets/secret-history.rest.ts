@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import type { SecretVersion } from '../../app/entities.js';
-import type { Services } from '../../app/services.js';
 import {
   conflict,
   credentialStoreUnavailable,
@@ -12,9 +10,11 @@ import {
 } from '../../platform/http/rest-docs.js';
 import { etagOf, expectedVersionFrom, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
+import type { Services } from '../../platform/services.js';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
 import { AUTH_METHODS, SECRET_TYPES } from '../../shared/providers.js';
 import { parseOrThrow } from '../../shared/validation.js';
+import type { SecretVersion } from './secret.entity.js';
 import { secretIds, secretResponse, secretResponseSchema } from './secret.rest.js';
 
 /** One entry of a secret's history: what changed, never a credential value. */

@@ -1,5 +1,4 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { Secret, SecretVersion } from '../../app/entities.js';
 import {
   CredentialNotFoundError,
   type CredentialStore,
@@ -10,6 +9,7 @@ import type { ListQuery, Page } from '../../shared/paging.js';
 import { sameFieldSet } from '../../shared/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
 import { recordAudit } from '../audit/audit.repository.js';
+import { Secret, SecretVersion } from './secret.entity.js';
 import { recordVersion, type SecretView, secretView } from './secret.repository.js';
 import type { RollbackSecretCommand } from './secret.rules.js';
 import type { SecretIds, SecretService, WriteOptions } from './secret.service.js';
@@ -96,5 +96,11 @@ export class SecretHistoryService {
       return secret;
     });
     return secretView(secret);
+  }
+}
+
+declare module '../../platform/services.js' {
+  interface Services {
+    secretHistory: SecretHistoryService;
   }
 }

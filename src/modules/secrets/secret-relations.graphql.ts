@@ -1,26 +1,12 @@
 import { builder } from '../../platform/graphql/builder.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
 import { type Actor, authorize } from '../../shared/scopes.js';
-import { LocationRef } from '../locations/location.graphql.js';
 import { VaultConnectionRef } from '../vault-connections/vault-connection.graphql.js';
 import { SecretRef } from './secret.graphql.js';
 
-/** Secret's relations, each batched per request so a list of secrets costs one query per relation. */
+/** Secret's connection (batched per request: a list of secrets costs one query) and what its caller may do. */
 
 builder.objectFields(SecretRef, (t) => ({
-  locations: t.field({
-    type: [LocationRef],
-    description:
-      'The locations that use this secret, by name. Needs locations:read (else FORBIDDEN on this field).',
-    resolve: async (secret, _, ctx) => {
-      const actor = await ctx.actor();
-      const teamId = secret.teamId;
-      const loader = loaderFor(ctx, `locations-by-secret:${teamId}`, (ids: string[]) =>
-        ctx.services.locations.bySecrets(actor, teamId, ids),
-      );
-      return (await loader.load(secret.id)) ?? [];
-    },
-  }),
   vaultConnection: t.field({
     type: VaultConnectionRef,
     nullable: true,

@@ -15,8 +15,10 @@ import {
   translate,
   VERSIONED_MUTATION_ERRORS,
 } from '../../platform/graphql/error-types.js';
+import { idKey, resolveEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
-import { UUID_PATTERN } from '../../shared/validation.js';
+import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
+import { descriptionSchema, nameSchema } from '../../shared/names.js';
 import {
   type CredentialsArg,
   CredentialsInput,
@@ -28,22 +30,12 @@ import {
 import type { SecretView } from './secret.repository.js';
 import {
   type CreateSecretCommand,
-  descriptionSchema,
   FIELD_MAPPINGS_MAX,
   type NewSecretValue,
-  nameSchema,
   type SecretValue,
   type UpdateSecretCommand,
 } from './secret.rules.js';
 import type { SecretIds, UpdateResult } from './secret.service.js';
-
-export const uuidArg = z.string().refine((v) => UUID_PATTERN.test(v), {
-  message: 'Input should be a valid UUID',
-  params: { code: 'uuid_parsing' },
-});
-
-export const TEAM_ID_DESCRIPTION =
-  "The team (a UUID). It must be the API key's own team: any other reads as not found.";
 
 export const SecretRef = builder.objectRef<SecretView>('Secret').implement({
   description:
@@ -203,11 +195,6 @@ function newSecretValue(value: CredentialsValue | VaultValue): NewSecretValue {
       fieldMappings: fieldMappingsFromInput(value.vault.fieldMappings),
     },
   };
-}
-
-/** An id argument `uuidArg` has validated, as the services take it (lower case). */
-export function validatedId(id: string | number): string {
-  return String(id).toLowerCase();
 }
 
 /** The secret the arguments name (Pothos has validated both ids). */
@@ -424,3 +411,10 @@ builder.mutationField('deleteSecret', (t) =>
     },
   }),
 );
+
+/** A federation entity, keyed by `id`: the caller's own team's only, as the direct query (src/platform/graphql/federation.ts). */
+builder.asEntity(SecretRef, {
+  key: idKey,
+  resolveReference: ({ id }, ctx) =>
+    resolveEntity(ctx, 'Secret', id, (actor, ids) => ctx.services.secrets.findForActor(actor, ids)),
+});

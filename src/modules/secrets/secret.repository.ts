@@ -1,10 +1,10 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { type FieldMapping, type Location, Secret, SecretVersion } from '../../app/entities.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
 import type { AuthMethod, SecretType } from '../../shared/providers.js';
 import type { Actor } from '../../shared/scopes.js';
 import type { VaultType } from '../../shared/vaults.js';
+import { type FieldMapping, Secret, SecretVersion } from './secret.entity.js';
 
 /** A secret as the doors show it: plain data, never credentials. */
 export interface SecretView {
@@ -27,7 +27,7 @@ export interface SecretView {
 /** A secret with what depends on it and who touched it: the detail view. */
 export interface SecretDetail {
   secret: SecretView;
-  locations: Pick<Location, 'id' | 'name' | 'locationType'>[];
+  locations: { id: string; name: string; locationType: SecretType }[];
   vaultConnection: { id: string; name: string; vaultType: VaultType } | null;
   createdByEmail: string | null;
   updatedByEmail: string | null;
@@ -155,6 +155,16 @@ export class SecretRepository {
     return sql('select id, name, location_type from locations where secret_id = $1 order by name', [
       secretId,
     ]);
+  }
+
+  /** The secrets that read their credentials through a vault connection, by name. */
+  async secretsUsing(em: EntityManager, connectionId: string): Promise<{ id: string; name: string }[]> {
+    const secrets = await em.find(
+      Secret,
+      { vaultConnection: connectionId },
+      { fields: ['id', 'name'], orderBy: { name: 'asc' } },
+    );
+    return secrets.map((s) => ({ id: s.id, name: s.name }));
   }
 }
 

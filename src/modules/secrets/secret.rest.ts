@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { Services } from '../../app/services.js';
 import {
   conflict,
   credentialStoreUnavailable,
@@ -12,7 +11,9 @@ import {
 } from '../../platform/http/rest-docs.js';
 import { etagOf, expectedVersionFrom, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
+import type { Services } from '../../platform/services.js';
 import { ValidationError } from '../../shared/errors.js';
+import { descriptionSchema, nameSchema } from '../../shared/names.js';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
 import { AUTH_METHODS, SECRET_TYPES } from '../../shared/providers.js';
 import { parseOrThrow, plainObject } from '../../shared/validation.js';
@@ -20,9 +21,7 @@ import { VAULT_TYPES } from '../../shared/vaults.js';
 import { SECRET_SORT_FIELDS, type SecretDetail, type SecretView } from './secret.repository.js';
 import {
   type CreateSecretCommand,
-  descriptionSchema,
   FIELD_MAPPINGS_MAX,
-  nameSchema,
   referenceSchema,
   type UpdateSecretCommand,
 } from './secret.rules.js';

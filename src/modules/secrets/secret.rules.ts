@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { FieldMapping } from '../../app/entities.js';
 import type { CredentialValue } from '../../platform/credentials/credential-store.js';
 import { type Issue, ValidationError } from '../../shared/errors.js';
 import {
@@ -12,15 +11,12 @@ import {
   sameFieldSet,
 } from '../../shared/providers.js';
 import { checkReference, type VaultType } from '../../shared/vaults.js';
+import type { FieldMapping } from './secret.entity.js';
 
-export const NAME_MAX = 255;
-export const DESCRIPTION_MAX = 2000;
 export const CREDENTIAL_VALUE_MAX = 4096;
 export const REFERENCE_MAX = 1000;
 export const FIELD_MAPPINGS_MAX = 16;
 
-export const nameSchema = z.string().min(1).max(NAME_MAX);
-export const descriptionSchema = z.string().max(DESCRIPTION_MAX);
 export const referenceSchema = z.string().min(1).max(REFERENCE_MAX);
 /** Credentials as sent: field name → value, checked against the auth method by `checkCredentials`. */
 export type CredentialsInput = Readonly<Record<string, unknown>>;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, LockMode, type MikroORM, OptimisticLockError } from '@mikro-orm/postgresql';
-import { type FieldMapping, Secret, VaultConnection } from '../../app/entities.js';
 import {
   type CredentialCleanup,
   queueCredentialDeletion,
@@ -14,6 +13,8 @@ import type { SecretType } from '../../shared/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
+import { VaultConnection } from '../vault-connections/vault-connection.entity.js';
+import { type FieldMapping, Secret } from './secret.entity.js';
 import {
   recordVersion,
   type SecretDetail,
@@ -347,4 +348,10 @@ async function findVaultConnection(em: EntityManager, teamId: string, id: string
     );
   }
   return connection;
+}
+
+declare module '../../platform/services.js' {
+  interface Services {
+    secrets: SecretService;
+  }
 }

@@ -1,6 +1,6 @@
 import { type EntityManager, LockMode } from '@mikro-orm/postgresql';
-import { Team } from '../../app/entities.js';
 import { ForbiddenError } from '../../shared/errors.js';
+import { Team } from './team.entity.js';
 
 export const PLAN_LIMITS = {
   free: { secrets: 5, vault_connections: 1, api_keys: 2 },

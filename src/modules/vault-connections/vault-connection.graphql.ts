@@ -15,10 +15,11 @@ import {
   nullIfNotFound,
   translate,
 } from '../../platform/graphql/error-types.js';
+import { idKey, resolveEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
+import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../secrets/secret.graphql.js';
-import { descriptionSchema, nameSchema } from '../secrets/secret.rules.js';
+import { descriptionSchema, nameSchema } from '../../shared/names.js';
 import type { VaultConnectionListQuery, VaultConnectionView } from './vault-connection.repository.js';
 import type {
   CreateVaultConnectionCommand,
@@ -445,3 +446,12 @@ builder.mutationField('deleteVaultConnection', (t) =>
     },
   }),
 );
+
+/** A federation entity, keyed by `id`: the caller's own team's only, as the direct query (src/platform/graphql/federation.ts). */
+builder.asEntity(VaultConnectionRef, {
+  key: idKey,
+  resolveReference: ({ id }, ctx) =>
+    resolveEntity(ctx, 'VaultConnection', id, (actor, ids) =>
+      ctx.services.vaultConnections.findForActor(actor, ids),
+    ),
+});

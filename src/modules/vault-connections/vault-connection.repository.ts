@@ -1,8 +1,8 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
-import { Secret, VaultConnection, type VaultSettings } from '../../app/entities.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
 import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
 import type { VaultType } from '../../shared/vaults.js';
+import { VaultConnection, type VaultSettings } from './vault-connection.entity.js';
 
 /** A vault connection as the doors show it: plain data, never its token or client secret. */
 export interface VaultConnectionView {
@@ -108,15 +108,5 @@ export class VaultConnectionRepository {
 
   async nameTaken(em: EntityManager, teamId: string, name: string): Promise<boolean> {
     return (await em.count(VaultConnection, { teamId, name })) > 0;
-  }
-
-  /** The secrets that read their credentials through the connection, by name. */
-  async secretsUsing(em: EntityManager, connectionId: string): Promise<{ id: string; name: string }[]> {
-    const secrets = await em.find(
-      Secret,
-      { vaultConnection: connectionId },
-      { fields: ['id', 'name'], orderBy: { name: 'asc' } },
-    );
-    return secrets.map((s) => ({ id: s.id, name: s.name }));
   }
 }

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { Services } from '../../app/services.js';
 import {
   conflict,
   credentialStoreUnavailable,
@@ -11,11 +10,11 @@ import {
 } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
-import { snakeCase } from '../../shared/names.js';
+import type { Services } from '../../platform/services.js';
+import { descriptionSchema, nameSchema, snakeCase } from '../../shared/names.js';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
 import { parseOrThrow } from '../../shared/validation.js';
 import { VAULT_TYPES, type VaultType } from '../../shared/vaults.js';
-import { descriptionSchema, nameSchema } from '../secrets/secret.rules.js';
 import { VAULT_CONNECTION_SORTS, type VaultConnectionView } from './vault-connection.repository.js';
 import {
   type CreateVaultConnectionCommand,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { VaultConnection } from '../../app/entities.js';
 import {
   type CredentialCleanup,
   queueCredentialDeletion,
@@ -12,6 +11,7 @@ import type { Page } from '../../shared/paging.js';
 import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
+import { VaultConnection } from './vault-connection.entity.js';
 import {
   type VaultConnectionListQuery,
   VaultConnectionRepository,
@@ -27,6 +27,12 @@ import {
   type UpdateVaultConnectionCommand,
 } from './vault-connection.rules.js';
 
+/** The secrets that read their credentials through a connection, by name. */
+export type SecretsUsingConnection = (
+  em: EntityManager,
+  connectionId: string,
+) => Promise<{ id: string; name: string }[]>;
+
 /** A vault connection of a team; both ids are validated (and lower-cased) by the door. */
 export interface VaultConnectionIds {
   teamId: string;
@@ -40,6 +46,8 @@ export class VaultConnectionService {
   constructor(
     private readonly orm: MikroORM,
     private readonly store: CredentialStore,
+    /** Answered by the secrets module, which depends on this one (a secret names its connection). */
+    private readonly secretsUsing: SecretsUsingConnection,
     /** When given, drained right after a delete commits (else the worker's interval picks the deletion up). */
     private readonly cleanup?: Pick<CredentialCleanup, 'drain'>,
   ) {
@@ -210,7 +218,7 @@ export class VaultConnectionService {
   }
 
   private async assertUnused(em: EntityManager, connectionId: string): Promise<void> {
-    const secrets = await this.repository.secretsUsing(em, connectionId);
+    const secrets = await this.secretsUsing(em, connectionId);
     if (secrets.length) {
       throw new ConflictError(
         `The vault connection is used by ${secrets.length} secret(s); delete them or move them to another connection first`,
@@ -228,4 +236,10 @@ export class VaultConnectionService {
 
 function notFound(): never {
   throw new NotFoundError('Vault connection not found');
+}
+
+declare module '../../platform/services.js' {
+  interface Services {
+    vaultConnections: VaultConnectionService;
+  }
 }

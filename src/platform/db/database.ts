@@ -2,9 +2,7 @@ import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { loadMigrations, migrationNames } from '../../../migrations/index.js';
-import { ENTITIES } from '../../app/entities.js';
 import { UnavailableError } from '../../shared/errors.js';
-import type { Config } from '../config.js';
 import { type EmbeddedServer, startEmbedded, templatePath } from './embedded.js';
 import { autocommit, prepareStatements } from './unit-of-work.js';
 
@@ -16,7 +14,11 @@ export interface Database {
   close(): Promise<void>;
 }
 
+type Entities = NonNullable<Options['entities']>;
+
 export interface DatabaseOptions {
+  /** The entities the ORM maps (every module's: src/app/entities.ts). */
+  entities: Entities;
   databaseUrl?: string;
   dataDir: string;
   poolMax: number;
@@ -24,14 +26,10 @@ export interface DatabaseOptions {
   embedded?: Promise<EmbeddedServer>;
 }
 
-export function databaseOptions(config: Config): DatabaseOptions {
-  return { databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DATABASE_POOL_MAX };
-}
-
 /** `DATABASE_URL` set: that PostgreSQL; unset: an embedded PostgreSQL (PGlite) persisted under `dataDir`. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
-    const orm = await initOrm(options.databaseUrl, options.poolMax);
+    const orm = await initOrm(options.databaseUrl, options.poolMax, options.entities);
     try {
       await migrate(orm, true);
       // A PGlite socket (the test suite's) runs one session for all its connections: names would clash.
@@ -43,14 +41,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
     return { orm, embedded: false, close: () => orm.close() };
   }
-  return openEmbedded(options.embedded ?? startEmbedded(options.dataDir, pgliteTemplate));
+  return openEmbedded(options.embedded ?? startEmbedded(options.dataDir, pgliteTemplate), options.entities);
 }
 
-async function openEmbedded(starting: Promise<EmbeddedServer>): Promise<Database> {
+async function openEmbedded(starting: Promise<EmbeddedServer>, entities: Entities): Promise<Database> {
   const embedded = await starting;
   let orm: MikroORM | undefined;
   try {
-    orm = await initOrm(`postgresql://postgres:postgres@${embedded.address}/postgres`, 1);
+    orm = await initOrm(`postgresql://postgres:postgres@${embedded.address}/postgres`, 1, entities);
     await migrate(orm, false);
   } catch (error) {
     await orm?.close();
@@ -68,10 +66,10 @@ async function openEmbedded(starting: Promise<EmbeddedServer>): Promise<Database
   };
 }
 
-export function ormOptions(clientUrl: string, poolMax: number): Options {
+export function ormOptions(clientUrl: string, poolMax: number, entities: Entities = []): Options {
   return {
     clientUrl,
-    entities: ENTITIES,
+    entities,
     migrations: { transactional: true, allOrNothing: true, silent: true, snapshot: false },
     pool: { min: 0, max: poolMax, acquireTimeoutMillis: 10_000 },
     discovery: { warnWhenNoEntities: false },
@@ -81,8 +79,8 @@ export function ormOptions(clientUrl: string, poolMax: number): Options {
   };
 }
 
-async function initOrm(clientUrl: string, poolMax: number): Promise<MikroORM> {
-  return MikroORM.init(ormOptions(clientUrl, poolMax));
+async function initOrm(clientUrl: string, poolMax: number, entities: Entities): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(clientUrl, poolMax, entities));
 }
 
 const MIGRATION_LOCK = 727_274_001;
@@ -97,7 +95,9 @@ export async function migrate(orm: MikroORM, shared: boolean): Promise<void> {
     await (await migratorOf(orm)).up();
     return;
   }
-  const migrationOrm = await MikroORM.init(ormOptions(orm.config.get('clientUrl')!, 2));
+  const migrationOrm = await MikroORM.init(
+    ormOptions(orm.config.get('clientUrl')!, 2, orm.config.get('entities')),
+  );
   const knex = migrationOrm.em.getConnection().getKnex();
   const lockConnection = await knex.client.acquireConnection();
   try {
@@ -159,7 +159,8 @@ export async function pgliteTemplate(): Promise<string> {
   const name = path.basename(template);
   const building = path.join(cache, `building-${process.pid}`);
   rmSync(building, { recursive: true, force: true });
-  await (await openEmbedded(startEmbedded(building))).close();
+  // Migrations only: the template maps no entities.
+  await (await openEmbedded(startEmbedded(building), [])).close();
   try {
     renameSync(path.join(building, 'pg'), template);
   } catch (error) {

@@ -4,9 +4,9 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import FederationPlugin from '@pothos/plugin-federation';
 import ValidationPlugin, { InputValidationError } from '@pothos/plugin-validation';
 import type { z } from 'zod';
-import type { Services } from '../../app/services.js';
 import type { Actor, RequestMeta } from '../../shared/scopes.js';
 import { timestampInput, zodIssueToIssues } from '../../shared/validation.js';
+import type { Services } from '../services.js';
 import StorableInputPlugin from './storable-input-plugin.js';
 
 export interface GraphQLContext {

@@ -5,17 +5,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule } from 'graphql';
+import { GraphQLError, type GraphQLSchema, getOperationAST, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, renderGraphiQL, type YogaServerInstance } from 'graphql-yoga';
-import { buildExecutableSchema } from '../../app/graphql-schema.js';
 import { UnauthenticatedError } from '../../shared/errors.js';
 import type { Actor, RequestMeta } from '../../shared/scopes.js';
-import { GRAPHIQL_ASSET_PATH, GRAPHIQL_OPTIONS } from '../http/graphiql.js';
-import type { ServerOptions } from '../http/server-options.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
 import { currentRequestId, describeError } from '../logger.js';
 import { Metrics } from '../metrics.js';
+import type { Services } from '../services.js';
 import type { GraphQLContext } from './builder.js';
 import { toGraphQLError } from './error-types.js';
+import { GRAPHIQL_ASSET_PATH, GRAPHIQL_OPTIONS } from './graphiql.js';
 import { operationLimitPlugins } from './limits.js';
 import { useRedactInputValues } from './redact-input-values.js';
 
@@ -101,6 +102,16 @@ export function graphiqlPolicy(page: string, assets: string): string {
 
 type YogaServerContext = { req: IncomingMessage; res: ServerResponse };
 
+/** `graphiqlAssets`: the local GraphiQL bundle's directory, or null to load it from unpkg.com. */
+interface DoorOptions {
+  config: Pick<Config, 'GRAPHIQL' | 'GRAPHQL_INTROSPECTION'>;
+  services: Services;
+  logger: Logger;
+  schema: GraphQLSchema;
+  metrics?: Metrics;
+  graphiqlAssets?: string | null;
+}
+
 export interface RequestState {
   meta: RequestMeta;
   caller: Actor | Error;
@@ -113,14 +124,12 @@ export function createYogaServer({
   config,
   services,
   logger,
+  schema,
   metrics = new Metrics({ defaultMetrics: false }),
   graphiqlAssets = null,
-}: ServerOptions & { graphiqlAssets?: string | null }): YogaServerInstance<
-  YogaServerContext,
-  GraphQLContext
-> {
+}: DoorOptions): YogaServerInstance<YogaServerContext, GraphQLContext> {
   return createYoga<YogaServerContext, GraphQLContext>({
-    schema: buildExecutableSchema({ introspection: config.GRAPHQL_INTROSPECTION }),
+    schema,
     graphqlEndpoint: '/graphql',
     // src/platform/http/server.ts reads the body within BODY_LIMIT_BYTES (chunked too) and hands it to Yoga as req.body.
     maxRequestBodySize: false,
@@ -183,8 +192,7 @@ export interface GraphQLDoor {
   graphiqlCsp: string;
 }
 
-/** `graphiqlAssets`: the local GraphiQL bundle's directory, or null to load it from unpkg.com. */
-export function createGraphQLDoor(options: ServerOptions & { graphiqlAssets: string | null }): GraphQLDoor {
+export function createGraphQLDoor(options: DoorOptions): GraphQLDoor {
   const yoga = createYogaServer(options);
   return {
     async handle(req, res, state) {

@@ -1,6 +1,6 @@
 /**
  * Documentation metadata for REST routes (`Route.doc`) and the response schemas every route shares.
- * src/platform/http/openapi.ts turns them into the OpenAPI document; the zod schemas here and beside each view
+ * src/app/openapi.ts turns them into the OpenAPI document; the zod schemas here and beside each view
  * are the single description of a body: request schemas are the ones that validate, response schemas
  * type the views that build the bodies.
  */

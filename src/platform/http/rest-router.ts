@@ -22,7 +22,7 @@ export interface Route {
   /** An action whose body is optional: an empty body reads as `{}`. */
   bodyOptional?: boolean;
   handle(request: RestRequest): Promise<RestResponse>;
-  /** What the OpenAPI document says about the route (src/platform/http/openapi.ts); every route should have one. */
+  /** What the OpenAPI document says about the route (src/app/openapi.ts); every route should have one. */
   doc?: RouteDoc;
 }
 

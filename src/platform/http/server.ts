@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import cors from 'cors';
-import { restRoutes } from '../../app/rest-routes.js';
 import { BadRequestError, UnauthenticatedError } from '../../shared/errors.js';
 import type { Actor, RequestMeta } from '../../shared/scopes.js';
 import type { GraphQLDoor } from '../graphql/door.js';
+import { GRAPHIQL_ASSET_PATH, graphiqlAssetsDir, serveGraphiQLAsset } from '../graphql/graphiql.js';
 import { describeError, requestContext } from '../logger.js';
 import { Metrics } from '../metrics.js';
-import { GRAPHIQL_ASSET_PATH, graphiqlAssetsDir, serveGraphiQLAsset } from './graphiql.js';
 import { RateLimiter, rateLimitHeaders } from './rate-limit.js';
 import { type RestResponse, restError } from './rest-errors.js';
 import { RestRouter } from './rest-router.js';
-import type { ServerOptions } from './server-options.js';
+import type { ApiDocsHandler, ServerOptions } from './server-options.js';
 
 /**
  * On every response (the /docs and GraphiQL pages and their assets replace the policy and caching).
@@ -35,11 +34,13 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
   let graphqlDoor: Promise<GraphQLDoor> | undefined;
   /** Built on the first /graphql request (see src/platform/graphql/door.ts). */
   const graphql = () =>
-    (graphqlDoor ??= import('../graphql/door.js').then((door) =>
-      door.createGraphQLDoor({ ...options, metrics, graphiqlAssets }),
+    (graphqlDoor ??= Promise.all([import('../graphql/door.js'), options.loadGraphQLSchema()]).then(
+      ([door, schema]) => door.createGraphQLDoor({ ...options, schema, metrics, graphiqlAssets }),
     ));
-  const routes = restRoutes(services);
-  const rest = new RestRouter(routes, services.idempotency);
+  let apiDocsHandler: Promise<ApiDocsHandler> | undefined;
+  /** Loaded on the first /openapi.json or /docs request. */
+  const apiDocs = () => (apiDocsHandler ??= options.loadApiDocs());
+  const rest = new RestRouter(options.routes, services.idempotency);
   const answerCors = corsFor(config.CORS_ORIGINS ?? []);
 
   /** The `route` label of a request: a fixed name or a REST route template, never a path with ids. */
@@ -64,7 +65,7 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
     const authorization = req.headers.authorization;
     if (decision?.allowed !== false && authorization) {
       try {
-        caller = await services.apiKeys.authenticate(authorization);
+        caller = await options.authenticate(authorization);
       } catch (error) {
         caller = error as Error;
       }
@@ -115,7 +116,7 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
     try {
       if (url.pathname === '/healthz') return send(res, { status: 200, body: { status: 'ok' } });
       if (url.pathname === '/openapi.json' || url.pathname.startsWith('/docs'))
-        return await (await import('./openapi.js')).serveApiDocs(req, res, url.pathname);
+        return await (await apiDocs())(req, res, url.pathname);
       if (url.pathname === '/readyz') {
         try {
           await options.ready();

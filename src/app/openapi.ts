@@ -6,13 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { restRoutes } from '../../app/rest-routes.js';
-import type { Services } from '../../app/services.js';
-import { CREDENTIAL_VALUE_MAX } from '../../modules/secrets/secret.rules.js';
-import { CREDENTIAL_SHAPES } from '../../shared/providers.js';
-import { SCOPE_MIN_ROLE } from '../../shared/scopes.js';
-import { plainObject, UUID_PATTERN } from '../../shared/validation.js';
-import { docsAsset, sendDocsAsset } from './docs.js';
+import { CREDENTIAL_VALUE_MAX } from '../modules/secrets/secret.rules.js';
+import { docsAsset, sendDocsAsset } from '../platform/http/docs.js';
 import {
   errorResponseSchema,
   internalErrorResponseSchema,
@@ -20,8 +15,13 @@ import {
   type ResponseHeader,
   rateLimitedResponseSchema,
   validationErrorResponseSchema,
-} from './rest-docs.js';
-import type { Route } from './rest-router.js';
+} from '../platform/http/rest-docs.js';
+import type { Route } from '../platform/http/rest-router.js';
+import { CREDENTIAL_SHAPES } from '../shared/providers.js';
+import { SCOPE_MIN_ROLE } from '../shared/scopes.js';
+import { plainObject, UUID_PATTERN } from '../shared/validation.js';
+import { restRoutes } from './rest-routes.js';
+import type { Services } from './services.js';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -583,7 +583,7 @@ function pascal(operationId: string): string {
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
       version?: string;
     };
     return pkg.version ?? '0.0.0';

@@ -1,0 +1,25 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { timestamp } from '../../platform/db/columns.js';
+import type { SecretType } from '../../shared/providers.js';
+import { Secret } from '../secrets/secret.entity.js';
+
+export const Location = defineEntity({
+  name: 'Location',
+  tableName: 'locations',
+  properties: {
+    id: p.uuid().primary(),
+    teamId: p.uuid(),
+    name: p.string().length(255),
+    description: p.text().nullable(),
+    locationType: p.string().length(64).$type<SecretType>(),
+    secret: () => p.manyToOne(Secret).ref(),
+    bucketName: p.string().length(255),
+    region: p.string().length(100).nullable(),
+    endpointUrl: p.string().length(2048).nullable(),
+    createdAt: timestamp(),
+    createdBy: p.uuid(),
+    updatedAt: timestamp(),
+    updatedBy: p.uuid(),
+  },
+});
+export type Location = InferEntity<typeof Location>;

@@ -1,0 +1,54 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { timestamp } from '../../platform/db/columns.js';
+import type { AuthMethod, SecretType } from '../../shared/providers.js';
+import { VaultConnection } from '../vault-connections/vault-connection.entity.js';
+
+export interface FieldMapping {
+  field_name: string;
+  reference: string;
+}
+
+export const Secret = defineEntity({
+  name: 'Secret',
+  tableName: 'secrets',
+  properties: {
+    id: p.uuid().primary(),
+    teamId: p.uuid(),
+    name: p.string().length(255),
+    description: p.text().nullable(),
+    secretType: p.string().length(64).$type<SecretType>(),
+    authMethod: p.string().length(64).$type<AuthMethod>(),
+    storage: p.string().length(16).$type<'native' | 'external_vault'>(),
+    /** Native: the credential-store reference and the stored version that is current. */
+    credentialRef: p.string().length(512).nullable(),
+    credentialVersion: p.integer().nullable(),
+    /** External vault: the connection and where each credential field lives in it. */
+    vaultConnection: () => p.manyToOne(VaultConnection).ref().nullable(),
+    fieldMappings: p.json<FieldMapping[]>().nullable(),
+    /** Incremented by the ORM at every flush that changes the row; a flush of a stale row fails (optimistic lock). */
+    version: p.integer().version(),
+    createdAt: timestamp(),
+    createdBy: p.uuid(),
+    updatedAt: timestamp(),
+    updatedBy: p.uuid(),
+  },
+});
+export type Secret = InferEntity<typeof Secret>;
+
+export const SecretVersion = defineEntity({
+  name: 'SecretVersion',
+  tableName: 'secret_versions',
+  properties: {
+    secretId: p.uuid().primary(),
+    version: p.integer().primary(),
+    changedFields: p.array(),
+    secretType: p.string().length(64).$type<SecretType>(),
+    authMethod: p.string().length(64).$type<AuthMethod>(),
+    credentialVersion: p.integer().nullable(),
+    fieldMappings: p.json<FieldMapping[]>().nullable(),
+    actorUserId: p.uuid().nullable(),
+    actorApiKeyId: p.uuid().nullable(),
+    createdAt: timestamp(),
+  },
+});
+export type SecretVersion = InferEntity<typeof SecretVersion>;

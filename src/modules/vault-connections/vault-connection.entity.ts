@@ -1,0 +1,27 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { timestamp } from '../../platform/db/columns.js';
+import type { VaultType } from '../../shared/vaults.js';
+
+/** Non-secret settings of a vault connection (project, environment, ...); tokens live in the credential store. */
+export type VaultSettings = Record<string, string>;
+
+export const VaultConnection = defineEntity({
+  name: 'VaultConnection',
+  tableName: 'vault_connections',
+  properties: {
+    id: p.uuid().primary(),
+    teamId: p.uuid(),
+    name: p.string().length(255),
+    description: p.text().nullable(),
+    vaultType: p.string().length(32).$type<VaultType>(),
+    settings: p.json<VaultSettings>(),
+    credentialRef: p.string().length(512),
+    credentialVersion: p.integer(),
+    lastVerifiedAt: timestamp().nullable(),
+    createdAt: timestamp(),
+    createdBy: p.uuid(),
+    updatedAt: timestamp(),
+    updatedBy: p.uuid(),
+  },
+});
+export type VaultConnection = InferEntity<typeof VaultConnection>;
