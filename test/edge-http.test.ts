@@ -394,8 +394,8 @@ describe('CORS', () => {
       { origin: ALLOWED, 'content-type': 'text/plain' },
       Buffer.from(JSON.stringify({ query: '{ __typename }' })),
     );
-    expect(forged.status).toBe(400);
-    expect(forged.json.detail).toMatch(/cross-site request forgery/);
+    expect(forged.status).toBe(403);
+    expect(forged.json.errors[0].message).toBe('Required CSRF header(s) not present');
   });
 
   it('preflights and HEAD requests are logged and counted by method and route', async () => {

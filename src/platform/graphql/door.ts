@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { GraphQLError, type GraphQLSchema, getOperationAST, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, renderGraphiQL, type YogaServerInstance } from 'graphql-yoga';
 import { UnauthenticatedError } from '../../shared/errors.js';
@@ -140,6 +141,12 @@ export function createYogaServer({
     graphiql: config.GRAPHIQL ? GRAPHIQL_OPTIONS : false,
     ...(graphiqlAssets ? { renderGraphiQL: renderLocalGraphiQL } : {}),
     plugins: [
+      // A page on another site can make a browser send a request without a CORS preflight only with
+      // no or a "simple" Content-Type and safelisted headers: such a request runs only when it also
+      // carries a header that a browser must preflight (Authorization, as every API key request does).
+      useCSRFPrevention({
+        requestHeaders: ['authorization', 'x-graphql-yoga-csrf', 'apollo-require-preflight'],
+      }),
       useRedactInputValues(),
       graphqlMetrics(metrics),
       ...operationLimitPlugins(),

@@ -155,9 +155,7 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
       if (caller === null) return;
       if (isGraphQL) {
         const graphiqlPage = config.GRAPHIQL && shouldRenderGraphiQL(req);
-        const problem =
-          (graphiqlPage ? null : csrfProblem(req)) ??
-          (req.method === 'POST' ? await readGraphQLBody(req, config.BODY_LIMIT_BYTES) : null);
+        const problem = req.method === 'POST' ? await readGraphQLBody(req, config.BODY_LIMIT_BYTES) : null;
         if (problem) return send(res, problem);
         const door = await graphql();
         if (graphiqlPage) res.setHeader('content-security-policy', door.graphiqlCsp);
@@ -326,32 +324,9 @@ function corsFor(
   };
 }
 
-/** Content types a browser may send cross-site without a CORS preflight (besides none at all). */
-const SIMPLE_CONTENT_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data'];
-
 /** Yoga answers these with the GraphiQL page, and runs nothing. */
 function shouldRenderGraphiQL(req: IncomingMessage): boolean {
   return req.method === 'GET' && Boolean(req.headers.accept?.includes('text/html'));
-}
-
-/**
- * CSRF prevention, as Apollo Server's: a page on another site can make a browser send a request
- * without a CORS preflight only with no or a "simple" Content-Type and CORS-safelisted headers. So
- * an operation runs only with another Content-Type (application/json, ...) or a header that forces
- * a preflight: Authorization (every API key request), x-graphql-yoga-csrf or apollo-require-preflight.
- */
-function csrfProblem(req: IncomingMessage): RestResponse | null {
-  const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-  if (type && !SIMPLE_CONTENT_TYPES.includes(type)) return null;
-  const { authorization, 'x-graphql-yoga-csrf': yoga, 'apollo-require-preflight': apollo } = req.headers;
-  if (authorization || yoga || apollo) return null;
-  return {
-    status: 400,
-    body: {
-      detail:
-        'This request looks like a cross-site request forgery: send Content-Type: application/json, or an Authorization, x-graphql-yoga-csrf or apollo-require-preflight header',
-    },
-  };
 }
 
 function send(res: ServerResponse, response: RestResponse): void {
