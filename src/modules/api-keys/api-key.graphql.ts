@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionOf, pageArgs, SortOrderEnum } from '../../platform/graphql/connection.js';
+import { connectionFrom, connectionOf, pageArgs, SortOrderEnum } from '../../platform/graphql/connection.js';
 import {
   argumentPath,
   commandPathIn,
@@ -179,7 +179,7 @@ builder.queryField('apiKeys', (t) =>
           },
           { includeRevoked: args.filter?.includeRevoked ?? true },
         );
-        return { ...page, offset };
+        return connectionFrom(page, offset);
       }, argumentPath);
     },
   }),

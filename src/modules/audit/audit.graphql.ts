@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionOf, pageArgs, SortOrderEnum } from '../../platform/graphql/connection.js';
+import { connectionFrom, connectionOf, pageArgs, SortOrderEnum } from '../../platform/graphql/connection.js';
 import { argumentPath, translate } from '../../platform/graphql/error-types.js';
 import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
 import { actorType } from './audit.rest.js';
@@ -154,7 +154,7 @@ builder.queryField('auditEvents', (t) =>
             to: filter?.to ?? undefined,
           },
         );
-        return { ...page, offset };
+        return connectionFrom(page, offset);
       }, argumentPath);
     },
   }),

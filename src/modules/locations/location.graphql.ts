@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
 import {
-  type ConnectionPage,
+  connectionFrom,
   connectionOf,
   ORDER_FIELD_VALUES,
   pageArgs,
@@ -237,7 +237,7 @@ builder.queryField('locations', (t) =>
         () => ctx.services.locations.list(actor, validatedId(args.teamId), readQuery),
         argumentPath,
       );
-      return { ...page, offset } satisfies ConnectionPage<LocationView>;
+      return connectionFrom(page, offset);
     },
   }),
 );

@@ -1,5 +1,5 @@
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionOf, pageArgs } from '../../platform/graphql/connection.js';
+import { connectionFrom, connectionOf, pageArgs } from '../../platform/graphql/connection.js';
 import { AuthMethodEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
 import {
   argumentPath,
@@ -65,7 +65,7 @@ builder.objectField(SecretRef, 'versions', (t) =>
         limit,
         sortOrder: 'desc',
       });
-      return { ...page, offset };
+      return connectionFrom(page, offset);
     },
   }),
 );

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
 import {
+  connectionFrom,
   connectionOf,
   ORDER_FIELD_VALUES,
   pageArgs,
@@ -372,7 +373,7 @@ builder.queryField('secrets', (t) =>
         },
         { q: args.filter?.q ?? undefined, secretType: args.filter?.secretType ?? undefined },
       );
-      return { ...page, offset };
+      return connectionFrom(page, offset);
     },
   }),
 );

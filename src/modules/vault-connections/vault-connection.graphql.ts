@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
 import {
-  type ConnectionPage,
+  connectionFrom,
   connectionOf,
   ORDER_FIELD_VALUES,
   pageArgs,
@@ -326,7 +326,7 @@ builder.queryField('vaultConnections', (t) =>
         () => ctx.services.vaultConnections.list(actor, validatedId(args.teamId), readQuery),
         argumentPath,
       );
-      return { ...page, offset } satisfies ConnectionPage<VaultConnectionView>;
+      return connectionFrom(page, offset);
     },
   }),
 );

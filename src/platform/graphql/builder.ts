@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import DirectivesPlugin from '@pothos/plugin-directives';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import FederationPlugin from '@pothos/plugin-federation';
+import RelayPlugin from '@pothos/plugin-relay';
 import ValidationPlugin, { InputValidationError } from '@pothos/plugin-validation';
 import type { z } from 'zod';
 import type { Actor, RequestMeta } from '../../shared/scopes.js';
@@ -21,6 +22,8 @@ interface BuilderTypeConfig {
   Scalars: { DateTime: { Input: Date; Output: Date | string } };
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: false;
+  DefaultEdgesNullability: { list: false; items: false };
+  DefaultNodeNullability: false;
 }
 
 export type BuilderTypes = PothosSchemaTypes.ExtendDefaultTypes<BuilderTypeConfig>;
@@ -28,9 +31,37 @@ export type BuilderTypes = PothosSchemaTypes.ExtendDefaultTypes<BuilderTypeConfi
 export const builder = new SchemaBuilder<BuilderTypeConfig>({
   // Later plugins map arguments first: storable text is checked before the validation plugin's rules.
   // Directives and federation last: they add @key and the entity resolvers, and wrap no resolvers.
-  plugins: [ErrorsPlugin, ValidationPlugin, StorableInputPlugin, DirectivesPlugin, FederationPlugin],
+  plugins: [
+    ErrorsPlugin,
+    ValidationPlugin,
+    StorableInputPlugin,
+    RelayPlugin,
+    DirectivesPlugin,
+    FederationPlugin,
+  ],
   defaultFieldNullability: false,
   errors: { defaultTypes: [], unsafelyHandleInputErrors: true },
+  // Connections only (src/platform/graphql/connection.ts): no Node interface, no node(id) queries.
+  relay: {
+    cursorType: 'String',
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    edgesFieldOptions: {
+      nullable: { list: false, items: false },
+      description: 'The items of this page with their cursors.',
+    },
+    nodeFieldOptions: { nullable: false },
+    nodesOnConnection: { description: 'The items of this page, without cursors.' },
+    pageInfoFieldOptions: { description: 'Whether more pages exist, and the cursors to reach them.' },
+    cursorFieldOptions: { description: 'Opaque; pass it as `after` to get the items after this one.' },
+    pageInfoTypeOptions: { description: 'Where a page sits in the whole list.' },
+    hasNextPageFieldOptions: { description: 'More items follow: pass `endCursor` as `after` to get them.' },
+    hasPreviousPageFieldOptions: {
+      description: 'Items come before this page (it was asked for with `after`).',
+    },
+    startCursorFieldOptions: { description: 'The cursor of the first item; null on an empty page.' },
+    endCursorFieldOptions: { description: 'The cursor of the last item; null on an empty page.' },
+  },
   validation: {
     // Argument checks report issues in the same words and codes as the service's own validation.
     validationError: (failure) =>

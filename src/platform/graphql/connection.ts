@@ -3,38 +3,19 @@ import { ValidationError } from '../../shared/errors.js';
 import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, type Page } from '../../shared/paging.js';
 import { type BuilderTypes, builder } from './builder.js';
 
-/** Relay-style connections over offset pages: opaque cursors, `totalCount`, `first` ≤ 100. */
+/** Relay connections over offset pages: opaque cursors, `totalCount`, `first` ≤ 100, forward only. */
 
-export interface ConnectionPage<T> extends Page<T> {
-  offset: number;
-}
-
-export const PageInfoRef = builder
-  .objectRef<{
+/** A page as a connection resolver returns it: the items with their cursors, and the total. */
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: {
     hasNextPage: boolean;
     hasPreviousPage: boolean;
     startCursor: string | null;
     endCursor: string | null;
-  }>('PageInfo')
-  .implement({
-    description: 'Where a page sits in the whole list.',
-    fields: (t) => ({
-      hasNextPage: t.exposeBoolean('hasNextPage', {
-        description: 'More items follow: pass `endCursor` as `after` to get them.',
-      }),
-      hasPreviousPage: t.exposeBoolean('hasPreviousPage', {
-        description: 'Items come before this page (it was asked for with `after`).',
-      }),
-      startCursor: t.exposeString('startCursor', {
-        nullable: true,
-        description: 'The cursor of the first item; null on an empty page.',
-      }),
-      endCursor: t.exposeString('endCursor', {
-        nullable: true,
-        description: 'The cursor of the last item; null on an empty page.',
-      }),
-    }),
-  });
+  };
+  totalCount: number;
+}
 
 export function encodeCursor(offset: number): string {
   return Buffer.from(`offset:${offset}`).toString('base64url');
@@ -65,43 +46,43 @@ export function pageArgs(args: { first?: number | null; after?: string | null })
   return { offset: position + 1, limit };
 }
 
+/** The connection of an offset page (`offset`: the position of its first item in the whole list). */
+export function connectionFrom<T>(page: Page<T>, offset: number): Connection<T> {
+  const edges = page.items.map((node, i) => ({ cursor: encodeCursor(offset + i), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: offset + page.items.length < page.total,
+      hasPreviousPage: offset > 0,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    totalCount: page.total,
+  };
+}
+
+/**
+ * `<Name>Connection` and `<Name>Edge` (the relay plugin's types; PageInfo is shared). The field that
+ * returns it declares its own `first`/`after` arguments: only forward paging exists.
+ */
 export function connectionOf<T>(name: string, node: ObjectRef<BuilderTypes, T>) {
-  const edge = builder.objectRef<{ cursor: string; node: T }>(`${name}Edge`).implement({
-    description: `One ${name} in a page, with its cursor.`,
-    fields: (t) => ({
-      cursor: t.exposeString('cursor', {
-        description: 'Opaque; pass it as `after` to get the items after this one.',
-      }),
-      node: t.field({ type: node, description: `The ${name}.`, resolve: (e) => e.node as never }),
-    }),
-  });
-  return builder.objectRef<ConnectionPage<T>>(`${name}Connection`).implement({
-    description: `A page of ${name} items. Pass \`endCursor\` as \`after\` to get the next page.`,
-    fields: (t) => ({
-      edges: t.field({
-        type: [edge],
-        description: 'The items of this page with their cursors.',
-        resolve: (page) =>
-          page.items.map((item, i) => ({ cursor: encodeCursor(page.offset + i), node: item })),
-      }),
-      nodes: t.field({
-        type: [node],
-        description: 'The items of this page, without cursors.',
-        resolve: (page) => page.items as never,
-      }),
-      pageInfo: t.field({
-        type: PageInfoRef,
-        description: 'Whether more pages exist, and the cursors to reach them.',
-        resolve: (page) => ({
-          hasNextPage: page.offset + page.items.length < page.total,
-          hasPreviousPage: page.offset > 0,
-          startCursor: page.items.length ? encodeCursor(page.offset) : null,
-          endCursor: page.items.length ? encodeCursor(page.offset + page.items.length - 1) : null,
+  return builder.connectionObject(
+    {
+      type: node,
+      name: `${name}Connection`,
+      description: `A page of ${name} items. Pass \`endCursor\` as \`after\` to get the next page.`,
+      fields: (t) => ({
+        totalCount: t.int({
+          description: 'How many items match, across all pages.',
+          resolve: (connection) => (connection as unknown as Connection<T>).totalCount,
         }),
       }),
-      totalCount: t.exposeInt('total', { description: 'How many items match, across all pages.' }),
-    }),
-  });
+    },
+    {
+      description: `One ${name} in a page, with its cursor.`,
+      nodeField: { description: `The ${name}.` },
+    },
+  );
 }
 
 export const SortOrderEnum = builder.enumType('SortOrder', {
