@@ -29,8 +29,8 @@ export function buildSubgraphSchema(): GraphQLSchema {
 }
 
 /**
- * The subgraph SDL that gateways compose and schema.graphql holds. @apollo/subgraph prints no `@oneOf`
- * (stack notes, gotcha 5), so it is put back on every oneOf input here.
+ * The subgraph SDL that gateways compose and schema.graphql holds. @apollo/subgraph's printer drops
+ * `@oneOf`, so it is put back on every oneOf input here.
  */
 export function printSubgraphSdl(schema: GraphQLSchema = buildSubgraphSchema()): string {
   let sdl = printSubgraphSchema(schema);

@@ -203,14 +203,15 @@ function operationOf(route: Route, components: SchemaComponents): OpenApiOperati
   const doc = route.doc;
   const write = route.method !== 'GET';
   const hasBody = route.method === 'POST' || route.method === 'PATCH';
-  const pathParams = [...route.path.matchAll(/:([a-z_]+)/g)].map(([, name]) => ({
+  const pathParams = [...route.path.matchAll(/:([a-z_]+)/g)].map(([, name = '']) => ({
     name,
     in: 'path' as const,
     required: true,
     description: describePathParam(name),
-    schema: doc?.params?.[name]
-      ? components.convert(doc.params[name], 'input')
-      : { type: 'string', format: 'uuid' },
+    schema: (() => {
+      const param = doc?.params?.[name];
+      return param ? components.convert(param, 'input') : { type: 'string', format: 'uuid' };
+    })(),
   }));
   if (!doc) {
     // Still in the document (a client can see it exists); the OpenAPI test fails until it is documented.
@@ -261,6 +262,7 @@ function operationOf(route: Route, components: SchemaComponents): OpenApiOperati
   const successes = statuses.filter((status) => status < 300);
   for (const status of statuses) {
     const response = merged[status];
+    if (response === undefined) continue;
     if (typeof response === 'string') {
       responses[status] = { $ref: `#/components/responses/${response}` };
       continue;
@@ -530,9 +532,10 @@ function refine(schema: z.ZodType, json: JsonSchema, io: 'input' | 'output'): vo
     });
     return;
   }
-  if (def.type === 'unknown' && def.checks?.length) {
+  const [check] = def.checks ?? [];
+  if (def.type === 'unknown' && check) {
     // `z.unknown().refine(v => v === undefined, why)`: a field that must not be sent.
-    const why = def.checks[0]._zod.def.error?.({ code: 'custom', input: null });
+    const why = check._zod.def.error?.({ code: 'custom', input: null });
     Object.assign(json, { not: {}, description: typeof why === 'string' ? why : 'Not accepted.' });
     return;
   }

@@ -30,7 +30,8 @@ export function formatApiKey(keyId: string, secret: string): string {
 
 export function parseApiKey(value: string): ParsedApiKey | null {
   const match = KEY_PATTERN.exec(value);
-  return match ? { keyId: match[1], secret: match[2] } : null;
+  const [, keyId, secret] = match ?? [];
+  return keyId && secret ? { keyId, secret } : null;
 }
 
 /** The secret has 256 bits of entropy, so a fast hash is enough; only the hash is stored. */
@@ -42,5 +43,5 @@ export function hashSecret(secret: string): string {
 export function bearerToken(header: string | null | undefined): string | null {
   if (!header) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match ? match[1] : null;
+  return match?.[1] ?? null;
 }

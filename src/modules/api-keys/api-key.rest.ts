@@ -7,7 +7,7 @@ import {
   notFound,
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
-import type { Route } from '../../platform/http/rest-router.js';
+import type { PathParams, Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
@@ -44,8 +44,8 @@ export function createApiKeyCommand(body: unknown): CreateApiKeyCommand {
 }
 
 /** The key a route's path names (the router has validated both ids). */
-export function apiKeyIds(params: Record<string, string>): ApiKeyIds {
-  return { teamId: params.team_id!, apiKeyId: params.api_key_id! };
+export function apiKeyIds(params: PathParams): ApiKeyIds {
+  return { teamId: params.team_id, apiKeyId: params.api_key_id! };
 }
 
 const keyIdSchema = z

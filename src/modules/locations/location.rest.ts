@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
-import type { Route } from '../../platform/http/rest-router.js';
+import type { PathParams, Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { descriptionSchema, nameSchema } from '../../shared/names.js';
@@ -74,8 +74,8 @@ export function updateLocationCommand(body: unknown): UpdateLocationCommand {
 }
 
 /** The location a route's path names (the router has validated both ids). */
-export function locationIds(params: Record<string, string>): LocationIds {
-  return { teamId: params.team_id!, locationId: params.location_id! };
+export function locationIds(params: PathParams): LocationIds {
+  return { teamId: params.team_id, locationId: params.location_id! };
 }
 
 export const locationResponseSchema = z

@@ -9,7 +9,7 @@ import {
 } from '../../shared/providers.js';
 import { referenceSchema } from './secret.rules.js';
 
-const pascal = (name: string) => name[0].toUpperCase() + name.slice(1);
+const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
 /** One input per credential shape of the provider table, e.g. `AccessKeyCredentialsInput { accessKeyId, secretAccessKey }`. */
 const shapeInputs = Object.fromEntries(
@@ -72,7 +72,13 @@ export type FieldMappingArg = { fieldName: string; reference: string };
 export function credentialsFromInput(input: CredentialsArg): Record<string, string> {
   const [shape, fields] = Object.entries(input).find(([, v]) => v != null) ?? ['', {}];
   const names = (CREDENTIAL_SHAPES as Record<string, readonly string[]>)[shape] ?? [];
-  return Object.fromEntries(names.map((name) => [name, (fields as Record<string, string>)[camel(name)]]));
+  const values = fields as Record<string, string>;
+  const credentials: Record<string, string> = {};
+  for (const name of names) {
+    const value = values[camel(name)];
+    if (value !== undefined) credentials[name] = value;
+  }
+  return credentials;
 }
 
 export function fieldMappingsFromInput(input: FieldMappingArg[]) {

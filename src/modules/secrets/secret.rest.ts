@@ -9,7 +9,7 @@ import {
   preconditionFailed,
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
-import { etagOf, expectedVersionFrom, type Route } from '../../platform/http/rest-router.js';
+import { etagOf, expectedVersionFrom, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { ValidationError } from '../../shared/errors.js';
@@ -387,6 +387,6 @@ export function secretRoutes({ secrets }: Services): Route[] {
 }
 
 /** The secret a route's path names (the router has validated both ids). */
-export function secretIds(params: Record<string, string>): SecretIds {
-  return { teamId: params.team_id!, secretId: params.secret_id! };
+export function secretIds(params: PathParams): SecretIds {
+  return { teamId: params.team_id, secretId: params.secret_id! };
 }

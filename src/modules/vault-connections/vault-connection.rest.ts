@@ -8,7 +8,7 @@ import {
   notFound,
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
-import type { Route } from '../../platform/http/rest-router.js';
+import type { PathParams, Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { descriptionSchema, nameSchema, snakeCase } from '../../shared/names.js';
@@ -107,11 +107,11 @@ export function rotateVaultConnectionCommand(body: unknown): RotateVaultConnecti
 }
 
 /** The connection a route's path names (the router has validated both ids). */
-export function vaultConnectionIds(params: Record<string, string>): VaultConnectionIds {
-  return { teamId: params.team_id!, connectionId: params.connection_id! };
+export function vaultConnectionIds(params: PathParams): VaultConnectionIds {
+  return { teamId: params.team_id, connectionId: params.connection_id! };
 }
 
-/** The create response (contract §4): never a token or client secret. */
+/** The create response (docs/contract.md §4): never a token or client secret. */
 export const vaultConnectionResponseSchema = z
   .object({
     id: idSchema,
@@ -320,7 +320,7 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         operationId: 'rotateVaultConnection',
         summary: "Replace a vault connection's token",
         description:
-          '`access_token` for 1Password (`ops_...`) and Doppler (`dp.st....`), `client_secret` for Infisical. The old value is removed from the credential store.',
+          '`access_token` for 1Password (`ops_...`) and Doppler (`dp.st....`), `client_secret` for Infisical. The old value is never returned again; the SSM store keeps it in the parameter history until the connection is deleted.',
         tags: TAGS,
         scope: 'vault_connections:update',
         body: rotateBodyDoc,

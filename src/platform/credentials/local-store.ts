@@ -35,11 +35,11 @@ export class LocalCredentialStore implements CredentialStore {
       if (attempt === MAX_PUT_ATTEMPTS) {
         throw new UnavailableError('Too many concurrent writes of these credentials; nothing was changed', 1);
       }
-      const [{ next }] = await tx.sql<{ next: number }>(
+      const [row] = await tx.sql<{ next: number }>(
         'select coalesce(max(version), 0) + 1 as next from credential_blobs where ref = $1',
         [ref],
       );
-      version = Number(next);
+      version = Number(row?.next ?? 1);
     }
   }
 

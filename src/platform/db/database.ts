@@ -17,7 +17,7 @@ export interface Database {
 type Entities = NonNullable<Options['entities']>;
 
 export interface DatabaseOptions {
-  /** The entities the ORM maps (every module's: src/app/entities.ts). */
+  /** The entities the ORM maps (every module's: src/app/database.ts). */
   entities: Entities;
   databaseUrl?: string;
   dataDir: string;
@@ -33,8 +33,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     try {
       await migrate(orm, true);
       // A PGlite socket (the test suite's) runs one session for all its connections: names would clash.
-      const [{ version }] = await autocommit(orm)<{ version: string }>('select version()');
-      if (!version.includes('PGlite')) prepareStatements(orm);
+      const [server] = await autocommit(orm)<{ version: string }>('select version()');
+      if (!server?.version.includes('PGlite')) prepareStatements(orm);
     } catch (error) {
       await orm.close();
       throw error;

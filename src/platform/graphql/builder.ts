@@ -89,7 +89,8 @@ builder.scalarType('DateTime', {
   parseValue: (value) => {
     const parsed = timestampInput.safeParse(value);
     if (parsed.success) return new Date(parsed.data);
-    throw new DateTimeInputError(zodIssueToIssues(parsed.error.issues[0])[0].message);
+    const [issue] = parsed.error.issues.flatMap((i) => zodIssueToIssues(i));
+    throw new DateTimeInputError(issue?.message ?? 'Invalid DateTime');
   },
 });
 

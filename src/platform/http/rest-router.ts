@@ -7,10 +7,19 @@ import type { IdempotencyKeys } from './idempotency.js';
 import type { RouteDoc } from './rest-docs.js';
 import type { RestResponse } from './rest-errors.js';
 
+/**
+ * A route's path parameters: every one an id, checked as a UUID and lower-cased. Every route is a
+ * team's (`/v1/teams/:team_id/...`, checked when the router is built); the others are the route's own.
+ */
+export interface PathParams {
+  readonly team_id: string;
+  readonly [name: string]: string | undefined;
+}
+
 export interface RestRequest {
   actor: Actor;
   meta: RequestMeta;
-  params: Record<string, string>;
+  params: PathParams;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: unknown;
@@ -50,6 +59,7 @@ export class RestRouter {
     private readonly idempotency: IdempotencyKeys,
   ) {
     this.routes = routes.map((route) => {
+      if (!route.path.startsWith('/v1/teams/:team_id/')) throw new Error(`Not a team's route: ${route.path}`);
       const paramNames: string[] = [];
       const source = route.path.replace(/:([a-z_]+)/g, (_, name: string) => {
         paramNames.push(name);
@@ -91,11 +101,11 @@ export class RestRouter {
     const values = route.pattern.exec(url.pathname)!.slice(1);
     // Every path parameter is an id: checked (422 at ["path", name]) and lower-cased here, once.
     const params = parsePathIds(
-      Object.fromEntries(route.paramNames.map((name, i) => [name, decode(values[i])])),
-    );
+      Object.fromEntries(route.paramNames.map((name, i) => [name, decode(values[i] ?? '')])),
+    ) as PathParams;
     // The route's scope, with its role, for the path's team (404 for another team), before the body is
     // read: the same rule the services apply (src/shared/scopes.ts), as graphql-shield does at its door.
-    if (route.doc && params.team_id) authorize(actor, params.team_id, route.doc.scope);
+    if (route.doc) authorize(actor, params.team_id, route.doc.scope);
     const hasBody = route.method === 'POST' || route.method === 'PATCH';
     const raw = hasBody ? await readBody() : '';
     const body = hasBody ? parseJsonObject(raw, route.bodyOptional) : undefined;

@@ -10,7 +10,7 @@ import { Metrics } from '../metrics.js';
 import { RateLimiter, rateLimitHeaders } from './rate-limit.js';
 import { type RestResponse, restError } from './rest-errors.js';
 import { RestRouter } from './rest-router.js';
-import type { ApiDocsHandler, ServerOptions } from './server-options.js';
+import type { ServerOptions } from './server-options.js';
 
 /**
  * On every response (the /docs and GraphiQL pages and their assets replace the policy and caching).
@@ -31,15 +31,13 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
   const { services, logger, config } = options;
   const metrics = options.metrics ?? new Metrics();
   const graphiqlAssets = config.GRAPHIQL ? graphiqlAssetsDir() : null;
-  let graphqlDoor: Promise<GraphQLDoor> | undefined;
   /** Built on the first /graphql request (see src/platform/graphql/door.ts). */
-  const graphql = () =>
-    (graphqlDoor ??= Promise.all([import('../graphql/door.js'), options.loadGraphQLSchema()]).then(
-      ([door, schema]) => door.createGraphQLDoor({ ...options, schema, metrics, graphiqlAssets }),
-    ));
-  let apiDocsHandler: Promise<ApiDocsHandler> | undefined;
+  const graphql = loadedOnFirstUse(async (): Promise<GraphQLDoor> => {
+    const [door, schema] = await Promise.all([import('../graphql/door.js'), options.loadGraphQLSchema()]);
+    return door.createGraphQLDoor({ ...options, schema, metrics, graphiqlAssets });
+  });
   /** Loaded on the first /openapi.json or /docs request. */
-  const apiDocs = () => (apiDocsHandler ??= options.loadApiDocs());
+  const apiDocs = loadedOnFirstUse(options.loadApiDocs);
   const rest = new RestRouter(options.routes, services.idempotency);
   const answerCors = corsFor(config.CORS_ORIGINS ?? []);
 
@@ -190,6 +188,18 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
   });
   inFlightResponses.set(server, inFlight);
   return server;
+}
+
+/** `load`, called once and its result kept; a failed load is forgotten, so the next call tries again. */
+function loadedOnFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => {
+    loading ??= load().catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
 }
 
 const inFlightResponses = new WeakMap<Server, Set<ServerResponse>>();
