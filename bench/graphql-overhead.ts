@@ -40,6 +40,8 @@ function serve(port: number) {
   };
   const createdAt = new Date();
   const services = {
+    // The rate limiters (disabled here) take the ORM's pool client when they are built.
+    orm: { em: { getConnection: () => ({ getKnex: () => ({ client: {} }) }) } },
     apiKeys: {
       authenticate: async (header: string | null | undefined) => {
         if (header !== AUTHORIZATION) throw new UnauthenticatedError();
@@ -50,14 +52,13 @@ function serve(port: number) {
       update: async (
         _actor: Actor,
         _meta: unknown,
-        teamId: string,
-        secretId: string,
-        body: { name: string },
+        { teamId, secretId }: { teamId: string; secretId: string },
+        command: { name?: string },
       ) => ({
         secret: {
           id: secretId,
           teamId,
-          name: body.name,
+          name: command.name ?? 'overhead',
           description: null,
           secretType: 's3',
           authMethod: 'access_key',
