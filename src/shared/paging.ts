@@ -90,6 +90,21 @@ export function parseRestListQuery<SortBy extends string, F extends z.ZodRawShap
   return { page, list, filters: parsed as z.output<z.ZodObject<F>> };
 }
 
+/**
+ * A REST list's query string, described once: the zod object the OpenAPI document shows, and the
+ * parser that validates a request's query string with it (`parseRestListQuery`).
+ */
+export function restListQuery<SortBy extends string, F extends z.ZodRawShape>(
+  sortBy: readonly [SortBy, ...SortBy[]],
+  defaultSort: SortBy,
+  filters: F,
+) {
+  return {
+    schema: restListQuerySchema(sortBy, defaultSort, filters),
+    parse: (query: URLSearchParams) => parseRestListQuery(query, sortBy, defaultSort, filters),
+  };
+}
+
 /** The `pagination` object of every REST list response. */
 export const paginationSchema = z
   .object({
@@ -120,6 +135,26 @@ export function restPage<T, R>(
       total_pages: Math.ceil(result.total / list.limit),
     },
   };
+}
+
+/**
+ * The ORM find options of a list page: ordered by the property of the sort key (`properties`), ties
+ * broken by id in the same direction so that pages stay stable when sort values repeat.
+ */
+export function pageFindOptions<SortBy extends string>(
+  query: ListQuery<SortBy>,
+  properties: Record<SortBy, string>,
+) {
+  return {
+    orderBy: [{ [properties[query.sortBy]]: query.sortOrder }, { id: query.sortOrder }],
+    limit: query.limit,
+    offset: query.offset,
+  };
+}
+
+/** The ORM condition of a name search (`q`): a case-insensitive substring; none without `q`. */
+export function nameContains(q: string | undefined): { name?: { $ilike: string } } {
+  return q ? { name: { $ilike: containsPattern(q) } } : {};
 }
 
 /** `ilike` pattern for a case-insensitive substring search, with the wildcards in the input escaped. */

@@ -1,15 +1,10 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionFrom, connectionOf, pageArgs, SortOrderEnum } from '../../platform/graphql/connection.js';
-import {
-  argumentPath,
-  commandPathIn,
-  MUTATION_ERRORS,
-  nullIfNotFound,
-  translate,
-} from '../../platform/graphql/error-types.js';
-import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
-import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
+import { connectionOf } from '../../platform/graphql/connection.js';
+import { directResult, wrappedResult } from '../../platform/graphql/error-types.js';
+import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
+import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
 import type { Scope } from '../../shared/scopes.js';
 import { API_KEY_SORTS, type ApiKeySort, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import { type ApiKeyIds, type CreateApiKeyCommand, createApiKeyRules, isActive } from './api-key.rules.js';
@@ -68,19 +63,12 @@ const API_KEY_SORT_DESCRIPTIONS: Record<ApiKeySort, string> = {
   last_used_at: 'By the time of the last use; keys never used sort last.',
 };
 
-const ApiKeyOrderFieldEnum = builder.enumType('ApiKeyOrderField', {
-  description: 'What API keys can be sorted by.',
+const ApiKeyOrder = orderInput('ApiKey', {
+  description: 'Default: CREATED_AT, DESC. Keys never used sort last either way.',
+  fieldDescription: 'What API keys can be sorted by.',
   values: Object.fromEntries(
     API_KEY_SORTS.map((s) => [s.toUpperCase(), { value: s, description: API_KEY_SORT_DESCRIPTIONS[s] }]),
   ) as Record<string, { value: ApiKeySort; description: string }>,
-});
-
-const ApiKeyOrder = builder.inputType('ApiKeyOrder', {
-  description: 'Default: CREATED_AT, DESC. Keys never used sort last either way.',
-  fields: (t) => ({
-    field: t.field({ type: ApiKeyOrderFieldEnum, required: true, description: 'The sort key.' }),
-    direction: t.field({ type: SortOrderEnum, description: 'Default DESC.' }),
-  }),
 });
 
 const ApiKeyFilter = builder.inputType('ApiKeyFilter', {
@@ -154,50 +142,26 @@ builder.queryField('apiKeys', (t) =>
     description:
       "The team's API keys (never their secrets), newest first unless `orderBy` says otherwise. Needs api_keys:read. Another team's id is a NOT_FOUND error.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      first: t.arg.int({ description: '1–100, default 50.' }),
-      after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
+      ...listArgs(t.arg),
       filter: t.arg({
         type: ApiKeyFilter,
         description: 'Omitted: all keys of the team, revoked ones included.',
       }),
       orderBy: t.arg({ type: ApiKeyOrder, description: 'Omitted: newest first.' }),
     },
-    resolve: async (_, args, ctx) => {
-      const actor = await ctx.actor();
-      return translate(async () => {
-        const { offset, limit } = pageArgs(args);
-        const page = await ctx.services.apiKeys.list(
-          actor,
-          validatedId(args.teamId),
-          {
-            offset,
-            limit,
-            sortBy: args.orderBy?.field ?? 'created_at',
-            sortOrder: args.orderBy?.direction ?? 'desc',
-            q: args.filter?.q || undefined,
-          },
-          { includeRevoked: args.filter?.includeRevoked ?? true },
-        );
-        return connectionFrom(page, offset);
-      }, argumentPath);
-    },
+    resolve: (_, args, ctx, info) =>
+      listConnection(ctx, info, args, ctx.services.apiKeys, (page) => ({
+        ...listQuery(page, args.orderBy, args.filter?.q),
+        includeRevoked: args.filter?.includeRevoked ?? true,
+      })),
   }),
 );
 
 builder.queryField('apiKey', (t) =>
-  t.field({
-    type: ApiKeyRef,
-    nullable: true,
+  lookupField(t, ApiKeyRef, {
+    resource: 'API key',
     description: 'One API key of the team, or null when there is none with this id. Needs api_keys:read.',
-    args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
-    },
-    resolve: async (_, args, ctx) => {
-      const actor = await ctx.actor();
-      return nullIfNotFound(async () => ctx.services.apiKeys.get(actor, apiKeyIds(args)));
-    },
+    get: (ctx, actor, { teamId, id }) => ctx.services.apiKeys.get(actor, { teamId, apiKeyId: id }),
   }),
 );
 
@@ -207,18 +171,11 @@ builder.mutationField('createApiKey', (t) =>
     description:
       'Creates an API key acting for the calling key’s member. Needs api_keys:create and admin; counts toward the plan’s active-key limit.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      teamId: teamIdArg(t.arg),
       input: t.arg({ type: CreateApiKeyInput, required: true, description: 'The new key.' }),
       idempotencyKey: idempotencyKeyArg(t.arg, ONE_TIME_SECRET_NOTE),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      union: {
-        name: 'CreateApiKeyResult',
-        description: 'The new key (its secret shown once), or why nothing was created.',
-      },
-      directResult: true,
-    },
+    errors: directResult('CreateApiKey', 'The new key (its secret shown once), or why nothing was created.'),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
       const command: CreateApiKeyCommand = {
@@ -227,13 +184,8 @@ builder.mutationField('createApiKey', (t) =>
         scopes: input.scopes as Scope[],
         expiresAt: input.expiresAt ?? null,
       };
-      const actor = await ctx.actor();
-      return mutate(
-        ctx,
-        info,
-        args,
-        () => ctx.services.apiKeys.create(actor, ctx.meta, validatedId(args.teamId), command),
-        commandPathIn(info, args),
+      return mutateCommand(ctx, info, args, (actor) =>
+        ctx.services.apiKeys.create(actor, ctx.meta, validatedId(args.teamId), command),
       );
     },
   }),
@@ -245,23 +197,16 @@ builder.mutationField('rotateApiKey', (t) =>
     description:
       'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      id: resourceIdArg(t.arg, 'API key'),
       idempotencyKey: idempotencyKeyArg(t.arg, ONE_TIME_SECRET_NOTE),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      union: {
-        name: 'RotateApiKeyResult',
-        description: 'The key with its new secret (shown once), or why nothing was changed.',
-      },
-      directResult: true,
-    },
-    resolve: async (_, args, ctx, info) => {
-      const actor = await ctx.actor();
-      const ids = apiKeyIds(args);
-      return mutate(ctx, info, args, () => ctx.services.apiKeys.rotate(actor, ctx.meta, ids));
-    },
+    errors: directResult(
+      'RotateApiKey',
+      'The key with its new secret (shown once), or why nothing was changed.',
+    ),
+    resolve: (_, args, ctx, info) =>
+      mutate(ctx, info, args, (actor) => ctx.services.apiKeys.rotate(actor, ctx.meta, apiKeyIds(args))),
   }),
 );
 
@@ -271,21 +216,17 @@ builder.mutationField('revokeApiKey', (t) =>
     description:
       'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      id: resourceIdArg(t.arg, 'API key'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      result: { name: 'RevokeApiKeySuccess', description: 'The API key was revoked.' },
-      union: { name: 'RevokeApiKeyResult', description: 'The revoked API key, or why nothing was changed.' },
-      dataField: { name: 'apiKey', description: 'The API key, as revoked.' },
-    },
-    resolve: async (_, args, ctx, info) => {
-      const actor = await ctx.actor();
-      const ids = apiKeyIds(args);
-      return mutate(ctx, info, args, () => ctx.services.apiKeys.revoke(actor, ctx.meta, ids));
-    },
+    errors: wrappedResult('RevokeApiKey', {
+      success: 'The API key was revoked.',
+      union: 'The revoked API key, or why nothing was changed.',
+      data: ['apiKey', 'The API key, as revoked.'],
+    }),
+    resolve: (_, args, ctx, info) =>
+      mutate(ctx, info, args, (actor) => ctx.services.apiKeys.revoke(actor, ctx.meta, apiKeyIds(args))),
   }),
 );
 
@@ -295,19 +236,14 @@ builder.mutationField('deleteApiKey', (t) =>
     description:
       'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      id: t.arg.id({ required: true, validate: uuidArg, description: "The API key's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      id: resourceIdArg(t.arg, 'API key'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      union: { name: 'DeleteApiKeyResult', description: 'The deleted id, or why nothing was deleted.' },
-      directResult: true,
-    },
+    errors: directResult('DeleteApiKey', 'The deleted id, or why nothing was deleted.'),
     resolve: async (_, args, ctx, info) => {
-      const actor = await ctx.actor();
       const ids = apiKeyIds(args);
-      return mutate(ctx, info, args, async () => {
+      return mutate(ctx, info, args, async (actor) => {
         await ctx.services.apiKeys.delete(actor, ctx.meta, ids);
         return { deletedId: ids.apiKeyId };
       });

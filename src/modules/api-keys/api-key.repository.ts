@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, LockMode, type MikroORM, QueryOrder } from '@mikro-orm/postgresql';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
-import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
+import { type ListQuery, nameContains, type Page } from '../../shared/paging.js';
 import type { Role, Scope } from '../../shared/scopes.js';
 import { ApiKey } from './api-key.entity.js';
 import { formatApiKey, hashSecret, newKeyId, newSecret } from './api-key-format.js';
@@ -29,7 +29,7 @@ export interface IssuedApiKey {
 export const API_KEY_SORTS = ['name', 'created_at', 'last_used_at'] as const;
 export type ApiKeySort = (typeof API_KEY_SORTS)[number];
 
-export interface ApiKeyFilter {
+export interface ApiKeyListQuery extends ListQuery<ApiKeySort> {
   /** Default true: revoked keys stay visible for audit. */
   includeRevoked?: boolean;
 }
@@ -118,10 +118,12 @@ export class ApiKeyRepository {
     this.sql = autocommit(orm);
   }
 
-  async list(teamId: string, query: ListQuery<ApiKeySort>, filter: ApiKeyFilter): Promise<Page<ApiKeyView>> {
-    const where: Record<string, unknown> = { teamId };
-    if (filter.includeRevoked === false) where.revokedAt = null;
-    if (query.q) where.name = { $ilike: containsPattern(query.q) };
+  async list(teamId: string, query: ApiKeyListQuery): Promise<Page<ApiKeyView>> {
+    const where = {
+      teamId,
+      ...(query.includeRevoked === false && { revokedAt: null }),
+      ...nameContains(query.q),
+    };
     // Keys never used sort last either way.
     const nullsLast = query.sortBy === 'last_used_at';
     const direction =

@@ -7,10 +7,10 @@ import {
   notFound,
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
-import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
+import { restListQuery } from '../../shared/paging.js';
 import { SCOPES, type Scope } from '../../shared/scopes.js';
 import { parseOrThrow, timestampInput } from '../../shared/validation.js';
 import { API_KEY_SORTS, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
@@ -122,13 +122,13 @@ export const rotatedApiKeyResponseSchema = apiKeyResponseSchema
   .extend({ full_key: fullKeySchema })
   .meta({ id: 'RotatedApiKeyResponse' });
 
-const LIST_FILTERS = {
+const LIST_QUERY = restListQuery(API_KEY_SORTS, 'created_at', {
   include_revoked: z
     .enum(['true', 'false'])
     .transform((v) => v === 'true')
     .optional()
     .meta({ description: 'false: only keys that are not revoked.', default: 'true' }),
-};
+});
 
 const TAGS: ['API keys'] = ['API keys'];
 const NO_INPUT = 'No input: send no body or `{}`.';
@@ -166,27 +166,15 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
         oneTimeSecret: true,
       }),
     },
-    {
-      method: 'GET',
+    listRoute({
       path: base,
-      doc: {
-        operationId: 'listApiKeys',
-        summary: 'List API keys',
-        tags: TAGS,
-        scope: 'api_keys:read',
-        query: restListQuerySchema(API_KEY_SORTS, 'created_at', LIST_FILTERS),
-        responses: {
-          200: { description: 'A page of API keys.', schema: restPageSchema(apiKeyResponseSchema) },
-        },
-      },
-      handle: async ({ actor, params, query }) => {
-        const { page, list, filters } = parseRestListQuery(query, API_KEY_SORTS, 'created_at', LIST_FILTERS);
-        const result = await apiKeys.list(actor, params.team_id, list, {
-          includeRevoked: filters.include_revoked ?? true,
-        });
-        return { status: 200, body: restPage(page, list, result, apiKeyResponse) };
-      },
-    },
+      doc: { operationId: 'listApiKeys', summary: 'List API keys', tags: TAGS, scope: 'api_keys:read' },
+      query: LIST_QUERY,
+      page: ['A page of API keys.', apiKeyResponseSchema],
+      list: ({ actor, params }, { list, filters }) =>
+        apiKeys.list(actor, params.team_id, { ...list, includeRevoked: filters.include_revoked ?? true }),
+      view: apiKeyResponse,
+    }),
     {
       method: 'GET',
       path: `${base}/:api_key_id`,

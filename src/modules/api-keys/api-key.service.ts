@@ -2,14 +2,13 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { unitOfWork } from '../../platform/db/unit-of-work.js';
 import { describeError, type Logger } from '../../platform/logger.js';
 import { NotFoundError, UnauthenticatedError } from '../../shared/errors.js';
-import type { ListQuery, Page } from '../../shared/paging.js';
+import type { Page } from '../../shared/paging.js';
 import { type Actor, authorize, isScope, type RequestMeta } from '../../shared/scopes.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import {
-  type ApiKeyFilter,
+  type ApiKeyListQuery,
   ApiKeyRepository,
-  type ApiKeySort,
   type ApiKeyView,
   apiKeyView,
   type IssuedApiKey,
@@ -73,14 +72,9 @@ export class ApiKeyService {
     return actor;
   }
 
-  async list(
-    actor: Actor,
-    teamId: string,
-    query: ListQuery<ApiKeySort>,
-    filter: ApiKeyFilter = {},
-  ): Promise<Page<ApiKeyView>> {
+  async list(actor: Actor, teamId: string, query: ApiKeyListQuery): Promise<Page<ApiKeyView>> {
     authorize(actor, teamId, 'api_keys:read');
-    return this.repository.list(teamId, query, filter);
+    return this.repository.list(teamId, query);
   }
 
   async get(actor: Actor, { teamId, apiKeyId }: ApiKeyIds): Promise<ApiKeyView> {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionFrom, connectionOf, pageArgs, SortOrderEnum } from '../../platform/graphql/connection.js';
-import { argumentPath, translate } from '../../platform/graphql/error-types.js';
-import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
+import { connectionOf, SortOrderEnum } from '../../platform/graphql/connection.js';
+import { uuidArg, validatedId } from '../../platform/graphql/ids.js';
+import { listArgs, listConnection, listQuery } from '../../platform/graphql/lists.js';
 import { actorType } from './audit.rest.js';
 import { AUDIT_RESOURCE_TYPES, type AuditEventView, type AuditResourceType } from './audit.service.js';
 
@@ -129,33 +129,20 @@ builder.queryField('auditEvents', (t) =>
     description:
       "The team's audit log, newest first unless `sortOrder` says otherwise. Needs audit:read. Another team's id is a NOT_FOUND error.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      first: t.arg.int({ description: '1–100, default 50.' }),
-      after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
+      ...listArgs(t.arg),
       filter: t.arg({ type: AuditEventFilter, description: 'Omitted: the whole log of the team.' }),
       sortOrder: t.arg({ type: SortOrderEnum, description: 'By creation time; default DESC.' }),
     },
-    resolve: async (_, args, ctx) => {
-      const actor = await ctx.actor();
-      const filter = args.filter;
-      return translate(async () => {
-        const { offset, limit } = pageArgs(args);
-        const page = await ctx.services.audit.list(
-          actor,
-          validatedId(args.teamId),
-          { offset, limit, sortOrder: args.sortOrder ?? 'desc', q: filter?.q || undefined },
-          {
-            resourceType: filter?.resourceType ?? undefined,
-            resourceId: idOf(filter?.resourceId),
-            actorUserId: idOf(filter?.actorUserId),
-            actorApiKeyId: idOf(filter?.actorApiKeyId),
-            eventType: filter?.eventType ?? undefined,
-            from: filter?.from ?? undefined,
-            to: filter?.to ?? undefined,
-          },
-        );
-        return connectionFrom(page, offset);
-      }, argumentPath);
-    },
+    resolve: (_, { filter, ...args }, ctx, info) =>
+      listConnection(ctx, info, args, ctx.services.audit, (page) => ({
+        ...listQuery(page, { field: 'created_at', direction: args.sortOrder }, filter?.q),
+        resourceType: filter?.resourceType ?? undefined,
+        resourceId: idOf(filter?.resourceId),
+        actorUserId: idOf(filter?.actorUserId),
+        actorApiKeyId: idOf(filter?.actorApiKeyId),
+        eventType: filter?.eventType ?? undefined,
+        from: filter?.from ?? undefined,
+        to: filter?.to ?? undefined,
+      })),
   }),
 );

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { idSchema, timestampSchema } from '../../platform/http/rest-docs.js';
-import type { Route } from '../../platform/http/rest-router.js';
+import { listRoute, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
+import { restListQuery } from '../../shared/paging.js';
 import { timestampInput, UUID_PATTERN } from '../../shared/validation.js';
-import { AUDIT_RESOURCE_TYPES, type AuditEventView } from './audit.service.js';
+import { AUDIT_RESOURCE_TYPES, AUDIT_SORTS, type AuditEventView } from './audit.service.js';
 
 export function actorType(
   event: Pick<AuditEventView, 'actorUserId' | 'actorApiKeyId'>,
@@ -63,8 +63,8 @@ const uuid = z
   .transform((v) => v.toLowerCase());
 const dateTime = timestampInput.transform((v) => new Date(v));
 
-/** The query filters (their door-neutral names are in AuditFilter), with what they mean for the OpenAPI document. */
-const QUERY_FILTERS = {
+/** The query string; the filters' door-neutral names are in AuditListQuery, what they mean is for the OpenAPI document. */
+const LIST_QUERY = restListQuery(AUDIT_SORTS, 'created_at', {
   resource_type: z
     .enum(AUDIT_RESOURCE_TYPES)
     .optional()
@@ -80,13 +80,12 @@ const QUERY_FILTERS = {
     .meta({ description: 'Only events of this type, e.g. secret_updated.' }),
   from: dateTime.optional().meta({ description: 'Events at or after this instant (ISO-8601).' }),
   to: dateTime.optional().meta({ description: 'Events before this instant (ISO-8601).' }),
-};
+});
 
 /** Read-only: the audit log is append-only, so there is no update or delete route. */
 export function auditRoutes({ audit }: Services): Route[] {
   return [
-    {
-      method: 'GET',
+    listRoute({
       path: '/v1/teams/:team_id/audit-logs',
       doc: {
         operationId: 'listAuditEvents',
@@ -95,19 +94,12 @@ export function auditRoutes({ audit }: Services): Route[] {
           'Newest first by default; `q` searches resource names. `from` is inclusive, `to` exclusive.',
         tags: ['Audit log'],
         scope: 'audit:read',
-        query: restListQuerySchema(['created_at'], 'created_at', QUERY_FILTERS),
-        responses: {
-          200: { description: 'A page of audit events.', schema: restPageSchema(auditEventResponseSchema) },
-        },
       },
-      handle: async ({ actor, params, query }) => {
-        const { page, list, filters } = parseRestListQuery(
-          query,
-          ['created_at'],
-          'created_at',
-          QUERY_FILTERS,
-        );
-        const result = await audit.list(actor, params.team_id, list, {
+      query: LIST_QUERY,
+      page: ['A page of audit events.', auditEventResponseSchema],
+      list: ({ actor, params }, { list, filters }) =>
+        audit.list(actor, params.team_id, {
+          ...list,
           resourceType: filters.resource_type,
           resourceId: filters.resource_id,
           actorUserId: filters.actor_user_id,
@@ -115,9 +107,8 @@ export function auditRoutes({ audit }: Services): Route[] {
           eventType: filters.event_type,
           from: filters.from,
           to: filters.to,
-        });
-        return { status: 200, body: restPage(page, list, result, auditEventResponse) };
-      },
-    },
+        }),
+      view: auditEventResponse,
+    }),
   ];
 }

@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ValidationError } from '../../shared/errors.js';
-import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
+import { containsPattern, type ListQuery, type Page, pageFindOptions } from '../../shared/paging.js';
 import { type Actor, authorize } from '../../shared/scopes.js';
 import { AuditEvent } from './audit.entity.js';
 import type { AuditEntry } from './audit.repository.js';
@@ -13,8 +13,13 @@ export const AUDIT_RESOURCE_TYPES = [
 ] as const satisfies readonly AuditEntry['resourceType'][];
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
-/** The filters of the audit list, validated by the doors (ids lower-cased). */
-export interface AuditFilter {
+/** The log sorts by creation time only. */
+export const AUDIT_SORTS = ['created_at'] as const;
+export type AuditSort = (typeof AUDIT_SORTS)[number];
+const SORT_PROPERTIES = { created_at: 'createdAt' } as const satisfies Record<AuditSort, keyof AuditEvent>;
+
+/** A page of the audit list and its filters, validated by the doors (ids lower-cased). */
+export interface AuditListQuery extends ListQuery<AuditSort> {
   resourceType?: AuditResourceType;
   resourceId?: string;
   actorUserId?: string;
@@ -64,36 +69,25 @@ export class AuditService {
   constructor(private readonly orm: MikroORM) {}
 
   /** Newest first by default; `q` searches resource names (case-insensitive substring). */
-  async list(
-    actor: Actor,
-    teamId: string,
-    query: Pick<ListQuery<string>, 'offset' | 'limit' | 'sortOrder' | 'q'>,
-    filter: AuditFilter = {},
-  ): Promise<Page<AuditEventView>> {
+  async list(actor: Actor, teamId: string, query: AuditListQuery): Promise<Page<AuditEventView>> {
     authorize(actor, teamId, 'audit:read');
-    if (filter.from && filter.to && filter.from.getTime() > filter.to.getTime()) {
+    const { from, to } = query;
+    if (from && to && from.getTime() > to.getTime()) {
       throw new ValidationError([
         { path: ['to'], message: 'to must not be before from', code: 'value_error', source: 'query' },
       ]);
     }
     const where: Record<string, unknown> = { teamId };
-    if (filter.resourceType) where.resourceType = filter.resourceType;
-    if (filter.resourceId) where.resourceId = filter.resourceId;
-    if (filter.actorUserId) where.actorUserId = filter.actorUserId;
-    if (filter.actorApiKeyId) where.actorApiKeyId = filter.actorApiKeyId;
-    if (filter.eventType) where.eventType = filter.eventType;
-    if (filter.from || filter.to) {
-      where.createdAt = {
-        ...(filter.from ? { $gte: filter.from } : {}),
-        ...(filter.to ? { $lt: filter.to } : {}),
-      };
-    }
+    if (query.resourceType) where.resourceType = query.resourceType;
+    if (query.resourceId) where.resourceId = query.resourceId;
+    if (query.actorUserId) where.actorUserId = query.actorUserId;
+    if (query.actorApiKeyId) where.actorApiKeyId = query.actorApiKeyId;
+    if (query.eventType) where.eventType = query.eventType;
+    if (from || to) where.createdAt = { ...(from && { $gte: from }), ...(to && { $lt: to }) };
     if (query.q) where.resourceName = { $ilike: containsPattern(query.q) };
-    const [items, total] = await this.orm.em.fork().findAndCount(AuditEvent, where, {
-      orderBy: [{ createdAt: query.sortOrder }, { id: query.sortOrder }],
-      limit: query.limit,
-      offset: query.offset,
-    });
+    const [items, total] = await this.orm.em
+      .fork()
+      .findAndCount(AuditEvent, where, pageFindOptions(query, SORT_PROPERTIES));
     return { items: items.map(auditEventView), total };
   }
 }

@@ -1,27 +1,23 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import {
-  connectionFrom,
-  connectionOf,
-  ORDER_FIELD_VALUES,
-  pageArgs,
-  SortOrderEnum,
-} from '../../platform/graphql/connection.js';
+import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
-import {
-  argumentPath,
-  commandPathIn,
-  MUTATION_ERRORS,
-  nullIfNotFound,
-  translate,
-} from '../../platform/graphql/error-types.js';
+import { wrappedResult } from '../../platform/graphql/error-types.js';
 import { idKey, resolveEntity } from '../../platform/graphql/federation.js';
-import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
-import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
+import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
+import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import {
+  listArgs,
+  listConnection,
+  listQuery,
+  orderInput,
+  PAGE_ARG_WORDING,
+} from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
+import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
 import { descriptionSchema, nameSchema } from '../../shared/names.js';
 import { SecretRef } from '../secrets/secret.graphql.js';
-import type { LocationListQuery, LocationView } from './location.repository.js';
+import type { LocationView } from './location.repository.js';
 import {
   bucketNameSchema,
   type CreateLocationCommand,
@@ -35,12 +31,7 @@ import type { LocationIds } from './location.service.js';
 export const LocationRef = builder.objectRef<LocationView>('Location').implement({
   description: "A bucket or container at a provider, reached with one of the team's secrets.",
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'The location id (a UUID).' }),
-    name: t.exposeString('name', { description: 'Unique within the team.' }),
-    description: t.exposeString('description', {
-      nullable: true,
-      description: 'Free text for people; null when none was given.',
-    }),
+    ...namedFields(t, 'location'),
     locationType: t.field({
       type: SecretTypeEnum,
       description: 'The provider; fixed at creation, and always the secretType of its secret.',
@@ -74,18 +65,7 @@ export const LocationRef = builder.objectRef<LocationView>('Location').implement
       nullable: true,
       description: 'A custom S3 endpoint (S3-style providers only); null when none was given.',
     }),
-    createdAt: t.field({
-      type: 'DateTime',
-      description: 'When the location was created.',
-      resolve: (l) => l.createdAt,
-    }),
-    createdBy: t.exposeID('createdBy', { description: 'The user who created the location.' }),
-    updatedAt: t.field({
-      type: 'DateTime',
-      description: 'When the last change was made.',
-      resolve: (l) => l.updatedAt,
-    }),
-    updatedBy: t.exposeID('updatedBy', { description: 'The user behind the last change.' }),
+    ...changeTrackingFields(t, 'location'),
   }),
 });
 
@@ -95,11 +75,6 @@ function locationIds(args: { teamId: string | number; locationId: string | numbe
 }
 
 const LocationConnection = connectionOf('Location', LocationRef);
-
-const LocationOrderFieldEnum = builder.enumType('LocationOrderField', {
-  description: 'What locations can be sorted by.',
-  values: ORDER_FIELD_VALUES,
-});
 
 const LocationFilter = builder.inputType('LocationFilter', {
   description: 'Narrows the list; every given condition must hold.',
@@ -112,12 +87,10 @@ const LocationFilter = builder.inputType('LocationFilter', {
   }),
 });
 
-const LocationOrder = builder.inputType('LocationOrder', {
+const LocationOrder = orderInput('Location', {
   description: 'How to sort the locations; ties are broken by id.',
-  fields: (t) => ({
-    field: t.field({ type: LocationOrderFieldEnum, required: true, description: 'The sort key.' }),
-    direction: t.field({ type: SortOrderEnum, description: 'Default DESC.' }),
-  }),
+  fieldDescription: 'What locations can be sorted by.',
+  values: ORDER_FIELD_VALUES,
 });
 
 /**
@@ -192,18 +165,10 @@ const UpdateLocationInput = builder.inputType('UpdateLocationInput', {
 });
 
 builder.queryField('location', (t) =>
-  t.field({
-    type: LocationRef,
-    nullable: true,
+  lookupField(t, LocationRef, {
+    resource: 'location',
     description: 'One location of the team, or null when there is none with this id. Needs locations:read.',
-    args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      id: t.arg.id({ required: true, validate: uuidArg, description: "The location's id (a UUID)." }),
-    },
-    resolve: async (_, args, ctx) => {
-      const ids = locationIds({ teamId: args.teamId, locationId: args.id });
-      return nullIfNotFound(async () => ctx.services.locations.get(await ctx.actor(), ids));
-    },
+    get: (ctx, actor, { teamId, id }) => ctx.services.locations.get(actor, { teamId, locationId: id }),
   }),
 );
 
@@ -213,32 +178,15 @@ builder.queryField('locations', (t) =>
     description:
       "The team's locations, newest first unless `orderBy` says otherwise. Needs locations:read. Another team's id is a NOT_FOUND error.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      first: t.arg.int({ description: 'Page size, 1–100 (default 50).' }),
-      after: t.arg.string({ description: 'The endCursor of the previous page.' }),
+      ...listArgs(t.arg, PAGE_ARG_WORDING.SPELLED_OUT),
       filter: t.arg({ type: LocationFilter, description: 'Omitted: all locations of the team.' }),
       orderBy: t.arg({ type: LocationOrder, description: 'Omitted: newest first.' }),
     },
-    resolve: async (_, args, ctx) => {
-      const actor = await ctx.actor();
-      let offset = 0;
-      const readQuery = (): LocationListQuery => {
-        const page = pageArgs(args);
-        offset = page.offset;
-        return {
-          ...page,
-          sortBy: args.orderBy?.field ?? 'created_at',
-          sortOrder: args.orderBy?.direction ?? 'desc',
-          q: args.filter?.q || undefined,
-          locationType: args.filter?.locationType ?? undefined,
-        };
-      };
-      const page = await translate(
-        () => ctx.services.locations.list(actor, validatedId(args.teamId), readQuery),
-        argumentPath,
-      );
-      return connectionFrom(page, offset);
-    },
+    resolve: (_, args, ctx, info) =>
+      listConnection(ctx, info, args, ctx.services.locations, (page) => ({
+        ...listQuery(page, args.orderBy, args.filter?.q),
+        locationType: args.filter?.locationType ?? undefined,
+      })),
   }),
 );
 
@@ -247,19 +195,15 @@ builder.mutationField('createLocation', (t) =>
     type: LocationRef,
     description: 'Creates a location. Needs locations:create and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      teamId: teamIdArg(t.arg),
       input: t.arg({ type: CreateLocationInput, required: true, description: 'The new location.' }),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      result: { name: 'CreateLocationSuccess', description: 'The location was created.' },
-      union: {
-        name: 'CreateLocationResult',
-        description: 'The created location, or why nothing was created.',
-      },
-      dataField: { name: 'location', description: 'The location, as created.' },
-    },
+    errors: wrappedResult('CreateLocation', {
+      success: 'The location was created.',
+      union: 'The created location, or why nothing was created.',
+      data: ['location', 'The location, as created.'],
+    }),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
       const command: CreateLocationCommand = {
@@ -271,13 +215,8 @@ builder.mutationField('createLocation', (t) =>
         region: input.region,
         endpointUrl: input.endpointUrl,
       };
-      const actor = await ctx.actor();
-      return mutate(
-        ctx,
-        info,
-        args,
-        () => ctx.services.locations.create(actor, ctx.meta, validatedId(args.teamId), command),
-        commandPathIn(info, args),
+      return mutateCommand(ctx, info, args, (actor) =>
+        ctx.services.locations.create(actor, ctx.meta, validatedId(args.teamId), command),
       );
     },
   }),
@@ -289,20 +228,16 @@ builder.mutationField('updateLocation', (t) =>
     description:
       'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      locationId: t.arg.id({ required: true, validate: uuidArg, description: "The location's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      locationId: resourceIdArg(t.arg, 'location'),
       input: t.arg({ type: UpdateLocationInput, required: true, description: 'The fields to change.' }),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      result: { name: 'UpdateLocationSuccess', description: 'The location was updated.' },
-      union: {
-        name: 'UpdateLocationResult',
-        description: 'The updated location, or why nothing was changed.',
-      },
-      dataField: { name: 'location', description: 'The location, as updated.' },
-    },
+    errors: wrappedResult('UpdateLocation', {
+      success: 'The location was updated.',
+      union: 'The updated location, or why nothing was changed.',
+      data: ['location', 'The location, as updated.'],
+    }),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
       const command: UpdateLocationCommand = {
@@ -313,13 +248,8 @@ builder.mutationField('updateLocation', (t) =>
         ...(input.endpointUrl !== undefined && { endpointUrl: input.endpointUrl }),
         ...(input.secretId != null && { secretId: String(input.secretId) }),
       };
-      const actor = await ctx.actor();
-      return mutate(
-        ctx,
-        info,
-        args,
-        () => ctx.services.locations.update(actor, ctx.meta, locationIds(args), command),
-        commandPathIn(info, args),
+      return mutateCommand(ctx, info, args, (actor) =>
+        ctx.services.locations.update(actor, ctx.meta, locationIds(args), command),
       );
     },
   }),
@@ -330,20 +260,18 @@ builder.mutationField('deleteLocation', (t) =>
     type: 'ID',
     description: 'Deletes a location. Needs locations:delete and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      locationId: t.arg.id({ required: true, validate: uuidArg, description: "The location's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      locationId: resourceIdArg(t.arg, 'location'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      result: { name: 'DeleteLocationSuccess', description: 'The location was deleted.' },
-      union: { name: 'DeleteLocationResult', description: 'The deleted id, or why nothing was deleted.' },
-      dataField: { name: 'deletedId', description: 'The id of the deleted location.' },
-    },
+    errors: wrappedResult('DeleteLocation', {
+      success: 'The location was deleted.',
+      union: 'The deleted id, or why nothing was deleted.',
+      data: ['deletedId', 'The id of the deleted location.'],
+    }),
     resolve: async (_, args, ctx, info) => {
-      const actor = await ctx.actor();
       const ids = locationIds(args);
-      return mutate(ctx, info, args, async () => {
+      return mutate(ctx, info, args, async (actor) => {
         await ctx.services.locations.delete(actor, ctx.meta, ids);
         return ids.locationId;
       });

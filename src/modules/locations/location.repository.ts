@@ -1,7 +1,7 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { isUuid } from '../../shared/ids.js';
-import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
+import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../shared/paging.js';
 import type { SecretType } from '../../shared/providers.js';
 import { Secret } from '../secrets/secret.entity.js';
 import { Location } from './location.entity.js';
@@ -120,25 +120,18 @@ export class LocationRepository {
   }
 
   async list(teamId: string, query: LocationListQuery): Promise<Page<LocationView>> {
-    const [items, total] = await this.orm.em.fork().findAndCount(
-      Location,
-      {
-        teamId,
-        ...(query.locationType && { locationType: query.locationType }),
-        ...(query.q && { name: { $ilike: containsPattern(query.q) } }),
-      },
-      {
-        // The id tie-breaker keeps pages stable when sort values repeat.
-        orderBy: [{ [SORT_PROPERTY[query.sortBy]]: query.sortOrder }, { id: query.sortOrder }],
-        limit: query.limit,
-        offset: query.offset,
-      },
-    );
+    const [items, total] = await this.orm.em
+      .fork()
+      .findAndCount(
+        Location,
+        { teamId, ...(query.locationType && { locationType: query.locationType }), ...nameContains(query.q) },
+        pageFindOptions(query, SORT_PROPERTIES),
+      );
     return { items: items.map(locationView), total };
   }
 }
 
-const SORT_PROPERTY = {
+const SORT_PROPERTIES = {
   name: 'name',
   created_at: 'createdAt',
   updated_at: 'updatedAt',

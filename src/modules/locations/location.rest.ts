@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
-import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { descriptionSchema, nameSchema } from '../../shared/names.js';
-import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
+import { restListQuery } from '../../shared/paging.js';
 import { SECRET_TYPES } from '../../shared/providers.js';
 import { parseOrThrow } from '../../shared/validation.js';
 import { LOCATION_SORTS, type LocationDetail, type LocationView } from './location.repository.js';
@@ -124,11 +124,9 @@ export function locationDetailResponse({
   return { ...locationResponse(location), secret_name: secretName };
 }
 
-const LIST_FILTERS = {
+const LIST_QUERY = restListQuery(LOCATION_SORTS, 'created_at', {
   location_type: z.enum(SECRET_TYPES).optional().meta({ description: 'Only locations of this provider.' }),
-};
-const parseQuery = (query: URLSearchParams) =>
-  parseRestListQuery(query, LOCATION_SORTS, 'created_at', LIST_FILTERS);
+});
 
 const TAGS: ['Locations'] = ['Locations'];
 
@@ -158,28 +156,15 @@ export function locationRoutes({ locations }: Services): Route[] {
         ),
       }),
     },
-    {
-      method: 'GET',
+    listRoute({
       path: '/v1/teams/:team_id/locations',
-      doc: {
-        operationId: 'listLocations',
-        summary: 'List locations',
-        tags: TAGS,
-        scope: 'locations:read',
-        query: restListQuerySchema(LOCATION_SORTS, 'created_at', LIST_FILTERS),
-        responses: {
-          200: { description: 'A page of locations.', schema: restPageSchema(locationResponseSchema) },
-        },
-      },
-      handle: async ({ actor, params, query }) => {
-        let parsed: ReturnType<typeof parseQuery> | undefined;
-        const result = await locations.list(actor, params.team_id, () => {
-          parsed = parseQuery(query);
-          return { ...parsed.list, locationType: parsed.filters.location_type };
-        });
-        return { status: 200, body: restPage(parsed!.page, parsed!.list, result, locationResponse) };
-      },
-    },
+      doc: { operationId: 'listLocations', summary: 'List locations', tags: TAGS, scope: 'locations:read' },
+      query: LIST_QUERY,
+      page: ['A page of locations.', locationResponseSchema],
+      list: ({ actor, params }, { list, filters }) =>
+        locations.list(actor, params.team_id, { ...list, locationType: filters.location_type }),
+      view: locationResponse,
+    }),
     {
       method: 'GET',
       path: '/v1/teams/:team_id/locations/:location_id',

@@ -60,10 +60,9 @@ export class LocationService {
     return new Map(found.map((location) => [location.id, location]));
   }
 
-  /** `readQuery` parses the door's paging and filter input; it runs after authorization. */
-  async list(actor: Actor, teamId: string, readQuery: () => LocationListQuery): Promise<Page<LocationView>> {
+  async list(actor: Actor, teamId: string, query: LocationListQuery): Promise<Page<LocationView>> {
     authorize(actor, teamId, 'locations:read');
-    return this.repository.list(teamId, readQuery());
+    return this.repository.list(teamId, query);
   }
 
   /** The team's locations that use each of the secrets (`Secret.locations`, batched per GraphQL request). */

@@ -1,24 +1,17 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import {
-  connectionFrom,
-  connectionOf,
-  ORDER_FIELD_VALUES,
-  pageArgs,
-  SortOrderEnum,
-} from '../../platform/graphql/connection.js';
+import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
 import {
-  argumentPath,
-  commandPathIn,
-  MUTATION_ERRORS,
-  nullIfNotFound,
-  translate,
+  directResult,
   VERSIONED_MUTATION_ERRORS,
+  wrappedResult,
 } from '../../platform/graphql/error-types.js';
 import { idKey, resolveEntity } from '../../platform/graphql/federation.js';
-import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
-import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
+import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
+import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
+import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
 import { descriptionSchema, nameSchema } from '../../shared/names.js';
 import {
   type CredentialsArg,
@@ -42,13 +35,7 @@ export const SecretRef = builder.objectRef<SecretView>('Secret').implement({
   description:
     'A named set of storage credentials. The credentials themselves are write-only and never returned.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'The secret id (a UUID).' }),
-    name: t.exposeString('name', { description: 'Unique within the team.' }),
-    description: t.string({
-      nullable: true,
-      description: 'Free text for people; null when none was given.',
-      resolve: (s) => s.description ?? null,
-    }),
+    ...namedFields(t, 'secret'),
     secretType: t.field({
       type: SecretTypeEnum,
       description: 'The provider; every location using the secret has this type.',
@@ -65,18 +52,7 @@ export const SecretRef = builder.objectRef<SecretView>('Secret').implement({
       resolve: (s) => s.storage,
     }),
     version: t.exposeInt('version', { description: 'Incremented by every accepted change.' }),
-    createdAt: t.field({
-      type: 'DateTime',
-      description: 'When the secret was created.',
-      resolve: (s) => s.createdAt,
-    }),
-    createdBy: t.exposeID('createdBy', { description: 'The user who created the secret.' }),
-    updatedAt: t.field({
-      type: 'DateTime',
-      description: 'When the last accepted change was made.',
-      resolve: (s) => s.updatedAt,
-    }),
-    updatedBy: t.exposeID('updatedBy', { description: 'The user behind the last accepted change.' }),
+    ...changeTrackingFields(t, 'secret', 'accepted change'),
   }),
 });
 
@@ -204,18 +180,10 @@ export function secretIds(args: { teamId: string | number; secretId: string | nu
 }
 
 builder.queryField('secret', (t) =>
-  t.field({
-    type: SecretRef,
-    nullable: true,
+  lookupField(t, SecretRef, {
+    resource: 'secret',
     description: 'One secret of the team, or null when there is none with this id. Needs secrets:read.',
-    args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      id: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
-    },
-    resolve: async (_, args, ctx) => {
-      const ids = secretIds({ teamId: args.teamId, secretId: args.id });
-      return nullIfNotFound(async () => ctx.services.secrets.get(await ctx.actor(), ids));
-    },
+    get: (ctx, actor, { teamId, id }) => ctx.services.secrets.get(actor, { teamId, secretId: id }),
   }),
 );
 
@@ -225,19 +193,15 @@ builder.mutationField('createSecret', (t) =>
     description:
       'Creates a secret (native credentials or external-vault references). Needs secrets:create and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      teamId: teamIdArg(t.arg),
       input: t.arg({ type: CreateSecretInput, required: true, description: 'The new secret.' }),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      result: { name: 'CreateSecretSuccess', description: 'The secret was created.' },
-      union: {
-        name: 'CreateSecretResult',
-        description: 'The created secret, or why nothing was created.',
-      },
-      dataField: { name: 'secret', description: 'The new secret.' },
-    },
+    errors: wrappedResult('CreateSecret', {
+      success: 'The secret was created.',
+      union: 'The created secret, or why nothing was created.',
+      data: ['secret', 'The new secret.'],
+    }),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
       const command: CreateSecretCommand = {
@@ -247,13 +211,8 @@ builder.mutationField('createSecret', (t) =>
         authMethod: input.authMethod,
         value: newSecretValue(input.value as CredentialsValue | VaultValue),
       };
-      const actor = await ctx.actor();
-      return mutate(
-        ctx,
-        info,
-        args,
-        () => ctx.services.secrets.create(actor, ctx.meta, validatedId(args.teamId), command),
-        commandPathIn(info, args),
+      return mutateCommand(ctx, info, args, (actor) =>
+        ctx.services.secrets.create(actor, ctx.meta, validatedId(args.teamId), command),
       );
     },
   }),
@@ -281,8 +240,8 @@ builder.mutationField('updateSecret', (t) =>
     description:
       'Renames, re-describes, re-types, changes the auth method, rotates credentials or replaces field mappings, all in one atomic change. Needs secrets:update and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      secretId: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      secretId: resourceIdArg(t.arg, 'secret'),
       input: t.arg({ type: UpdateSecretInput, required: true, description: 'The fields to change.' }),
       expectedVersion: t.arg.int({
         description: 'Apply only if the secret is still at this version (else VersionConflictError).',
@@ -292,14 +251,11 @@ builder.mutationField('updateSecret', (t) =>
       }),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: VERSIONED_MUTATION_ERRORS,
-      union: {
-        name: 'UpdateSecretResult',
-        description: 'The updated secret, or why nothing was changed.',
-      },
-      directResult: true,
-    },
+    errors: directResult(
+      'UpdateSecret',
+      'The updated secret, or why nothing was changed.',
+      VERSIONED_MUTATION_ERRORS,
+    ),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
       const command: UpdateSecretCommand = {
@@ -309,17 +265,11 @@ builder.mutationField('updateSecret', (t) =>
         ...(input.authMethod != null && { authMethod: input.authMethod }),
         ...(input.value != null && { value: secretValue(input.value as CredentialsValue | MappingsValue) }),
       };
-      const actor = await ctx.actor();
-      return mutate(
-        ctx,
-        info,
-        args,
-        () =>
-          ctx.services.secrets.update(actor, ctx.meta, secretIds(args), command, {
-            expectedVersion: args.expectedVersion ?? undefined,
-            dryRun: args.dryRun ?? false,
-          }),
-        commandPathIn(info, args),
+      return mutateCommand(ctx, info, args, (actor) =>
+        ctx.services.secrets.update(actor, ctx.meta, secretIds(args), command, {
+          expectedVersion: args.expectedVersion ?? undefined,
+          dryRun: args.dryRun ?? false,
+        }),
       );
     },
   }),
@@ -335,17 +285,11 @@ const SecretFilter = builder.inputType('SecretFilter', {
   }),
 });
 
-const SecretOrderField = builder.enumType('SecretOrderField', {
-  description: 'What secrets can be sorted by.',
-  values: ORDER_FIELD_VALUES,
-});
-
-const SecretOrder = builder.inputType('SecretOrder', {
+const SecretOrder = orderInput('Secret', {
   description: 'How to sort the secrets; ties are broken by id.',
-  fields: (t) => ({
-    field: t.field({ type: SecretOrderField, required: true, description: 'The sort key.' }),
-    direction: t.field({ type: SortOrderEnum, defaultValue: 'desc', description: 'Default DESC.' }),
-  }),
+  fieldDescription: 'What secrets can be sorted by.',
+  values: ORDER_FIELD_VALUES,
+  declareDefaultDirection: true,
 });
 
 builder.queryField('secrets', (t) =>
@@ -353,28 +297,15 @@ builder.queryField('secrets', (t) =>
     type: SecretConnection,
     description: "The team's secrets, newest first unless `orderBy` says otherwise. Needs secrets:read.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      first: t.arg.int({ description: '1–100, default 50.' }),
-      after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
+      ...listArgs(t.arg),
       filter: t.arg({ type: SecretFilter, description: 'Omitted: all secrets of the team.' }),
       orderBy: t.arg({ type: SecretOrder, description: 'Omitted: newest first.' }),
     },
-    resolve: async (_, args, ctx) => {
-      const actor = await ctx.actor();
-      const { offset, limit } = await translate(async () => pageArgs(args), argumentPath);
-      const page = await ctx.services.secrets.list(
-        actor,
-        validatedId(args.teamId),
-        {
-          offset,
-          limit,
-          sortBy: args.orderBy?.field ?? 'created_at',
-          sortOrder: args.orderBy?.direction ?? 'desc',
-        },
-        { q: args.filter?.q ?? undefined, secretType: args.filter?.secretType ?? undefined },
-      );
-      return connectionFrom(page, offset);
-    },
+    resolve: (_, args, ctx, info) =>
+      listConnection(ctx, info, args, ctx.services.secrets, (page) => ({
+        ...listQuery(page, args.orderBy, args.filter?.q),
+        secretType: args.filter?.secretType ?? undefined,
+      })),
   }),
 );
 
@@ -389,21 +320,20 @@ builder.mutationField('deleteSecret', (t) =>
     description:
       'Deletes a secret and (after the commit, retried until done) its stored credentials. ConflictError while locations use it. Needs secrets:delete and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      secretId: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      secretId: resourceIdArg(t.arg, 'secret'),
       expectedVersion: t.arg.int({ description: 'Delete only if the secret is still at this version.' }),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: VERSIONED_MUTATION_ERRORS,
-      union: { name: 'DeleteSecretResult', description: 'The deleted id, or why nothing was deleted.' },
-      directResult: true,
-    },
+    errors: directResult(
+      'DeleteSecret',
+      'The deleted id, or why nothing was deleted.',
+      VERSIONED_MUTATION_ERRORS,
+    ),
     resolve: async (_, args, ctx, info) => {
       const { expectedVersion } = args;
-      const actor = await ctx.actor();
       const ids = secretIds(args);
-      return mutate(ctx, info, args, async () => {
+      return mutate(ctx, info, args, async (actor) => {
         await ctx.services.secrets.delete(actor, ctx.meta, ids, {
           expectedVersion: expectedVersion ?? undefined,
         });

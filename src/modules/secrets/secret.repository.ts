@@ -1,6 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
-import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
+import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../shared/paging.js';
 import type { AuthMethod, SecretType } from '../../shared/providers.js';
 import type { Actor } from '../../shared/scopes.js';
 import type { VaultType } from '../../shared/vaults.js';
@@ -33,11 +33,10 @@ export interface SecretDetail {
   updatedByEmail: string | null;
 }
 
-export const SECRET_SORT_FIELDS = ['name', 'created_at', 'updated_at'] as const;
-export type SecretSortField = (typeof SECRET_SORT_FIELDS)[number];
+export const SECRET_SORTS = ['name', 'created_at', 'updated_at'] as const;
+export type SecretSort = (typeof SECRET_SORTS)[number];
 
-export interface SecretFilter {
-  q?: string;
+export interface SecretListQuery extends ListQuery<SecretSort> {
   secretType?: SecretType;
 }
 
@@ -105,24 +104,14 @@ export class SecretRepository {
     };
   }
 
-  async list(
-    teamId: string,
-    page: ListQuery<SecretSortField>,
-    filter: SecretFilter,
-  ): Promise<Page<SecretView>> {
-    const [items, total] = await this.orm.em.fork().findAndCount(
-      Secret,
-      {
-        teamId,
-        ...(filter.secretType && { secretType: filter.secretType }),
-        ...(filter.q && { name: { $ilike: containsPattern(filter.q) } }),
-      },
-      {
-        orderBy: { [SORT_PROPERTY[page.sortBy]]: page.sortOrder, id: page.sortOrder },
-        limit: page.limit,
-        offset: page.offset,
-      },
-    );
+  async list(teamId: string, query: SecretListQuery): Promise<Page<SecretView>> {
+    const [items, total] = await this.orm.em
+      .fork()
+      .findAndCount(
+        Secret,
+        { teamId, ...(query.secretType && { secretType: query.secretType }), ...nameContains(query.q) },
+        pageFindOptions(query, SORT_PROPERTIES),
+      );
     return { items: items.map(secretView), total };
   }
 
@@ -174,7 +163,11 @@ export interface LinkedLocation {
   location_type: SecretType;
 }
 
-const SORT_PROPERTY = { name: 'name', created_at: 'createdAt', updated_at: 'updatedAt' } as const;
+const SORT_PROPERTIES = {
+  name: 'name',
+  created_at: 'createdAt',
+  updated_at: 'updatedAt',
+} as const satisfies Record<SecretSort, keyof Secret>;
 
 interface SecretRow {
   id: string;

@@ -9,16 +9,22 @@ import {
   preconditionFailed,
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
-import { etagOf, expectedVersionFrom, type PathParams, type Route } from '../../platform/http/rest-router.js';
+import {
+  etagOf,
+  expectedVersionFrom,
+  listRoute,
+  type PathParams,
+  type Route,
+} from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { ValidationError } from '../../shared/errors.js';
 import { descriptionSchema, nameSchema } from '../../shared/names.js';
-import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
+import { restListQuery } from '../../shared/paging.js';
 import { AUTH_METHODS, SECRET_TYPES } from '../../shared/providers.js';
 import { parseOrThrow, plainObject } from '../../shared/validation.js';
 import { VAULT_TYPES } from '../../shared/vaults.js';
-import { SECRET_SORT_FIELDS, type SecretDetail, type SecretView } from './secret.repository.js';
+import { SECRET_SORTS, type SecretDetail, type SecretView } from './secret.repository.js';
 import {
   type CreateSecretCommand,
   FIELD_MAPPINGS_MAX,
@@ -187,10 +193,13 @@ export const secretListItemSchema = secretResponseSchema
   .extend({ location_count: z.number().int().min(0) })
   .meta({ id: 'SecretListItem' });
 
-export function secretListItem(
-  secret: SecretView,
-  locationCount: number,
-): z.infer<typeof secretListItemSchema> {
+export function secretListItem({
+  secret,
+  locationCount,
+}: {
+  secret: SecretView;
+  locationCount: number;
+}): z.infer<typeof secretListItemSchema> {
   return { ...secretResponse(secret), location_count: locationCount };
 }
 
@@ -208,9 +217,9 @@ export const secretConflictResponseSchema = errorResponseSchema
   })
   .meta({ id: 'SecretConflictResponse' });
 
-const LIST_FILTERS = {
+const LIST_QUERY = restListQuery(SECRET_SORTS, 'created_at', {
   secret_type: z.enum(SECRET_TYPES).optional().meta({ description: 'Only secrets of this provider.' }),
-};
+});
 
 const patchQuerySchema = z.strictObject({
   dry_run: z
@@ -229,37 +238,24 @@ const IF_MATCH = {
 /** REST routes for secrets: thin translations to the shared service. */
 export function secretRoutes({ secrets }: Services): Route[] {
   return [
-    {
-      method: 'GET',
+    listRoute({
       path: '/v1/teams/:team_id/secrets',
-      doc: {
-        operationId: 'listSecrets',
-        summary: 'List secrets',
-        tags: TAGS,
-        scope: 'secrets:read',
-        query: restListQuerySchema(SECRET_SORT_FIELDS, 'created_at', LIST_FILTERS),
-        responses: {
-          200: { description: 'A page of secrets.', schema: restPageSchema(secretListItemSchema) },
-        },
-      },
-      handle: async ({ actor, params, query }) => {
-        const { page, list, filters } = parseRestListQuery(
-          query,
-          SECRET_SORT_FIELDS,
-          'created_at',
-          LIST_FILTERS,
-        );
-        const result = await secrets.list(actor, params.team_id, list, {
-          q: list.q,
+      doc: { operationId: 'listSecrets', summary: 'List secrets', tags: TAGS, scope: 'secrets:read' },
+      query: LIST_QUERY,
+      page: ['A page of secrets.', secretListItemSchema],
+      list: async ({ actor, params }, { list, filters }) => {
+        const { items, total } = await secrets.list(actor, params.team_id, {
+          ...list,
           secretType: filters.secret_type,
         });
-        const counts = await secrets.locationCounts(result.items.map((s) => s.id));
+        const counts = await secrets.locationCounts(items.map((s) => s.id));
         return {
-          status: 200,
-          body: restPage(page, list, result, (s) => secretListItem(s, counts.get(s.id) ?? 0)),
+          items: items.map((secret) => ({ secret, locationCount: counts.get(secret.id) ?? 0 })),
+          total,
         };
       },
-    },
+      view: secretListItem,
+    }),
     {
       method: 'POST',
       path: '/v1/teams/:team_id/secrets',

@@ -8,7 +8,7 @@ import { type CredentialStore, secretRef } from '../../platform/credentials/cred
 import { autocommit, type Tx, unitOfWork } from '../../platform/db/unit-of-work.js';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
-import type { ListQuery, Page } from '../../shared/paging.js';
+import type { Page } from '../../shared/paging.js';
 import type { SecretType } from '../../shared/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
 import { recordAudit } from '../audit/audit.repository.js';
@@ -18,9 +18,8 @@ import { type FieldMapping, Secret } from './secret.entity.js';
 import {
   recordVersion,
   type SecretDetail,
-  type SecretFilter,
+  type SecretListQuery,
   SecretRepository,
-  type SecretSortField,
   type SecretView,
   secretView,
 } from './secret.repository.js';
@@ -73,14 +72,9 @@ export class SecretService {
     return (await this.repository.detail(teamId, secretId)) ?? notFound();
   }
 
-  async list(
-    actor: Actor,
-    teamId: string,
-    page: ListQuery<SecretSortField>,
-    filter: SecretFilter,
-  ): Promise<Page<SecretView>> {
+  async list(actor: Actor, teamId: string, query: SecretListQuery): Promise<Page<SecretView>> {
     authorize(actor, teamId, 'secrets:read');
-    return this.repository.list(teamId, page, filter);
+    return this.repository.list(teamId, query);
   }
 
   /** How many locations use each secret, in one query. */

@@ -1,26 +1,22 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import {
-  connectionFrom,
-  connectionOf,
-  ORDER_FIELD_VALUES,
-  pageArgs,
-  SortOrderEnum,
-} from '../../platform/graphql/connection.js';
+import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
-import {
-  argumentPath,
-  commandPathIn,
-  MUTATION_ERRORS,
-  nullIfNotFound,
-  translate,
-} from '../../platform/graphql/error-types.js';
+import { wrappedResult } from '../../platform/graphql/error-types.js';
 import { idKey, resolveEntity } from '../../platform/graphql/federation.js';
-import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
-import { TEAM_ID_DESCRIPTION, uuidArg, validatedId } from '../../platform/graphql/ids.js';
+import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
+import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import {
+  listArgs,
+  listConnection,
+  listQuery,
+  orderInput,
+  PAGE_ARG_WORDING,
+} from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
+import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
 import { descriptionSchema, nameSchema } from '../../shared/names.js';
-import type { VaultConnectionListQuery, VaultConnectionView } from './vault-connection.repository.js';
+import type { VaultConnectionView } from './vault-connection.repository.js';
 import type {
   CreateVaultConnectionCommand,
   RotateVaultConnectionCommand,
@@ -35,13 +31,7 @@ export const VaultConnectionRef = builder.objectRef<VaultConnectionView>('VaultC
   description:
     'A connection to an external vault. Its token or client secret is write-only and never returned.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'The vault connection id (a UUID).' }),
-    name: t.exposeString('name', { description: 'Unique within the team.' }),
-    description: t.string({
-      nullable: true,
-      description: 'Free text for people; null when none was given.',
-      resolve: (c) => c.description ?? null,
-    }),
+    ...namedFields(t, 'vault connection'),
     vaultType: t.field({
       type: VaultTypeEnum,
       description: 'The vault service; fixed at creation. Decides which settings fields are set.',
@@ -94,18 +84,7 @@ export const VaultConnectionRef = builder.objectRef<VaultConnectionView>('VaultC
         'When the connection was last verified against the vault; null: never, or not since the last rotation.',
       resolve: (c) => c.lastVerifiedAt ?? null,
     }),
-    createdAt: t.field({
-      type: 'DateTime',
-      description: 'When the connection was created.',
-      resolve: (c) => c.createdAt,
-    }),
-    createdBy: t.exposeID('createdBy', { description: 'The user who created the connection.' }),
-    updatedAt: t.field({
-      type: 'DateTime',
-      description: 'When the last change (or rotation) was made.',
-      resolve: (c) => c.updatedAt,
-    }),
-    updatedBy: t.exposeID('updatedBy', { description: 'The user behind the last change.' }),
+    ...changeTrackingFields(t, 'connection', 'change (or rotation)', 'change'),
   }),
 });
 
@@ -192,7 +171,7 @@ builder.mutationField('createVaultConnection', (t) =>
     type: VaultConnectionRef,
     description: 'Connects an external vault. Needs vault_connections:create and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
+      teamId: teamIdArg(t.arg),
       input: t.arg({
         type: CreateVaultConnectionInput,
         required: true,
@@ -200,15 +179,11 @@ builder.mutationField('createVaultConnection', (t) =>
       }),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      result: { name: 'CreateVaultConnectionSuccess', description: 'The vault connection was created.' },
-      union: {
-        name: 'CreateVaultConnectionResult',
-        description: 'The created vault connection, or why nothing was created.',
-      },
-      dataField: { name: 'vaultConnection', description: 'The vault connection, as created.' },
-    },
+    errors: wrappedResult('CreateVaultConnection', {
+      success: 'The vault connection was created.',
+      union: 'The created vault connection, or why nothing was created.',
+      data: ['vaultConnection', 'The vault connection, as created.'],
+    }),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
       const command: CreateVaultConnectionCommand = {
@@ -217,26 +192,20 @@ builder.mutationField('createVaultConnection', (t) =>
         ...vaultFields(input.settings),
       };
       const teamId = validatedId(args.teamId);
-      const actor = await ctx.actor();
-      return mutate(
+      // The service's issues are about the vault type's fields (the name and description are
+      // checked above, by the input's own validation).
+      return mutateCommand(
         ctx,
         info,
         args,
-        () => ctx.services.vaultConnections.create(actor, ctx.meta, teamId, command),
-        // The service's issues are about the vault type's fields (the name and description are
-        // checked above, by the input's own validation).
-        commandPathIn(info, args, ['input', 'settings']),
+        (actor) => ctx.services.vaultConnections.create(actor, ctx.meta, teamId, command),
+        ['input', 'settings'],
       );
     },
   }),
 );
 
 const VaultConnectionConnection = connectionOf('VaultConnection', VaultConnectionRef);
-
-const VaultConnectionOrderFieldEnum = builder.enumType('VaultConnectionOrderField', {
-  description: 'What vault connections can be sorted by.',
-  values: ORDER_FIELD_VALUES,
-});
 
 const VaultConnectionFilter = builder.inputType('VaultConnectionFilter', {
   description: 'Narrows the list; every given condition must hold.',
@@ -246,12 +215,10 @@ const VaultConnectionFilter = builder.inputType('VaultConnectionFilter', {
   }),
 });
 
-const VaultConnectionOrder = builder.inputType('VaultConnectionOrder', {
+const VaultConnectionOrder = orderInput('VaultConnection', {
   description: 'How to sort the vault connections; ties are broken by id.',
-  fields: (t) => ({
-    field: t.field({ type: VaultConnectionOrderFieldEnum, required: true, description: 'The sort key.' }),
-    direction: t.field({ type: SortOrderEnum, description: 'Default DESC.' }),
-  }),
+  fieldDescription: 'What vault connections can be sorted by.',
+  values: ORDER_FIELD_VALUES,
 });
 
 const UpdateVaultConnectionInput = builder.inputType('UpdateVaultConnectionInput', {
@@ -277,19 +244,12 @@ const RotateVaultConnectionInput = builder.inputType('RotateVaultConnectionInput
 });
 
 builder.queryField('vaultConnection', (t) =>
-  t.field({
-    type: VaultConnectionRef,
-    nullable: true,
+  lookupField(t, VaultConnectionRef, {
+    resource: 'vault connection',
     description:
       'One vault connection of the team, or null when there is none with this id. Needs vault_connections:read.',
-    args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
-    },
-    resolve: async (_, args, ctx) => {
-      const ids = vaultConnectionIds(args);
-      return nullIfNotFound(async () => ctx.services.vaultConnections.get(await ctx.actor(), ids));
-    },
+    get: (ctx, actor, { teamId, id }) =>
+      ctx.services.vaultConnections.get(actor, { teamId, connectionId: id }),
   }),
 );
 
@@ -299,35 +259,18 @@ builder.queryField('vaultConnections', (t) =>
     description:
       "The team's vault connections, newest first unless `orderBy` says otherwise. Needs vault_connections:read. Another team's id is a NOT_FOUND error.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      first: t.arg.int({ description: 'Page size, 1–100 (default 50).' }),
-      after: t.arg.string({ description: 'The endCursor of the previous page.' }),
+      ...listArgs(t.arg, PAGE_ARG_WORDING.SPELLED_OUT),
       filter: t.arg({
         type: VaultConnectionFilter,
         description: 'Omitted: all vault connections of the team.',
       }),
       orderBy: t.arg({ type: VaultConnectionOrder, description: 'Omitted: newest first.' }),
     },
-    resolve: async (_, args, ctx) => {
-      const actor = await ctx.actor();
-      let offset = 0;
-      const readQuery = (): VaultConnectionListQuery => {
-        const page = pageArgs(args);
-        offset = page.offset;
-        return {
-          ...page,
-          sortBy: args.orderBy?.field ?? 'created_at',
-          sortOrder: args.orderBy?.direction ?? 'desc',
-          q: args.filter?.q || undefined,
-          vaultType: args.filter?.vaultType ?? undefined,
-        };
-      };
-      const page = await translate(
-        () => ctx.services.vaultConnections.list(actor, validatedId(args.teamId), readQuery),
-        argumentPath,
-      );
-      return connectionFrom(page, offset);
-    },
+    resolve: (_, args, ctx, info) =>
+      listConnection(ctx, info, args, ctx.services.vaultConnections, (page) => ({
+        ...listQuery(page, args.orderBy, args.filter?.q),
+        vaultType: args.filter?.vaultType ?? undefined,
+      })),
   }),
 );
 
@@ -336,8 +279,8 @@ builder.mutationField('updateVaultConnection', (t) =>
     type: VaultConnectionRef,
     description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      id: resourceIdArg(t.arg, 'vault connection'),
       input: t.arg({
         type: UpdateVaultConnectionInput,
         required: true,
@@ -345,28 +288,19 @@ builder.mutationField('updateVaultConnection', (t) =>
       }),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      result: { name: 'UpdateVaultConnectionSuccess', description: 'The vault connection was updated.' },
-      union: {
-        name: 'UpdateVaultConnectionResult',
-        description: 'The updated vault connection, or why nothing was changed.',
-      },
-      dataField: { name: 'vaultConnection', description: 'The vault connection, as updated.' },
-    },
+    errors: wrappedResult('UpdateVaultConnection', {
+      success: 'The vault connection was updated.',
+      union: 'The updated vault connection, or why nothing was changed.',
+      data: ['vaultConnection', 'The vault connection, as updated.'],
+    }),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
       const command: UpdateVaultConnectionCommand = {
         ...(input.name != null && { name: input.name }),
         ...(input.description !== undefined && { description: input.description }),
       };
-      const actor = await ctx.actor();
-      return mutate(
-        ctx,
-        info,
-        args,
-        () => ctx.services.vaultConnections.update(actor, ctx.meta, vaultConnectionIds(args), command),
-        commandPathIn(info, args),
+      return mutateCommand(ctx, info, args, (actor) =>
+        ctx.services.vaultConnections.update(actor, ctx.meta, vaultConnectionIds(args), command),
       );
     },
   }),
@@ -378,8 +312,8 @@ builder.mutationField('rotateVaultConnection', (t) =>
     description:
       "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      id: resourceIdArg(t.arg, 'vault connection'),
       input: t.arg({
         type: RotateVaultConnectionInput,
         required: true,
@@ -387,31 +321,19 @@ builder.mutationField('rotateVaultConnection', (t) =>
       }),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      result: {
-        name: 'RotateVaultConnectionSuccess',
-        description: "The vault connection's token or client secret was replaced.",
-      },
-      union: {
-        name: 'RotateVaultConnectionResult',
-        description: 'The rotated vault connection, or why nothing was changed.',
-      },
-      dataField: { name: 'vaultConnection', description: 'The vault connection after the rotation.' },
-    },
+    errors: wrappedResult('RotateVaultConnection', {
+      success: "The vault connection's token or client secret was replaced.",
+      union: 'The rotated vault connection, or why nothing was changed.',
+      data: ['vaultConnection', 'The vault connection after the rotation.'],
+    }),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
       const command: RotateVaultConnectionCommand = {
         ...(input.accessToken != null && { accessToken: input.accessToken }),
         ...(input.clientSecret != null && { clientSecret: input.clientSecret }),
       };
-      const actor = await ctx.actor();
-      return mutate(
-        ctx,
-        info,
-        args,
-        () => ctx.services.vaultConnections.rotate(actor, ctx.meta, vaultConnectionIds(args), command),
-        commandPathIn(info, args),
+      return mutateCommand(ctx, info, args, (actor) =>
+        ctx.services.vaultConnections.rotate(actor, ctx.meta, vaultConnectionIds(args), command),
       );
     },
   }),
@@ -423,23 +345,18 @@ builder.mutationField('deleteVaultConnection', (t) =>
     description:
       'Deletes a vault connection that no secret uses (else ConflictError) and its stored token. Needs vault_connections:delete and admin.',
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      id: t.arg.id({ required: true, validate: uuidArg, description: "The vault connection's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      id: resourceIdArg(t.arg, 'vault connection'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: MUTATION_ERRORS,
-      result: { name: 'DeleteVaultConnectionSuccess', description: 'The vault connection was deleted.' },
-      union: {
-        name: 'DeleteVaultConnectionResult',
-        description: 'The deleted id, or why nothing was deleted.',
-      },
-      dataField: { name: 'deletedId', description: 'The id of the deleted vault connection.' },
-    },
+    errors: wrappedResult('DeleteVaultConnection', {
+      success: 'The vault connection was deleted.',
+      union: 'The deleted id, or why nothing was deleted.',
+      data: ['deletedId', 'The id of the deleted vault connection.'],
+    }),
     resolve: async (_, args, ctx, info) => {
-      const actor = await ctx.actor();
       const ids = vaultConnectionIds(args);
-      return mutate(ctx, info, args, async () => {
+      return mutate(ctx, info, args, async (actor) => {
         await ctx.services.vaultConnections.delete(actor, ctx.meta, ids);
         return ids.connectionId;
       });

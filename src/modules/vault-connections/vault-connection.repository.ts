@@ -1,6 +1,6 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import { autocommit } from '../../platform/db/unit-of-work.js';
-import { containsPattern, type ListQuery, type Page } from '../../shared/paging.js';
+import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../shared/paging.js';
 import type { VaultType } from '../../shared/vaults.js';
 import { VaultConnection, type VaultSettings } from './vault-connection.entity.js';
 
@@ -66,20 +66,13 @@ export class VaultConnectionRepository {
   }
 
   async list(teamId: string, query: VaultConnectionListQuery): Promise<Page<VaultConnectionView>> {
-    const [items, total] = await this.orm.em.fork().findAndCount(
-      VaultConnection,
-      {
-        teamId,
-        ...(query.vaultType && { vaultType: query.vaultType }),
-        ...(query.q && { name: { $ilike: containsPattern(query.q) } }),
-      },
-      {
-        // The id tie-breaker keeps pages stable when sort values repeat.
-        orderBy: [{ [SORT_PROPERTIES[query.sortBy]]: query.sortOrder }, { id: query.sortOrder }],
-        limit: query.limit,
-        offset: query.offset,
-      },
-    );
+    const [items, total] = await this.orm.em
+      .fork()
+      .findAndCount(
+        VaultConnection,
+        { teamId, ...(query.vaultType && { vaultType: query.vaultType }), ...nameContains(query.q) },
+        pageFindOptions(query, SORT_PROPERTIES),
+      );
     return { items: items.map(vaultConnectionView), total };
   }
 

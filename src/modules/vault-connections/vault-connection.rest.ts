@@ -8,11 +8,11 @@ import {
   notFound,
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
-import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { descriptionSchema, nameSchema, snakeCase } from '../../shared/names.js';
-import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
+import { restListQuery } from '../../shared/paging.js';
 import { parseOrThrow } from '../../shared/validation.js';
 import { VAULT_TYPES, type VaultType } from '../../shared/vaults.js';
 import { VAULT_CONNECTION_SORTS, type VaultConnectionView } from './vault-connection.repository.js';
@@ -194,11 +194,9 @@ const rotateBodyDoc = z.union(
   VAULT_TYPES.map((type) => z.strictObject(bodyShape(ROTATION_FIELDS[type].shape))),
 );
 
-const LIST_FILTERS = {
+const LIST_QUERY = restListQuery(VAULT_CONNECTION_SORTS, 'created_at', {
   vault_type: z.enum(VAULT_TYPES).optional().meta({ description: 'Only connections to this vault service.' }),
-};
-const parseQuery = (query: URLSearchParams) =>
-  parseRestListQuery(query, VAULT_CONNECTION_SORTS, 'created_at', LIST_FILTERS);
+});
 
 const TAGS: ['Vault connections'] = ['Vault connections'];
 
@@ -241,31 +239,20 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         ),
       }),
     },
-    {
-      method: 'GET',
+    listRoute({
       path: '/v1/teams/:team_id/vault-connections',
       doc: {
         operationId: 'listVaultConnections',
         summary: 'List vault connections',
         tags: TAGS,
         scope: 'vault_connections:read',
-        query: restListQuerySchema(VAULT_CONNECTION_SORTS, 'created_at', LIST_FILTERS),
-        responses: {
-          200: {
-            description: 'A page of vault connections.',
-            schema: restPageSchema(vaultConnectionListItemSchema),
-          },
-        },
       },
-      handle: async ({ actor, params, query }) => {
-        let parsed: ReturnType<typeof parseQuery> | undefined;
-        const result = await vaultConnections.list(actor, params.team_id, () => {
-          parsed = parseQuery(query);
-          return { ...parsed.list, vaultType: parsed.filters.vault_type };
-        });
-        return { status: 200, body: restPage(parsed!.page, parsed!.list, result, vaultConnectionListItem) };
-      },
-    },
+      query: LIST_QUERY,
+      page: ['A page of vault connections.', vaultConnectionListItemSchema],
+      list: ({ actor, params }, { list, filters }) =>
+        vaultConnections.list(actor, params.team_id, { ...list, vaultType: filters.vault_type }),
+      view: vaultConnectionListItem,
+    }),
     {
       method: 'GET',
       path: '/v1/teams/:team_id/vault-connections/:connection_id',

@@ -66,14 +66,13 @@ export class VaultConnectionService {
     return new Map(found.map((connection) => [connection.id, connection]));
   }
 
-  /** `readQuery` parses the door's paging and filter input; it runs after authorization. */
   async list(
     actor: Actor,
     teamId: string,
-    readQuery: () => VaultConnectionListQuery,
+    query: VaultConnectionListQuery,
   ): Promise<Page<VaultConnectionView>> {
     authorize(actor, teamId, 'vault_connections:read');
-    return this.repository.list(teamId, readQuery());
+    return this.repository.list(teamId, query);
   }
 
   /**

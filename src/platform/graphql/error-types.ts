@@ -87,6 +87,32 @@ export const MUTATION_ERRORS = [InputValidationError, NotFoundError, ConflictErr
 /** For writes that take an expected version. */
 export const VERSIONED_MUTATION_ERRORS = [...MUTATION_ERRORS, VersionConflictError];
 
+/** The error members a mutation's result union can have. */
+type ResultErrors = typeof VERSIONED_MUTATION_ERRORS;
+
+/**
+ * The `errors` option of a mutation whose payload is wrapped: `<name>Result`, the union of
+ * `<name>Success` (one field, `data`, holding what the resolver returns) and the error types.
+ */
+export function wrappedResult(
+  name: string,
+  descriptions: { success: string; union: string; data: [field: string, description: string] },
+  types: ResultErrors = MUTATION_ERRORS,
+) {
+  const [field, description] = descriptions.data;
+  return {
+    types,
+    result: { name: `${name}Success`, description: descriptions.success },
+    union: { name: `${name}Result`, description: descriptions.union },
+    dataField: { name: field, description },
+  };
+}
+
+/** The `errors` option of a mutation whose own type is the success member of `<name>Result`. */
+export function directResult(name: string, description: string, types: ResultErrors = MUTATION_ERRORS) {
+  return { types, union: { name: `${name}Result`, description }, directResult: true as const };
+}
+
 /** Maps domain issue paths (REST field names) to GraphQL argument paths. */
 export type IssuePathMapper = (path: Issue['path'], source: Issue['source']) => string[];
 

@@ -1,7 +1,8 @@
 import type { ArgBuilder } from '@pothos/core';
 import type { GraphQLResolveInfo } from 'graphql';
+import type { Actor } from '../../shared/scopes.js';
 import type { BuilderTypes, GraphQLContext } from './builder.js';
-import { defaultInputPath, type IssuePathMapper, translate } from './error-types.js';
+import { commandPathIn, defaultInputPath, type IssuePathMapper, translate } from './error-types.js';
 
 /** The `idempotencyKey` argument of every mutation; `note` adds what differs for this one. */
 export const idempotencyKeyArg = (arg: ArgBuilder<BuilderTypes>, note = '') =>
@@ -10,21 +11,37 @@ export const idempotencyKeyArg = (arg: ArgBuilder<BuilderTypes>, note = '') =>
   });
 
 /**
- * Resolves a mutation: domain errors become members of its result union (issue paths through
- * `mapPath`), and with an `idempotencyKey` the work runs at most once per (API key, idempotency key).
+ * Resolves a mutation for the caller (resolved first: no caller, no work): domain errors become
+ * members of its result union (issue paths through `mapPath`), and with an `idempotencyKey` the work
+ * runs at most once per (API key, idempotency key).
  */
-export function mutate<T>(
+export async function mutate<T>(
   ctx: GraphQLContext,
   info: GraphQLResolveInfo,
   args: { idempotencyKey?: string | null },
-  work: () => Promise<T>,
+  work: (actor: Actor) => Promise<T>,
   mapPath: IssuePathMapper = defaultInputPath,
 ): Promise<T> {
+  const actor = await ctx.actor();
   return translate(
-    () => idempotent(ctx, info.fieldName, args, work),
+    () => idempotent(ctx, info.fieldName, args, () => work(actor)),
     // The key store reports a bad or reused key as a header issue: here it is the argument.
     (path, source) => (source === 'header' ? ['idempotencyKey'] : mapPath(path, source)),
   );
+}
+
+/**
+ * `mutate` for a use case that takes a command built from the arguments: its issues (paths into the
+ * command) are reported at the matching arguments, under `at` (`commandPathIn`).
+ */
+export function mutateCommand<T>(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  args: { idempotencyKey?: string | null },
+  work: (actor: Actor) => Promise<T>,
+  at?: string[],
+): Promise<T> {
+  return mutate(ctx, info, args, work, commandPathIn(info, args, at));
 }
 
 /**

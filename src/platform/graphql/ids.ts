@@ -1,5 +1,9 @@
+import type { ArgBuilder, ObjectRef } from '@pothos/core';
 import { z } from 'zod';
+import type { Actor } from '../../shared/scopes.js';
 import { UUID_PATTERN } from '../../shared/validation.js';
+import type { BuilderTypes, GraphQLContext } from './builder.js';
+import { nullIfNotFound } from './error-types.js';
 
 /** An id argument's check (with `validate`): a UUID, any case, else the REST shim's `uuid_parsing`. */
 export const uuidArg = z.string().refine((v) => UUID_PATTERN.test(v), {
@@ -10,7 +14,42 @@ export const uuidArg = z.string().refine((v) => UUID_PATTERN.test(v), {
 export const TEAM_ID_DESCRIPTION =
   "The team (a UUID). It must be the API key's own team: any other reads as not found.";
 
+/** The `teamId` argument of every root field. */
+export const teamIdArg = (arg: ArgBuilder<BuilderTypes>) =>
+  arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION });
+
+/** The id argument naming one resource of the team: `resourceIdArg(t.arg, 'location')`. */
+export const resourceIdArg = (arg: ArgBuilder<BuilderTypes>, resource: string) =>
+  arg.id({ required: true, validate: uuidArg, description: `The ${resource}'s id (a UUID).` });
+
 /** An id argument `uuidArg` has validated, as the services take it (lower case). */
 export function validatedId(id: string | number): string {
   return String(id).toLowerCase();
+}
+
+/**
+ * A root field that reads one resource of the team by id (`secret`, `location`, ...): null when there
+ * is none with this id, or the team is not the caller's, rather than an error.
+ */
+export function lookupField<T>(
+  t: PothosSchemaTypes.QueryFieldBuilder<BuilderTypes, BuilderTypes['Root']>,
+  type: ObjectRef<BuilderTypes, T>,
+  options: {
+    resource: string;
+    description: string;
+    get(ctx: GraphQLContext, actor: Actor, ids: { teamId: string; id: string }): Promise<T>;
+  },
+) {
+  return t.field({
+    type,
+    nullable: true,
+    description: options.description,
+    args: { teamId: teamIdArg(t.arg), id: resourceIdArg(t.arg, options.resource) },
+    resolve: (_, args, ctx) => {
+      const ids = { teamId: validatedId(args.teamId), id: validatedId(args.id) };
+      // Pothos types a resolver's result by whether T is a list, which it cannot decide for a type
+      // parameter: the promise is a `T | null`, what `nullable: true` of `type` asks for.
+      return nullIfNotFound(async () => options.get(ctx, await ctx.actor(), ids)) as never;
+    },
+  });
 }

@@ -1,0 +1,114 @@
+import type { ArgBuilder } from '@pothos/core';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { ListQuery, Page } from '../../shared/paging.js';
+import { type Actor, authorize } from '../../shared/scopes.js';
+import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
+import { type Connection, connectionFrom, pageArgs, SortOrderEnum } from './connection.js';
+import { argumentPath, translate } from './error-types.js';
+import { teamIdArg, validatedId } from './ids.js';
+import { ROOT_FIELD_SCOPES } from './shield.js';
+
+/** A team's list root field (`secrets`, `locations`, ...): the arguments, the order input and the resolver. */
+
+/**
+ * How the `first` and `after` arguments are described. Two wordings exist in the published schema,
+ * which is a public contract, so both stay: `TERSE` (secrets, apiKeys, auditEvents) and `SPELLED_OUT`
+ * (locations, vaultConnections).
+ */
+export const PAGE_ARG_WORDING = {
+  TERSE: { first: '1–100, default 50.', after: 'The `endCursor` of the previous page.' },
+  SPELLED_OUT: { first: 'Page size, 1–100 (default 50).', after: 'The endCursor of the previous page.' },
+} as const;
+
+/** The arguments every list takes first: the team, then the page (`first`, `after`). */
+export function listArgs(
+  arg: ArgBuilder<BuilderTypes>,
+  wording: { first: string; after: string } = PAGE_ARG_WORDING.TERSE,
+) {
+  return {
+    teamId: teamIdArg(arg),
+    first: arg.int({ description: wording.first }),
+    after: arg.string({ description: wording.after }),
+  };
+}
+
+/** An `orderBy` argument's value: the sort key, and the direction (omitted: descending). */
+export interface OrderArg<Sort extends string> {
+  field: Sort;
+  direction?: 'asc' | 'desc' | null;
+}
+
+/**
+ * `<name>OrderField` (the sort keys, `values`) and `<name>Order` (a key and a direction): the type of a
+ * list's `orderBy` argument. `declareDefaultDirection` states DESC as the direction's default value in
+ * the schema (only `SecretOrder` does; the others say it in the description alone).
+ */
+export function orderInput<Sort extends string>(
+  name: string,
+  options: {
+    description: string;
+    fieldDescription: string;
+    values: Record<string, { value: Sort; description: string }>;
+    declareDefaultDirection?: boolean;
+  },
+) {
+  const field = builder.enumType(`${name}OrderField`, {
+    description: options.fieldDescription,
+    values: options.values,
+  });
+  return builder.inputType(`${name}Order`, {
+    description: options.description,
+    fields: (t) => ({
+      field: t.field({ type: field, required: true, description: 'The sort key.' }),
+      direction: t.field({
+        type: SortOrderEnum,
+        description: 'Default DESC.',
+        defaultValue: options.declareDefaultDirection ? 'desc' : undefined,
+      }),
+    }),
+  });
+}
+
+/** The page, the order (default: newest first) and the name search of a list's arguments. */
+export function listQuery<Sort extends string = never>(
+  page: { offset: number; limit: number },
+  orderBy: OrderArg<Sort> | null | undefined,
+  q: string | null | undefined,
+): ListQuery<Sort | 'created_at'> {
+  return {
+    ...page,
+    sortBy: orderBy?.field ?? 'created_at',
+    sortOrder: orderBy?.direction ?? 'desc',
+    q: q || undefined,
+  };
+}
+
+/** A service's list use case: every feature's has this signature. */
+export interface TeamList<Query, T> {
+  list(actor: Actor, teamId: string, query: Query): Promise<Page<T>>;
+}
+
+/**
+ * Resolves a list field. As the REST router does before it reads a request, the field's scope (the one
+ * graphql-shield checks, `ROOT_FIELD_SCOPES`) is applied to the team before the arguments are read:
+ * another team's id is NOT_FOUND whatever its paging. Then `first`/`after` become the page, `toQuery`
+ * adds the order and filters, and the service's page becomes the connection. Issues keep the
+ * arguments' names (`first`, `filter.to`).
+ */
+export async function listConnection<Query, T>(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  args: { teamId: string | number; first?: number | null; after?: string | null },
+  service: TeamList<Query, T>,
+  toQuery: (page: { offset: number; limit: number }) => Query,
+): Promise<Connection<T>> {
+  const actor = await ctx.actor();
+  const teamId = validatedId(args.teamId);
+  const scope = ROOT_FIELD_SCOPES.Query[info.fieldName];
+  if (!scope) throw new Error(`No scope for Query.${info.fieldName} in ROOT_FIELD_SCOPES`);
+  return translate(async () => {
+    authorize(actor, teamId, scope);
+    const page = pageArgs(args);
+    return connectionFrom(await service.list(actor, teamId, toQuery(page)), page.offset);
+  }, argumentPath);
+}

@@ -1,0 +1,47 @@
+import type { BuilderTypes } from './builder.js';
+
+/** Fields several object types share word for word, apart from the resource's name. */
+
+type FieldBuilder<T> = PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, T>;
+
+/** `id`, `name` (unique in the team) and `description` of a named resource: `namedFields(t, 'location')`. */
+export function namedFields<T extends { id: string; name: string; description?: string | null }>(
+  t: FieldBuilder<T>,
+  resource: string,
+) {
+  return {
+    id: t.id({ description: `The ${resource} id (a UUID).`, resolve: (r) => r.id }),
+    name: t.string({ description: 'Unique within the team.', resolve: (r) => r.name }),
+    description: t.string({
+      nullable: true,
+      description: 'Free text for people; null when none was given.',
+      resolve: (r) => r.description ?? null,
+    }),
+  };
+}
+
+/**
+ * `createdAt`, `createdBy`, `updatedAt`, `updatedBy`: when and by whom the resource was created and
+ * last changed (`lastChange` and `lastChangeBy` name that change, e.g. 'accepted change').
+ */
+export function changeTrackingFields<
+  T extends { createdAt: Date; createdBy: string; updatedAt: Date; updatedBy: string },
+>(t: FieldBuilder<T>, resource: string, lastChange = 'change', lastChangeBy = lastChange) {
+  return {
+    createdAt: t.field({
+      type: 'DateTime',
+      description: `When the ${resource} was created.`,
+      resolve: (r) => r.createdAt,
+    }),
+    createdBy: t.id({ description: `The user who created the ${resource}.`, resolve: (r) => r.createdBy }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      description: `When the last ${lastChange} was made.`,
+      resolve: (r) => r.updatedAt,
+    }),
+    updatedBy: t.id({
+      description: `The user behind the last ${lastChangeBy}.`,
+      resolve: (r) => r.updatedBy,
+    }),
+  };
+}
