@@ -3,12 +3,12 @@ import { connectionFrom, connectionOf, pageArgs } from '../../platform/graphql/c
 import { AuthMethodEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
 import {
   argumentPath,
-  commandPathIn,
   translate,
   VERSIONED_MUTATION_ERRORS,
+  wrappedResult,
 } from '../../platform/graphql/error-types.js';
-import { idempotencyKeyArg, mutate } from '../../platform/graphql/idempotency.js';
-import { TEAM_ID_DESCRIPTION, uuidArg } from '../../platform/graphql/ids.js';
+import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
+import { resourceIdArg, teamIdArg } from '../../platform/graphql/ids.js';
 import type { SecretVersion } from './secret.entity.js';
 import { SecretRef, secretIds } from './secret.graphql.js';
 
@@ -76,38 +76,35 @@ builder.mutationField('rollbackSecret', (t) =>
     description:
       "Makes an earlier version's credentials (or field mappings) current again, as a new version. ConflictError when that version's stored value has expired or the auth method now needs other fields. Needs secrets:update and admin.",
     args: {
-      teamId: t.arg.id({ required: true, validate: uuidArg, description: TEAM_ID_DESCRIPTION }),
-      secretId: t.arg.id({ required: true, validate: uuidArg, description: "The secret's id (a UUID)." }),
+      teamId: teamIdArg(t.arg),
+      secretId: resourceIdArg(t.arg, 'secret'),
       version: t.arg.int({ required: true, description: 'The version whose credentials to restore.' }),
       expectedVersion: t.arg.int({ description: 'Apply only if the secret is still at this version.' }),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: {
-      types: VERSIONED_MUTATION_ERRORS,
-      result: { name: 'RollbackSecretSuccess', description: 'The credentials were restored.' },
-      union: {
-        name: 'RollbackSecretResult',
-        description: 'The secret after the rollback, or why nothing changed.',
+    errors: wrappedResult(
+      'RollbackSecret',
+      {
+        success: 'The credentials were restored.',
+        union: 'The secret after the rollback, or why nothing changed.',
+        data: ['secret', 'The secret after the rollback.'],
       },
-      dataField: { name: 'secret', description: 'The secret after the rollback.' },
-    },
-    resolve: async (_, args, ctx, info) => {
-      const actor = await ctx.actor();
-      const ids = secretIds(args);
-      return mutate(
+      VERSIONED_MUTATION_ERRORS,
+    ),
+    resolve: (_, args, ctx, info) =>
+      mutateCommand(
         ctx,
         info,
         args,
-        () =>
+        (actor) =>
           ctx.services.secretHistory.rollback(
             actor,
             ctx.meta,
-            ids,
+            secretIds(args),
             { version: args.version },
             { expectedVersion: args.expectedVersion ?? undefined },
           ),
-        commandPathIn(info, args, []),
-      );
-    },
+        [],
+      ),
   }),
 );
