@@ -4,7 +4,7 @@ import { describeError, type Logger } from '../../platform/logger.js';
 import { NotFoundError, UnauthenticatedError } from '../../shared/errors.js';
 import type { Page } from '../../shared/paging.js';
 import { type Actor, authorize, isScope, type RequestMeta } from '../../shared/scopes.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import {
   type ApiKeyListQuery,
@@ -23,6 +23,8 @@ import {
 import { formatApiKey, hashSecret, newSecret } from './api-key-format.js';
 import { AuthCache, DEFAULT_AUTH_CACHE_TTL_MS, trackAuthCache } from './auth-cache.js';
 import { lookUpApiKey, parseAuthorization, secretDigest } from './authenticate.js';
+
+const audit = auditOf('api_key');
 
 /** How long a key's last use may sit in memory before it is written (and so how stale `last_used_at` may be). */
 export const LAST_USED_FLUSH_MS = 60_000;
@@ -102,13 +104,8 @@ export class ApiKeyService {
         scopes,
         expiresAt,
       });
-      recordAudit(em, actor, meta, {
-        eventType: 'api_key_created',
-        resourceType: 'api_key',
-        resourceId: issued.apiKey.id,
-        resourceName: command.name,
-        changedFields: expiresAt ? ['name', 'scopes', 'expires_at'] : ['name', 'scopes'],
-      });
+      const createdFields = expiresAt ? ['name', 'scopes', 'expires_at'] : ['name', 'scopes'];
+      audit(em, actor, meta, 'created', { id: issued.apiKey.id, name: command.name }, createdFields);
       return issued;
     });
     return { apiKey: apiKeyView(apiKey), fullKey };
@@ -127,13 +124,7 @@ export class ApiKeyService {
       const secret = newSecret();
       key.secretHash = hashSecret(secret);
       key.rotatedAt = new Date();
-      recordAudit(em, actor, meta, {
-        eventType: 'api_key_rotated',
-        resourceType: 'api_key',
-        resourceId: key.id,
-        resourceName: key.name,
-        changedFields: ['secret'],
-      });
+      audit(em, actor, meta, 'rotated', key, ['secret']);
       return { apiKey: apiKeyView(key), fullKey: formatApiKey(key.keyId, secret) };
     });
     this.authCache.evictKey(rotated.apiKey.keyId);
@@ -147,13 +138,7 @@ export class ApiKeyService {
       const key = (await this.repository.load(em, teamId, apiKeyId)) ?? notFound();
       if (key.revokedAt) return apiKeyView(key);
       key.revokedAt = new Date();
-      recordAudit(em, actor, meta, {
-        eventType: 'api_key_revoked',
-        resourceType: 'api_key',
-        resourceId: key.id,
-        resourceName: key.name,
-        changedFields: ['revoked_at'],
-      });
+      audit(em, actor, meta, 'revoked', key, ['revoked_at']);
       return apiKeyView(key);
     });
     this.authCache.evictKey(revoked.keyId);
@@ -166,12 +151,7 @@ export class ApiKeyService {
     const keyId = await unitOfWork(this.orm, async (em) => {
       const key = (await this.repository.load(em, teamId, apiKeyId)) ?? notFound();
       em.remove(key);
-      recordAudit(em, actor, meta, {
-        eventType: 'api_key_deleted',
-        resourceType: 'api_key',
-        resourceId: key.id,
-        resourceName: key.name,
-      });
+      audit(em, actor, meta, 'deleted', key);
       return key.keyId;
     });
     this.authCache.evictKey(keyId);

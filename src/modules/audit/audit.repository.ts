@@ -29,6 +29,28 @@ export function recordAudit(em: EntityManager, actor: Actor, meta: RequestMeta, 
   });
 }
 
+/**
+ * The recorder of one resource type's events, `<type>_<action>`: `auditOf('location')(em, actor, meta,
+ * 'updated', location, ['name'])` records `location_updated` for that location.
+ */
+export function auditOf(resourceType: AuditEntry['resourceType']) {
+  return (
+    em: EntityManager,
+    actor: Actor,
+    meta: RequestMeta,
+    action: string,
+    resource: { id: string; name: string },
+    changedFields?: string[],
+  ): void =>
+    recordAudit(em, actor, meta, {
+      eventType: `${resourceType}_${action}`,
+      resourceType,
+      resourceId: resource.id,
+      resourceName: resource.name,
+      changedFields,
+    });
+}
+
 /** Who made a change and through which request, as every audit event records it. */
 export function auditColumns(meta: RequestMeta) {
   return {

@@ -64,7 +64,7 @@ export function auditEventView(event: AuditEvent): AuditEventView {
   };
 }
 
-/** Reads the team's audit trail. The trail is append-only: events are written by `recordAudit` in each change's transaction, never updated or deleted here. */
+/** Reads the team's audit trail. The trail is append-only: events are written by `auditOf`/`recordAudit` in each change's transaction, never updated or deleted here. */
 export class AuditService {
   constructor(private readonly orm: MikroORM) {}
 

@@ -5,7 +5,7 @@ import { NotFoundError } from '../../shared/errors.js';
 import type { Page } from '../../shared/paging.js';
 import type { SecretType } from '../../shared/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { auditOf } from '../audit/audit.repository.js';
 import type { Secret } from '../secrets/secret.entity.js';
 import { SecretRepository, type SecretView } from '../secrets/secret.repository.js';
 import { Location } from './location.entity.js';
@@ -25,6 +25,8 @@ import {
   planLocationUpdate,
   type UpdateLocationCommand,
 } from './location.rules.js';
+
+const audit = auditOf('location');
 
 /** A location of a team; both ids are validated (and lower-cased) by the door. */
 export interface LocationIds {
@@ -114,13 +116,7 @@ export class LocationService {
         updatedAt: now,
         updatedBy: actor.userId,
       });
-      recordAudit(em, actor, meta, {
-        eventType: 'location_created',
-        resourceType: 'location',
-        resourceId: created.id,
-        resourceName: created.name,
-        changedFields: createdFields(command),
-      });
+      audit(em, actor, meta, 'created', created, createdFields(command));
       return created;
     });
     return locationView(location);
@@ -147,13 +143,7 @@ export class LocationService {
       }
       em.assign(location, { ...change, updatedAt: new Date(), updatedBy: actor.userId });
       if (secretId !== undefined) location.secret = ref(secret!);
-      recordAudit(em, actor, meta, {
-        eventType: 'location_updated',
-        resourceType: 'location',
-        resourceId: location.id,
-        resourceName: location.name,
-        changedFields,
-      });
+      audit(em, actor, meta, 'updated', location, changedFields);
       return location;
     });
     return locationView(location);
@@ -164,12 +154,7 @@ export class LocationService {
     await unitOfWork(this.orm, async (em) => {
       const location = (await this.repository.lockForWrite(em, teamId, locationId)) ?? notFound();
       em.remove(location);
-      recordAudit(em, actor, meta, {
-        eventType: 'location_deleted',
-        resourceType: 'location',
-        resourceId: location.id,
-        resourceName: location.name,
-      });
+      audit(em, actor, meta, 'deleted', location);
     });
   }
 

@@ -8,11 +8,13 @@ import { ConflictError, NotFoundError, ValidationError } from '../../shared/erro
 import type { ListQuery, Page } from '../../shared/paging.js';
 import { sameFieldSet } from '../../shared/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { auditOf } from '../audit/audit.repository.js';
 import { Secret, SecretVersion } from './secret.entity.js';
 import { recordVersion, type SecretView, secretView } from './secret.repository.js';
 import type { RollbackSecretCommand } from './secret.rules.js';
 import type { SecretIds, SecretService, WriteOptions } from './secret.service.js';
+
+const audit = auditOf('secret');
 
 /** A secret's history: list the versions, and roll back to one. */
 export class SecretHistoryService {
@@ -86,13 +88,7 @@ export class SecretHistoryService {
       secret.updatedBy = actor.userId;
       const changedFields = [secret.storage === 'native' ? 'credentials' : 'field_mappings'];
       recordVersion(em, secret, secret.version + 1, changedFields, actor);
-      recordAudit(em, actor, meta, {
-        eventType: 'secret_rolled_back',
-        resourceType: 'secret',
-        resourceId: secret.id,
-        resourceName: secret.name,
-        changedFields,
-      });
+      audit(em, actor, meta, 'rolled_back', secret, changedFields);
       return secret;
     });
     return secretView(secret);

@@ -11,7 +11,7 @@ import { isUuid } from '../../shared/ids.js';
 import type { Page } from '../../shared/paging.js';
 import type { SecretType } from '../../shared/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { VaultConnection } from '../vault-connections/vault-connection.entity.js';
 import { type FieldMapping, Secret } from './secret.entity.js';
@@ -31,6 +31,8 @@ import {
   planSecretUpdate,
   type UpdateSecretCommand,
 } from './secret.rules.js';
+
+const audit = auditOf('secret');
 
 /** A secret of a team; both ids are validated (and lower-cased) by the door. */
 export interface SecretIds {
@@ -145,13 +147,7 @@ export class SecretService {
         ...(credentials ? ['credentials'] : ['vault_connection_id', 'field_mappings']),
       ];
       recordVersion(em, created, 1, createdFields, actor);
-      recordAudit(em, actor, meta, {
-        eventType: 'secret_created',
-        resourceType: 'secret',
-        resourceId: id,
-        resourceName: command.name,
-        changedFields: createdFields,
-      });
+      audit(em, actor, meta, 'created', { id, name: command.name }, createdFields);
       return created;
     });
     return secretView(secret);
@@ -243,13 +239,7 @@ export class SecretService {
       // update under the lock, instead of both waiting on each other's entry of the same version.
       await em.flush();
       recordVersion(em, secret, secret.version, changedFields, actor);
-      recordAudit(em, actor, meta, {
-        eventType: 'secret_updated',
-        resourceType: 'secret',
-        resourceId: secret.id,
-        resourceName: secret.name,
-        changedFields,
-      });
+      audit(em, actor, meta, 'updated', secret, changedFields);
       return { secret, changedFields };
     });
     return { secret: { ...secretView(secret), ...preview }, changedFields, dryRun };
@@ -268,12 +258,7 @@ export class SecretService {
       }
       if (secret.credentialRef) await queueCredentialDeletion(tx.sql, secret.credentialRef);
       em.remove(secret);
-      recordAudit(em, actor, meta, {
-        eventType: 'secret_deleted',
-        resourceType: 'secret',
-        resourceId: secret.id,
-        resourceName: secret.name,
-      });
+      audit(em, actor, meta, 'deleted', secret);
     });
     // Best effort now; the outbox row makes it happen later if this fails or the process dies first.
     void this.cleanup.drain();

@@ -9,7 +9,7 @@ import { unitOfWork } from '../../platform/db/unit-of-work.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { Page } from '../../shared/paging.js';
 import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { VaultConnection } from './vault-connection.entity.js';
 import {
@@ -26,6 +26,8 @@ import {
   type RotateVaultConnectionCommand,
   type UpdateVaultConnectionCommand,
 } from './vault-connection.rules.js';
+
+const audit = auditOf('vault_connection');
 
 /** The secrets that read their credentials through a connection, by name. */
 export type SecretsUsingConnection = (
@@ -112,13 +114,7 @@ export class VaultConnectionService {
         updatedAt: now,
         updatedBy: actor.userId,
       });
-      recordAudit(em, actor, meta, {
-        eventType: 'vault_connection_created',
-        resourceType: 'vault_connection',
-        resourceId: id,
-        resourceName: command.name,
-        changedFields: createdFields,
-      });
+      audit(em, actor, meta, 'created', { id, name: command.name }, createdFields);
       return created;
     });
     return vaultConnectionView(connection);
@@ -138,13 +134,7 @@ export class VaultConnectionService {
       if (changedFields.length === 0) return connection;
       if (change.name !== undefined) await this.assertNameFree(em, ids.teamId, change.name);
       em.assign(connection, { ...change, updatedAt: new Date(), updatedBy: actor.userId });
-      recordAudit(em, actor, meta, {
-        eventType: 'vault_connection_updated',
-        resourceType: 'vault_connection',
-        resourceId: connection.id,
-        resourceName: connection.name,
-        changedFields,
-      });
+      audit(em, actor, meta, 'updated', connection, changedFields);
       return connection;
     });
     return vaultConnectionView(connection);
@@ -178,13 +168,7 @@ export class VaultConnectionService {
         updatedAt: new Date(),
         updatedBy: actor.userId,
       });
-      recordAudit(em, actor, meta, {
-        eventType: 'vault_connection_rotated',
-        resourceType: 'vault_connection',
-        resourceId: connection.id,
-        resourceName: connection.name,
-        changedFields: Object.keys(credentials),
-      });
+      audit(em, actor, meta, 'rotated', connection, Object.keys(credentials));
       return connection;
     });
     return vaultConnectionView(connection);
@@ -202,12 +186,7 @@ export class VaultConnectionService {
       // The stored token goes through the outbox: removed from the credential store after the
       // commit by the cleanup worker, retried until it succeeds.
       await queueCredentialDeletion(tx.sql, connection.credentialRef);
-      recordAudit(em, actor, meta, {
-        eventType: 'vault_connection_deleted',
-        resourceType: 'vault_connection',
-        resourceId: connection.id,
-        resourceName: connection.name,
-      });
+      audit(em, actor, meta, 'deleted', connection);
     });
     void this.cleanup?.drain();
   }
