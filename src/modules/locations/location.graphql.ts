@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
-import { wrappedResult } from '../../platform/graphql/error-types.js';
-import { idKey, resolveEntity } from '../../platform/graphql/federation.js';
+import { deletedResult, wrappedResult } from '../../platform/graphql/error-types.js';
+import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
 import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import {
@@ -264,11 +264,7 @@ builder.mutationField('deleteLocation', (t) =>
       locationId: resourceIdArg(t.arg, 'location'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: wrappedResult('DeleteLocation', {
-      success: 'The location was deleted.',
-      union: 'The deleted id, or why nothing was deleted.',
-      data: ['deletedId', 'The id of the deleted location.'],
-    }),
+    errors: deletedResult('Location', 'location'),
     resolve: async (_, args, ctx, info) => {
       const ids = locationIds(args);
       return mutate(ctx, info, args, async (actor) => {
@@ -279,12 +275,7 @@ builder.mutationField('deleteLocation', (t) =>
   }),
 );
 
-/** A federation entity, keyed by `id`: the caller's own team's only, as the direct query (src/platform/graphql/federation.ts). */
-builder.asEntity(LocationRef, {
-  key: idKey,
-  resolveReference: ({ id }, ctx) =>
-    resolveEntity(ctx, 'Location', id, (actor, ids) => ctx.services.locations.findForActor(actor, ids)),
-});
+asTeamEntity(LocationRef, (ctx, actor, ids) => ctx.services.locations.findForActor(actor, ids));
 
 /** Secret.locations, batched per request: a list of secrets costs one query. */
 builder.objectFields(SecretRef, (t) => ({

@@ -7,7 +7,7 @@ import {
   VERSIONED_MUTATION_ERRORS,
   wrappedResult,
 } from '../../platform/graphql/error-types.js';
-import { idKey, resolveEntity } from '../../platform/graphql/federation.js';
+import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
 import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
@@ -343,9 +343,4 @@ builder.mutationField('deleteSecret', (t) =>
   }),
 );
 
-/** A federation entity, keyed by `id`: the caller's own team's only, as the direct query (src/platform/graphql/federation.ts). */
-builder.asEntity(SecretRef, {
-  key: idKey,
-  resolveReference: ({ id }, ctx) =>
-    resolveEntity(ctx, 'Secret', id, (actor, ids) => ctx.services.secrets.findForActor(actor, ids)),
-});
+asTeamEntity(SecretRef, (ctx, actor, ids) => ctx.services.secrets.findForActor(actor, ids));

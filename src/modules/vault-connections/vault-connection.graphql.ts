@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
-import { wrappedResult } from '../../platform/graphql/error-types.js';
-import { idKey, resolveEntity } from '../../platform/graphql/federation.js';
+import { deletedResult, wrappedResult } from '../../platform/graphql/error-types.js';
+import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
 import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import {
@@ -349,11 +349,7 @@ builder.mutationField('deleteVaultConnection', (t) =>
       id: resourceIdArg(t.arg, 'vault connection'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: wrappedResult('DeleteVaultConnection', {
-      success: 'The vault connection was deleted.',
-      union: 'The deleted id, or why nothing was deleted.',
-      data: ['deletedId', 'The id of the deleted vault connection.'],
-    }),
+    errors: deletedResult('VaultConnection', 'vault connection'),
     resolve: async (_, args, ctx, info) => {
       const ids = vaultConnectionIds(args);
       return mutate(ctx, info, args, async (actor) => {
@@ -364,11 +360,4 @@ builder.mutationField('deleteVaultConnection', (t) =>
   }),
 );
 
-/** A federation entity, keyed by `id`: the caller's own team's only, as the direct query (src/platform/graphql/federation.ts). */
-builder.asEntity(VaultConnectionRef, {
-  key: idKey,
-  resolveReference: ({ id }, ctx) =>
-    resolveEntity(ctx, 'VaultConnection', id, (actor, ids) =>
-      ctx.services.vaultConnections.findForActor(actor, ids),
-    ),
-});
+asTeamEntity(VaultConnectionRef, (ctx, actor, ids) => ctx.services.vaultConnections.findForActor(actor, ids));

@@ -108,6 +108,15 @@ export function wrappedResult(
   };
 }
 
+/** The `errors` option of a delete mutation: `Delete<name>Result`, the deleted id as `deletedId`. */
+export function deletedResult(name: string, resource: string) {
+  return wrappedResult(`Delete${name}`, {
+    success: `The ${resource} was deleted.`,
+    union: 'The deleted id, or why nothing was deleted.',
+    data: ['deletedId', `The id of the deleted ${resource}.`],
+  });
+}
+
 /** The `errors` option of a mutation whose own type is the success member of `<name>Result`. */
 export function directResult(name: string, description: string, types: ResultErrors = MUTATION_ERRORS) {
   return { types, union: { name: `${name}Result`, description }, directResult: true as const };

@@ -1,6 +1,7 @@
+import type { ObjectRef } from '@pothos/core';
 import { isUuid } from '../../shared/ids.js';
 import type { Actor } from '../../shared/scopes.js';
-import { builder, type GraphQLContext } from './builder.js';
+import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { loaderFor } from './loaders.js';
 
 /**
@@ -23,4 +24,16 @@ export async function resolveEntity<T>(
   if (!isUuid(id)) return null;
   const loader = loaderFor(ctx, `entities:${type}`, (ids: string[]) => find(actor, ids));
   return (await loader.load(id.toLowerCase())) ?? null;
+}
+
+/** Makes `ref` a federation entity keyed by `id`, found through the direct query's lookup (`find`). */
+export function asTeamEntity<T>(
+  ref: ObjectRef<BuilderTypes, T>,
+  find: (ctx: GraphQLContext, actor: Actor, ids: string[]) => Promise<Map<string, T>>,
+): void {
+  builder.asEntity(ref, {
+    key: idKey,
+    resolveReference: ({ id }, ctx) =>
+      resolveEntity(ctx, ref.name, id, (actor, ids) => find(ctx, actor, ids)),
+  });
 }

@@ -10,7 +10,48 @@ export interface RateDecision {
   resetAt: number;
 }
 
-const WINDOW_MS = 60_000;
+export const WINDOW_MS = 60_000;
+
+/** The start (ms) of the fixed one-minute window `now` falls in. */
+export function windowStart(now: number): number {
+  return now - (now % WINDOW_MS);
+}
+
+/** The quota a process leases at a time: limit/20, at least 1 and at most 50. */
+export function leaseBlock(perMinute: number): number {
+  return Math.max(1, Math.min(Math.floor(perMinute / 20), 50));
+}
+
+/**
+ * What a lease of `block` brings once the shared count, this lease included, is `used`: the part of
+ * the block still under the limit, the shared count capped at the limit, and whether the window is
+ * used up (no more leases).
+ */
+export function leaseOutcome(
+  block: number,
+  perMinute: number,
+  used: number,
+): { granted: number; sharedUsed: number; final: boolean } {
+  return {
+    granted: Math.max(0, Math.min(block, perMinute - (used - block))),
+    sharedUsed: Math.min(used, perMinute),
+    final: used >= perMinute,
+  };
+}
+
+/** The decision for a window: what is left of the limit as this process knows it, and when the window ends. */
+export function rateDecision(
+  perMinute: number,
+  window: { start: number; granted: number; consumed: number; sharedUsed: number },
+  allowed: boolean,
+): RateDecision {
+  return {
+    allowed,
+    limit: perMinute,
+    remaining: allowed ? Math.max(0, perMinute - window.sharedUsed + window.granted - window.consumed) : 0,
+    resetAt: Math.ceil((window.start + WINDOW_MS) / 1000),
+  };
+}
 
 /** Adds a block to the shared count of a key's window; returns the count with it. */
 const LEASE = `insert into rate_limits (bucket, window_start, used) values ($1, $2, $3)
@@ -55,7 +96,7 @@ export class RateLimiter {
     orm: MikroORM,
     private readonly logger: Logger,
   ) {
-    this.block = Math.max(1, Math.min(Math.floor(perMinute / 20), 50));
+    this.block = leaseBlock(perMinute);
     this.sql = autocommit(orm);
   }
 
@@ -64,7 +105,7 @@ export class RateLimiter {
   }
 
   async hit(key: string, now = Date.now()): Promise<RateDecision> {
-    const start = now - (now % WINDOW_MS);
+    const start = windowStart(now);
     if (start > this.currentStart) this.newWindow(start);
     for (;;) {
       let window = this.windows.get(key);
@@ -87,10 +128,10 @@ export class RateLimiter {
   private async lease(key: string, window: Window): Promise<void> {
     try {
       const [row] = await this.sql<{ used: number }>(LEASE, [key, new Date(window.start), this.block]);
-      const used = Number(row!.used);
-      window.granted += Math.max(0, Math.min(this.block, this.perMinute - (used - this.block)));
-      window.sharedUsed = Math.min(used, this.perMinute);
-      window.final = used >= this.perMinute;
+      const outcome = leaseOutcome(this.block, this.perMinute, Number(row!.used));
+      window.granted += outcome.granted;
+      window.sharedUsed = outcome.sharedUsed;
+      window.final = outcome.final;
       if (this.databaseDown) this.logger.info('rate limits: counted in the database again');
       this.databaseDown = false;
     } catch (error) {
@@ -108,14 +149,7 @@ export class RateLimiter {
   }
 
   private decision(window: Window, allowed: boolean): RateDecision {
-    return {
-      allowed,
-      limit: this.perMinute,
-      remaining: allowed
-        ? Math.max(0, this.perMinute - window.sharedUsed + window.granted - window.consumed)
-        : 0,
-      resetAt: Math.ceil((window.start + WINDOW_MS) / 1000),
-    };
+    return rateDecision(this.perMinute, window, allowed);
   }
 
   /** Forgets past windows here, and in the database those before the previous one (kept for clock skew). */
