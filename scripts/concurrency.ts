@@ -15,10 +15,10 @@ import {
   idempotentStorm,
   type Target,
   unconditionalBurst,
-} from './lib/concurrency.js';
-import { request } from './lib/http.js';
-import { inspectorFor } from './lib/inspect.js';
-import { type ServerProcess, startServerProcess } from './lib/processes.js';
+} from '../test/support/scenarios/concurrency.js';
+import { request } from '../test/support/scenarios/http.js';
+import { inspectorFor } from '../test/support/scenarios/inspect.js';
+import { type ServerProcess, startServerProcess } from '../test/support/scenarios/processes.js';
 import { numberArg, startScriptApp } from './lib/script-app.js';
 
 const clients = numberArg('clients', 200);

@@ -8,7 +8,7 @@
  * Uses DATABASE_URL when set, else a fresh embedded database in a temporary directory.
  */
 import { startFakeSsm } from '../test/support/fake-ssm.js';
-import { DEFAULT_FAULTS, runFaultRotations } from './lib/fault-rotations.js';
+import { DEFAULT_FAULTS, runFaultRotations } from '../test/support/scenarios/fault-rotations.js';
 import { numberArg, startScriptApp } from './lib/script-app.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

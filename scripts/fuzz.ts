@@ -19,8 +19,13 @@ import fc from 'fast-check';
 import { ENTITIES } from '../src/app/database.js';
 import { addMember, bootstrapTeam, createTeamApiKey } from '../src/app/team-admin.js';
 import { openDatabase } from '../src/platform/db/database.js';
-import { CANARY_TAG, createFuzzResources, type FuzzFixture, fuzzProperties } from './lib/fuzz.js';
-import { startServerProcess } from './lib/processes.js';
+import {
+  CANARY_TAG,
+  createFuzzResources,
+  type FuzzFixture,
+  fuzzProperties,
+} from '../test/support/scenarios/fuzz.js';
+import { startServerProcess } from '../test/support/scenarios/processes.js';
 import { numberArg } from './lib/script-app.js';
 
 const runs = numberArg('runs', 10_000);

@@ -12,7 +12,7 @@
  * Runs `node --import tsx src/main.ts` on a fresh embedded data directory, or on DATABASE_URL when set.
  * Prints the figures as JSON; exits 1 on any violated guarantee.
  */
-import { runKill9 } from './lib/kill9.js';
+import { runKill9 } from '../test/support/scenarios/kill9.js';
 import { numberArg, stringArg } from './lib/script-app.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -4,19 +4,17 @@
  * of ours (authentication, last use, idempotency keys, rate limits) in the pg driver's `$1` style.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
 import type { CreateApiKeyCommand } from '../src/modules/api-keys/api-key.rules.js';
 import { RateLimiter } from '../src/platform/http/rate-limit.js';
 import { createLogger } from '../src/platform/logger.js';
-import { graphql, recordSql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { graphql, recordSql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
+const t = useApp();
 let team: TestTeam;
 beforeAll(async () => {
-  t = await startTestApp();
   team = await t.newTeam();
 });
-afterAll(() => t.close());
 
 const keysPath = (teamId: string) => `/v1/teams/${teamId}/api-keys`;
 

@@ -3,14 +3,10 @@
  * plan limits (with concurrency), batched last_used_at and the audit events of each change.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 const API_KEY_FIELDS = [
   'created_at',

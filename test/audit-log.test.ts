@@ -3,14 +3,10 @@
  * REST (`GET /v1/teams/{team_id}/audit-logs`) and GraphQL (`auditEvents`), with filters and paging.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 const EVENT_FIELDS = [
   'actor',

@@ -6,29 +6,21 @@
  * instance (its own services, cache and connection pool) on the one test database.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addMember, createTeamApiKey } from '../src/app/team-admin.js';
 import { AuthCache, type ResolvedKey } from '../src/modules/api-keys/auth-cache.js';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { graphql, rest, type TestApp, type TestTeam, useApps } from './support/harness.js';
 
 /** Long enough that nothing in a test outlives it: a refusal seen here comes from an eviction. */
 const LONG_TTL_MS = 60_000;
 /** The bound under test for another process's changes. */
 const SHORT_TTL_MS = 300;
 
-let a: TestApp;
-let other: TestApp;
-let short: TestApp;
-beforeAll(async () => {
-  [a, other, short] = await Promise.all([
-    startTestApp({ AUTH_CACHE_TTL_MS: String(LONG_TTL_MS) }),
-    startTestApp({ AUTH_CACHE_TTL_MS: String(LONG_TTL_MS) }),
-    startTestApp({ AUTH_CACHE_TTL_MS: String(SHORT_TTL_MS) }),
-  ]);
-});
-afterAll(async () => {
-  await Promise.all([a?.close(), other?.close(), short?.close()]);
-});
+const [a, other, short] = useApps(
+  { env: { AUTH_CACHE_TTL_MS: String(LONG_TTL_MS) } },
+  { env: { AUTH_CACHE_TTL_MS: String(LONG_TTL_MS) } },
+  { env: { AUTH_CACHE_TTL_MS: String(SHORT_TTL_MS) } },
+);
 
 async function sql(query: string, params: unknown[] = []): Promise<any[]> {
   return a.app.db.orm.em.fork().getConnection().execute(query, params);

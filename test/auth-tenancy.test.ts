@@ -1,19 +1,15 @@
 /**
- * Contract §1 (tenancy, identity, authorization) on both doors, for every endpoint that exists:
+ * Tenancy, identity and authorization (docs/contract.md, "1. Tenancy, identity, authorization") on both doors, for every endpoint that exists:
  * REST POST/GET/PATCH secrets, POST locations, POST vault-connections; GraphQL createSecret,
  * updateSecret, createLocation, createVaultConnection and secret(teamId, id).
  *
  * Every refusal is also checked to have written nothing (rows, audit events, credential blobs).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 const ALL_SCOPES = [
   'secrets:read',

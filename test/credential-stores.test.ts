@@ -8,25 +8,19 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CredentialValue } from '../src/platform/credentials/credential-store.js';
 import { LocalCredentialStore, loadCredentialKey } from '../src/platform/credentials/local-store.js';
 import { autocommit, unitOfWork } from '../src/platform/db/unit-of-work.js';
-import { type FakeSsm, type Fault, startFakeSsm } from './support/fake-ssm.js';
+import type { FakeSsm, Fault } from './support/fake-ssm.js';
 import {
   graphql,
   rest,
-  startTestApp,
   TEST_CREDENTIAL_KEY,
   type TestApp,
   type TestTeam,
+  useApp,
 } from './support/harness.js';
-
-// The SSM client takes its credentials from the default chain (the config does not carry them).
-process.env.AWS_ACCESS_KEY_ID = 'test';
-process.env.AWS_SECRET_ACCESS_KEY = 'test';
-delete process.env.AWS_SESSION_TOKEN;
-delete process.env.AWS_PROFILE;
 
 const SSM_PREFIX = '/test';
 const SSM_KMS_KEY_ID = 'alias/test';
@@ -151,31 +145,25 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function storeSuite(kind: 'local' | 'ssm') {
   describe(`${kind} credential store`, () => {
-    const ctx = { kind } as StoreCtx;
+    const app = useApp(
+      kind === 'ssm'
+        ? { ssm: { prefix: SSM_PREFIX, timeoutMs: SSM_TIMEOUT_MS, kmsKeyId: SSM_KMS_KEY_ID } }
+        : {},
+    );
+    const ctx: StoreCtx = {
+      kind,
+      t: app,
+      get fake() {
+        return kind === 'ssm' ? app.fake : undefined;
+      },
+    };
 
-    beforeAll(async () => {
+    beforeAll(() => {
       if (kind === 'ssm') {
-        ctx.fake = await startFakeSsm();
-        ctx.t = await startTestApp({
-          CREDENTIAL_STORE: 'ssm',
-          AWS_ENDPOINT_URL_SSM: ctx.fake.url,
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
-          SSM_TIMEOUT_MS: String(SSM_TIMEOUT_MS),
-          SSM_PARAMETER_PREFIX: SSM_PREFIX,
-          SSM_KMS_KEY_ID,
-        });
         expect(ctx.t.app.services.store.kind).toBe('ssm');
       } else {
-        ctx.t = await startTestApp();
         expect(ctx.t.app.services.store.kind).toBe('local');
       }
-    });
-
-    afterAll(async () => {
-      await ctx.t?.close();
-      await ctx.fake?.close();
     });
 
     it('rotation advances the row to a new version holding exactly the new credentials; old versions stay readable', async () => {

@@ -6,17 +6,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/platform/config.js';
-import { rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { rest, type TestApp, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
+const t = useApp();
 let team: TestTeam;
 let secretId: string;
 const tag = randomBytes(6).toString('hex');
 
 beforeAll(async () => {
-  t = await startTestApp();
   team = await t.newTeam();
   const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
     name: `edge-${tag}`,
@@ -27,7 +26,6 @@ beforeAll(async () => {
   expect(created.status, created.text).toBe(201);
   secretId = created.body.id;
 });
-afterAll(() => t.close());
 
 interface RawResponse {
   status: number;
@@ -282,11 +280,7 @@ describe('HEAD answers as GET does, without a body', () => {
 describe('CORS', () => {
   const ALLOWED = 'https://sandbox.example';
   const OTHER = 'https://elsewhere.example';
-  let c: TestApp;
-  beforeAll(async () => {
-    c = await startTestApp({ CORS_ORIGINS: `${ALLOWED}, http://localhost:5173` });
-  });
-  afterAll(() => c?.close());
+  const c = useApp({ env: { CORS_ORIGINS: `${ALLOWED}, http://localhost:5173` } });
 
   function preflight(app: TestApp, path: string, origin: string, method: string, headers: string) {
     return raw(app.url, 'OPTIONS', path, {

@@ -10,9 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
 import { describeError } from '../src/platform/logger.js';
-import { rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
+const t = useApp();
 let team: TestTeam;
 let locationId: string;
 const tag = randomBytes(6).toString('hex');
@@ -26,7 +26,6 @@ async function sql(query: string): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
   team = await t.newTeam();
   const call = rest(t.url, team.ownerKey);
   const secret = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
@@ -62,7 +61,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sql(`drop trigger if exists ${trigger} on locations`);
   await sql(`drop function if exists ${trigger}()`);
-  await t.close();
 });
 
 function logLine(message: string, requestId: string): Record<string, any> | undefined {

@@ -1,39 +1,17 @@
 /**
- * "Prove it" 3, small: 100 credential rotations while 20 % of SSM PutParameter calls fail
+ * Credential rotations under store faults, small: 100 rotations while 20 % of SSM PutParameter calls fail
  * (throttling, 500, timeouts past SSM_TIMEOUT_MS, a write whose answer is lost, resets). Each either
  * succeeds with the row pointing at exactly what it sent, or fails with 503 and changes nothing;
  * reconcile then finds no unreadable pointer. scripts/fault-rotations.ts runs 1,000.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_FAULTS, runFaultRotations } from '../scripts/lib/fault-rotations.js';
-import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
-import { startTestApp, type TestApp } from './support/harness.js';
-
-// The SSM client takes its credentials from the default chain.
-process.env.AWS_ACCESS_KEY_ID = 'test';
-process.env.AWS_SECRET_ACCESS_KEY = 'test';
-delete process.env.AWS_SESSION_TOKEN;
-delete process.env.AWS_PROFILE;
+import { describe, expect, it } from 'vitest';
+import { useApp } from './support/harness.js';
+import { DEFAULT_FAULTS, runFaultRotations } from './support/scenarios/fault-rotations.js';
 
 const SSM_TIMEOUT_MS = 200;
 const SEED = Number(process.env.FAULT_SEED ?? 4242);
 
-let fake: FakeSsm;
-let t: TestApp;
-beforeAll(async () => {
-  fake = await startFakeSsm();
-  t = await startTestApp({
-    CREDENTIAL_STORE: 'ssm',
-    AWS_ENDPOINT_URL_SSM: fake.url,
-    AWS_REGION: 'us-east-1',
-    SSM_TIMEOUT_MS: String(SSM_TIMEOUT_MS),
-    SSM_PARAMETER_PREFIX: `/fault-${process.pid}`,
-  });
-});
-afterAll(async () => {
-  await t?.close();
-  await fake?.close();
-});
+const t = useApp({ ssm: { prefix: `/fault-${process.pid}`, timeoutMs: SSM_TIMEOUT_MS } });
 
 describe('credential rotations under injected SSM faults', () => {
   it('100 rotations at a 20 % fault rate: each succeeds consistently or fails cleanly; reconcile is clean', async () => {
@@ -44,7 +22,7 @@ describe('credential rotations under injected SSM faults', () => {
       teamId: team.teamId,
       orm: t.app.db.orm,
       store: t.app.services.store,
-      fake,
+      fake: t.fake,
       rotations: 100,
       secrets: 4,
       seed: SEED,

@@ -19,7 +19,9 @@ import {
   validate,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { unique } from './support/constants.js';
+import { type Created, createLocation, createNativeSecret } from './support/factories.js';
+import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
 const TRANSFERS_SDL = /* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])
@@ -46,11 +48,11 @@ interface Transfer {
   source: { __typename: 'Location'; id: string };
 }
 
-let t: TestApp;
+const t = useApp();
 let teamA: TestTeam;
 let teamB: TestTeam;
 let secretA: { id: string; name: string };
-let locationsA: { id: string; name: string; bucket_name: string }[];
+let locationsA: Created[];
 let locationB: { id: string; name: string };
 let vaultConnectionA: { id: string; name: string };
 const transfers = new Map<string, Transfer>();
@@ -61,30 +63,6 @@ let supergraphSdl: string;
 let gateway: ApolloGateway;
 let gatewaySchema: GraphQLSchema;
 let gatewayExecutor: Awaited<ReturnType<ApolloGateway['load']>>['executor'];
-
-const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
-
-async function createSecret(team: TestTeam) {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name: unique('fed-secret'),
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    credentials: { access_key_id: 'AKIAFEDERATION', secret_access_key: 'x'.repeat(30) },
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body as { id: string; name: string };
-}
-
-async function createLocation(team: TestTeam, secretId: string) {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/locations`, {
-    name: unique('fed-location'),
-    location_type: 's3',
-    secret_id: secretId,
-    bucket_name: unique('bucket'),
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body as { id: string; name: string; bucket_name: string };
-}
 
 /** The transfers subgraph: @apollo/subgraph's schema behind a bare node:http GraphQL endpoint. */
 async function startTransfersService(): Promise<void> {
@@ -142,12 +120,16 @@ async function viaGateway(
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
   teamA = await t.newTeam();
   teamB = await t.newTeam();
-  secretA = await createSecret(teamA);
-  locationsA = [await createLocation(teamA, secretA.id), await createLocation(teamA, secretA.id)];
-  locationB = await createLocation(teamB, (await createSecret(teamB)).id);
+  const secret = { credentials: { access_key_id: 'AKIAFEDERATION', secret_access_key: 'x'.repeat(30) } };
+  secretA = await createNativeSecret(t, teamA, { ...secret, name: unique('fed-secret') });
+  locationsA = [
+    await createLocation(t, teamA, secretA.id, { name: unique('fed-location') }),
+    await createLocation(t, teamA, secretA.id, { name: unique('fed-location') }),
+  ];
+  const secretB = await createNativeSecret(t, teamB, { ...secret, name: unique('fed-secret') });
+  locationB = await createLocation(t, teamB, secretB.id, { name: unique('fed-location') });
   const connection = await rest(t.url, teamA.ownerKey)(
     'POST',
     `/v1/teams/${teamA.teamId}/vault-connections`,
@@ -206,7 +188,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.stop();
   await new Promise((resolve) => transfersServer?.close(resolve));
-  await t?.close();
 });
 
 describe('composition', () => {

@@ -1,19 +1,19 @@
 /**
- * "Prove it" 5, quick budget: property-based fuzzing of both doors (scripts/lib/fuzz.ts). Never a
+ * Quick budget: property-based fuzzing of both doors (test/support/scenarios/fuzz.ts). Never a
  * 5xx, never a stack trace, never a credential canary in a response or a log line. The seed is
  * random unless FUZZ_SEED is set; a failure prints the seed and the shrunk counterexample.
  * scripts/fuzz.ts runs 10,000+ cases against a server it starts itself.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApp } from './support/harness.js';
 import {
   CANARY_TAG,
   createFuzzResources,
   type FuzzFixture,
   fuzzProperties,
   problemsOf,
-} from '../scripts/lib/fuzz.js';
-import { startTestApp, type TestApp } from './support/harness.js';
+} from './support/scenarios/fuzz.js';
 
 const RUNS: Record<string, number> = {
   'REST secrets': 80,
@@ -24,10 +24,9 @@ const RUNS: Record<string, number> = {
 };
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
 
-let t: TestApp;
+const t = useApp({ env: { LOG_LEVEL: 'debug' } });
 let fixture: FuzzFixture;
 beforeAll(async () => {
-  t = await startTestApp({ LOG_LEVEL: 'debug' });
   const team = await t.newTeam();
   const other = await t.newTeam();
   const viewerKey = await team.keyFor('viewer', ['secrets:read', 'locations:read', 'vault_connections:read']);
@@ -47,7 +46,6 @@ beforeAll(async () => {
     logs: () => t.logs,
   };
 });
-afterAll(() => t.close());
 
 describe(`fuzzing both doors (seed ${seed})`, () => {
   it('the oracle flags what it must (so a passing run means something)', () => {

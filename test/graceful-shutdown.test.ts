@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, serverEnv } from '../scripts/lib/processes.js';
+import { ROOT, serverEnv } from './support/scenarios/processes.js';
 
 interface Started {
   child: ChildProcess;

@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_QUERY, GRAPHIQL_OPTIONS } from '../src/platform/graphql/graphiql.js';
-import { rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { createNativeSecret } from './support/factories.js';
+import { rest, type TestTeam, useApp } from './support/harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -28,24 +29,11 @@ const BUNDLE_MISSING =
   'and a third-party script on a page that keeps API keys): the @graphql-yoga/graphiql package must be ' +
   'a dependency (src/platform/http/server.ts serves its dist/ under /graphiql/)';
 
-let t: TestApp;
+const t = useApp();
 let team: TestTeam;
 beforeAll(async () => {
-  t = await startTestApp();
   team = await t.newTeam();
 });
-afterAll(() => t?.close());
-
-async function createSecret(name: string): Promise<string> {
-  const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name,
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    credentials: { access_key_id: 'AKIABROWSER', secret_access_key: 'browser-secret-value' },
-  });
-  expect(created.status, created.text).toBe(201);
-  return created.body.id;
-}
 
 /** The secret as REST shows it, with its version (from the ETag). */
 async function secretOverRest(secretId: string) {
@@ -149,7 +137,12 @@ describe.skipIf(!hasChromium)('GraphiQL in a real browser (chromium)', () => {
   }
 
   it('runs an updateSecret rename typed into the editor, with the key from stored headers', async () => {
-    const secretId = await createSecret(`browser-${Date.now()}`);
+    const secretId = (
+      await createNativeSecret(t, team, {
+        name: `browser-${Date.now()}`,
+        credentials: { access_key_id: 'AKIABROWSER', secret_access_key: 'browser-secret-value' },
+      })
+    ).id;
     const before = await secretOverRest(secretId);
     const newName = `renamed-in-graphiql-${Date.now()}`;
     const { page, queryEditor, foreign, errors } = await openGraphiQL({
@@ -181,7 +174,12 @@ describe.skipIf(!hasChromium)('GraphiQL in a real browser (chromium)', () => {
   });
 
   it("a new user succeeds with GraphiQL's pre-filled operation and header guidance", async () => {
-    const secretId = await createSecret(`new-user-${Date.now()}`);
+    const secretId = (
+      await createNativeSecret(t, team, {
+        name: `new-user-${Date.now()}`,
+        credentials: { access_key_id: 'AKIABROWSER', secret_access_key: 'browser-secret-value' },
+      })
+    ).id;
     const { page, queryEditor, foreign, errors } = await openGraphiQL();
 
     // The pre-filled operation is DEFAULT_QUERY and the headers editor holds the guidance.

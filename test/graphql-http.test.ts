@@ -3,16 +3,14 @@
  * real server (node:http in front of Yoga) with an API key on every request.
  */
 import { serverAudits } from 'graphql-http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApp } from './support/harness.js';
 
-let t: TestApp;
+const t = useApp();
 let key: string;
 beforeAll(async () => {
-  t = await startTestApp();
   key = (await t.newTeam()).ownerKey;
 });
-afterAll(() => t.close());
 
 /**
  * SHOULD and MAY audits we knowingly fail, by audit id, with the reason. A MUST never belongs here.

@@ -5,15 +5,18 @@
  * so its retry is a ConflictError, as on the REST door.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseApiKey } from '../src/modules/api-keys/api-key-format.js';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { unique } from './support/constants.js';
+import {
+  createApiKey,
+  createLocation,
+  createNativeSecret,
+  createVaultConnection,
+} from './support/factories.js';
+import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 async function sql(query: string, params: unknown[] = []): Promise<any[]> {
   return t.app.db.orm.em.fork().getConnection().execute(query, params);
@@ -34,9 +37,21 @@ async function teamState(teamId: string) {
   };
 }
 
-const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 const newKey = () => `idem-${randomUUID()}`;
 
+const IDEM_CREDENTIALS = { access_key_id: 'AKIA-IDEM', secret_access_key: 'idem-secret' };
+const DOPPLER = () => ({
+  vault_type: 'doppler',
+  access_token: `dp.st.${randomBytes(12).toString('hex')}`,
+  project: 'backend',
+  config: 'prd',
+});
+const idemLocation = async (team: TestTeam, secretId: string) =>
+  (await createLocation(t, team, secretId, { bucket_name: 'bucket', region: 'eu-west-1' })).id;
+const idemApiKey = async (team: TestTeam) => {
+  const created = await createApiKey(t, team, ['secrets:read', 'locations:read']);
+  return { id: created.id, fullKey: created.full_key };
+};
 const ERRORS = '... on Error { message } ... on ValidationError { issues { path code } }';
 const SECRET =
   'id name description secretType authMethod storage version createdAt createdBy updatedAt updatedBy';
@@ -45,51 +60,6 @@ const LOCATION = `id name description locationType secretId secret { ${SECRET} }
 const VAULT = `id name description vaultType project config clientId projectId environment secretPath secretCount
   lastVerifiedAt createdAt createdBy updatedAt updatedBy`;
 const API_KEY = 'id keyId name scopes expiresAt revokedAt rotatedAt lastUsedAt createdAt createdBy isActive';
-
-async function createSecret(team: TestTeam) {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name: unique('secret'),
-    description: 'for locations',
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    credentials: { access_key_id: 'AKIA-IDEM', secret_access_key: 'idem-secret' },
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body.id as string;
-}
-
-async function createLocation(team: TestTeam, secretId: string) {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/locations`, {
-    name: unique('location'),
-    location_type: 's3',
-    secret_id: secretId,
-    bucket_name: 'bucket',
-    region: 'eu-west-1',
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body.id as string;
-}
-
-async function createVaultConnection(team: TestTeam) {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/vault-connections`, {
-    name: unique('vault'),
-    vault_type: 'doppler',
-    access_token: `dp.st.${randomBytes(12).toString('hex')}`,
-    project: 'backend',
-    config: 'prd',
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body.id as string;
-}
-
-async function createApiKey(team: TestTeam) {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/api-keys`, {
-    name: unique('key'),
-    scopes: ['secrets:read', 'locations:read'],
-  });
-  expect(res.status, res.text).toBe(201);
-  return { id: res.body.id as string, fullKey: res.body.full_key as string };
-}
 
 interface ReplayCase {
   field: string;
@@ -105,7 +75,9 @@ const CASES: ReplayCase[] = [
     query: `mutation($t: ID!, $i: CreateLocationInput!, $k: String) { createLocation(teamId: $t, input: $i, idempotencyKey: $k) {
       __typename ... on CreateLocationSuccess { location { ${LOCATION} } } ${ERRORS} } }`,
     async setup(team) {
-      const secretId = await createSecret(team);
+      const secretId = (
+        await createNativeSecret(t, team, { description: 'for locations', credentials: IDEM_CREDENTIALS })
+      ).id;
       const input = {
         name: unique('gql-location'),
         description: 'made once',
@@ -123,7 +95,11 @@ const CASES: ReplayCase[] = [
       updateLocation(teamId: $t, locationId: $l, input: $i, idempotencyKey: $k) {
       __typename ... on UpdateLocationSuccess { location { ${LOCATION} } } ${ERRORS} } }`,
     async setup(team) {
-      const location = await createLocation(team, await createSecret(team));
+      const location = await idemLocation(
+        team,
+        (await createNativeSecret(t, team, { description: 'for locations', credentials: IDEM_CREDENTIALS }))
+          .id,
+      );
       return {
         vars: { l: location, i: { name: unique('renamed'), region: null } },
         other: { l: location, i: { name: unique('renamed-again') } },
@@ -135,8 +111,10 @@ const CASES: ReplayCase[] = [
     query: `mutation($t: ID!, $l: ID!, $k: String) { deleteLocation(teamId: $t, locationId: $l, idempotencyKey: $k) {
       __typename ... on DeleteLocationSuccess { deletedId } ${ERRORS} } }`,
     async setup(team) {
-      const secretId = await createSecret(team);
-      const [first, second] = [await createLocation(team, secretId), await createLocation(team, secretId)];
+      const secretId = (
+        await createNativeSecret(t, team, { description: 'for locations', credentials: IDEM_CREDENTIALS })
+      ).id;
+      const [first, second] = [await idemLocation(team, secretId), await idemLocation(team, secretId)];
       return { vars: { l: first }, other: { l: second } };
     },
   },
@@ -172,7 +150,7 @@ const CASES: ReplayCase[] = [
       updateVaultConnection(teamId: $t, id: $id, input: $i, idempotencyKey: $k) {
       __typename ... on UpdateVaultConnectionSuccess { vaultConnection { ${VAULT} } } ${ERRORS} } }`,
     async setup(team) {
-      const id = await createVaultConnection(team);
+      const id = (await createVaultConnection(t, team, DOPPLER())).id;
       return {
         vars: { id, i: { name: unique('renamed'), description: 'new' } },
         other: { id, i: { name: unique('renamed'), description: 'other' } },
@@ -185,7 +163,7 @@ const CASES: ReplayCase[] = [
       rotateVaultConnection(teamId: $t, id: $id, input: $i, idempotencyKey: $k) {
       __typename ... on RotateVaultConnectionSuccess { vaultConnection { ${VAULT} } } ${ERRORS} } }`,
     async setup(team) {
-      const id = await createVaultConnection(team);
+      const id = (await createVaultConnection(t, team, DOPPLER())).id;
       const token = () => `dp.st.${randomBytes(12).toString('hex')}`;
       return { vars: { id, i: { accessToken: token() } }, other: { id, i: { accessToken: token() } } };
     },
@@ -195,7 +173,10 @@ const CASES: ReplayCase[] = [
     query: `mutation($t: ID!, $id: ID!, $k: String) { deleteVaultConnection(teamId: $t, id: $id, idempotencyKey: $k) {
       __typename ... on DeleteVaultConnectionSuccess { deletedId } ${ERRORS} } }`,
     async setup(team) {
-      const [first, second] = [await createVaultConnection(team), await createVaultConnection(team)];
+      const [first, second] = [
+        (await createVaultConnection(t, team, DOPPLER())).id,
+        (await createVaultConnection(t, team, DOPPLER())).id,
+      ];
       return { vars: { id: first }, other: { id: second } };
     },
   },
@@ -204,7 +185,7 @@ const CASES: ReplayCase[] = [
     query: `mutation($t: ID!, $id: ID!, $k: String) { revokeApiKey(teamId: $t, id: $id, idempotencyKey: $k) {
       __typename ... on RevokeApiKeySuccess { apiKey { ${API_KEY} } } ${ERRORS} } }`,
     async setup(team) {
-      const [first, second] = [await createApiKey(team), await createApiKey(team)];
+      const [first, second] = [await idemApiKey(team), await idemApiKey(team)];
       return { vars: { id: first.id }, other: { id: second.id } };
     },
   },
@@ -213,7 +194,7 @@ const CASES: ReplayCase[] = [
     query: `mutation($t: ID!, $id: ID!, $k: String) { deleteApiKey(teamId: $t, id: $id, idempotencyKey: $k) {
       __typename ... on DeleteApiKeySuccess { deletedId } ${ERRORS} } }`,
     async setup(team) {
-      const [first, second] = [await createApiKey(team), await createApiKey(team)];
+      const [first, second] = [await idemApiKey(team), await idemApiKey(team)];
       return { vars: { id: first.id }, other: { id: second.id } };
     },
   },
@@ -271,7 +252,7 @@ describe('idempotencyKey on every mutation', () => {
   it('a key used by one mutation is refused by another, even with arguments of the same shape', async () => {
     const team = await t.newTeam();
     const gql = graphql(t.url, team.ownerKey);
-    const { id } = await createApiKey(team);
+    const { id } = await idemApiKey(team);
     const k = newKey();
     const revoke = CASES.find((c) => c.field === 'revokeApiKey')!;
     const remove = CASES.find((c) => c.field === 'deleteApiKey')!;
@@ -345,7 +326,7 @@ describe('mutations returning a one-time secret', () => {
   it('rotateApiKey: the retry is a ConflictError and does not rotate again (the first new key keeps working)', async () => {
     const team = await t.newTeam();
     const gql = graphql(t.url, team.ownerKey);
-    const { id, fullKey: original } = await createApiKey(team);
+    const { id, fullKey: original } = await idemApiKey(team);
     const k = newKey();
     const first = await gql(ROTATE, { t: team.teamId, id, k });
     const { fullKey } = first.body.data.rotateApiKey;

@@ -1,13 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, startTestApp, type TestApp } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { graphql, useApp } from './support/harness.js';
 
-let t: TestApp;
+const t = useApp();
 let anonymous: ReturnType<typeof graphql>;
 beforeAll(async () => {
-  t = await startTestApp();
   anonymous = graphql(t.url);
 });
-afterAll(() => t.close());
 
 const PLAIN = '{ __typename }';
 

@@ -15,7 +15,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { unique } from './support/constants.js';
+import { createNativeSecret } from './support/factories.js';
+import { graphql, type TestTeam, useApp } from './support/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const example = path.join(root, 'examples', 'hive-gateway');
@@ -112,7 +114,7 @@ const READ = 'query($teamId: ID!, $id: ID!) { secret(teamId: $teamId, id: $id) {
 const canary = `CANARY${randomBytes(12).toString('hex')}`;
 const numericCanary = 7391826455013;
 
-let t: TestApp;
+const t = useApp();
 let team: TestTeam;
 let secret: { id: string; name: string };
 let otherSecret: { id: string; name: string };
@@ -120,19 +122,6 @@ let workDir: string;
 let supergraph: string;
 let gateway: Gateway;
 let unprotected: Gateway;
-
-const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
-
-async function createSecret() {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name: unique('gw-secret'),
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    credentials: { access_key_id: 'AKIAGATEWAY', secret_access_key: 'x'.repeat(30) },
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body as { id: string; name: string };
-}
 
 /** Requests the gateway must refuse without quoting a value, in every phase that can refuse them. */
 function badRequests() {
@@ -176,9 +165,10 @@ function badRequests() {
 const leaks = (text: string) => text.includes(canary) || text.includes(String(numericCanary));
 
 beforeAll(async () => {
-  t = await startTestApp();
   team = await t.newTeam();
-  [secret, otherSecret] = [await createSecret(), await createSecret()];
+  const credentials = { access_key_id: 'AKIAGATEWAY', secret_access_key: 'x'.repeat(30) };
+  secret = await createNativeSecret(t, team, { name: unique('gw-secret'), credentials });
+  otherSecret = await createNativeSecret(t, team, { name: unique('gw-secret'), credentials });
   workDir = await mkdtemp(path.join(tmpdir(), 'hive-gateway-'));
   supergraph = path.join(workDir, 'supergraph.graphql');
 
@@ -213,7 +203,6 @@ afterAll(async () => {
     }),
   );
   if (workDir) await rm(workDir, { recursive: true, force: true });
-  await t?.close();
 });
 
 describe('a bad credentials value, refused by the gateway before our subgraph sees it', () => {

@@ -5,14 +5,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 // ---------------------------------------------------------------------------------------------
 // Recording and checking every response

@@ -1,13 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rest, startTestApp, type TestApp } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { rest, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 const count = async (query: string, params: unknown[]) =>
   ((await t.app.db.orm.em.fork().getConnection().execute(query, params)) as any[])[0].n as number;

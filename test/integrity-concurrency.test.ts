@@ -1,21 +1,17 @@
 /**
- * "Prove it" 1: many clients updating one secret at once, on both doors. With preconditions, exactly
+ * Integrity under concurrency: many clients updating one secret at once, on both doors. With preconditions, exactly
  * one success per version and 412 / VersionConflictError for the rest; without, no lost update. The
- * scenarios live in scripts/lib/concurrency.ts; scripts/concurrency.ts runs them with 200 clients.
+ * scenarios live in test/support/scenarios/concurrency.ts; scripts/concurrency.ts runs them with 200 clients.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conditionalRace, type Target, unconditionalBurst } from '../scripts/lib/concurrency.js';
-import { inspectorFor } from '../scripts/lib/inspect.js';
-import { rest, startTestApp, type TestApp } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { rest, useApp } from './support/harness.js';
+import { conditionalRace, type Target, unconditionalBurst } from './support/scenarios/concurrency.js';
+import { inspectorFor } from './support/scenarios/inspect.js';
 
 const CONDITIONAL_CLIENTS = Number(process.env.INTEGRITY_CLIENTS ?? 40);
 const UNCONDITIONAL_REQUESTS = 200;
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ LOG_LEVEL: 'warn' });
-});
-afterAll(() => t.close());
+const t = useApp({ env: { LOG_LEVEL: 'warn' } });
 
 async function newTarget(): Promise<Target> {
   const team = await t.newTeam();

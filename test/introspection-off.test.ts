@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, startTestApp, type TestApp } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { graphql, type TestApp, useApps } from './support/harness.js';
 
 /** Probes that reveal the schema: misspelled names in every place graphql-js would suggest one. */
 const MISSPELLINGS: [string, string, Record<string, unknown>?][] = [
@@ -26,12 +26,7 @@ async function probe(t: TestApp, key?: string) {
 }
 
 describe('GRAPHQL_INTROSPECTION=false', () => {
-  let off: TestApp;
-  let on: TestApp;
-  beforeAll(async () => {
-    [off, on] = await Promise.all([startTestApp({ GRAPHQL_INTROSPECTION: 'false' }), startTestApp()]);
-  });
-  afterAll(() => Promise.all([off.close(), on.close()]));
+  const [off, on] = useApps({ env: { GRAPHQL_INTROSPECTION: 'false' } }, {});
 
   it('serves _service { sdl } only to a valid API key', async () => {
     const team = await off.newTeam();

@@ -1,11 +1,11 @@
 /**
- * "Prove it" 4, small: SIGKILL the server twice during a write load; every acknowledged write
+ * Nothing acknowledged is lost to a crash, small: SIGKILL the server twice during a write load; every acknowledged write
  * survives, the restart takes over the dead process's pid.lock (embedded), reconcile is clean, and an
  * idempotent write cut off by the kill can be retried. scripts/kill9.ts does five kills. On a
  * PostgreSQL test run the server processes use that database.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { runKill9 } from '../scripts/lib/kill9.js';
+import { runKill9 } from './support/scenarios/kill9.js';
 
 describe('kill -9 during a write load', () => {
   it('keeps every acknowledged write across two SIGKILLs and restarts', async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverParts } from '../src/app/app.js';
 import { createHttpServer } from '../src/platform/http/server.js';
 import { createLogger } from '../src/platform/logger.js';
-import { startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { type TestTeam, useApp } from './support/harness.js';
 
 /** `load`, except that its first call fails. */
 function failingOnce<T>(load: () => Promise<T>): { load: () => Promise<T>; calls: () => number } {
@@ -25,7 +25,7 @@ function failingOnce<T>(load: () => Promise<T>): { load: () => Promise<T>; calls
   };
 }
 
-let t: TestApp;
+const t = useApp();
 let team: TestTeam;
 let server: Server;
 let url: string;
@@ -33,7 +33,6 @@ let schema: ReturnType<typeof failingOnce>;
 let docs: ReturnType<typeof failingOnce>;
 
 beforeAll(async () => {
-  t = await startTestApp();
   team = await t.newTeam();
   const parts = serverParts(t.config, t.app.services);
   schema = failingOnce(parts.loadGraphQLSchema);
@@ -53,7 +52,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  await t.close();
 });
 
 describe('a part loaded on first use', () => {

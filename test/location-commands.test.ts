@@ -3,16 +3,11 @@
  * field on both doors, every one at once.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, recordSql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { unique } from './support/constants.js';
+import { graphql, recordSql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
-
-const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+const t = useApp();
 
 async function createSecret(team: TestTeam, secretType: 's3' | 's3_compatible' | 'gcs') {
   const body =

@@ -3,14 +3,10 @@
  * roles, validation, conflicts, the audit events of each change, and the batched `Location.secret`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const LOCATION_FIELDS = [

@@ -1,5 +1,5 @@
 /**
- * "Prove it" 2: several servers on one database under concurrent conflicting updates and idempotent
+ * Integrity across processes: several servers on one database under concurrent conflicting updates and idempotent
  * retries (the same Idempotency-Key sent to different servers at once: one write, the others replay
  * or get 409 "in progress"; retries after completion replay).
  *
@@ -11,15 +11,22 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
+  rest,
+  TEST_CREDENTIAL_KEY,
+  type TestApp,
+  type TestTeam,
+  useApp,
+  useApps,
+} from './support/harness.js';
+import {
   conditionalRace,
   idempotentCreateStorm,
   idempotentStorm,
   type Target,
   unconditionalBurst,
-} from '../scripts/lib/concurrency.js';
-import { inspectorFor } from '../scripts/lib/inspect.js';
-import { type ServerProcess, startServerProcess } from '../scripts/lib/processes.js';
-import { rest, startTestApp, TEST_CREDENTIAL_KEY, type TestApp, type TestTeam } from './support/harness.js';
+} from './support/scenarios/concurrency.js';
+import { inspectorFor } from './support/scenarios/inspect.js';
+import { type ServerProcess, startServerProcess } from './support/scenarios/processes.js';
 
 async function newSecret(t: TestApp, team: TestTeam): Promise<string> {
   const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
@@ -83,14 +90,7 @@ function scenarios(
 }
 
 describe('two app instances in one process, one database (every test database)', () => {
-  let a: TestApp;
-  let b: TestApp;
-  beforeAll(async () => {
-    [a, b] = await Promise.all([startTestApp({ LOG_LEVEL: 'warn' }), startTestApp({ LOG_LEVEL: 'warn' })]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-  });
+  const [a, b] = useApps({ env: { LOG_LEVEL: 'warn' } }, { env: { LOG_LEVEL: 'warn' } });
   scenarios('2 instances', () => ({ urls: [a.url, b.url], t: a }), { clients: 12, burst: 60 });
 });
 
@@ -99,10 +99,9 @@ describe('two app instances in one process, one database (every test database)',
 // connection multiplexer. CI runs this file on both databases, so the block runs there.
 if (inject('databaseKind') === 'server')
   describe('server processes on one PostgreSQL', () => {
-    let t: TestApp;
+    const t = useApp({ env: { LOG_LEVEL: 'warn' } });
     const servers: ServerProcess[] = [];
     beforeAll(async () => {
-      t = await startTestApp({ LOG_LEVEL: 'warn' });
       const env = {
         DATABASE_URL: inject('databaseUrl'),
         CREDENTIAL_KEY: TEST_CREDENTIAL_KEY,
@@ -112,7 +111,6 @@ if (inject('databaseKind') === 'server')
     }, 120_000);
     afterAll(async () => {
       await Promise.all(servers.map((s) => s.stop()));
-      await t?.close();
     });
     scenarios('2 processes', () => ({ urls: servers.slice(0, 2).map((s) => s.url), t }), {
       clients: 40,

@@ -3,9 +3,8 @@
  * handled, `/metrics` (Prometheus: HTTP by route template, GraphQL operations, database pool,
  * credential store calls, process), and `/readyz` failing while the SSM store is unreachable.
  */
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CredentialNotFoundError,
   type CredentialStore,
@@ -16,8 +15,8 @@ import { RestRouter } from '../src/platform/http/rest-router.js';
 import { createLogger, requestContext } from '../src/platform/logger.js';
 import { Metrics } from '../src/platform/metrics.js';
 import { UnavailableError, ValidationError } from '../src/shared/errors.js';
-import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { createNativeSecret } from './support/factories.js';
+import { graphql, rest, type TestApp, type TestTeam, useApp, useApps } from './support/harness.js';
 
 // The SSM client takes its credentials from the default chain.
 process.env.AWS_ACCESS_KEY_ID = 'test';
@@ -65,46 +64,25 @@ async function scrape(url: string): Promise<{ status: number; contentType: strin
   };
 }
 
-/** A port nothing listens on (bound, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const logLines = (t: TestApp) => t.logs.map((line) => JSON.parse(line) as Record<string, any>);
 
-let t: TestApp;
+const t = useApp();
 let team: TestTeam;
 beforeAll(async () => {
-  t = await startTestApp();
   team = await t.newTeam();
 });
-afterAll(() => t?.close());
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function createSecret(name: string, secretAccessKey = 'obs-secret-value'): Promise<string> {
-  const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name,
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    credentials: { access_key_id: 'AKIAOBSERVABILITY', secret_access_key: secretAccessKey },
-  });
-  expect(created.status, created.text).toBe(201);
-  return created.body.id;
-}
-
 describe('structured logs', () => {
   it('every line written while handling a request carries its reqId, also under concurrency', async () => {
-    const secretId = await createSecret(`logs-${Date.now()}`);
+    const secretId = (
+      await createNativeSecret(t, team, {
+        name: `logs-${Date.now()}`,
+        credentials: { access_key_id: 'AKIAOBSERVABILITY', secret_access_key: 'obs-secret-value' },
+      })
+    ).id;
     // An unexpected failure deep in the service, after an await: GraphQL logs it without passing an id.
     vi.spyOn(t.app.services.secrets, 'update').mockImplementation(async (_a, _m, _t, _s, body: any) => {
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 40));
@@ -147,7 +125,12 @@ describe('structured logs', () => {
   });
 
   it('an unexpected REST error is a 500 whose body and log line carry the request id', async () => {
-    const secretId = await createSecret(`logs-rest-${Date.now()}`);
+    const secretId = (
+      await createNativeSecret(t, team, {
+        name: `logs-rest-${Date.now()}`,
+        credentials: { access_key_id: 'AKIAOBSERVABILITY', secret_access_key: 'obs-secret-value' },
+      })
+    ).id;
     vi.spyOn(t.app.services.secrets, 'update').mockRejectedValue(new Error('rest boom'));
     const response = await rest(t.url, team.ownerKey)(
       'PATCH',
@@ -213,7 +196,12 @@ describe('structured logs', () => {
 
 describe('/metrics', () => {
   it('serves Prometheus text without an API key, with route templates and no ids or credentials', async () => {
-    const secretId = await createSecret(`metrics-${Date.now()}`, 'metrics-canary-secret');
+    const secretId = (
+      await createNativeSecret(t, team, {
+        name: `metrics-${Date.now()}`,
+        credentials: { access_key_id: 'AKIAOBSERVABILITY', secret_access_key: 'metrics-canary-secret' },
+      })
+    ).id;
     const call = rest(t.url, team.ownerKey);
     expect(
       (await call('PATCH', `/v1/teams/${team.teamId}/secrets/${secretId}`, { name: 'm-renamed' })).status,
@@ -375,6 +363,8 @@ describe('/metrics', () => {
 });
 
 describe('metrics building blocks', () => {
+  const other = useApp();
+
   it('instrumentStore counts each call by store, operation and outcome and passes results and errors through', async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const failures = {
@@ -457,27 +447,28 @@ describe('metrics building blocks', () => {
   });
 
   it('several apps in one process keep their own registries', async () => {
-    const other = await startTestApp();
-    try {
-      await fetch(`${other.url}/healthz`);
-      const mine = parseMetrics((await scrape(other.url)).text);
-      // The POST /secrets requests went to the first app only.
-      expect(
-        value(mine, 'http_requests_total', {
-          method: 'POST',
-          route: '/v1/teams/:team_id/secrets',
-          status: '201',
-        }),
-      ).toBeUndefined();
-      expect(value(mine, 'http_requests_total', { method: 'GET', route: '/healthz', status: '200' })).toBe(1);
-      expect(other.app.metrics.registry).not.toBe(t.app.metrics.registry);
-    } finally {
-      await other.close();
-    }
+    await fetch(`${other.url}/healthz`);
+    const mine = parseMetrics((await scrape(other.url)).text);
+    // The POST /secrets requests went to the first app only.
+    expect(
+      value(mine, 'http_requests_total', {
+        method: 'POST',
+        route: '/v1/teams/:team_id/secrets',
+        status: '201',
+      }),
+    ).toBeUndefined();
+    expect(value(mine, 'http_requests_total', { method: 'GET', route: '/healthz', status: '200' })).toBe(1);
+    expect(other.app.metrics.registry).not.toBe(t.app.metrics.registry);
   });
 });
 
 describe('/readyz', () => {
+  // Two apps on the SSM store, each with a fake SSM of its own that a test stops.
+  const [ssmDown, ssmUp] = useApps(
+    { ssm: { timeoutMs: 200 } },
+    { ssm: { timeoutMs: 200, prefix: `/readyz-${process.pid}` } },
+  );
+
   it('is 200 with the local store and the database up', async () => {
     const response = await fetch(`${t.url}/readyz`);
     expect(response.status).toBe(200);
@@ -485,53 +476,29 @@ describe('/readyz', () => {
   });
 
   it('is 503 while the SSM endpoint is down (the process stays healthy)', async () => {
-    const port = await closedPort();
-    const s = await startTestApp({
-      CREDENTIAL_STORE: 'ssm',
-      AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${port}`,
-      AWS_REGION: 'us-east-1',
-      SSM_TIMEOUT_MS: '200',
-    });
-    try {
-      const ready = await fetch(`${s.url}/readyz`, { headers: { 'x-request-id': 'readyz-ssm-down' } });
-      expect(ready.status).toBe(503);
-      expect(await ready.json()).toEqual({ status: 'unavailable' });
-      expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
-      const line = s.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'not ready');
-      expect(line).toMatchObject({ level: 'warn', reqId: 'readyz-ssm-down' });
-      const samples = parseMetrics((await scrape(s.url)).text);
-      expect(
-        value(samples, 'credential_store_calls_total', {
-          store: 'ssm',
-          operation: 'ping',
-          outcome: 'unavailable',
-        }),
-      ).toBeGreaterThanOrEqual(1);
-      expect(value(samples, 'http_requests_total', { method: 'GET', route: '/readyz', status: '503' })).toBe(
-        1,
-      );
-    } finally {
-      await s.close();
-    }
+    const s = ssmDown;
+    await s.fake.close(); // nothing listens on its port any more
+    const ready = await fetch(`${s.url}/readyz`, { headers: { 'x-request-id': 'readyz-ssm-down' } });
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'unavailable' });
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+    const line = s.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'not ready');
+    expect(line).toMatchObject({ level: 'warn', reqId: 'readyz-ssm-down' });
+    const samples = parseMetrics((await scrape(s.url)).text);
+    expect(
+      value(samples, 'credential_store_calls_total', {
+        store: 'ssm',
+        operation: 'ping',
+        outcome: 'unavailable',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(value(samples, 'http_requests_total', { method: 'GET', route: '/readyz', status: '503' })).toBe(1);
   });
 
   it('follows the SSM endpoint: 200 while it answers, 503 once it is gone', async () => {
-    let fake: FakeSsm | undefined = await startFakeSsm();
-    const s = await startTestApp({
-      CREDENTIAL_STORE: 'ssm',
-      AWS_ENDPOINT_URL_SSM: fake.url,
-      AWS_REGION: 'us-east-1',
-      SSM_TIMEOUT_MS: '200',
-      SSM_PARAMETER_PREFIX: `/readyz-${process.pid}`,
-    });
-    try {
-      expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
-      await fake.close();
-      fake = undefined;
-      expect((await fetch(`${s.url}/readyz`)).status).toBe(503);
-    } finally {
-      await s.close();
-      await fake?.close();
-    }
+    const s = ssmUp;
+    expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
+    await s.fake.close();
+    expect((await fetch(`${s.url}/readyz`)).status).toBe(503);
   });
 });

@@ -6,7 +6,7 @@
  * assets only, with the right content types, and nothing outside its fixed list of files.
  */
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildOpenApiDocument,
   type JsonSchema,
@@ -14,7 +14,7 @@ import {
   restRouteDefinitions,
 } from '../src/app/openapi.js';
 import { SCOPES } from '../src/shared/scopes.js';
-import { rest, restExchanges, startTestApp, type TestApp } from './support/harness.js';
+import { rest, restExchanges, useApp, useApps } from './support/harness.js';
 import {
   checkExchanges,
   createAjv,
@@ -451,17 +451,10 @@ describe('the OpenAPI document', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('REST responses match the document', () => {
-  let t: TestApp;
-  let limited: TestApp;
-  beforeAll(async () => {
-    [t, limited] = await Promise.all([
-      startTestApp({ BODY_LIMIT_BYTES: '65536' }),
-      startTestApp({ RATE_LIMIT_PER_MINUTE: '2' }),
-    ]);
-  });
-  afterAll(async () => {
-    await Promise.all([t?.close(), limited?.close()]);
-  });
+  const [t, limited] = useApps(
+    { env: { BODY_LIMIT_BYTES: '65536' } },
+    { env: { RATE_LIMIT_PER_MINUTE: '2' } },
+  );
 
   it('drives every route (successes and errors) and checks each response', async () => {
     const served = await fetch(`${t.url}/openapi.json`);
@@ -779,11 +772,7 @@ function rawGet(url: string, path: string, method = 'GET'): Promise<{ status: nu
 }
 
 describe('GET /docs', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t?.close());
+  const t = useApp();
 
   it('serves an HTML page that loads only local assets, each with its content type', async () => {
     const page = await fetch(`${t.url}/docs`);

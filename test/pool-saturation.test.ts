@@ -4,14 +4,13 @@
  * again the same requests succeed.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
+const t = useApp({ env: { DATABASE_POOL_MAX: '1' } });
 let team: TestTeam;
 
 beforeAll(async () => {
   // One connection, so holding it saturates the pool.
-  t = await startTestApp({ DATABASE_POOL_MAX: '1' });
   team = await t.newTeam();
 });
 

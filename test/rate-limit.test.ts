@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ServerProcess, sleep, startServerProcess } from '../scripts/lib/processes.js';
 import { ormOptions } from '../src/platform/db/database.js';
 import { RateLimiter } from '../src/platform/http/rate-limit.js';
 import { createLogger } from '../src/platform/logger.js';
-import { graphql, rest, startTestApp, TEST_CREDENTIAL_KEY, type TestApp } from './support/harness.js';
+import { graphql, rest, TEST_CREDENTIAL_KEY, useApp, useApps } from './support/harness.js';
+import { type ServerProcess, sleep, startServerProcess } from './support/scenarios/processes.js';
 
 const MISSING_SECRET = '00000000-0000-4000-8000-000000000000';
 
@@ -26,11 +26,7 @@ async function hits(limiter: RateLimiter, key: string, count: number, now: numbe
 }
 
 describe('rate limits per API key', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ RATE_LIMIT_PER_MINUTE: '3' });
-  });
-  afterAll(() => t.close());
+  const t = useApp({ env: { RATE_LIMIT_PER_MINUTE: '3' } });
 
   it('answers 429 with Retry-After once a key exceeds its limit, on both doors; other keys are unaffected', async () => {
     await awayFromWindowEnd();
@@ -86,11 +82,7 @@ describe('rate limits per API key', () => {
 });
 
 describe('rate limits per client IP', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ RATE_LIMIT_IP_PER_MINUTE: '2' });
-  });
-  afterAll(() => t.close());
+  const t = useApp({ env: { RATE_LIMIT_IP_PER_MINUTE: '2' } });
 
   it('limits unauthenticated and authenticated requests from one IP alike', async () => {
     await awayFromWindowEnd();
@@ -105,16 +97,14 @@ describe('rate limits per client IP', () => {
 });
 
 describe('two limiters sharing one database', () => {
-  let t: TestApp;
+  const t = useApp();
   let other: MikroORM;
   beforeAll(async () => {
-    t = await startTestApp();
     // A second connection pool: the two limiters share nothing but the database.
     other = await MikroORM.init(ormOptions(inject('databaseUrl'), 1));
   });
   afterAll(async () => {
     await other?.close();
-    await t?.close();
   });
   const logger = createLogger('silent');
   const stored = async (bucket: string) =>
@@ -199,17 +189,7 @@ describe('two limiters sharing one database', () => {
 });
 
 describe('two app instances on one database', () => {
-  let a: TestApp;
-  let b: TestApp;
-  beforeAll(async () => {
-    [a, b] = await Promise.all([
-      startTestApp({ RATE_LIMIT_PER_MINUTE: '40' }),
-      startTestApp({ RATE_LIMIT_PER_MINUTE: '40' }),
-    ]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-  });
+  const [a, b] = useApps({ env: { RATE_LIMIT_PER_MINUTE: '40' } }, { env: { RATE_LIMIT_PER_MINUTE: '40' } });
 
   it('share one API key limit: 40 requests in all, then 429 from both', async () => {
     await sharedLimit([a.url, b.url], await a.newTeam(), 40);
@@ -237,10 +217,9 @@ async function sharedLimit(
 // Real server processes need a PostgreSQL server (the embedded database serves one process).
 if (inject('databaseKind') === 'server')
   describe('two server processes on one PostgreSQL', () => {
-    let t: TestApp;
+    const t = useApp({ env: { LOG_LEVEL: 'warn' } });
     const servers: ServerProcess[] = [];
     beforeAll(async () => {
-      t = await startTestApp({ LOG_LEVEL: 'warn' });
       const env = {
         DATABASE_URL: inject('databaseUrl'),
         CREDENTIAL_KEY: TEST_CREDENTIAL_KEY,
@@ -251,7 +230,6 @@ if (inject('databaseKind') === 'server')
     }, 120_000);
     afterAll(async () => {
       await Promise.all(servers.map((s) => s.stop()));
-      await t?.close();
     });
 
     it('share one API key limit: 40 requests in all, then 429 from both', async () => {

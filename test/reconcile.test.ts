@@ -2,34 +2,20 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reconcile } from '../src/app/reconcile-credentials.js';
-import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
-import { rest, startTestApp, type TestApp } from './support/harness.js';
+import { rest, useApp } from './support/harness.js';
 
-let fake: FakeSsm;
-let t: TestApp;
 const PREFIX = `/reconcile-${process.pid}`;
+const t = useApp({ ssm: { prefix: PREFIX, timeoutMs: 500 } });
 const ssmEnv = () => ({
   CREDENTIAL_STORE: 'ssm',
-  AWS_ENDPOINT_URL_SSM: fake.url,
+  AWS_ENDPOINT_URL_SSM: t.fake.url,
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'test',
   AWS_SECRET_ACCESS_KEY: 'test',
   SSM_PARAMETER_PREFIX: PREFIX,
   SSM_TIMEOUT_MS: '500',
-});
-
-beforeAll(async () => {
-  // The SDK takes credentials from the standard chain (the environment here), not from our config.
-  process.env.AWS_ACCESS_KEY_ID = 'test';
-  process.env.AWS_SECRET_ACCESS_KEY = 'test';
-  fake = await startFakeSsm();
-  t = await startTestApp(ssmEnv());
-});
-afterAll(async () => {
-  await t.close();
-  await fake.close();
 });
 
 const sql = (query: string, params: unknown[] = []) =>
@@ -53,7 +39,7 @@ describe('reconcile', () => {
 
     const orphanRef = `teams/${team.teamId}/secrets/00000000-0000-4000-8000-00000000dead`;
     const client = new SSMClient({
-      endpoint: fake.url,
+      endpoint: t.fake.url,
       region: 'us-east-1',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
@@ -67,12 +53,12 @@ describe('reconcile', () => {
     ]);
     expect(report.orphans).toContain(orphanRef);
     expect(report.removed).toEqual([]);
-    expect(fake.has(`${PREFIX}/${orphanRef}`)).toBe(true);
+    expect(t.fake.has(`${PREFIX}/${orphanRef}`)).toBe(true);
 
     const fixed = await reconcile(t.app.db.orm, t.app.services.store, true);
     expect(fixed.removed).toContain(orphanRef);
-    expect(fake.has(`${PREFIX}/${orphanRef}`)).toBe(false);
-    expect(fake.has(`${PREFIX}/teams/${team.teamId}/secrets/${healthy.body.id}`)).toBe(true);
+    expect(t.fake.has(`${PREFIX}/${orphanRef}`)).toBe(false);
+    expect(t.fake.has(`${PREFIX}/teams/${team.teamId}/secrets/${healthy.body.id}`)).toBe(true);
     await sql('update secrets set credential_version = 1 where id = ?', [broken.body.id]);
     const clean = await reconcile(t.app.db.orm, t.app.services.store, false);
     expect(clean.unreadable.filter((u) => u.team_id === team.teamId)).toEqual([]);

@@ -4,42 +4,20 @@
  * on both doors, `vault_connection_id: null` on PATCH, REST error paths inside credentials, and the
  * audit event of a GraphQL vault connection created without a description.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
-import { graphql as gql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { unique } from './support/constants.js';
+import { createNativeSecret, createVaultConnection } from './support/factories.js';
+import { graphql as gql, rest, type TestTeam, useApp } from './support/harness.js';
 
-const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-let t: TestApp;
+const t = useApp();
+const NATIVE = { credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value' } };
 let team: TestTeam;
 beforeAll(async () => {
-  t = await startTestApp();
   team = await t.newTeam();
 });
-afterAll(() => t.close());
-
-async function createConnection(): Promise<string> {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/vault-connections`, {
-    name: unique('vault'),
-    vault_type: 'onepassword',
-    access_token: `ops_${randomBytes(8).toString('hex')}`,
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body.id as string;
-}
 
 /** A native S3 secret of `owner`'s team, created through REST; its id. */
-async function createNativeSecret(owner: TestTeam = team): Promise<string> {
-  const created = await rest(t.url, owner.ownerKey)('POST', `/v1/teams/${owner.teamId}/secrets`, {
-    name: unique('native'),
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value' },
-  });
-  expect(created.status, created.text).toBe(201);
-  return created.body.id as string;
-}
 
 const vaultSecretBody = (connectionId: string) => ({
   name: unique('vault-secret'),
@@ -55,7 +33,7 @@ const vaultSecretBody = (connectionId: string) => ({
 describe('a vault connection deleted while secrets are created on it', () => {
   it('answers 201/422 to the creates and 204/409 to the delete, never 500, and leaves no secret on a deleted connection', async () => {
     for (let round = 0; round < 5; round++) {
-      const connectionId = await createConnection();
+      const connectionId = (await createVaultConnection(t, team)).id;
       const call = rest(t.url, team.ownerKey);
       const [deleted, ...created] = await Promise.all([
         call('DELETE', `/v1/teams/${team.teamId}/vault-connections/${connectionId}`),
@@ -78,7 +56,7 @@ describe('a vault connection deleted while secrets are created on it', () => {
 
 describe('input bounds', () => {
   it('REST rollback: a version beyond PostgreSQL int is a 422 at body.version', async () => {
-    const secretId = await createNativeSecret();
+    const secretId = (await createNativeSecret(t, team, NATIVE)).id;
     const res = await rest(t.url, team.ownerKey)(
       'POST',
       `/v1/teams/${team.teamId}/secrets/${secretId}/rollback`,
@@ -89,7 +67,7 @@ describe('input bounds', () => {
   });
 
   it('GraphQL refuses field mappings REST refuses: a reference over 1000 characters, more than 16 mappings', async () => {
-    const connectionId = await createConnection();
+    const connectionId = (await createVaultConnection(t, team)).id;
     const create = (fieldMappings: unknown) =>
       gql(t.url, team.ownerKey)(
         `mutation($teamId: ID!, $input: CreateSecretInput!) {
@@ -135,7 +113,7 @@ describe('input bounds', () => {
 
 describe('PATCH', () => {
   it('vault_connection_id: null means unchanged; a value is refused', async () => {
-    const connectionId = await createConnection();
+    const connectionId = (await createVaultConnection(t, team)).id;
     const created = await rest(t.url, team.ownerKey)(
       'POST',
       `/v1/teams/${team.teamId}/secrets`,
@@ -157,7 +135,7 @@ describe('PATCH', () => {
   });
 
   it('an unknown credential field named "value" is pointed at by its own name', async () => {
-    const secretId = await createNativeSecret();
+    const secretId = (await createNativeSecret(t, team, NATIVE)).id;
     const res = await rest(t.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${secretId}`, {
       credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-value', value: 'x' },
     });
@@ -206,7 +184,7 @@ describe('audit', () => {
 describe('another team and a missing scope', () => {
   it('is not found on both doors (the team is checked before the scope), never FORBIDDEN', async () => {
     const other = await t.newTeam();
-    const secretId = await createNativeSecret(other);
+    const secretId = (await createNativeSecret(t, other, NATIVE)).id;
     const key = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/api-keys`, {
       name: unique('reader'),
       scopes: ['secrets:read'],

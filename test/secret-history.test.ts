@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
-import { rest, startTestApp, type TestApp } from './support/harness.js';
+import { rest, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 const sql = (query: string, params: unknown[] = []) =>
   t.app.db.orm.em.fork().getConnection().execute(query, params) as Promise<any[]>;

@@ -1,5 +1,5 @@
 /**
- * Contract §3 (PATCH /v1/teams/{team_id}/secrets/{secret_id}) and §5 (`updateSecret`): every update
+ * The secret update rules of docs/contract.md ("3. Secrets": PATCH /v1/teams/{team_id}/secrets/{secret_id}; "5. GraphQL": `updateSecret`): every update
  * rule, asserted with the same outcome on both doors.
  *
  * Each case is defined once (setup, REST body, equivalent GraphQL input, expected outcome) and run
@@ -12,16 +12,12 @@
  * the decrypted credentials, the field mappings): a rejected request must leave all of it as it was.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Secret } from '../src/modules/secrets/secret.entity.js';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 // ---------------------------------------------------------------------------------------------
 // Test data
@@ -1006,7 +1002,7 @@ function viewOfGql(s: any): Json {
   };
 }
 
-/** The `SecretResponse` fields of contract §3. */
+/** The `SecretResponse` fields (docs/contract.md, "3. Secrets"). */
 const SECRET_RESPONSE_FIELDS = [
   'id',
   'name',
@@ -1144,7 +1140,7 @@ async function runCase(c: Case, door: 'rest' | 'gql'): Promise<void> {
   const outcome = door === 'gql' ? (c.gqlExpect ?? c.expect) : c.expect;
   const answer = await send(door, c, ctx, actor.key);
   const context = `${door} answered ${answer.status}: ${answer.text.slice(0, 2000)}`;
-  // §3: responses never carry credentials, whatever the outcome.
+  // Responses never carry credentials, whatever the outcome.
   for (const value of CREDENTIAL_VALUES) expect(answer.text, context).not.toContain(value);
 
   if (outcome.kind === 'accepted') {
@@ -1267,7 +1263,7 @@ async function runCase(c: Case, door: 'rest' | 'gql'): Promise<void> {
   }
 }
 
-describe('PATCH /v1/teams/{team_id}/secrets/{secret_id} and updateSecret follow contract §3 alike', () => {
+describe('PATCH /v1/teams/{team_id}/secrets/{secret_id} and updateSecret follow the same update rules alike', () => {
   for (const c of CASES) {
     describe(c.name, () => {
       it('REST PATCH', () => runCase(c, 'rest'));

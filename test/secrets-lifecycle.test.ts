@@ -6,15 +6,8 @@
  * and plan limits (including concurrent creates at the limit).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
-import { graphql, recordSql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
-
-// The SSM client takes its credentials from the default chain (the app config does not carry them).
-process.env.AWS_ACCESS_KEY_ID = 'test';
-process.env.AWS_SECRET_ACCESS_KEY = 'test';
-delete process.env.AWS_SESSION_TOKEN;
-delete process.env.AWS_PROFILE;
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { graphql, recordSql, rest, type TestApp, type TestTeam, useApp } from './support/harness.js';
 
 /** Every credential value sent in this file contains this; it must never come back out. */
 const CANARY = `LIFECYCLECANARY${randomBytes(4).toString('hex')}`;
@@ -48,11 +41,7 @@ const DETAIL_KEYS = [
 type Api = ReturnType<typeof rest>;
 type Row = Record<string, any>;
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t?.close());
+const t = useApp();
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -598,112 +587,102 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
 
 describe('credential cleanup on the SSM store', () => {
   const PREFIX = '/lifecycle-test';
-  let fake: FakeSsm;
-  let s: TestApp | undefined;
-  const startSsmApp = () =>
-    startTestApp({
-      CREDENTIAL_STORE: 'ssm',
-      AWS_ENDPOINT_URL_SSM: fake.url,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      SSM_TIMEOUT_MS: '300',
-      SSM_PARAMETER_PREFIX: PREFIX,
-    });
+  // A database of its own (the fixture's default for SSM apps): every app drains the whole
+  // credential_deletions outbox with its own store, so the local-store apps of this file and of the
+  // files running beside it used to take this app's rows (their store "deletes" an SSM ref without
+  // error) before it could try them, and the outbox row a test had just seen queued was gone.
+  const s = useApp({ ssm: { prefix: PREFIX, timeoutMs: 300 } });
+  const fake = () => s.fake;
 
-  beforeAll(async () => {
-    fake = await startFakeSsm();
-    s = await startSsmApp();
+  beforeAll(() => {
     expect(s.app.services.store.kind).toBe('ssm');
-  });
-  afterAll(async () => {
-    await s?.close();
-    await fake?.close();
   });
 
   it('deleting removes the parameter from SSM', async () => {
-    const app = s!;
+    const app = s;
     const team = await app.newTeam();
     const api = rest(app.url, team.ownerKey);
     const secret = await createSecret(api, team.teamId, `ssm-${unique()}`);
     const param = `${PREFIX}/${await credentialRefOf(app, secret.id)}`;
-    expect(fake.has(param)).toBe(true);
+    expect(fake().has(param)).toBe(true);
 
     const del = await api('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
     expect(del.status, del.text).toBe(204);
     await app.app.services.cleanup.drain();
-    expect(fake.has(param)).toBe(false);
+    expect(fake().has(param)).toBe(false);
   });
 
   it('DeleteParameter failing: 204, parameter kept and outbox row kept; a later drain removes both', async () => {
-    const app = s!;
+    const app = s;
     const team = await app.newTeam();
     const api = rest(app.url, team.ownerKey);
     const secret = await createSecret(api, team.teamId, `ssm-fail-${unique()}`);
     const ref = await credentialRefOf(app, secret.id);
     const param = `${PREFIX}/${ref}`;
-    expect(fake.has(param)).toBe(true);
+    expect(fake().has(param)).toBe(true);
 
-    fake.failNext('DeleteParameter', 'internal', 10);
+    fake().failNext('DeleteParameter', 'internal', 10);
     try {
       const del = await api('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
       expect(del.status, del.text).toBe(204);
       await app.app.services.cleanup.drain();
 
       // The store was tried and failed: the credentials are still there, and so is the outbox row.
-      expect(fake.calls.some((c) => c.op === 'DeleteParameter' && c.name === param)).toBe(true);
-      expect(fake.has(param)).toBe(true);
+      expect(fake().calls.some((c) => c.op === 'DeleteParameter' && c.name === param)).toBe(true);
+      expect(fake().has(param)).toBe(true);
       const pending = await outboxRows(app, ref);
       expect(pending).toHaveLength(1);
       expect(Number(pending[0].attempts)).toBeGreaterThanOrEqual(1);
       // The secret itself is gone for the API.
       expect((await api('GET', `/v1/teams/${team.teamId}/secrets/${secret.id}`)).status).toBe(404);
     } finally {
-      fake.clearFaults();
+      fake().clearFaults();
     }
 
     await sql(app, 'update credential_deletions set next_attempt_at = now() where ref = ?', [ref]);
     await app.app.services.cleanup.drain();
-    expect(fake.has(param)).toBe(false);
+    expect(fake().has(param)).toBe(false);
     expect(await outboxRows(app, ref)).toHaveLength(0);
   });
 
   it('a process stopped with the store delete still pending: the next start-up drains the outbox', async () => {
-    const team = await s!.newTeam();
-    const secret = await createSecret(rest(s!.url, team.ownerKey), team.teamId, `ssm-crash-${unique()}`);
-    const ref = await credentialRefOf(s!, secret.id);
+    const team = await s.newTeam();
+    const secret = await createSecret(rest(s.url, team.ownerKey), team.teamId, `ssm-crash-${unique()}`);
+    const ref = await credentialRefOf(s, secret.id);
     const param = `${PREFIX}/${ref}`;
 
-    fake.failNext('DeleteParameter', 'internal', 100);
+    fake().failNext('DeleteParameter', 'internal', 100);
     try {
-      const del = await rest(s!.url, team.ownerKey)(
-        'DELETE',
-        `/v1/teams/${team.teamId}/secrets/${secret.id}`,
-      );
+      const del = await rest(s.url, team.ownerKey)('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
       expect(del.status, del.text).toBe(204);
-      await s!.app.services.cleanup.drain();
-      expect(fake.has(param)).toBe(true);
-      expect(await outboxRows(s!, ref)).toHaveLength(1);
-      // The process goes away with the deletion still owed.
-      await s!.close();
-      s = undefined;
+      await s.app.services.cleanup.drain();
+      expect(fake().has(param)).toBe(true);
+      expect(await outboxRows(s, ref)).toHaveLength(1);
+      // The process goes away with the deletion still owed. Its cleanup worker stops first, so that
+      // no pass of it runs between skipping the backoff (so that the very first pass of the new
+      // process finds the row due) and the end of the process.
+      await s.app.services.cleanup.stop();
+      await sql(s, 'update credential_deletions set next_attempt_at = now() where ref = ?', [ref]);
+      await s.close();
     } finally {
-      fake.clearFaults();
+      fake().clearFaults();
     }
-    // Skip the backoff so that the very first pass of the new process finds the row due.
-    await sql(t, 'update credential_deletions set next_attempt_at = now() where ref = ?', [ref]);
-    const before = fake.calls.length;
+    const before = fake().calls.length;
 
-    s = await startSsmApp();
+    await s.start();
     // No explicit drain here: start-up alone must do it.
     await vi.waitFor(
       async () => {
-        expect(fake.has(param)).toBe(false);
-        expect(await outboxRows(s!, ref)).toHaveLength(0);
+        expect(fake().has(param)).toBe(false);
+        expect(await outboxRows(s, ref)).toHaveLength(0);
       },
       { timeout: 10_000, interval: 100 },
     );
-    expect(fake.calls.slice(before).some((c) => c.op === 'DeleteParameter' && c.name === param)).toBe(true);
+    expect(
+      fake()
+        .calls.slice(before)
+        .some((c) => c.op === 'DeleteParameter' && c.name === param),
+    ).toBe(true);
   });
 });
 

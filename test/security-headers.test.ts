@@ -4,17 +4,15 @@
  * server over real HTTP; requests are shaped as a browser on another site could send them.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
+const t = useApp({ env: { GRAPHIQL: 'true' } });
 let team: TestTeam;
 
 beforeAll(async () => {
-  t = await startTestApp({ GRAPHIQL: 'true' });
   team = await t.newTeam();
 });
-afterAll(() => t.close());
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${t.url}${path}`, { headers });
 

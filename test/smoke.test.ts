@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, rest, startTestApp, type TestApp } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { graphql, rest, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 describe('smoke', () => {
   it('creates and renames a secret over REST and GraphQL', async () => {

@@ -17,24 +17,22 @@ import {
   parse,
   validate,
 } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildSubgraphSchema } from '../src/app/graphql-schema.js';
+import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 import {
   leafPositions,
   type Operation,
   printVariablePath,
   schemaOperations,
   type ValuePath,
-} from '../scripts/lib/graphql-operations.js';
-import { buildSubgraphSchema } from '../src/app/graphql-schema.js';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+} from './support/scenarios/graphql-operations.js';
 
-let t: TestApp;
+const t = useApp();
 let fx: Fixture;
 beforeAll(async () => {
-  t = await startTestApp();
   fx = await fixture();
 });
-afterAll(() => t.close());
 
 interface Fixture {
   team: TestTeam;

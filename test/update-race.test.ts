@@ -3,14 +3,10 @@
  * renames (optimistic: version-checked at the flush). Neither kind may fail: a deadlock between a
  * rename's history entry and a rotation's row lock would be a 500.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rest, startTestApp, type TestApp } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { rest, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 describe('locked and optimistic updates of one secret at once', () => {
   it('all succeed, each as its own version, none a 5xx', async () => {

@@ -1,14 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UpdateSecretCommand } from '../src/modules/secrets/secret.rules.js';
-import { graphql, recordSql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { graphql, recordSql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
+const t = useApp();
 let team: TestTeam;
 beforeAll(async () => {
-  t = await startTestApp();
   team = await t.newTeam();
 });
-afterAll(() => t.close());
 
 async function newSecret(name: string): Promise<string> {
   const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {

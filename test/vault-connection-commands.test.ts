@@ -5,16 +5,9 @@
  * work, so a rolled-back rotation keeps everything), and SSM keeps its history.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { autocommit, unitOfWork } from '../src/platform/db/unit-of-work.js';
-import { type FakeSsm, startFakeSsm } from './support/fake-ssm.js';
-import { rest, startTestApp, type TestApp } from './support/harness.js';
-
-// The SSM client takes its credentials from the default chain (the config does not carry them).
-process.env.AWS_ACCESS_KEY_ID = 'test';
-process.env.AWS_SECRET_ACCESS_KEY = 'test';
-delete process.env.AWS_SESSION_TOKEN;
-delete process.env.AWS_PROFILE;
+import { rest, type TestApp, useApp } from './support/harness.js';
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
@@ -29,11 +22,7 @@ async function createConnection(t: TestApp, teamId: string, key: string) {
 }
 
 describe('local store', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
+  const t = useApp();
 
   const versions = async (ref: string) =>
     (
@@ -87,23 +76,7 @@ describe('local store', () => {
 });
 
 describe('SSM store', () => {
-  let t: TestApp;
-  let fake: FakeSsm;
-  beforeAll(async () => {
-    fake = await startFakeSsm();
-    t = await startTestApp({
-      CREDENTIAL_STORE: 'ssm',
-      AWS_ENDPOINT_URL_SSM: fake.url,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      SSM_PARAMETER_PREFIX: '/prune-test',
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  const t = useApp({ ssm: { prefix: '/prune-test' } });
 
   it('a rotation keeps the parameter history (the row names the new version), and prune calls nothing', async () => {
     const team = await t.newTeam();
@@ -116,7 +89,7 @@ describe('SSM store', () => {
     );
     expect(rotated.status, rotated.text).toBe(200);
     const name = `/prune-test/teams/${team.teamId}/vault-connections/${id}`;
-    expect(fake.versions(name).map((v) => v.version)).toEqual([1, 2]);
+    expect(t.fake.versions(name).map((v) => v.version)).toEqual([1, 2]);
     const [row] = await autocommit(t.app.db.orm)<{ credential_version: number }>(
       'select credential_version from vault_connections where id = $1',
       [id],
@@ -128,11 +101,11 @@ describe('SSM store', () => {
     });
 
     await t.app.services.store.settled();
-    const calls = fake.calls.length;
+    const calls = t.fake.calls.length;
     await unitOfWork(t.app.db.orm, (_em, tx) =>
       t.app.services.store.prune(`teams/${team.teamId}/vault-connections/${id}`, 2, tx),
     );
-    expect(fake.calls.length).toBe(calls);
-    expect(fake.versions(name).map((v) => v.version)).toEqual([1, 2]);
+    expect(t.fake.calls.length).toBe(calls);
+    expect(t.fake.versions(name).map((v) => v.version)).toEqual([1, 2]);
   });
 });

@@ -4,15 +4,11 @@
  * or a delete, and the audit events of each change. Tokens never come back.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
-import { graphql, rest, startTestApp, type TestApp, type TestTeam } from './support/harness.js';
+import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useApp();
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const BASE_FIELDS = [

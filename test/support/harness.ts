@@ -1,10 +1,12 @@
 import { Writable } from 'node:stream';
-import { afterAll, expect, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { type App, createApp } from '../../src/app/app.js';
 import { addMember, bootstrapTeam, createTeamApiKey } from '../../src/app/team-admin.js';
 import { type Config, loadConfig } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
 import type { Role } from '../../src/shared/scopes.js';
+import type { OwnDatabase } from './databases.js';
+import type { FakeSsm, FakeSsmOptions } from './fake-ssm.js';
 import type { RestExchange } from './openapi-check.js';
 
 export const TEST_CREDENTIAL_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -90,6 +92,130 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       };
     },
     close: () => app.close(),
+  };
+}
+
+export interface AppOptions {
+  /** Config (environment variable names) over the harness defaults, e.g. `{ RATE_LIMIT_PER_MINUTE: '3' }`. */
+  env?: Record<string, string>;
+  /**
+   * The SSM credential store, talking to a fake SSM started for this app (`fake`). Such an app runs
+   * on a database of its own (see `database`).
+   */
+  ssm?: { prefix?: string; timeoutMs?: number; kmsKeyId?: string; fake?: FakeSsmOptions };
+  /**
+   * `'own'`: a database no other app of the run uses. Default for `ssm` apps: every app drains the
+   * whole `credential_deletions` outbox with its own store, so an app on another store (another
+   * file's, or this file's local one) would take the rows of this one, and this one theirs.
+   */
+  database?: 'shared' | 'own';
+}
+
+/** A test app started before the tests of the enclosing scope (file or describe) and closed after them. */
+export interface AppFixture extends TestApp {
+  /** The fake SSM of an `ssm` app (throws for others). */
+  readonly fake: FakeSsm;
+  /** Stops the app (a restart, or a process going away); the database and the fake SSM stay. */
+  close(): Promise<void>;
+  /** Starts it again after `close()`, with the same options, database and fake SSM. */
+  start(): Promise<void>;
+}
+
+/**
+ * One app for the tests of the enclosing scope: `const t = useApp();` at the top of a file (or of a
+ * describe) boots it in a beforeAll and closes it in an afterAll. Options give it another config,
+ * the SSM store against a fake SSM, or a database of its own.
+ */
+export function useApp(options: AppOptions = {}): AppFixture {
+  const [app] = useApps(options);
+  return app;
+}
+
+/** Several apps for the enclosing scope, booted at once (e.g. two instances on one database). */
+export function useApps<const T extends AppOptions[]>(...options: T): { [K in keyof T]: AppFixture } {
+  const fixtures = options.map(fixtureFor);
+  beforeAll(async () => {
+    await Promise.all(fixtures.map((f) => f.setUp()));
+  });
+  afterAll(async () => {
+    await Promise.all(fixtures.map((f) => f.tearDown()));
+  });
+  return fixtures.map((f) => f.handle) as { [K in keyof T]: AppFixture };
+}
+
+function fixtureFor(options: AppOptions) {
+  let app: TestApp | undefined;
+  let fake: FakeSsm | undefined;
+  let database: OwnDatabase | undefined;
+  const env = (): Record<string, string> => ({
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...(fake
+      ? {
+          CREDENTIAL_STORE: 'ssm',
+          AWS_ENDPOINT_URL_SSM: fake.url,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          ...(options.ssm?.prefix ? { SSM_PARAMETER_PREFIX: options.ssm.prefix } : {}),
+          ...(options.ssm?.timeoutMs ? { SSM_TIMEOUT_MS: String(options.ssm.timeoutMs) } : {}),
+          ...(options.ssm?.kmsKeyId ? { SSM_KMS_KEY_ID: options.ssm.kmsKeyId } : {}),
+        }
+      : {}),
+    ...options.env,
+  });
+  const start = async () => {
+    if (app) throw new Error('the app is already running');
+    app = await startTestApp(env());
+  };
+  const close = async () => {
+    const running = app;
+    app = undefined;
+    await running?.close();
+  };
+  const extra: Record<PropertyKey, unknown> = {
+    close,
+    start,
+    get fake() {
+      if (!fake) throw new Error('not an ssm app: useApp({ ssm: {} })');
+      return fake;
+    },
+  };
+  const handle = new Proxy({} as AppFixture, {
+    get(_, property) {
+      if (property in extra) return extra[property];
+      if (property === 'then') return undefined; // not a promise
+      if (!app) throw new Error(`the app is not running (reading ${String(property)})`);
+      return app[property as keyof TestApp];
+    },
+  });
+  return {
+    handle,
+    async setUp() {
+      const own = options.database ?? (options.ssm ? 'own' : 'shared');
+      await Promise.all([
+        options.ssm &&
+          (async () => {
+            // The SSM client takes its credentials from the default chain (the config does not carry them).
+            process.env.AWS_ACCESS_KEY_ID = 'test';
+            process.env.AWS_SECRET_ACCESS_KEY = 'test';
+            delete process.env.AWS_SESSION_TOKEN;
+            delete process.env.AWS_PROFILE;
+            const { startFakeSsm } = await import('./fake-ssm.js');
+            fake = await startFakeSsm(options.ssm?.fake);
+          })(),
+        own === 'own' &&
+          (async () => {
+            const { createOwnDatabase } = await import('./databases.js');
+            database = await createOwnDatabase(inject('databaseUrl'), inject('databaseKind'));
+          })(),
+      ]);
+      await start();
+    },
+    async tearDown() {
+      await close();
+      await fake?.close();
+      await database?.drop();
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 /** In-process access to the database and credential store behind a server, for the integrity checks. */
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { CredentialStore } from '../../src/platform/credentials/credential-store.js';
-import { autocommit } from '../../src/platform/db/unit-of-work.js';
+import type { CredentialStore } from '../../../src/platform/credentials/credential-store.js';
+import { autocommit } from '../../../src/platform/db/unit-of-work.js';
 import type { Inspector } from './concurrency.js';
 
 export function inspectorFor(orm: MikroORM, store: CredentialStore): Inspector {

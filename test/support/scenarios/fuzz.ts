@@ -1,5 +1,5 @@
 /**
- * "Prove it" 5: property-based fuzzing (fast-check) of both doors — REST bodies, headers, path ids and
+ * Property-based fuzzing (fast-check) of both doors — REST bodies, headers, path ids and
  * query strings; GraphQL variables, inline literals and broken documents. For every case:
  *   - never a 5xx (nor a GraphQL INTERNAL_SERVER_ERROR), never a dropped connection;
  *   - never a stack trace or source path in a response ("    at ", "node_modules", ".ts:");
@@ -10,16 +10,16 @@
  * Fields that are echoed by design (name, description, bucket, settings, references) get ordinary
  * strings instead, never a canary. On GraphQL, besides hand-made cases for the core use case, every
  * argument of every query and mutation (and of the fields they select) is exercised with variables
- * generated from its type in the schema itself (scripts/lib/graphql-operations.ts), so new fields and
+ * generated from its type in the schema itself (./graphql-operations.ts), so new fields and
  * arguments are fuzzed as soon as they exist. Shared by test/fuzz.test.ts (a quick budget) and
  * scripts/fuzz.ts.
  */
 import fc from 'fast-check';
 import { type GraphQLInputType, isEnumType, isInputObjectType, isListType, isNonNullType } from 'graphql';
-import { buildSubgraphSchema } from '../../src/app/graphql-schema.js';
-import { buildOpenApiDocument, type JsonSchema, type OpenApiDocument } from '../../src/app/openapi.js';
-import { AUTH_METHODS, CREDENTIAL_FIELDS, SECRET_TYPES } from '../../src/shared/providers.js';
-import { SCOPES } from '../../src/shared/scopes.js';
+import { buildSubgraphSchema } from '../../../src/app/graphql-schema.js';
+import { buildOpenApiDocument, type JsonSchema, type OpenApiDocument } from '../../../src/app/openapi.js';
+import { AUTH_METHODS, CREDENTIAL_FIELDS, SECRET_TYPES } from '../../../src/shared/providers.js';
+import { SCOPES } from '../../../src/shared/scopes.js';
 import { type Operation, schemaOperations } from './graphql-operations.js';
 import { type HttpResult, LEAK_MARKERS, leakMarkerIn, request } from './http.js';
 

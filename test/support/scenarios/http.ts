@@ -9,7 +9,6 @@ export interface HttpResult {
   status: number;
   headers: http.IncomingHttpHeaders;
   text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: a parsed JSON body of any shape
   body: any;
   /** Set when no HTTP response arrived (connection refused or reset, timeout). */
   networkError?: string;
@@ -140,7 +139,6 @@ export function leakMarkerIn(text: string): string | undefined {
 }
 
 /** The items of a REST list page (`data`; older builds said `items`). */
-// biome-ignore lint/suspicious/noExplicitAny: list items of any shape
 export function pageItems(res: HttpResult): any[] {
   const items = res.body?.data ?? res.body?.items;
   if (!Array.isArray(items)) throw new Error(`not a list page: ${res.status} ${res.text.slice(0, 200)}`);

@@ -1,5 +1,5 @@
 /**
- * "Prove it" 4: SIGKILL the server during a write load, several times, and check that every write it
+ * SIGKILL the server during a write load, several times, and check that every write it
  * acknowledged (2xx) survived: the row's version is at least the acknowledged one, the history has
  * each acknowledged version, each acknowledged rotation's stored credentials read back, and reconcile
  * is clean. On the embedded database each kill leaves `pid.lock` behind with a dead pid; the restart
@@ -10,17 +10,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { ENTITIES } from '../../src/app/database.js';
-import { reconcile } from '../../src/app/reconcile-credentials.js';
-import { bootstrapTeam } from '../../src/app/team-admin.js';
+import { ENTITIES } from '../../../src/app/database.js';
+import { reconcile } from '../../../src/app/reconcile-credentials.js';
+import { bootstrapTeam } from '../../../src/app/team-admin.js';
 import {
   CredentialNotFoundError,
   type CredentialStore,
-} from '../../src/platform/credentials/credential-store.js';
-import { LocalCredentialStore } from '../../src/platform/credentials/local-store.js';
-import { SsmCredentialStore } from '../../src/platform/credentials/ssm-store.js';
-import { openDatabase } from '../../src/platform/db/database.js';
-import { type FakeSsm, startFakeSsm } from '../../test/support/fake-ssm.js';
+} from '../../../src/platform/credentials/credential-store.js';
+import { LocalCredentialStore } from '../../../src/platform/credentials/local-store.js';
+import { SsmCredentialStore } from '../../../src/platform/credentials/ssm-store.js';
+import { openDatabase } from '../../../src/platform/db/database.js';
+import { type FakeSsm, startFakeSsm } from '../fake-ssm.js';
 import type { Credentials } from './concurrency.js';
 import { allVersions, etagVersion, restClient } from './http.js';
 import { inspectorFor } from './inspect.js';

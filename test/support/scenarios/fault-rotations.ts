@@ -1,5 +1,5 @@
 /**
- * "Prove it" 3: credential rotations while the SSM store fails at random (throttling, 500, timeouts,
+ * Credential rotations while the SSM store fails at random (throttling, 500, timeouts,
  * a write whose answer is lost, connection resets). Every rotation must either succeed with the
  * database row pointing at a store version that holds exactly what that request sent, or fail cleanly
  * (503, nothing changed: the previous version still current and readable). Afterwards `reconcile`
@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { reconcile } from '../../src/app/reconcile-credentials.js';
-import type { CredentialStore } from '../../src/platform/credentials/credential-store.js';
-import type { FakeSsm, Fault } from '../../test/support/fake-ssm.js';
+import { reconcile } from '../../../src/app/reconcile-credentials.js';
+import type { CredentialStore } from '../../../src/platform/credentials/credential-store.js';
+import type { FakeSsm, Fault } from '../fake-ssm.js';
 import type { Credentials } from './concurrency.js';
 import { etagVersion, graphqlClient, leakMarkerIn, restClient } from './http.js';
 import { inspectorFor } from './inspect.js';

@@ -1,0 +1,132 @@
+/**
+ * Resources created through the REST door, as a client would: each asserts the 201 (with the
+ * response text in the failure message) and returns the response body. `body` overrides or adds
+ * fields of the default request; `key` is the caller's API key (the team owner's by default).
+ */
+import { expect } from 'vitest';
+import type { Role } from '../../src/shared/scopes.js';
+import { S3_CREDENTIALS, unique } from './constants.js';
+import { rest } from './harness.js';
+
+export interface ServerUrl {
+  url: string;
+}
+export interface Team {
+  teamId: string;
+  ownerKey: string;
+}
+/** A created resource as the API answered. */
+export type Created = Record<string, any> & { id: string; name: string };
+
+async function post(
+  app: ServerUrl,
+  key: string,
+  path: string,
+  body: Record<string, unknown>,
+): Promise<Created> {
+  const res = await rest(app.url, key)('POST', path, body);
+  expect(res.status, res.text).toBe(201);
+  return res.body;
+}
+
+/** An s3 secret with its credentials stored by the service (`S3_CREDENTIALS` unless given). */
+export function createNativeSecret(
+  app: ServerUrl,
+  team: Team,
+  body: Record<string, unknown> = {},
+  key = team.ownerKey,
+): Promise<Created> {
+  return post(app, key, `/v1/teams/${team.teamId}/secrets`, {
+    name: unique('secret'),
+    secret_type: 's3',
+    auth_method: 's3_access_key',
+    credentials: S3_CREDENTIALS,
+    ...body,
+  });
+}
+
+/** A vault connection (1Password unless `body` says otherwise). */
+export function createVaultConnection(
+  app: ServerUrl,
+  team: Team,
+  body: Record<string, unknown> = {},
+  key = team.ownerKey,
+): Promise<Created> {
+  return post(app, key, `/v1/teams/${team.teamId}/vault-connections`, {
+    name: unique('vault'),
+    vault_type: 'onepassword',
+    access_token: `ops_${unique('token')}`,
+    ...body,
+  });
+}
+
+/**
+ * An s3 secret whose credentials live in the vault connection, mapped field by field to
+ * `references` (environment-style names by default; 1Password connections want `op://` references).
+ */
+export function createVaultSecret(
+  app: ServerUrl,
+  team: Team,
+  connectionId: string,
+  body: Record<string, unknown> = {},
+  key = team.ownerKey,
+): Promise<Created> {
+  return post(app, key, `/v1/teams/${team.teamId}/secrets`, {
+    name: unique('vault-secret'),
+    secret_type: 's3',
+    auth_method: 's3_access_key',
+    vault_connection_id: connectionId,
+    field_mappings: [
+      { field_name: 'access_key_id', reference: 'AWS_ACCESS_KEY_ID' },
+      { field_name: 'secret_access_key', reference: 'AWS_SECRET_ACCESS_KEY' },
+    ],
+    ...body,
+  });
+}
+
+/** 1Password references for a vault secret's field mappings. */
+export const ONEPASSWORD_MAPPINGS = [
+  { field_name: 'access_key_id', reference: 'op://Ops/AWS/access_key_id' },
+  { field_name: 'secret_access_key', reference: 'op://Ops/AWS/secret_access_key' },
+];
+
+/** An s3 location of the secret (a bucket of its own unless given). */
+export function createLocation(
+  app: ServerUrl,
+  team: Team,
+  secretId: string,
+  body: Record<string, unknown> = {},
+  key = team.ownerKey,
+): Promise<Created> {
+  return post(app, key, `/v1/teams/${team.teamId}/locations`, {
+    name: unique('location'),
+    location_type: 's3',
+    secret_id: secretId,
+    bucket_name: unique('bucket'),
+    ...body,
+  });
+}
+
+/** An API key with the given scopes created through the API (the answer carries `full_key` once). */
+export function createApiKey(
+  app: ServerUrl,
+  team: Team,
+  scopes: string[],
+  body: Record<string, unknown> = {},
+  key = team.ownerKey,
+): Promise<Created & { full_key: string }> {
+  return post(app, key, `/v1/teams/${team.teamId}/api-keys`, {
+    name: unique('key'),
+    scopes,
+    ...body,
+  }) as Promise<Created & { full_key: string }>;
+}
+
+/** The key of a new member of the team with `role`, holding `scopes` (made directly, as an admin would). */
+export function apiKeyFor(
+  team: { keyFor(role: Role, scopes: string[]): Promise<string> },
+  role: Role,
+  scopes: string[],
+): Promise<string> {
+  return team.keyFor(role, scopes);
+}
