@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, type MikroORM, ref } from '@mikro-orm/postgresql';
+import { authoredBy, changedBy } from '../../platform/db/columns.js';
 import { unitOfWork } from '../../platform/db/unit-of-work.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { Page } from '../../shared/paging.js';
@@ -100,7 +101,6 @@ export class LocationService {
       if (await this.repository.nameTaken(tx.sql, teamId, command.name)) {
         throw locationNameTaken(command.name);
       }
-      const now = new Date();
       const created = em.create(Location, {
         id: randomUUID(),
         teamId,
@@ -111,10 +111,7 @@ export class LocationService {
         bucketName: command.bucketName,
         region: command.region ?? null,
         endpointUrl: command.endpointUrl ?? null,
-        createdAt: now,
-        createdBy: actor.userId,
-        updatedAt: now,
-        updatedBy: actor.userId,
+        ...authoredBy(actor.userId),
       });
       audit(em, actor, meta, 'created', created, createdFields(command));
       return created;
@@ -141,7 +138,7 @@ export class LocationService {
       if (change.name !== undefined && (await this.repository.nameTaken(tx.sql, teamId, change.name))) {
         throw locationNameTaken(change.name);
       }
-      em.assign(location, { ...change, updatedAt: new Date(), updatedBy: actor.userId });
+      em.assign(location, { ...change, ...changedBy(actor.userId) });
       if (secretId !== undefined) location.secret = ref(secret!);
       audit(em, actor, meta, 'updated', location, changedFields);
       return location;

@@ -3,6 +3,7 @@ import {
   CredentialNotFoundError,
   type CredentialStore,
 } from '../../platform/credentials/credential-store.js';
+import { changedBy } from '../../platform/db/columns.js';
 import { unitOfWork } from '../../platform/db/unit-of-work.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import type { ListQuery, Page } from '../../shared/paging.js';
@@ -84,8 +85,7 @@ export class SecretHistoryService {
       } else {
         secret.fieldMappings = target.fieldMappings;
       }
-      secret.updatedAt = new Date();
-      secret.updatedBy = actor.userId;
+      Object.assign(secret, changedBy(actor.userId));
       const changedFields = [secret.storage === 'native' ? 'credentials' : 'field_mappings'];
       recordVersion(em, secret, secret.version + 1, changedFields, actor);
       audit(em, actor, meta, 'rolled_back', secret, changedFields);

@@ -5,6 +5,7 @@ import {
   queueCredentialDeletion,
 } from '../../platform/credentials/credential-cleanup.js';
 import { type CredentialStore, secretRef } from '../../platform/credentials/credential-store.js';
+import { authoredBy, changedBy } from '../../platform/db/columns.js';
 import { autocommit, type Tx, unitOfWork } from '../../platform/db/unit-of-work.js';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
@@ -120,7 +121,6 @@ export class SecretService {
       await assertWithinPlan(em, teamId, 'secrets', () => em.count(Secret, { teamId }));
       if (await this.repository.nameTaken(tx.sql, teamId, command.name)) throw nameTaken(command.name);
       const id = randomUUID();
-      const now = new Date();
       const ref = secretRef(teamId, id);
       const created = em.create(Secret, {
         id,
@@ -134,10 +134,7 @@ export class SecretService {
         credentialVersion: credentials ? await this.store.put(ref, credentials, tx) : null,
         vaultConnection: vault?.connection ?? null,
         fieldMappings: vault?.fieldMappings ?? null,
-        createdAt: now,
-        createdBy: actor.userId,
-        updatedAt: now,
-        updatedBy: actor.userId,
+        ...authoredBy(actor.userId),
       });
       const createdFields = [
         'name',
@@ -221,8 +218,7 @@ export class SecretService {
         ...(change.secretType && { secretType: change.secretType }),
         ...(change.authMethod && { authMethod: change.authMethod }),
         ...(change.fieldMappings && { fieldMappings: change.fieldMappings }),
-        updatedAt: new Date(),
-        updatedBy: actor.userId,
+        ...changedBy(actor.userId),
       };
       if (dryRun) return { secret, changedFields, preview: { ...changed, version: secret.version + 1 } };
       if (change.credentials) {

@@ -5,6 +5,7 @@ import {
   queueCredentialDeletion,
 } from '../../platform/credentials/credential-cleanup.js';
 import { type CredentialStore, vaultConnectionRef } from '../../platform/credentials/credential-store.js';
+import { authoredBy, changedBy } from '../../platform/db/columns.js';
 import { unitOfWork } from '../../platform/db/unit-of-work.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { Page } from '../../shared/paging.js';
@@ -98,7 +99,6 @@ export class VaultConnectionService {
       await this.assertNameFree(em, teamId, command.name);
       const id = randomUUID();
       const ref = vaultConnectionRef(teamId, id);
-      const now = new Date();
       const created = em.create(VaultConnection, {
         id,
         teamId,
@@ -109,10 +109,7 @@ export class VaultConnectionService {
         credentialRef: ref,
         credentialVersion: await this.store.put(ref, credentials, tx),
         lastVerifiedAt: null,
-        createdAt: now,
-        createdBy: actor.userId,
-        updatedAt: now,
-        updatedBy: actor.userId,
+        ...authoredBy(actor.userId),
       });
       audit(em, actor, meta, 'created', { id, name: command.name }, createdFields);
       return created;
@@ -133,7 +130,7 @@ export class VaultConnectionService {
       const { changedFields, ...change } = planVaultConnectionUpdate(connection, command);
       if (changedFields.length === 0) return connection;
       if (change.name !== undefined) await this.assertNameFree(em, ids.teamId, change.name);
-      em.assign(connection, { ...change, updatedAt: new Date(), updatedBy: actor.userId });
+      em.assign(connection, { ...change, ...changedBy(actor.userId) });
       audit(em, actor, meta, 'updated', connection, changedFields);
       return connection;
     });
@@ -165,8 +162,7 @@ export class VaultConnectionService {
         credentialVersion: version,
         // A verification applied to the old token.
         lastVerifiedAt: null,
-        updatedAt: new Date(),
-        updatedBy: actor.userId,
+        ...changedBy(actor.userId),
       });
       audit(em, actor, meta, 'rotated', connection, Object.keys(credentials));
       return connection;
