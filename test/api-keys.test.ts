@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ISO_TIMESTAMP } from './support/constants.js';
 import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -32,7 +33,6 @@ const CREATED_FIELDS = [
   'scopes',
 ].sort();
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const FULL_KEY = /^dr_([A-Za-z0-9]{12})_[A-Za-z0-9_-]{43}$/;
 
 async function sql(query: string, params: unknown[] = []): Promise<any[]> {
@@ -74,7 +74,7 @@ describe('REST: create, get, list shapes', () => {
     expect(body.scopes).toEqual(['api_keys:read', 'secrets:read']); // duplicates folded, order kept
     expect(body.expires_at).toBe(expiresAt);
     expect(body.created_by).toBe(team.ownerId);
-    expect(body.created_at).toMatch(ISO);
+    expect(body.created_at).toMatch(ISO_TIMESTAMP);
     expect(FULL_KEY.exec(body.full_key)?.[1]).toBe(body.key_id);
 
     // The full key authenticates.
@@ -182,7 +182,7 @@ describe('REST: rotate, revoke, delete', () => {
     expect(rotated.body.id).toBe(created.id);
     expect(rotated.body.key_id).toBe(created.key_id);
     expect(rotated.body.scopes).toEqual(['api_keys:read']);
-    expect(rotated.body.rotated_at).toMatch(ISO);
+    expect(rotated.body.rotated_at).toMatch(ISO_TIMESTAMP);
     expect(rotated.body.full_key).not.toBe(created.full_key);
     expect(FULL_KEY.exec(rotated.body.full_key)?.[1]).toBe(created.key_id);
 
@@ -216,7 +216,7 @@ describe('REST: rotate, revoke, delete', () => {
     const first = await revoke();
     expect(first.status, first.text).toBe(200);
     expect(Object.keys(first.body).sort()).toEqual(API_KEY_FIELDS);
-    expect(first.body.revoked_at).toMatch(ISO);
+    expect(first.body.revoked_at).toMatch(ISO_TIMESTAMP);
     expect(first.body.is_active).toBe(false);
     expect((await rest(t.url, created.full_key)('GET', keysPath(team))).status).toBe(401);
 
@@ -395,7 +395,7 @@ describe('REST: list paging, filters and sort', () => {
     for (const order of ['asc', 'desc']) {
       const byUse = await call()('GET', `${keysPath(team)}?sort_by=last_used_at&sort_order=${order}`);
       expect(byUse.body.data[0].name, order).toBe('bootstrap owner key');
-      expect(byUse.body.data[0].last_used_at).toMatch(ISO);
+      expect(byUse.body.data[0].last_used_at).toMatch(ISO_TIMESTAMP);
     }
   });
 
@@ -676,7 +676,7 @@ describe('GraphQL', () => {
     const r = rotated.body.data.rotateApiKey;
     expect(r.__typename).toBe('RotateApiKeySuccess');
     expect(r.apiKey).toMatchObject({ id: created.id, keyId: created.key_id });
-    expect(r.apiKey.rotatedAt).toMatch(ISO);
+    expect(r.apiKey.rotatedAt).toMatch(ISO_TIMESTAMP);
     expect((await rest(t.url, created.full_key)('GET', keysPath(team))).status).toBe(401);
     expect((await rest(t.url, r.fullKey)('GET', keysPath(team))).status).toBe(200);
 

@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ISO_TIMESTAMP, sleep } from './support/constants.js';
 import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -21,7 +22,6 @@ const EVENT_FIELDS = [
   'resource_type',
   'user_agent',
 ].sort();
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const USER_AGENT = 'audit-test/1.0 (+vitest)';
 
 async function sql(query: string, params: unknown[] = []): Promise<any[]> {
@@ -76,9 +76,9 @@ async function story(): Promise<Story> {
     headers,
   );
   expect(updated.status, updated.text).toBe(200);
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await sleep(5);
   const between = new Date().toISOString();
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await sleep(5);
   const key = await call('POST', `/v1/teams/${team.teamId}/api-keys`, {
     name: 'k',
     scopes: ['secrets:read'],
@@ -124,7 +124,7 @@ describe('REST: GET /v1/teams/{team_id}/audit-logs', () => {
       expect(event.ip_address).toMatch(/127\.0\.0\.1|::1/);
       expect(event.user_agent).toBeTruthy();
       expect(event.request_id).toBeTruthy();
-      expect(event.created_at).toMatch(ISO);
+      expect(event.created_at).toMatch(ISO_TIMESTAMP);
     }
     const updated = events[2];
     expect(updated).toMatchObject({

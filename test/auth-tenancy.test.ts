@@ -7,6 +7,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { unique } from './support/constants.js';
 import { rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -66,9 +67,6 @@ const keyIdOf = (key: string) => key.slice(3, 15);
 async function sql(query: string, params: unknown[] = []): Promise<any[]> {
   return t.app.db.orm.em.fork().getConnection().execute(query, params);
 }
-
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${++counter}-${randomBytes(3).toString('hex')}`;
 
 const s3Credentials = () => ({
   access_key_id: `AKIA${randomBytes(6).toString('hex').toUpperCase()}`,

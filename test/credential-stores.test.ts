@@ -12,6 +12,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { CredentialValue } from '../src/platform/credentials/credential-store.js';
 import { LocalCredentialStore, loadCredentialKey } from '../src/platform/credentials/local-store.js';
 import { autocommit, unitOfWork } from '../src/platform/db/unit-of-work.js';
+import { SECRET_RESPONSE_KEYS, sleep, unique } from './support/constants.js';
+import { createNativeSecret } from './support/factories.js';
 import type { FakeSsm, Fault } from './support/fake-ssm.js';
 import {
   graphql,
@@ -34,19 +36,6 @@ const accessKey = (label: string): CredentialValue => ({
   access_key_id: canary(`${label}-akid`),
   secret_access_key: canary(`${label}-sak`),
 });
-const unique = () => randomBytes(5).toString('hex');
-
-const SECRET_RESPONSE_KEYS = [
-  'auth_method',
-  'created_at',
-  'created_by',
-  'description',
-  'id',
-  'name',
-  'secret_type',
-  'updated_at',
-  'updated_by',
-];
 
 const UPDATE_SECRET = `mutation Update($t: ID!, $s: ID!, $input: UpdateSecretInput!) {
   updateSecret(teamId: $t, secretId: $s, input: $input) {
@@ -109,16 +98,11 @@ async function storedVersions(ctx: StoreCtx, ref: string): Promise<number[]> {
   return rows.map((r) => Number(r.version));
 }
 
+/** A native secret holding `credentials` (canary values); the create answer must not carry them back. */
 async function createSecret(t: TestApp, team: TestTeam, credentials: CredentialValue): Promise<string> {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name: `secret-${unique()}`,
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    credentials,
-  });
-  expect(res.status, res.text).toBe(201);
-  expect(res.text).not.toContain(CANARY);
-  return res.body.id;
+  const secret = await createNativeSecret(t, team, { credentials });
+  expect(JSON.stringify(secret)).not.toContain(CANARY);
+  return secret.id;
 }
 
 const sortCreds = (list: CredentialValue[]) =>
@@ -140,8 +124,6 @@ function expectNoInternals(text: string, ctx: StoreCtx, ref: string): void {
     expect(text).not.toContain(SSM_KMS_KEY_ID);
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function storeSuite(kind: 'local' | 'ssm') {
   describe(`${kind} credential store`, () => {
@@ -238,7 +220,7 @@ function storeSuite(kind: 'local' | 'ssm') {
       const id = await createSecret(t, team, c1);
       const before = await secretRow(t, id);
 
-      const suffix = unique();
+      const suffix = randomBytes(5).toString('hex'); // in a SQL identifier: no hyphens
       const fn = `cs_test_fail_${kind}_${suffix}`;
       const marker = `FAIL-DB-${suffix}`;
       const c2 = accessKey('dbfail-2');
@@ -308,8 +290,8 @@ function storeSuite(kind: 'local' | 'ssm') {
         const c1 = accessKey('blobfail-1');
         const id = await createSecret(t, team, c1);
         const before = await secretRow(t, id);
-        const fn = `cs_test_blobfail_${unique()}`;
-        const newName = `renamed-${unique()}`;
+        const fn = `cs_test_blobfail_${randomBytes(5).toString('hex')}`; // a SQL identifier: no hyphens
+        const newName = unique('renamed');
         let res: Awaited<ReturnType<typeof api>>;
         await sql(
           t,
@@ -364,7 +346,7 @@ function storeSuite(kind: 'local' | 'ssm') {
           let res: Awaited<ReturnType<typeof api>>;
           try {
             res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
-              name: `renamed-${unique()}`,
+              name: unique('renamed'),
               description: 'must not stick',
               credentials: accessKey('storefail-2'),
             });
@@ -409,7 +391,7 @@ function storeSuite(kind: 'local' | 'ssm') {
             res = await graphql(t.url, team.ownerKey)(UPDATE_SECRET, {
               t: team.teamId,
               s: id,
-              input: { name: `renamed-${unique()}`, value: gqlCredentials(accessKey('gqlfail-2')) },
+              input: { name: unique('renamed'), value: gqlCredentials(accessKey('gqlfail-2')) },
             });
           } finally {
             fake.clearFaults();
@@ -435,8 +417,8 @@ function storeSuite(kind: 'local' | 'ssm') {
         const fake = ctx.fake!;
         const team = await t.newTeam();
         const api = rest(t.url, team.ownerKey);
-        const secretName = `create-fail-${unique()}`;
-        const connectionName = `vault-fail-${unique()}`;
+        const secretName = unique('create-fail');
+        const connectionName = unique('vault-fail');
         let secret: Awaited<ReturnType<typeof api>>;
         let connection: Awaited<ReturnType<typeof api>>;
         try {
@@ -518,7 +500,7 @@ function storeSuite(kind: 'local' | 'ssm') {
         const fake = ctx.fake!;
         const team = await t.newTeam();
         const c1 = accessKey('wtf-create');
-        const name = `created-${unique()}`;
+        const name = unique('created');
         fake.failNext('PutParameter', 'writeThenFail', 1);
         let res: Awaited<ReturnType<ReturnType<typeof rest>>>;
         try {
@@ -735,7 +717,7 @@ function storeSuite(kind: 'local' | 'ssm') {
       const id = await createSecret(t, team, accessKey('conc-0'));
       const before = await secretRow(t, id);
       const creds = Array.from({ length: 20 }, (_, i) => accessKey(`conc-${i + 1}`));
-      const requestIds = creds.map((_, i) => `rot-${unique()}-${i}`);
+      const requestIds = creds.map((_, i) => `${unique('rot')}-${i}`);
 
       const results = await Promise.all(
         creds.map((c, i) =>
@@ -808,7 +790,7 @@ function storeSuite(kind: 'local' | 'ssm') {
       const c0 = accessKey('rename-0');
       const id = await createSecret(t, team, c0);
       const before = await secretRow(t, id);
-      const names = Array.from({ length: 20 }, (_, i) => `renamed-${unique()}-${i}`);
+      const names = Array.from({ length: 20 }, (_, i) => `${unique('renamed')}-${i}`);
 
       const results = await Promise.all(
         names.map((name) => api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, { name })),
@@ -873,7 +855,7 @@ function storeSuite(kind: 'local' | 'ssm') {
       });
 
       for (const c of cases) {
-        const name = `vault-${c.body.vault_type}-${unique()}`;
+        const name = unique(`vault-${c.body.vault_type}`);
         const res = await api('POST', `/v1/teams/${team.teamId}/vault-connections`, { name, ...c.body });
         expect(res.status, res.text).toBe(201);
         expect(Object.keys(res.body).sort()).toEqual([
@@ -934,7 +916,7 @@ function storeSuite(kind: 'local' | 'ssm') {
       it('a blob moved to another (ref, version) slot, or read with another key, fails to decrypt', async () => {
         const { t } = ctx;
         const store = new LocalCredentialStore(Buffer.from(TEST_CREDENTIAL_KEY, 'base64'));
-        const base = `test/aad-${unique()}`;
+        const base = unique('test/aad');
         const refA = `${base}/a`;
         const refB = `${base}/b`;
         const value = accessKey('aad');
@@ -972,7 +954,7 @@ function storeSuite(kind: 'local' | 'ssm') {
       it('a put takes the version after the caller’s latest, or the next free one when that is taken', async () => {
         const { t } = ctx;
         const store = new LocalCredentialStore(Buffer.from(TEST_CREDENTIAL_KEY, 'base64'));
-        const ref = `test/next-${unique()}`;
+        const ref = unique('test/next');
         const values = [1, 2, 3, 4].map((n) => accessKey(`next-${n}`));
         const put = (n: number, latest?: number) =>
           unitOfWork(t.app.db.orm, (_em, tx) => store.put(ref, values[n - 1], tx, latest));

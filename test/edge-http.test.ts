@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/platform/config.js';
+import { S3_CREDENTIALS } from './support/constants.js';
+import { createNativeSecret } from './support/factories.js';
 import { rest, type TestApp, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -17,14 +19,7 @@ const tag = randomBytes(6).toString('hex');
 
 beforeAll(async () => {
   team = await t.newTeam();
-  const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name: `edge-${tag}`,
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'x'.repeat(30) },
-  });
-  expect(created.status, created.text).toBe(201);
-  secretId = created.body.id;
+  secretId = (await createNativeSecret(t, team, { name: `edge-${tag}` })).id;
 });
 
 interface RawResponse {
@@ -149,7 +144,7 @@ describe('a body that is not UTF-8 is refused, and nothing is written', () => {
         name: `café-ünïcødé-🔑-${tag}`,
         secret_type: 's3',
         auth_method: 's3_access_key',
-        credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'x'.repeat(30) },
+        credentials: S3_CREDENTIALS,
       }),
     );
     // One byte per chunk: every multi-byte character arrives in pieces.

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
 import { describeError } from '../src/platform/logger.js';
+import { createLocation, createNativeSecret } from './support/factories.js';
 import { rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -27,23 +28,13 @@ async function sql(query: string): Promise<unknown> {
 
 beforeAll(async () => {
   team = await t.newTeam();
-  const call = rest(t.url, team.ownerKey);
-  const secret = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
+  const secret = await createNativeSecret(t, team, { name: `logged-${tag}` });
+  const location = await createLocation(t, team, secret.id, {
     name: `logged-${tag}`,
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'x'.repeat(30) },
-  });
-  expect(secret.status, secret.text).toBe(201);
-  const location = await call('POST', `/v1/teams/${team.teamId}/locations`, {
-    name: `logged-${tag}`,
-    location_type: 's3',
-    secret_id: secret.body.id,
     bucket_name: 'my-bucket',
     region: 'eu-west-1',
   });
-  expect(location.status, location.text).toBe(201);
-  locationId = location.body.id;
+  locationId = location.id;
   // Fires only for this file's marker: other tests writing locations meanwhile are unaffected.
   await sql(`create function ${trigger}() returns trigger language plpgsql as $$
     begin

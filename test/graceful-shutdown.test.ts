@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sleep } from './support/constants.js';
 import { ROOT, serverEnv } from './support/scenarios/processes.js';
 
 interface Started {
@@ -130,8 +131,6 @@ function readResponse(
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('graceful shutdown', () => {
   it('on SIGTERM: refuses new connections, finishes the in-flight request, exits 0', async () => {

@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { unique } from './support/constants.js';
 import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -153,9 +154,6 @@ async function teamState(teamId: string) {
   ]);
   return JSON.parse(JSON.stringify({ secrets, locations, connections, audit, blobs }));
 }
-
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${++counter}-${randomBytes(3).toString('hex')}`;
 
 interface Ctx {
   team: TestTeam;

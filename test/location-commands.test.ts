@@ -2,41 +2,12 @@
  * Locations as commands (issue 12): the row locks each write takes, and input problems rendered at the
  * field on both doors, every one at once.
  */
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { unique } from './support/constants.js';
-import { graphql, recordSql, rest, type TestTeam, useApp } from './support/harness.js';
+import { createLocation, createNativeSecret, GCS_SECRET, S3_COMPATIBLE_SECRET } from './support/factories.js';
+import { graphql, recordSql, rest, useApp } from './support/harness.js';
 
 const t = useApp();
-
-async function createSecret(team: TestTeam, secretType: 's3' | 's3_compatible' | 'gcs') {
-  const body =
-    secretType === 'gcs'
-      ? {
-          auth_method: 'gcs_service_account',
-          credentials: {
-            service_account_json: JSON.stringify({
-              type: 'service_account',
-              client_email: 'sa@example.iam.gserviceaccount.com',
-              private_key: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n',
-            }),
-          },
-        }
-      : {
-          auth_method: secretType === 's3' ? 's3_access_key' : 's3_compatible_access_key',
-          credentials: {
-            access_key_id: `AKIA${randomBytes(6).toString('hex')}`,
-            secret_access_key: 'x'.repeat(30),
-          },
-        };
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name: unique('secret'),
-    secret_type: secretType,
-    ...body,
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body as { id: string };
-}
 
 /** The statements from `begin` to `commit` (or `rollback`) of the one transaction among `queries`. */
 function transactionOf(queries: string[]): string[] {
@@ -53,7 +24,7 @@ const lockingRead = (table: string, mode: 'share' | 'update') =>
 describe('the row locks of location writes', () => {
   it('create holds the secret FOR SHARE in its transaction (a secret_type change waits for it)', async () => {
     const team = await t.newTeam();
-    const secret = await createSecret(team, 's3');
+    const secret = await createNativeSecret(t, team);
     const { result, queries } = await recordSql(t, () =>
       rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/locations`, {
         name: unique('loc'),
@@ -72,16 +43,10 @@ describe('the row locks of location writes', () => {
 
   it('update locks the location FOR UPDATE and, when it names a secret, holds that secret FOR SHARE', async () => {
     const team = await t.newTeam();
-    const [first, second] = [await createSecret(team, 's3'), await createSecret(team, 's3')];
-    const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/locations`, {
-      name: unique('loc'),
-      location_type: 's3',
-      secret_id: first.id,
-      bucket_name: 'b',
-    });
-    expect(created.status, created.text).toBe(201);
+    const [first, second] = [await createNativeSecret(t, team), await createNativeSecret(t, team)];
+    const created = await createLocation(t, team, first.id);
     const { result, queries } = await recordSql(t, () =>
-      rest(t.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/locations/${created.body.id}`, {
+      rest(t.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/locations/${created.id}`, {
         secret_id: second.id,
       }),
     );
@@ -98,15 +63,10 @@ describe('the row locks of location writes', () => {
 
   it('delete locks the location FOR UPDATE before removing it', async () => {
     const team = await t.newTeam();
-    const secret = await createSecret(team, 's3');
-    const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/locations`, {
-      name: unique('loc'),
-      location_type: 's3',
-      secret_id: secret.id,
-      bucket_name: 'b',
-    });
+    const secret = await createNativeSecret(t, team);
+    const created = await createLocation(t, team, secret.id);
     const { result, queries } = await recordSql(t, () =>
-      rest(t.url, team.ownerKey)('DELETE', `/v1/teams/${team.teamId}/locations/${created.body.id}`),
+      rest(t.url, team.ownerKey)('DELETE', `/v1/teams/${team.teamId}/locations/${created.id}`),
     );
     expect(result.status, result.text).toBe(204);
     const tx = transactionOf(queries);
@@ -135,7 +95,7 @@ describe('input problems at the field, on both doors', () => {
 
   it('every invalid field of a create or an update is reported at once, with the same words as REST', async () => {
     const team = await t.newTeam();
-    const secret = await createSecret(team, 's3');
+    const secret = await createNativeSecret(t, team);
     const bad = {
       secretId: 'a'.repeat(65),
       bucketName: 'b'.repeat(256),
@@ -171,26 +131,23 @@ describe('input problems at the field, on both doors', () => {
     expect(gqlCreate.body.data.createLocation.__typename, gqlCreate.text).toBe('ValidationError');
     expect(gqlIssues(gqlCreate, 'createLocation')).toEqual(expected);
 
-    const location = await api('POST', `/v1/teams/${team.teamId}/locations`, {
-      name: unique('loc'),
-      location_type: 's3',
-      secret_id: secret.id,
-      bucket_name: 'b',
-    });
-    expect(location.status, location.text).toBe(201);
+    const location = await createLocation(t, team, secret.id);
     // PATCH lists its fields in another order: bucket, region, endpoint, secret.
     const expectedUpdate = [expected[1], expected[2], expected[3], expected[0]];
-    const restUpdate = await api('PATCH', `/v1/teams/${team.teamId}/locations/${location.body.id}`, snake);
+    const restUpdate = await api('PATCH', `/v1/teams/${team.teamId}/locations/${location.id}`, snake);
     expect(restUpdate.status, restUpdate.text).toBe(422);
     expect(restIssues(restUpdate)).toEqual(expectedUpdate);
-    const gqlUpdate = await gql(UPDATE, { t: team.teamId, l: location.body.id, i: bad });
+    const gqlUpdate = await gql(UPDATE, { t: team.teamId, l: location.id, i: bad });
     expect(gqlUpdate.body.data.updateLocation.__typename, gqlUpdate.text).toBe('ValidationError');
     expect(gqlIssues(gqlUpdate, 'updateLocation')).toEqual(expectedUpdate);
   });
 
   it("the rules' problems on create (endpoint URL, secret) are at the field on both doors", async () => {
     const team = await t.newTeam();
-    const [compat, gcs] = [await createSecret(team, 's3_compatible'), await createSecret(team, 'gcs')];
+    const [compat, gcs] = [
+      await createNativeSecret(t, team, S3_COMPATIBLE_SECRET),
+      await createNativeSecret(t, team, GCS_SECRET),
+    ];
     const gql = graphql(t.url, team.ownerKey);
     const api = rest(t.url, team.ownerKey);
     const cases: [Record<string, unknown>, string, string][] = [

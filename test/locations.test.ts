@@ -2,13 +2,14 @@
  * Locations on both doors: list (paging, filters, sort), get, update, delete; tenancy, scopes and
  * roles, validation, conflicts, the audit events of each change, and the batched `Location.secret`.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { ISO_TIMESTAMP, sleep, unique } from './support/constants.js';
+import { createLocation, createNativeSecret, GCS_SECRET, S3_COMPATIBLE_SECRET } from './support/factories.js';
 import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const LOCATION_FIELDS = [
   'bucket_name',
   'created_at',
@@ -41,78 +42,28 @@ async function userIdOfKey(key: string): Promise<string> {
   return row.created_by;
 }
 
-const CREDENTIALS: Record<string, () => Record<string, string>> = {
-  accessKey: () => ({
-    access_key_id: `AKIA${randomBytes(6).toString('hex')}`,
-    secret_access_key: 'x'.repeat(30),
-  }),
-  gcs: () => ({
-    service_account_json: JSON.stringify({
-      type: 'service_account',
-      client_email: 'sa@example.iam.gserviceaccount.com',
-      private_key: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n',
-    }),
-  }),
-};
-const SECRET_BODIES: Record<string, () => Record<string, unknown>> = {
-  s3: () => ({ secret_type: 's3', auth_method: 's3_access_key', credentials: CREDENTIALS.accessKey() }),
-  s3_compatible: () => ({
-    secret_type: 's3_compatible',
-    auth_method: 's3_compatible_access_key',
-    credentials: CREDENTIALS.accessKey(),
-  }),
-  gcs: () => ({ secret_type: 'gcs', auth_method: 'gcs_service_account', credentials: CREDENTIALS.gcs() }),
-};
-
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${++counter}-${randomBytes(2).toString('hex')}`;
-
-async function createSecret(
-  team: TestTeam,
-  type: keyof typeof SECRET_BODIES,
-  name = unique(`secret-${type}`),
-) {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name,
-    ...SECRET_BODIES[type](),
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body as { id: string; name: string };
-}
-
-async function createLocation(team: TestTeam, body: Record<string, unknown>) {
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/locations`, {
-    bucket_name: 'bucket',
-    ...body,
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body as Record<string, any> & { id: string; name: string };
-}
-
 /** A team with an s3, an s3_compatible and a gcs secret, and one location per secret. */
 async function world() {
   const team = await t.newTeam();
-  const s3 = await createSecret(team, 's3');
-  const s3b = await createSecret(team, 's3');
-  const compat = await createSecret(team, 's3_compatible');
-  const gcs = await createSecret(team, 'gcs');
-  const s3Location = await createLocation(team, {
+  const s3 = await createNativeSecret(t, team);
+  const s3b = await createNativeSecret(t, team);
+  const compat = await createNativeSecret(t, team, S3_COMPATIBLE_SECRET);
+  const gcs = await createNativeSecret(t, team, GCS_SECRET);
+  const s3Location = await createLocation(t, team, s3.id, {
     name: unique('s3-loc'),
     location_type: 's3',
-    secret_id: s3.id,
+    bucket_name: 'bucket',
     region: 'eu-west-1',
     description: 'primary',
   });
-  const compatLocation = await createLocation(team, {
+  const compatLocation = await createLocation(t, team, compat.id, {
     name: unique('compat-loc'),
     location_type: 's3_compatible',
-    secret_id: compat.id,
     endpoint_url: 'https://minio.example.com',
   });
-  const gcsLocation = await createLocation(team, {
+  const gcsLocation = await createLocation(t, team, gcs.id, {
     name: unique('gcs-loc'),
     location_type: 'gcs',
-    secret_id: gcs.id,
   });
   return { team, secrets: { s3, s3b, compat, gcs }, s3Location, compatLocation, gcsLocation };
 }
@@ -128,18 +79,17 @@ describe('GET /locations (list)', () => {
 
   beforeAll(async () => {
     team = await t.newTeam();
-    const s3 = await createSecret(team, 's3');
-    const gcs = await createSecret(team, 'gcs');
+    const s3 = await createNativeSecret(t, team);
+    const gcs = await createNativeSecret(t, team, GCS_SECRET);
     for (const [i, name] of names.entries()) {
       const gcsType = i % 3 === 2;
-      const location = await createLocation(team, {
+      const location = await createLocation(t, team, gcsType ? gcs.id : s3.id, {
         name,
         location_type: gcsType ? 'gcs' : 's3',
-        secret_id: gcsType ? gcs.id : s3.id,
       });
       created[name] = location.id;
       // Distinct created_at values (millisecond timestamps).
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
   });
 
@@ -153,7 +103,7 @@ describe('GET /locations (list)', () => {
     expect(res.body.data.map((l: any) => l.name)).toEqual([...names].reverse());
     for (const item of res.body.data) {
       expect(Object.keys(item).sort()).toEqual(LOCATION_FIELDS);
-      expect(item.created_at).toMatch(ISO);
+      expect(item.created_at).toMatch(ISO_TIMESTAMP);
     }
   });
 
@@ -312,7 +262,7 @@ describe('PATCH /locations/{id}', () => {
     const admin = await w.team.keyFor('admin', ['locations:update']);
     const adminId = await userIdOfKey(admin);
     const before = w.s3Location;
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
     const res = await rest(t.url, admin)('PATCH', path(w.team, before.id), {
       name: 'renamed',
       description: 'new description',

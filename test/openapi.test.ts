@@ -14,6 +14,7 @@ import {
   restRouteDefinitions,
 } from '../src/app/openapi.js';
 import { SCOPES } from '../src/shared/scopes.js';
+import { UNKNOWN_UUID } from './support/constants.js';
 import { rest, restExchanges, useApp, useApps } from './support/harness.js';
 import {
   checkExchanges,
@@ -469,7 +470,7 @@ describe('REST responses match the document', () => {
     const anonymous = rest(t.url);
     const viewer = rest(t.url, await team.keyFor('viewer', ['secrets:read', 'locations:read']));
     const base = `/v1/teams/${team.teamId}`;
-    const missing = '00000000-0000-4000-8000-000000000000';
+    const missing = UNKNOWN_UUID;
     const expectStatus = async (response: Promise<{ status: number; text: string }>, status: number) => {
       const r = await response;
       expect(r.status, r.text).toBe(status);

@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ormOptions } from '../src/platform/db/database.js';
 import { RateLimiter } from '../src/platform/http/rate-limit.js';
 import { createLogger } from '../src/platform/logger.js';
+import { UNKNOWN_UUID } from './support/constants.js';
 import { graphql, rest, TEST_CREDENTIAL_KEY, useApp, useApps } from './support/harness.js';
 import { type ServerProcess, sleep, startServerProcess } from './support/scenarios/processes.js';
-
-const MISSING_SECRET = '00000000-0000-4000-8000-000000000000';
 
 /** Counts are per one-minute window: a burst that must fit in one window starts early in one. */
 async function awayFromWindowEnd(): Promise<void> {
@@ -32,7 +31,7 @@ describe('rate limits per API key', () => {
     await awayFromWindowEnd();
     const team = await t.newTeam();
     const call = rest(t.url, team.ownerKey);
-    const path = `/v1/teams/${team.teamId}/secrets/${MISSING_SECRET}`;
+    const path = `/v1/teams/${team.teamId}/secrets/${UNKNOWN_UUID}`;
     const first = await call('GET', path);
     expect(first.status).toBe(404);
     expect(first.headers.get('x-ratelimit-limit')).toBe('3');

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../src/modules/secrets/secret.entity.js';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
+import { sleep } from './support/constants.js';
 import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -1075,7 +1076,6 @@ async function adminActor(team: TestTeam): Promise<{ key: string; userId: string
 }
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const byField = (mappings: Mapping[] | null) =>
   [...(mappings ?? [])].sort((a, b) => a.field_name.localeCompare(b.field_name));
 const byId = (locations: LocationView[]) => [...locations].sort((a, b) => a.id.localeCompare(b.id));
@@ -1135,7 +1135,7 @@ async function runCase(c: Case, door: 'rest' | 'gql'): Promise<void> {
   const actor = await adminActor(team);
   const before: State[] = [];
   for (const w of ctx.watch) before.push(await readState(w));
-  await pause(5); // so that an accepted change cannot share the creation's millisecond
+  await sleep(5); // so that an accepted change cannot share the creation's millisecond
 
   const outcome = door === 'gql' ? (c.gqlExpect ?? c.expect) : c.expect;
   const answer = await send(door, c, ctx, actor.key);

@@ -7,25 +7,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { SECRET_RESPONSE_KEYS, sleep, UNKNOWN_UUID, unique } from './support/constants.js';
+import {
+  createLocation,
+  createNativeSecret,
+  createVaultConnection,
+  createVaultSecret,
+} from './support/factories.js';
 import { graphql, recordSql, rest, type TestApp, type TestTeam, useApp } from './support/harness.js';
 
 /** Every credential value sent in this file contains this; it must never come back out. */
 const CANARY = `LIFECYCLECANARY${randomBytes(4).toString('hex')}`;
 const VAULT_TOKEN = 'dp.st.x';
-const unique = () => randomBytes(5).toString('hex');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const SECRET_RESPONSE_KEYS = [
-  'auth_method',
-  'created_at',
-  'created_by',
-  'description',
-  'id',
-  'name',
-  'secret_type',
-  'updated_at',
-  'updated_by',
-];
 const DETAIL_KEYS = [
   ...SECRET_RESPONSE_KEYS,
   'created_by_email',
@@ -51,59 +44,22 @@ function sql<T = Row>(app: TestApp, query: string, params: unknown[] = []): Prom
   return app.app.db.orm.em.fork().getConnection().execute<T[]>(query, params);
 }
 
+/**
+ * A native secret's body whose credentials carry the canary (`S3_CREDENTIALS` would not show a
+ * leak); also sent as is where a create must be refused (the factory asserts a 201).
+ */
 const nativeBody = (name: string, type: 's3' | 'r2' = 's3') => ({
   name,
   secret_type: type,
   auth_method: `${type}_access_key`,
   credentials: {
-    access_key_id: `${CANARY}-akid-${unique()}`,
-    secret_access_key: `${CANARY}-sak-${unique()}`,
+    access_key_id: unique(`${CANARY}-akid`),
+    secret_access_key: unique(`${CANARY}-sak`),
   },
 });
 
-async function createSecret(api: Api, teamId: string, name: string, type: 's3' | 'r2' = 's3'): Promise<Row> {
-  const res = await api('POST', `/v1/teams/${teamId}/secrets`, nativeBody(name, type));
-  expect(res.status, res.text).toBe(201);
-  return res.body;
-}
-
-async function createVault(api: Api, teamId: string, name = `vault-${unique()}`): Promise<Row> {
-  const res = await api('POST', `/v1/teams/${teamId}/vault-connections`, {
-    name,
-    vault_type: 'doppler',
-    access_token: VAULT_TOKEN,
-    project: 'p',
-    config: 'c',
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body;
-}
-
-async function createVaultSecret(api: Api, teamId: string, vaultId: string, name: string): Promise<Row> {
-  const res = await api('POST', `/v1/teams/${teamId}/secrets`, {
-    name,
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    vault_connection_id: vaultId,
-    field_mappings: [
-      { field_name: 'access_key_id', reference: 'AWS_ACCESS_KEY_ID' },
-      { field_name: 'secret_access_key', reference: 'AWS_SECRET_ACCESS_KEY' },
-    ],
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body;
-}
-
-async function createLocation(api: Api, teamId: string, secretId: string, name: string): Promise<Row> {
-  const res = await api('POST', `/v1/teams/${teamId}/locations`, {
-    name,
-    location_type: 's3',
-    secret_id: secretId,
-    bucket_name: `bucket-${unique()}`,
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body;
-}
+/** A Doppler connection whose token `expectNoInternals` looks for. */
+const DOPPLER = { vault_type: 'doppler', access_token: VAULT_TOKEN, project: 'p', config: 'c' };
 
 async function emailOf(app: TestApp, userId: string): Promise<string> {
   const rows = await sql<{ email: string }>(app, 'select email from users where id = ?', [userId]);
@@ -174,9 +130,9 @@ describe('GET /v1/teams/{team}/secrets/{id}: the detail view', () => {
   it('native secret: SecretResponse fields + locations, counts, emails; vault fields null; never credentials', async () => {
     const team = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
-    const secret = await createSecret(api, team.teamId, `native-${unique()}`);
-    const locB = await createLocation(api, team.teamId, secret.id, 'loc-b');
-    const locA = await createLocation(api, team.teamId, secret.id, 'loc-a');
+    const secret = await createNativeSecret(t, team, nativeBody(unique('native')));
+    const locB = await createLocation(t, team, secret.id, { name: 'loc-b' });
+    const locA = await createLocation(t, team, secret.id, { name: 'loc-a' });
 
     // A different member (an admin) makes the last change, so the two emails differ.
     const adminKey = await team.keyFor('admin', ['secrets:read', 'secrets:update']);
@@ -215,10 +171,10 @@ describe('GET /v1/teams/{team}/secrets/{id}: the detail view', () => {
   it('external-vault secret: connection id/name/type and {field_name: reference}; never the vault token', async () => {
     const team = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
-    const vaultName = `doppler-${unique()}`;
-    const vault = await createVault(api, team.teamId, vaultName);
+    const vaultName = unique('doppler');
+    const vault = await createVaultConnection(t, team, { ...DOPPLER, name: vaultName });
     expect(vault.vault_type).toBe('doppler');
-    const secret = await createVaultSecret(api, team.teamId, vault.id, `byov-${unique()}`);
+    const secret = await createVaultSecret(t, team, vault.id, { name: unique('byov') });
 
     const res = await api('GET', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
     expect(res.status, res.text).toBe(200);
@@ -245,8 +201,8 @@ describe('GET /v1/teams/{team}/secrets/{id}: the detail view', () => {
     const team = await t.newTeam();
     const other = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
-    const secret = await createSecret(api, team.teamId, `scoped-${unique()}`);
-    const foreign = await createSecret(rest(t.url, other.ownerKey), other.teamId, `foreign-${unique()}`);
+    const secret = await createNativeSecret(t, team, nativeBody(unique('scoped')));
+    const foreign = await createNativeSecret(t, other, nativeBody(unique('foreign')));
 
     const viewer = await team.keyFor('viewer', ['secrets:read']);
     const asViewer = await rest(t.url, viewer)('GET', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
@@ -257,7 +213,7 @@ describe('GET /v1/teams/{team}/secrets/{id}: the detail view', () => {
     const denied = await rest(t.url, noScope)('GET', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
     expect(denied.status).toBe(403);
 
-    const unknown = await api('GET', `/v1/teams/${team.teamId}/secrets/00000000-0000-4000-8000-000000000000`);
+    const unknown = await api('GET', `/v1/teams/${team.teamId}/secrets/${UNKNOWN_UUID}`);
     expect(unknown.status).toBe(404);
     const other404 = await api('GET', `/v1/teams/${team.teamId}/secrets/${foreign.id}`);
     expect(other404.status).toBe(404);
@@ -284,7 +240,7 @@ describe('GET /v1/teams/{team}/secrets: the list', () => {
     const names = ['charlie', 'alpha', 'delta', 'bravo'];
     const created: Row[] = [];
     for (const name of names) {
-      created.push(await createSecret(api, team.teamId, name));
+      created.push(await createNativeSecret(t, team, nativeBody(name)));
       await sleep(5);
     }
     // Updated order: alpha, then charlie (so updated_at order differs from created_at order).
@@ -391,7 +347,7 @@ describe('GET /v1/teams/{team}/secrets: the list', () => {
       'backXslash',
       'MiXeD-Case',
     ]) {
-      await createSecret(a2, t2.teamId, name);
+      await createNativeSecret(t, t2, nativeBody(name));
     }
     const search = async (q: string) => {
       const res = await a2(
@@ -414,11 +370,11 @@ describe('GET /v1/teams/{team}/secrets: the list', () => {
   it('secret_type filters (and combines with q and paging)', async () => {
     const t2 = await t.newTeam();
     const a2 = rest(t.url, t2.ownerKey);
-    await createSecret(a2, t2.teamId, 'aws-one', 's3');
-    await createSecret(a2, t2.teamId, 'aws-two', 's3');
-    await createSecret(a2, t2.teamId, 'cf-one', 'r2');
-    await createSecret(a2, t2.teamId, 'cf-two', 'r2');
-    await createSecret(a2, t2.teamId, 'cf-three', 'r2');
+    await createNativeSecret(t, t2, nativeBody('aws-one', 's3'));
+    await createNativeSecret(t, t2, nativeBody('aws-two', 's3'));
+    await createNativeSecret(t, t2, nativeBody('cf-one', 'r2'));
+    await createNativeSecret(t, t2, nativeBody('cf-two', 'r2'));
+    await createNativeSecret(t, t2, nativeBody('cf-three', 'r2'));
 
     const r2 = await a2('GET', `/v1/teams/${t2.teamId}/secrets?secret_type=r2&sort_by=name&sort_order=asc`);
     expect(r2.status, r2.text).toBe(200);
@@ -442,7 +398,7 @@ describe('GET /v1/teams/{team}/secrets: the list', () => {
 
   it("never shows another team's secrets, and another team's path is 404", async () => {
     const other = await t.newTeam();
-    await createSecret(rest(t.url, other.ownerKey), other.teamId, 'alpha');
+    await createNativeSecret(t, other, nativeBody('alpha'));
     const res = await api('GET', `/v1/teams/${team.teamId}/secrets?q=alpha`);
     expect(res.body.data.map((s: Row) => s.id)).toEqual([items.find((i) => i.name === 'alpha')!.id]);
     const foreign = await api('GET', `/v1/teams/${other.teamId}/secrets`);
@@ -458,8 +414,8 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
   it('204, then 404 on GET and on a second DELETE; gone from the list', async () => {
     const team = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
-    const keep = await createSecret(api, team.teamId, `keep-${unique()}`);
-    const secret = await createSecret(api, team.teamId, `doomed-${unique()}`);
+    const keep = await createNativeSecret(t, team, nativeBody(unique('keep')));
+    const secret = await createNativeSecret(t, team, nativeBody(unique('doomed')));
 
     const del = await api('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
     expect(del.status, del.text).toBe(204);
@@ -472,15 +428,15 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
     expect(list.body.pagination.total).toBe(1);
     expect(await sql(t, 'select id from secrets where id = ?', [secret.id])).toHaveLength(0);
     // The name is free again.
-    await createSecret(api, team.teamId, secret.name);
+    await createNativeSecret(t, team, nativeBody(secret.name));
   });
 
   it('409 with a locations array naming every location while the secret is in use; nothing deleted', async () => {
     const team = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
-    const secret = await createSecret(api, team.teamId, `used-${unique()}`);
-    const l2 = await createLocation(api, team.teamId, secret.id, 'warehouse-2');
-    const l1 = await createLocation(api, team.teamId, secret.id, 'warehouse-1');
+    const secret = await createNativeSecret(t, team, nativeBody(unique('used')));
+    const l2 = await createLocation(t, team, secret.id, { name: 'warehouse-2' });
+    const l1 = await createLocation(t, team, secret.id, { name: 'warehouse-1' });
     const ref = await credentialRefOf(t, secret.id);
 
     const res = await api('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
@@ -510,7 +466,7 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
   it("another team's secret → 404 and it is not deleted (through either team's path)", async () => {
     const team = await t.newTeam();
     const other = await t.newTeam();
-    const theirs = await createSecret(rest(t.url, other.ownerKey), other.teamId, `theirs-${unique()}`);
+    const theirs = await createNativeSecret(t, other, nativeBody(unique('theirs')));
     const api = rest(t.url, team.ownerKey);
 
     const viaOwnPath = await api('DELETE', `/v1/teams/${team.teamId}/secrets/${theirs.id}`);
@@ -527,7 +483,7 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
   it('needs secrets:delete and role admin; malformed id → 422', async () => {
     const team = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
-    const secret = await createSecret(api, team.teamId, `guarded-${unique()}`);
+    const secret = await createNativeSecret(t, team, nativeBody(unique('guarded')));
     const viewer = await team.keyFor('viewer', ['secrets:read', 'secrets:delete']);
     const adminNoScope = await team.keyFor('admin', ['secrets:read', 'secrets:update']);
     for (const key of [viewer, adminNoScope]) {
@@ -547,8 +503,8 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
   it('local store: the credential_blobs rows of the secret are removed, and the outbox row too', async () => {
     const team = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
-    const secret = await createSecret(api, team.teamId, `blobbed-${unique()}`);
-    const neighbour = await createSecret(api, team.teamId, `neighbour-${unique()}`);
+    const secret = await createNativeSecret(t, team, nativeBody(unique('blobbed')));
+    const neighbour = await createNativeSecret(t, team, nativeBody(unique('neighbour')));
     // A rotation, so that there are two versions to remove.
     const rotated = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${secret.id}`, {
       credentials: nativeBody('x').credentials,
@@ -572,8 +528,8 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
   it('an external-vault secret (no stored credentials) deletes cleanly; its connection stays', async () => {
     const team = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
-    const vault = await createVault(api, team.teamId);
-    const secret = await createVaultSecret(api, team.teamId, vault.id, `byov-${unique()}`);
+    const vault = await createVaultConnection(t, team, DOPPLER);
+    const secret = await createVaultSecret(t, team, vault.id, { name: unique('byov') });
     const del = await api('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
     expect(del.status, del.text).toBe(204);
     expect((await api('GET', `/v1/teams/${team.teamId}/secrets/${secret.id}`)).status).toBe(404);
@@ -602,7 +558,7 @@ describe('credential cleanup on the SSM store', () => {
     const app = s;
     const team = await app.newTeam();
     const api = rest(app.url, team.ownerKey);
-    const secret = await createSecret(api, team.teamId, `ssm-${unique()}`);
+    const secret = await createNativeSecret(app, team, nativeBody(unique('ssm')));
     const param = `${PREFIX}/${await credentialRefOf(app, secret.id)}`;
     expect(fake().has(param)).toBe(true);
 
@@ -616,7 +572,7 @@ describe('credential cleanup on the SSM store', () => {
     const app = s;
     const team = await app.newTeam();
     const api = rest(app.url, team.ownerKey);
-    const secret = await createSecret(api, team.teamId, `ssm-fail-${unique()}`);
+    const secret = await createNativeSecret(app, team, nativeBody(unique('ssm-fail')));
     const ref = await credentialRefOf(app, secret.id);
     const param = `${PREFIX}/${ref}`;
     expect(fake().has(param)).toBe(true);
@@ -647,7 +603,7 @@ describe('credential cleanup on the SSM store', () => {
 
   it('a process stopped with the store delete still pending: the next start-up drains the outbox', async () => {
     const team = await s.newTeam();
-    const secret = await createSecret(rest(s.url, team.ownerKey), team.teamId, `ssm-crash-${unique()}`);
+    const secret = await createNativeSecret(s, team, nativeBody(unique('ssm-crash')));
     const ref = await credentialRefOf(s, secret.id);
     const param = `${PREFIX}/${ref}`;
 
@@ -693,10 +649,9 @@ describe('credential cleanup on the SSM store', () => {
 describe('GraphQL: secrets connection, relations, deleteSecret', () => {
   it('pages through every secret with first/after: no duplicates, no gaps, totalCount, hasNextPage false at the end', async () => {
     const team = await t.newTeam();
-    const api = rest(t.url, team.ownerKey);
     const created: Row[] = [];
     for (let i = 0; i < 7; i++) {
-      created.push(await createSecret(api, team.teamId, `paged-${i}-${unique()}`));
+      created.push(await createNativeSecret(t, team, nativeBody(unique(`paged-${i}`))));
       await sleep(3);
     }
     const gql = graphql(t.url, team.ownerKey);
@@ -748,7 +703,7 @@ describe('GraphQL: secrets connection, relations, deleteSecret', () => {
   it("another team's list is refused with a well-formed error (a message, no data, nothing leaked)", async () => {
     const team = await t.newTeam();
     const other = await t.newTeam();
-    const theirs = await createSecret(rest(t.url, other.ownerKey), other.teamId, `hidden-${unique()}`);
+    const theirs = await createNativeSecret(t, other, nativeBody(unique('hidden')));
     const logsBefore = t.logs.length;
     const res = await graphql(t.url, team.ownerKey)(SECRETS_PAGE, { t: other.teamId });
     expect(res.body.data?.secrets ?? null).toBeNull();
@@ -775,7 +730,7 @@ describe('GraphQL: secrets connection, relations, deleteSecret', () => {
       ['foxtrot', 'r2'],
       ['hotelyx', 's3'],
     ] as const) {
-      created.push(await createSecret(api, team.teamId, name, type));
+      created.push(await createNativeSecret(t, team, nativeBody(name, type)));
       await sleep(5);
     }
     const touched = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${created[0].id}`, {
@@ -828,10 +783,10 @@ describe('GraphQL: secrets connection, relations, deleteSecret', () => {
     const other = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
     const gql = graphql(t.url, team.ownerKey);
-    const secret = await createSecret(api, team.teamId, `gql-del-${unique()}`);
-    const used = await createSecret(api, team.teamId, `gql-used-${unique()}`);
-    await createLocation(api, team.teamId, used.id, 'lake-house');
-    const foreign = await createSecret(rest(t.url, other.ownerKey), other.teamId, `gql-foreign-${unique()}`);
+    const secret = await createNativeSecret(t, team, nativeBody(unique('gql-del')));
+    const used = await createNativeSecret(t, team, nativeBody(unique('gql-used')));
+    await createLocation(t, team, used.id, { name: 'lake-house' });
+    const foreign = await createNativeSecret(t, other, nativeBody(unique('gql-foreign')));
     const ref = await credentialRefOf(t, secret.id);
 
     const ok = await gql(DELETE_SECRET, { t: team.teamId, s: secret.id.toUpperCase() });
@@ -870,12 +825,11 @@ describe('GraphQL: secrets connection, relations, deleteSecret', () => {
 
   it('Secret.locations, Secret.vaultConnection, Secret.viewerCanUpdate', async () => {
     const team = await t.newTeam();
-    const api = rest(t.url, team.ownerKey);
-    const vault = await createVault(api, team.teamId, `vc-${unique()}`);
-    const byov = await createVaultSecret(api, team.teamId, vault.id, `byov-${unique()}`);
-    const native = await createSecret(api, team.teamId, `native-${unique()}`);
-    const l2 = await createLocation(api, team.teamId, native.id, 'zeta-bucket');
-    const l1 = await createLocation(api, team.teamId, native.id, 'alpha-bucket');
+    const vault = await createVaultConnection(t, team, { ...DOPPLER, name: unique('vc') });
+    const byov = await createVaultSecret(t, team, vault.id, { name: unique('byov') });
+    const native = await createNativeSecret(t, team, nativeBody(unique('native')));
+    const l2 = await createLocation(t, team, native.id, { name: 'zeta-bucket' });
+    const l1 = await createLocation(t, team, native.id, { name: 'alpha-bucket' });
     const query = `query One($t: ID!, $id: ID!) {
       secret(teamId: $t, id: $id) {
         id storage viewerCanUpdate
@@ -936,21 +890,23 @@ describe('GraphQL: secrets connection, relations, deleteSecret', () => {
 
   it('relations over a list are batched: a bounded number of SQL statements for 20 secrets', async () => {
     const team = await t.newTeam();
-    const api = rest(t.url, team.ownerKey);
-    const vaults = [await createVault(api, team.teamId), await createVault(api, team.teamId)];
+    const vaults = [
+      await createVaultConnection(t, team, DOPPLER),
+      await createVaultConnection(t, team, DOPPLER),
+    ];
     const expectedLocations = new Map<string, string[]>();
     const expectedVault = new Map<string, string | null>();
     for (let i = 0; i < 20; i++) {
       const name = `batch-${String(i).padStart(2, '0')}`;
       if (i % 2 === 0) {
-        const s = await createSecret(api, team.teamId, name);
+        const s = await createNativeSecret(t, team, nativeBody(name));
         const locs: string[] = [];
-        if (i % 4 === 0) locs.push((await createLocation(api, team.teamId, s.id, `${name}-loc`)).id);
+        if (i % 4 === 0) locs.push((await createLocation(t, team, s.id, { name: `${name}-loc` })).id);
         expectedLocations.set(s.id, locs);
         expectedVault.set(s.id, null);
       } else {
         const vault = vaults[i % 4 === 1 ? 0 : 1];
-        const s = await createVaultSecret(api, team.teamId, vault.id, name);
+        const s = await createVaultSecret(t, team, vault.id, { name });
         expectedLocations.set(s.id, []);
         expectedVault.set(s.id, vault.id);
       }
@@ -992,8 +948,8 @@ describe('GraphQL: secrets connection, relations, deleteSecret', () => {
     const team = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
     for (let i = 0; i < 12; i++) {
-      const s = await createSecret(api, team.teamId, `rest-batch-${i}`);
-      if (i % 3 === 0) await createLocation(api, team.teamId, s.id, `rest-batch-loc-${i}`);
+      const s = await createNativeSecret(t, team, nativeBody(`rest-batch-${i}`));
+      if (i % 3 === 0) await createLocation(t, team, s.id, { name: `rest-batch-loc-${i}` });
     }
     const { result, queries } = await recordSql(t, () =>
       api('GET', `/v1/teams/${team.teamId}/secrets?limit=100`),
@@ -1018,7 +974,7 @@ describe('plan limits', () => {
     const team = await t.newTeam('free');
     const api = rest(t.url, team.ownerKey);
     const created: Row[] = [];
-    for (let i = 0; i < 5; i++) created.push(await createSecret(api, team.teamId, `free-${i}`));
+    for (let i = 0; i < 5; i++) created.push(await createNativeSecret(t, team, nativeBody(`free-${i}`)));
 
     const sixth = await api('POST', `/v1/teams/${team.teamId}/secrets`, nativeBody('free-5'));
     expect(sixth.status, sixth.text).toBe(403);
@@ -1052,13 +1008,13 @@ describe('plan limits', () => {
     expect(Number(count[0].n)).toBe(5);
 
     expect((await api('DELETE', `/v1/teams/${team.teamId}/secrets/${created[0].id}`)).status).toBe(204);
-    await createSecret(api, team.teamId, 'free-after-delete');
+    await createNativeSecret(t, team, nativeBody('free-after-delete'));
   });
 
   it('pro: 100 secrets; the 101st is 403 naming 100', async () => {
     const team = await t.newTeam('pro');
     const api = rest(t.url, team.ownerKey);
-    await createSecret(api, team.teamId, 'pro-0');
+    await createNativeSecret(t, team, nativeBody('pro-0'));
     // 99 more rows straight into the table (their credentials are irrelevant to the limit).
     await sql(
       t,
@@ -1102,7 +1058,7 @@ describe('plan limits', () => {
     const team = await t.newTeam('free');
     const api = rest(t.url, team.ownerKey);
     const gql = graphql(t.url, team.ownerKey);
-    for (let i = 0; i < 3; i++) await createSecret(api, team.teamId, `pre-${i}`);
+    for (let i = 0; i < 3; i++) await createNativeSecret(t, team, nativeBody(`pre-${i}`));
     const mutation = `mutation($t: ID!, $input: CreateSecretInput!) {
       createSecret(teamId: $t, input: $input) { __typename }
     }`;

@@ -4,22 +4,11 @@
  * current version of a rotated token where the store can (the local store, in the rotation's unit of
  * work, so a rolled-back rotation keeps everything), and SSM keeps its history.
  */
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { autocommit, unitOfWork } from '../src/platform/db/unit-of-work.js';
-import { rest, type TestApp, useApp } from './support/harness.js';
-
-const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-async function createConnection(t: TestApp, teamId: string, key: string) {
-  const res = await rest(t.url, key)('POST', `/v1/teams/${teamId}/vault-connections`, {
-    name: unique('vault'),
-    vault_type: 'onepassword',
-    access_token: `ops_${randomBytes(8).toString('hex')}`,
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body.id as string;
-}
+import { unique } from './support/constants.js';
+import { createVaultConnection } from './support/factories.js';
+import { rest, useApp } from './support/harness.js';
 
 describe('local store', () => {
   const t = useApp();
@@ -34,7 +23,7 @@ describe('local store', () => {
 
   it('REST PATCH: unknown keys are named as sent, wrong types as wrong types', async () => {
     const team = await t.newTeam();
-    const id = await createConnection(t, team.teamId, team.ownerKey);
+    const { id } = await createVaultConnection(t, team);
     const res = await rest(t.url, team.ownerKey)(
       'PATCH',
       `/v1/teams/${team.teamId}/vault-connections/${id}`,
@@ -80,8 +69,8 @@ describe('SSM store', () => {
 
   it('a rotation keeps the parameter history (the row names the new version), and prune calls nothing', async () => {
     const team = await t.newTeam();
-    const id = await createConnection(t, team.teamId, team.ownerKey);
-    const token = `ops_${randomBytes(8).toString('hex')}`;
+    const { id } = await createVaultConnection(t, team);
+    const token = `ops_${unique('rotated')}`;
     const rotated = await rest(t.url, team.ownerKey)(
       'POST',
       `/v1/teams/${team.teamId}/vault-connections/${id}/rotate`,

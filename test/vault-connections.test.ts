@@ -6,11 +6,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
+import { ISO_TIMESTAMP, sleep } from './support/constants.js';
+import { createVaultConnection, createVaultSecret, ONEPASSWORD_MAPPINGS } from './support/factories.js';
 import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const BASE_FIELDS = [
   'created_at',
   'created_by',
@@ -68,9 +69,7 @@ async function stored(id: string) {
   );
 }
 
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${++counter}-${randomBytes(2).toString('hex')}`;
-
+/** Connection bodies whose tokens `expectNoToken` knows (the factory's own token it would not). */
 const BODIES = {
   onepassword: () => ({ vault_type: 'onepassword', access_token: token('ops_') }),
   doppler: () => ({
@@ -93,35 +92,6 @@ type VaultType = keyof typeof BODIES;
 const path = (team: TestTeam, id?: string, suffix = '') =>
   `/v1/teams/${team.teamId}/vault-connections${id ? `/${id}` : ''}${suffix}`;
 
-async function createConnection(
-  team: TestTeam,
-  type: VaultType,
-  extra: Record<string, unknown> = {},
-  key = team.ownerKey,
-) {
-  const res = await rest(t.url, key)('POST', path(team), { name: unique(type), ...BODIES[type](), ...extra });
-  expect(res.status, res.text).toBe(201);
-  return res.body as Record<string, any> & { id: string; name: string };
-}
-
-/** A native-free, external-vault secret that uses the connection (1Password references). */
-async function createVaultSecret(team: TestTeam, connectionId: string, vaultType: VaultType) {
-  const ref = (field: string) =>
-    vaultType === 'onepassword' ? `op://Ops/AWS/${field}` : field.toUpperCase();
-  const res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name: unique('vault-secret'),
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    vault_connection_id: connectionId,
-    field_mappings: [
-      { field_name: 'access_key_id', reference: ref('access_key_id') },
-      { field_name: 'secret_access_key', reference: ref('secret_access_key') },
-    ],
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body as { id: string; name: string };
-}
-
 async function userIdOfKey(key: string): Promise<string> {
   const [found] = await sql('select created_by from api_keys where key_id = ?', [key.slice(3, 15)]);
   return found.created_by;
@@ -143,9 +113,9 @@ describe('GET /vault-connections (list)', () => {
       ['doppler dev', 'doppler'],
     ];
     for (const [name, type] of plan) {
-      const c = await createConnection(team, type, { name });
+      const c = await createVaultConnection(t, team, { ...BODIES[type](), name });
       created.push({ name, type, id: c.id });
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
   });
 
@@ -158,7 +128,7 @@ describe('GET /vault-connections (list)', () => {
     expect(res.body.data.map((c: any) => c.name)).toEqual(created.map((c) => c.name).reverse());
     for (const item of res.body.data) {
       expect(Object.keys(item).sort()).toEqual(LIST_FIELDS);
-      expect(item.updated_at).toMatch(ISO);
+      expect(item.updated_at).toMatch(ISO_TIMESTAMP);
     }
     expectNoToken(res.text);
   });
@@ -235,12 +205,12 @@ describe('GET /vault-connections/{id}', () => {
   it('adds the settings of its vault type and the secret count, never the token', async () => {
     const team = await t.newTeam();
     const call = rest(t.url, team.ownerKey);
-    const ops = await createConnection(team, 'onepassword');
-    const doppler = await createConnection(team, 'doppler');
-    const infisical = await createConnection(team, 'infisical', { secret_path: undefined });
-    await createVaultSecret(team, ops.id, 'onepassword');
-    await createVaultSecret(team, ops.id, 'onepassword');
-    await createVaultSecret(team, doppler.id, 'doppler');
+    const ops = await createVaultConnection(t, team, BODIES.onepassword());
+    const doppler = await createVaultConnection(t, team, BODIES.doppler());
+    const infisical = await createVaultConnection(t, team, { ...BODIES.infisical(), secret_path: undefined });
+    await createVaultSecret(t, team, ops.id, { field_mappings: ONEPASSWORD_MAPPINGS });
+    await createVaultSecret(t, team, ops.id, { field_mappings: ONEPASSWORD_MAPPINGS });
+    await createVaultSecret(t, team, doppler.id);
 
     const opsRead = await call('GET', path(team, ops.id));
     expect(opsRead.status, opsRead.text).toBe(200);
@@ -261,7 +231,7 @@ describe('GET /vault-connections/{id}', () => {
   it('unknown, other-team and malformed ids', async () => {
     const team = await t.newTeam();
     const other = await t.newTeam();
-    const foreignConnection = await createConnection(other, 'onepassword');
+    const foreignConnection = await createVaultConnection(t, other, BODIES.onepassword());
     const call = rest(t.url, team.ownerKey);
     const unknown = await call('GET', path(team, randomUUID()));
     const foreign = await call('GET', path(team, foreignConnection.id));
@@ -277,8 +247,8 @@ describe('GET /vault-connections/{id}', () => {
 describe('PATCH /vault-connections/{id}', () => {
   it('changes name and description only; audits the changed names', async () => {
     const team = await t.newTeam();
-    const connection = await createConnection(team, 'doppler', { description: 'first' });
-    const other = await createConnection(team, 'onepassword');
+    const connection = await createVaultConnection(t, team, { ...BODIES.doppler(), description: 'first' });
+    const other = await createVaultConnection(t, team, BODIES.onepassword());
     const admin = await team.keyFor('admin', ['vault_connections:update']);
     const adminId = await userIdOfKey(admin);
     const call = rest(t.url, admin);
@@ -316,7 +286,7 @@ describe('PATCH /vault-connections/{id}', () => {
 
   it('refuses tokens and settings (422 at the field) and checks tenancy, scope and role', async () => {
     const team = await t.newTeam();
-    const connection = await createConnection(team, 'doppler');
+    const connection = await createVaultConnection(t, team, BODIES.doppler());
     const call = rest(t.url, team.ownerKey);
     for (const [body, field] of [
       [{ access_token: token('dp.st.') }, 'access_token'],
@@ -341,7 +311,7 @@ describe('PATCH /vault-connections/{id}', () => {
     expect((await call('GET', path(team, connection.id))).body.name).toBe(connection.name);
 
     const other = await t.newTeam();
-    const foreign = await createConnection(other, 'onepassword');
+    const foreign = await createVaultConnection(t, other, BODIES.onepassword());
     const unknown = await call('PATCH', path(team, randomUUID()), { name: 'x' });
     expect(unknown.status).toBe(404);
     expect((await call('PATCH', path(team, foreign.id), { name: 'x' })).body).toEqual(unknown.body);
@@ -362,7 +332,7 @@ describe('POST /vault-connections/{id}/rotate', () => {
     '%s: writes a new version, moves the row, drops the old version',
     async (type, field, prefix) => {
       const team = await t.newTeam();
-      const connection = await createConnection(team, type);
+      const connection = await createVaultConnection(t, team, BODIES[type]());
       const before = (await row(connection.id))!;
       const oldValue = (await stored(connection.id))[field];
       const admin = await team.keyFor('admin', ['vault_connections:update']);
@@ -397,8 +367,8 @@ describe('POST /vault-connections/{id}/rotate', () => {
 
   it('validates the new value against the vault type', async () => {
     const team = await t.newTeam();
-    const ops = await createConnection(team, 'onepassword');
-    const infisical = await createConnection(team, 'infisical');
+    const ops = await createVaultConnection(t, team, BODIES.onepassword());
+    const infisical = await createVaultConnection(t, team, BODIES.infisical());
     const call = rest(t.url, team.ownerKey);
     const rotate = (id: string, body: unknown) => call('POST', path(team, id, '/rotate'), body);
     const cases: [string, unknown, string[][]][] = [
@@ -441,8 +411,8 @@ describe('POST /vault-connections/{id}/rotate', () => {
   it('checks tenancy, scope and role', async () => {
     const team = await t.newTeam();
     const other = await t.newTeam();
-    const connection = await createConnection(team, 'onepassword');
-    const foreign = await createConnection(other, 'onepassword');
+    const connection = await createVaultConnection(t, team, BODIES.onepassword());
+    const foreign = await createVaultConnection(t, other, BODIES.onepassword());
     const call = rest(t.url, team.ownerKey);
     const body = { access_token: token('ops_') };
     const unknown = await call('POST', path(team, randomUUID(), '/rotate'), body);
@@ -469,9 +439,9 @@ describe('POST /vault-connections/{id}/rotate', () => {
 describe('DELETE /vault-connections/{id}', () => {
   it('409 naming the secrets that use it; nothing changes', async () => {
     const team = await t.newTeam();
-    const connection = await createConnection(team, 'onepassword');
-    const a = await createVaultSecret(team, connection.id, 'onepassword');
-    const b = await createVaultSecret(team, connection.id, 'onepassword');
+    const connection = await createVaultConnection(t, team, BODIES.onepassword());
+    const a = await createVaultSecret(t, team, connection.id, { field_mappings: ONEPASSWORD_MAPPINGS });
+    const b = await createVaultSecret(t, team, connection.id, { field_mappings: ONEPASSWORD_MAPPINGS });
     const res = await rest(t.url, team.ownerKey)('DELETE', path(team, connection.id));
     expect(res.status, res.text).toBe(409);
     expect(Object.keys(res.body).sort()).toEqual(['detail', 'secrets']);
@@ -493,7 +463,7 @@ describe('DELETE /vault-connections/{id}', () => {
 
   it('204: the row goes, the token is queued for deletion from the store, and an event is written', async () => {
     const team = await t.newTeam();
-    const connection = await createConnection(team, 'infisical');
+    const connection = await createVaultConnection(t, team, BODIES.infisical());
     const { credential_ref: ref } = (await row(connection.id))!;
     const admin = await team.keyFor('admin', ['vault_connections:delete']);
     const res = await rest(t.url, admin)('DELETE', path(team, connection.id));
@@ -521,8 +491,8 @@ describe('DELETE /vault-connections/{id}', () => {
   it('checks tenancy, scope and role', async () => {
     const team = await t.newTeam();
     const other = await t.newTeam();
-    const connection = await createConnection(team, 'doppler');
-    const foreign = await createConnection(other, 'doppler');
+    const connection = await createVaultConnection(t, team, BODIES.doppler());
+    const foreign = await createVaultConnection(t, other, BODIES.doppler());
     const call = rest(t.url, team.ownerKey);
     const unknown = await call('DELETE', path(team, randomUUID()));
     expect(unknown.status).toBe(404);
@@ -541,7 +511,7 @@ describe('DELETE /vault-connections/{id}', () => {
 describe('plan limits', () => {
   it('a free team has one vault connection (403 naming the limit, on both doors); deleting frees the slot', async () => {
     const team = await t.newTeam('free');
-    const first = await createConnection(team, 'onepassword');
+    const first = await createVaultConnection(t, team, BODIES.onepassword());
     const res = await rest(t.url, team.ownerKey)('POST', path(team), { name: 'second', ...BODIES.doppler() });
     expect(res.status).toBe(403);
     expect(res.body.detail).toContain('free plan allows at most 1 vault connections');
@@ -557,11 +527,11 @@ describe('plan limits', () => {
     expect((await sql('select id from vault_connections where team_id = ?', [team.teamId])).length).toBe(1);
 
     expect((await rest(t.url, team.ownerKey)('DELETE', path(team, first.id))).status).toBe(204);
-    await createConnection(team, 'doppler');
+    await createVaultConnection(t, team, BODIES.doppler());
     // A pro team is not limited to one.
     const pro = await t.newTeam('pro');
-    await createConnection(pro, 'onepassword');
-    await createConnection(pro, 'onepassword');
+    await createVaultConnection(t, pro, BODIES.onepassword());
+    await createVaultConnection(t, pro, BODIES.onepassword());
   });
 });
 
@@ -575,9 +545,9 @@ describe('GraphQL vaultConnection / vaultConnections', () => {
   it('reads one connection with its settings and secret count; null when not found', async () => {
     const team = await t.newTeam();
     const other = await t.newTeam();
-    const doppler = await createConnection(team, 'doppler');
-    const foreign = await createConnection(other, 'doppler');
-    await createVaultSecret(team, doppler.id, 'doppler');
+    const doppler = await createVaultConnection(t, team, BODIES.doppler());
+    const foreign = await createVaultConnection(t, other, BODIES.doppler());
+    await createVaultSecret(t, team, doppler.id);
     const gql = graphql(t.url, team.ownerKey);
     const query = `query($t: ID!, $id: ID!) { vaultConnection(teamId: $t, id: $id) { ${FIELDS} } }`;
     const res = await gql(query, { t: team.teamId, id: doppler.id });
@@ -597,7 +567,7 @@ describe('GraphQL vaultConnection / vaultConnections', () => {
       lastVerifiedAt: null,
       createdAt: doppler.created_at,
       createdBy: team.ownerId,
-      updatedAt: expect.stringMatching(ISO),
+      updatedAt: expect.stringMatching(ISO_TIMESTAMP),
       updatedBy: team.ownerId,
     });
     expectNoToken(res.text);
@@ -615,12 +585,12 @@ describe('GraphQL vaultConnection / vaultConnections', () => {
 
   it('lists with first/after, filter and orderBy; secretCount is one batch per request', async () => {
     const team = await t.newTeam();
-    const a = await createConnection(team, 'onepassword', { name: 'a-ops' });
-    await createConnection(team, 'doppler', { name: 'b-doppler' });
-    const c = await createConnection(team, 'infisical', { name: 'c-infisical' });
-    await createVaultSecret(team, a.id, 'onepassword');
-    await createVaultSecret(team, c.id, 'infisical');
-    await createVaultSecret(team, c.id, 'infisical');
+    const a = await createVaultConnection(t, team, { ...BODIES.onepassword(), name: 'a-ops' });
+    await createVaultConnection(t, team, { ...BODIES.doppler(), name: 'b-doppler' });
+    const c = await createVaultConnection(t, team, { ...BODIES.infisical(), name: 'c-infisical' });
+    await createVaultSecret(t, team, a.id, { field_mappings: ONEPASSWORD_MAPPINGS });
+    await createVaultSecret(t, team, c.id);
+    await createVaultSecret(t, team, c.id);
     const gql = graphql(t.url, team.ownerKey);
     const query = `query($t: ID!, $first: Int, $after: String, $filter: VaultConnectionFilter, $orderBy: VaultConnectionOrder) {
       vaultConnections(teamId: $t, first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
@@ -673,7 +643,7 @@ describe('GraphQL vaultConnection / vaultConnections', () => {
       expect(bad.body.errors![0].extensions.code).toBe('BAD_USER_INPUT');
     }
     const other = await t.newTeam();
-    await createConnection(other, 'onepassword', { name: 'hidden-connection' });
+    await createVaultConnection(t, other, { ...BODIES.onepassword(), name: 'hidden-connection' });
     const foreign = await gql(query, { t: other.teamId });
     expect(foreign.body.data).toBeNull();
     expect(foreign.body.errors![0]).toMatchObject({
@@ -699,8 +669,8 @@ describe('GraphQL updateVaultConnection / rotateVaultConnection / deleteVaultCon
 
   it('updates name and description; ValidationError, ConflictError, NotFoundError', async () => {
     const team = await t.newTeam();
-    const connection = await createConnection(team, 'onepassword', { description: 'd' });
-    const other = await createConnection(team, 'onepassword');
+    const connection = await createVaultConnection(t, team, { ...BODIES.onepassword(), description: 'd' });
+    const other = await createVaultConnection(t, team, BODIES.onepassword());
     const gql = graphql(t.url, team.ownerKey);
     const vars = (input: Record<string, unknown>, id = connection.id) => ({ t: team.teamId, id, input });
 
@@ -726,8 +696,8 @@ describe('GraphQL updateVaultConnection / rotateVaultConnection / deleteVaultCon
 
   it('rotates: the stored token changes and is never returned; the wrong variant is a ValidationError', async () => {
     const team = await t.newTeam();
-    const ops = await createConnection(team, 'onepassword');
-    const infisical = await createConnection(team, 'infisical');
+    const ops = await createVaultConnection(t, team, BODIES.onepassword());
+    const infisical = await createVaultConnection(t, team, BODIES.infisical());
     const gql = graphql(t.url, team.ownerKey);
     const newToken = token('ops_');
     const res = await gql(ROTATE, { t: team.teamId, id: ops.id, input: { accessToken: newToken } });
@@ -784,9 +754,9 @@ describe('GraphQL updateVaultConnection / rotateVaultConnection / deleteVaultCon
 
   it('deletes: ConflictError while secrets use it, then success, then NotFoundError', async () => {
     const team = await t.newTeam();
-    const used = await createConnection(team, 'doppler');
-    const unused = await createConnection(team, 'doppler');
-    await createVaultSecret(team, used.id, 'doppler');
+    const used = await createVaultConnection(t, team, BODIES.doppler());
+    const unused = await createVaultConnection(t, team, BODIES.doppler());
+    await createVaultSecret(t, team, used.id);
     const gql = graphql(t.url, team.ownerKey);
     const conflict = await gql(DELETE, { t: team.teamId, id: used.id });
     expect(conflict.body.data.deleteVaultConnection.__typename).toBe('ConflictError');

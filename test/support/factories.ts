@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { Role } from '../../src/shared/scopes.js';
-import { S3_CREDENTIALS, unique } from './constants.js';
+import { GCS_SERVICE_ACCOUNT_JSON, S3_CREDENTIALS, unique } from './constants.js';
 import { rest } from './harness.js';
 
 export interface ServerUrl {
@@ -45,17 +45,28 @@ export function createNativeSecret(
   });
 }
 
-/** A vault connection (1Password unless `body` says otherwise). */
+/** `createNativeSecret` bodies for the other types (an s3_compatible or gcs location needs one). */
+export const S3_COMPATIBLE_SECRET = { secret_type: 's3_compatible', auth_method: 's3_compatible_access_key' };
+export const GCS_SECRET = {
+  secret_type: 'gcs',
+  auth_method: 'gcs_service_account',
+  credentials: { service_account_json: GCS_SERVICE_ACCOUNT_JSON },
+};
+
+/**
+ * A vault connection: 1Password with a token of its own unless `body` names another `vault_type`
+ * (then `body` brings that type's settings: the 1Password token would be refused as a field too many).
+ */
 export function createVaultConnection(
   app: ServerUrl,
   team: Team,
   body: Record<string, unknown> = {},
   key = team.ownerKey,
 ): Promise<Created> {
+  const onepassword = (body.vault_type ?? 'onepassword') === 'onepassword';
   return post(app, key, `/v1/teams/${team.teamId}/vault-connections`, {
     name: unique('vault'),
-    vault_type: 'onepassword',
-    access_token: `ops_${unique('token')}`,
+    ...(onepassword && { vault_type: 'onepassword', access_token: `ops_${unique('token')}` }),
     ...body,
   });
 }
