@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { createNativeSecret } from './support/factories.js';
 import { rest, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -41,13 +42,11 @@ describe('Idempotency-Key on REST writes', () => {
   it('replays PATCH and DELETE, keeps keys per API key, and lets failed requests be retried', async () => {
     const team = await t.newTeam();
     const call = rest(t.url, team.ownerKey);
-    const created = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
+    const created = await createNativeSecret(t, team, {
       name: 'patched',
-      secret_type: 's3',
-      auth_method: 's3_access_key',
       credentials: { access_key_id: 'AKIA-P', secret_access_key: 'p' },
     });
-    const path = `/v1/teams/${team.teamId}/secrets/${created.body.id}`;
+    const path = `/v1/teams/${team.teamId}/secrets/${created.id}`;
     const rotate = { credentials: { access_key_id: 'AKIA-P2', secret_access_key: 'p2' } };
     const a = await call('PATCH', path, rotate, { 'idempotency-key': 'rotate-1' });
     const b = await call('PATCH', path, rotate, { 'idempotency-key': 'rotate-1' });
@@ -111,13 +110,11 @@ describe('Idempotency-Key claims and the write transaction', () => {
   it('never runs a committed write again, even when its response was lost', async () => {
     const team = await t.newTeam();
     const call = rest(t.url, team.ownerKey);
-    const created = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
+    const created = await createNativeSecret(t, team, {
       name: 'marked',
-      secret_type: 's3',
-      auth_method: 's3_access_key',
       credentials: { access_key_id: 'AKIA-M', secret_access_key: 'm' },
     });
-    const path = `/v1/teams/${team.teamId}/secrets/${created.body.id}`;
+    const path = `/v1/teams/${team.teamId}/secrets/${created.id}`;
     const rotate = { credentials: { access_key_id: 'AKIA-M2', secret_access_key: 'm2' } };
     expect((await call('PATCH', path, rotate, { 'idempotency-key': 'lost-1' })).status).toBe(200);
     const [claim] = await sql("select committed_at from idempotency_keys where key = 'lost-1'");
@@ -136,17 +133,15 @@ describe('Idempotency-Key claims and the write transaction', () => {
   it('runs a write again when the process that claimed its key died before committing', async () => {
     const team = await t.newTeam();
     const call = rest(t.url, team.ownerKey);
-    const created = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
+    const created = await createNativeSecret(t, team, {
       name: 'cut-off',
-      secret_type: 's3',
-      auth_method: 's3_access_key',
       credentials: { access_key_id: 'AKIA-C', secret_access_key: 'c' },
     });
-    const path = `/v1/teams/${team.teamId}/secrets/${created.body.id}`;
+    const path = `/v1/teams/${team.teamId}/secrets/${created.id}`;
     const change = { description: 'once' };
     expect((await call('PATCH', path, change, { 'idempotency-key': 'cut-1' })).status).toBe(200);
     await interrupt('cut-1', false);
-    await sql('update secrets set description = null where id = ?', [created.body.id]);
+    await sql('update secrets set description = null where id = ?', [created.id]);
     const retry = await call('PATCH', path, change, { 'idempotency-key': 'cut-1' });
     expect(retry.status).toBe(200);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
+import { createNativeSecret } from './support/factories.js';
 import { rest, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -10,15 +11,12 @@ const sql = (query: string, params: unknown[] = []) =>
 async function nativeSecret() {
   const team = await t.newTeam();
   const call = rest(t.url, team.ownerKey);
-  const created = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
+  const created = await createNativeSecret(t, team, {
     name: 'history',
-    secret_type: 's3',
-    auth_method: 's3_access_key',
     credentials: { access_key_id: 'AKIA-V1', secret_access_key: 'secret-v1' },
   });
-  expect(created.status).toBe(201);
-  const path = `/v1/teams/${team.teamId}/secrets/${created.body.id}`;
-  return { team, call, path, id: created.body.id as string };
+  const path = `/v1/teams/${team.teamId}/secrets/${created.id}`;
+  return { team, call, path, id: created.id };
 }
 
 async function currentCredentials(id: string) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createNativeSecret } from './support/factories.js';
 import { graphql, rest, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -7,14 +8,11 @@ describe('smoke', () => {
   it('creates and renames a secret over REST and GraphQL', async () => {
     const team = await t.newTeam();
     const call = rest(t.url, team.ownerKey);
-    const created = await call('POST', `/v1/teams/${team.teamId}/secrets`, {
+    const created = await createNativeSecret(t, team, {
       name: 'prod-s3',
-      secret_type: 's3',
-      auth_method: 's3_access_key',
       credentials: { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'very-secret-value' },
     });
-    expect(created.status).toBe(201);
-    const renamed = await call('PATCH', `/v1/teams/${team.teamId}/secrets/${created.body.id}`, {
+    const renamed = await call('PATCH', `/v1/teams/${team.teamId}/secrets/${created.id}`, {
       name: 'prod-s3-b',
     });
     expect(renamed.status).toBe(200);
@@ -22,14 +20,14 @@ describe('smoke', () => {
     const gql = await graphql(t.url, team.ownerKey)(
       `mutation($t: ID!, $s: ID!) { updateSecret(teamId: $t, secretId: $s, input: { name: "prod-s3-c" }) {
         __typename ... on UpdateSecretSuccess { secret { name version } } } }`,
-      { t: team.teamId, s: created.body.id },
+      { t: team.teamId, s: created.id },
     );
     expect(gql.body.data.updateSecret).toEqual({
       __typename: 'UpdateSecretSuccess',
       secret: { name: 'prod-s3-c', version: 3 },
     });
     const viewer = await team.keyFor('viewer', ['secrets:read', 'secrets:update']);
-    const denied = await rest(t.url, viewer)('PATCH', `/v1/teams/${team.teamId}/secrets/${created.body.id}`, {
+    const denied = await rest(t.url, viewer)('PATCH', `/v1/teams/${team.teamId}/secrets/${created.id}`, {
       name: 'x',
     });
     expect(denied.status).toBe(403);

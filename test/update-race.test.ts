@@ -4,6 +4,7 @@
  * rename's history entry and a rotation's row lock would be a 500.
  */
 import { describe, expect, it } from 'vitest';
+import { createNativeSecret } from './support/factories.js';
 import { rest, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -12,14 +13,11 @@ describe('locked and optimistic updates of one secret at once', () => {
   it('all succeed, each as its own version, none a 5xx', async () => {
     const team = await t.newTeam();
     const api = rest(t.url, team.ownerKey);
-    const created = await api('POST', `/v1/teams/${team.teamId}/secrets`, {
+    const created = await createNativeSecret(t, team, {
       name: 'race',
-      secret_type: 's3',
-      auth_method: 's3_access_key',
       credentials: { access_key_id: 'AKIA-RACE', secret_access_key: 'v1' },
     });
-    expect(created.status, created.text).toBe(201);
-    const path = `/v1/teams/${team.teamId}/secrets/${created.body.id}`;
+    const path = `/v1/teams/${team.teamId}/secrets/${created.id}`;
     const requests = Array.from({ length: 120 }, (_, i) =>
       i % 3 === 0
         ? api('PATCH', path, { credentials: { access_key_id: 'AKIA-RACE', secret_access_key: `r${i}` } })
