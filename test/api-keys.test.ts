@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ISO_TIMESTAMP } from './support/constants.js';
-import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
+import { graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
@@ -35,9 +35,7 @@ const CREATED_FIELDS = [
 
 const FULL_KEY = /^dr_([A-Za-z0-9]{12})_[A-Za-z0-9_-]{43}$/;
 
-async function sql(query: string, params: unknown[] = []): Promise<any[]> {
-  return t.app.db.orm.em.fork().getConnection().execute(query, params);
-}
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
 const keysPath = (team: TestTeam) => `/v1/teams/${team.teamId}/api-keys`;
 

@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ISO_TIMESTAMP, sleep } from './support/constants.js';
-import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
+import { graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
@@ -24,9 +24,7 @@ const EVENT_FIELDS = [
 ].sort();
 const USER_AGENT = 'audit-test/1.0 (+vitest)';
 
-async function sql(query: string, params: unknown[] = []): Promise<any[]> {
-  return t.app.db.orm.em.fork().getConnection().execute(query, params);
-}
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
 async function keyRowId(fullKey: string): Promise<string> {
   const [{ id }] = await sql('select id from api_keys where key_id = ?', [fullKey.slice(3, 15)]);

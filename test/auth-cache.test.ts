@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { addMember, createTeamApiKey } from '../src/app/team-admin.js';
 import { AuthCache, type ResolvedKey } from '../src/modules/api-keys/auth-cache.js';
-import { graphql, rest, type TestApp, type TestTeam, useApps } from './support/harness.js';
+import { graphql, queryDatabase, rest, type TestApp, type TestTeam, useApps } from './support/harness.js';
 
 /** Long enough that nothing in a test outlives it: a refusal seen here comes from an eviction. */
 const LONG_TTL_MS = 60_000;
@@ -22,9 +22,7 @@ const [a, other, short] = useApps(
   { env: { AUTH_CACHE_TTL_MS: String(SHORT_TTL_MS) } },
 );
 
-async function sql(query: string, params: unknown[] = []): Promise<any[]> {
-  return a.app.db.orm.em.fork().getConnection().execute(query, params);
-}
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(a, query, params);
 
 const keyIdOf = (key: string) => key.slice(3, 15);
 

@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { unique } from './support/constants.js';
-import { rest, type TestTeam, useApp } from './support/harness.js';
+import { queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
@@ -64,9 +64,7 @@ async function gqlAs(
 const bearer = (key: string) => `Bearer ${key}`;
 const keyIdOf = (key: string) => key.slice(3, 15);
 
-async function sql(query: string, params: unknown[] = []): Promise<any[]> {
-  return t.app.db.orm.em.fork().getConnection().execute(query, params);
-}
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
 const s3Credentials = () => ({
   access_key_id: `AKIA${randomBytes(6).toString('hex').toUpperCase()}`,

@@ -14,13 +14,11 @@ import {
   createNativeSecret,
   createVaultConnection,
 } from './support/factories.js';
-import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
+import { graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
-async function sql(query: string, params: unknown[] = []): Promise<any[]> {
-  return t.app.db.orm.em.fork().getConnection().execute(query, params);
-}
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
 /** Everything a write of the team could change: the audit log and every resource row. */
 async function teamState(teamId: string) {

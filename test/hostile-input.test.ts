@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { unique } from './support/constants.js';
-import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
+import { graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
@@ -128,9 +128,7 @@ function gqlClient(key?: string) {
   };
 }
 
-async function sql(query: string, params: unknown[] = []): Promise<any[]> {
-  return t.app.db.orm.em.fork().getConnection().execute(query, params);
-}
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
 /** Everything a request could write for a team. */
 async function teamState(teamId: string) {

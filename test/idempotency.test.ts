@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { createNativeSecret } from './support/factories.js';
-import { rest, useApp } from './support/harness.js';
+import { queryDatabase, rest, useApp } from './support/harness.js';
 
 const t = useApp();
 
@@ -95,8 +95,7 @@ describe('Idempotency-Key on REST writes', () => {
 });
 
 describe('Idempotency-Key claims and the write transaction', () => {
-  const sql = (query: string, params: unknown[] = []) =>
-    t.app.db.orm.em.fork().getConnection().execute(query, params) as Promise<any[]>;
+  const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
   /** As a process killed after its write committed, before it stored the response, leaves a claim. */
   const interrupt = async (key: string, committed: boolean) => {
     const deadPid = spawnSync('true').pid;

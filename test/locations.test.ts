@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ISO_TIMESTAMP, sleep, unique } from './support/constants.js';
 import { createLocation, createNativeSecret, GCS_SECRET, S3_COMPATIBLE_SECRET } from './support/factories.js';
-import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
+import { auditTrail, graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
@@ -25,17 +25,9 @@ const LOCATION_FIELDS = [
   'updated_by',
 ].sort();
 
-async function sql(query: string, params: unknown[] = []): Promise<any[]> {
-  return t.app.db.orm.em.fork().getConnection().execute(query, params);
-}
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
-async function auditFor(teamId: string, resourceId: string) {
-  return sql(
-    `select event_type, resource_type, resource_name, changed_fields from audit_events
-      where team_id = ? and resource_id = ? order by created_at, event_type`,
-    [teamId, resourceId],
-  );
-}
+const auditFor = (teamId: string, resourceId: string) => auditTrail(t, teamId, resourceId);
 
 async function userIdOfKey(key: string): Promise<string> {
   const [row] = await sql('select created_by from api_keys where key_id = ?', [key.slice(3, 15)]);

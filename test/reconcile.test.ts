@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { reconcile } from '../src/app/reconcile-credentials.js';
-import { rest, useApp } from './support/harness.js';
+import { queryDatabase, rest, useApp } from './support/harness.js';
 
 const PREFIX = `/reconcile-${process.pid}`;
 const t = useApp({ ssm: { prefix: PREFIX, timeoutMs: 500 } });
@@ -18,8 +18,7 @@ const ssmEnv = () => ({
   SSM_TIMEOUT_MS: '500',
 });
 
-const sql = (query: string, params: unknown[] = []) =>
-  t.app.db.orm.em.fork().getConnection().execute(query, params) as Promise<any[]>;
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
 describe('reconcile', () => {
   it('reports unreadable pointers and orphaned stored values, and --fix removes the orphans', async () => {

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
 import { createNativeSecret } from './support/factories.js';
-import { rest, useApp } from './support/harness.js';
+import { queryDatabase, rest, useApp } from './support/harness.js';
 
 const t = useApp();
 
-const sql = (query: string, params: unknown[] = []) =>
-  t.app.db.orm.em.fork().getConnection().execute(query, params) as Promise<any[]>;
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
 async function nativeSecret() {
   const team = await t.newTeam();

@@ -19,7 +19,7 @@ import {
 } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildSubgraphSchema } from '../src/app/graphql-schema.js';
-import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
+import { graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 import {
   leafPositions,
   type Operation,
@@ -75,9 +75,7 @@ async function fixture(): Promise<Fixture> {
   return { team, base, secretId, connectionId, locationId, apiKeyId };
 }
 
-async function sql(query: string, params: unknown[] = []): Promise<any[]> {
-  return t.app.db.orm.em.fork().getConnection().execute(query, params);
-}
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
 /** Every row a change could touch, and the audit trail every change extends. */
 async function teamState(teamId: string) {

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
 import { ISO_TIMESTAMP, sleep } from './support/constants.js';
 import { createVaultConnection, createVaultSecret, ONEPASSWORD_MAPPINGS } from './support/factories.js';
-import { graphql, rest, type TestTeam, useApp } from './support/harness.js';
+import { auditTrail, graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
@@ -40,17 +40,9 @@ const expectNoToken = (text: string) => {
   for (const value of TOKENS) expect(text).not.toContain(value);
 };
 
-async function sql(query: string, params: unknown[] = []): Promise<any[]> {
-  return t.app.db.orm.em.fork().getConnection().execute(query, params);
-}
+const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
-async function auditFor(teamId: string, resourceId: string) {
-  return sql(
-    `select event_type, resource_type, resource_name, changed_fields from audit_events
-      where team_id = ? and resource_id = ? order by created_at, event_type`,
-    [teamId, resourceId],
-  );
-}
+const auditFor = (teamId: string, resourceId: string) => auditTrail(t, teamId, resourceId);
 
 async function row(id: string) {
   const [found] = await sql(

@@ -298,3 +298,22 @@ export async function recordSql<T>(
     logger.logQuery = original;
   }
 }
+
+/** Runs SQL on the app's database: the test's own look at what the service wrote. */
+export function queryDatabase<T = Record<string, any>>(
+  app: { app: App },
+  query: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  return app.app.db.orm.em.fork().getConnection().execute(query, params) as Promise<T[]>;
+}
+
+/** The audit events of one resource (type, name, changed fields), oldest first. */
+export function auditTrail(app: { app: App }, teamId: string, resourceId: string) {
+  return queryDatabase(
+    app,
+    `select event_type, resource_type, resource_name, changed_fields from audit_events
+      where team_id = ? and resource_id = ? order by created_at, event_type`,
+    [teamId, resourceId],
+  );
+}
