@@ -8,7 +8,7 @@
  *   modules/<name>/   one feature each (entity, repository, rules, service, REST and GraphQL doors)
  *   platform/         what knows no feature: HTTP server, GraphQL builder and door, database,
  *                     credential stores, idempotency, rate limits, logging, metrics
- *   shared/           the domain's vocabulary: errors, ids, names, paging, providers, vaults, scopes
+ *   domain/           the domain's vocabulary: errors, ids, names, paging, providers, vaults, scopes
  */
 module.exports = {
   forbidden: [
@@ -28,11 +28,11 @@ module.exports = {
       to: { circular: true },
     },
     {
-      name: 'shared-imports-nothing-above',
-      comment: 'shared/ is the vocabulary everything uses; it uses nothing of ours but itself.',
+      name: 'domain-imports-nothing-above',
+      comment: 'domain/ is the vocabulary everything uses; it uses nothing of ours but itself.',
       severity: 'error',
-      from: { path: '^src/shared/' },
-      to: { path: '^src/(?!shared/)' },
+      from: { path: '^src/domain/' },
+      to: { path: '^src/(?!domain/)' },
     },
     {
       name: 'platform-knows-no-feature',

@@ -6,9 +6,9 @@ import { createCredentialStore } from './app/app.js';
 import { openConfiguredDatabase } from './app/database.js';
 import { reconcile } from './app/reconcile-credentials.js';
 import { bootstrapTeam, createTeamApiKey, UnknownScopeError } from './app/team-admin.js';
+import { isUuid } from './domain/ids.js';
 import { loadConfig } from './platform/config.js';
 import { DataDirInUseError } from './platform/db/database.js';
-import { isUuid } from './shared/ids.js';
 
 const USAGE = `Usage:
   npm run cli -- bootstrap --team <name> --email <email> [--plan free|pro]

@@ -5,6 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { UnavailableError, ValidationError } from '../src/domain/errors.js';
 import {
   CredentialNotFoundError,
   type CredentialStore,
@@ -14,7 +15,6 @@ import { autocommit } from '../src/platform/db/unit-of-work.js';
 import { RestRouter } from '../src/platform/http/rest-router.js';
 import { createLogger, requestContext } from '../src/platform/logger.js';
 import { Metrics } from '../src/platform/metrics.js';
-import { UnavailableError, ValidationError } from '../src/shared/errors.js';
 import { createNativeSecret } from './support/factories.js';
 import { graphql, rest, type TestApp, type TestTeam, useApp, useApps } from './support/harness.js';
 

@@ -13,7 +13,7 @@ import {
   type OpenApiDocument,
   restRouteDefinitions,
 } from '../src/app/openapi.js';
-import { SCOPES } from '../src/shared/scopes.js';
+import { SCOPES } from '../src/domain/scopes.js';
 import { UNKNOWN_UUID } from './support/constants.js';
 import { rest, restExchanges, useApp, useApps } from './support/harness.js';
 import {

@@ -1,5 +1,5 @@
 /**
- * The provider table (src/shared/providers.ts), without a server: every secret type's auth methods
+ * The provider table (src/domain/providers.ts), without a server: every secret type's auth methods
  * and the credential fields each one needs, the location endpoint rules, and the credential format
  * checks. The expected values are written out from the product's providers (what each storage
  * service authenticates with), not read back from the table.
@@ -19,7 +19,7 @@ import {
   type SecretType,
   sameFieldSet,
   shapeOf,
-} from '../src/shared/providers.js';
+} from '../src/domain/providers.js';
 
 const ACCESS_KEY = ['access_key_id', 'secret_access_key'];
 /** Every provider speaking the S3 API: one access-key auth method named after it. */

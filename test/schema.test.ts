@@ -17,8 +17,8 @@ import {
   FEDERATION_LINK_URL,
   printSubgraphSdl,
 } from '../src/app/graphql-schema.js';
+import { UnauthenticatedError } from '../src/domain/errors.js';
 import type { GraphQLContext } from '../src/platform/graphql/builder.js';
-import { UnauthenticatedError } from '../src/shared/errors.js';
 
 const schema = buildSubgraphSchema();
 const sdl = printSubgraphSdl(schema);

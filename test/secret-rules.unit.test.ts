@@ -4,6 +4,7 @@
  * each door renders in its own terms).
  */
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../src/domain/errors.js';
 import {
   checkCredentials,
   checkFieldMappings,
@@ -11,7 +12,6 @@ import {
   type SecretState,
   type UpdateSecretCommand,
 } from '../src/modules/secrets/secret.rules.js';
-import { ValidationError } from '../src/shared/errors.js';
 
 const native: SecretState = {
   name: 'backups',

@@ -1,8 +1,8 @@
 import { isObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { buildExecutableSchema, buildSubgraphSchema } from '../src/app/graphql-schema.js';
+import { SCOPE_MIN_ROLE } from '../src/domain/scopes.js';
 import { ROOT_FIELD_SCOPES, withShield } from '../src/platform/graphql/shield.js';
-import { SCOPE_MIN_ROLE } from '../src/shared/scopes.js';
 
 const schema = buildExecutableSchema();
 const FEDERATION_FIELDS = ['_entities', '_service'];

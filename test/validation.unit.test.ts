@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type Issue, ValidationError } from '../src/shared/errors.js';
+import { type Issue, ValidationError } from '../src/domain/errors.js';
 import {
   parseOrThrow,
   TIMESTAMP_MAX,
@@ -14,7 +14,7 @@ import {
   UUID_PATTERN,
   unstorableText,
   zodIssueToIssues,
-} from '../src/shared/validation.js';
+} from '../src/domain/validation.js';
 
 /** The issues `parseOrThrow` raises for `input` (it must throw). */
 function issuesOf(schema: z.ZodType, input: unknown, prefix: Issue['path'] = [], source?: Issue['source']) {

@@ -6,6 +6,9 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { CREDENTIAL_SHAPES } from '../domain/providers.js';
+import { SCOPE_MIN_ROLE } from '../domain/scopes.js';
+import { plainObject, UUID_PATTERN } from '../domain/validation.js';
 import { CREDENTIAL_VALUE_MAX } from '../modules/secrets/secret.rules.js';
 import { docsAsset, sendDocsAsset } from '../platform/http/docs.js';
 import {
@@ -17,9 +20,6 @@ import {
   validationErrorResponseSchema,
 } from '../platform/http/rest-docs.js';
 import type { Route } from '../platform/http/rest-router.js';
-import { CREDENTIAL_SHAPES } from '../shared/providers.js';
-import { SCOPE_MIN_ROLE } from '../shared/scopes.js';
-import { plainObject, UUID_PATTERN } from '../shared/validation.js';
 import { restRoutes } from './rest-routes.js';
 import type { Services } from './services.js';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { isScope, SCOPES, type Scope } from '../domain/scopes.js';
 import { issueApiKey } from '../modules/api-keys/api-key.repository.js';
 import { evictMemberEverywhere } from '../modules/api-keys/auth-cache.js';
 import { Membership, Team, User } from '../modules/teams/team.entity.js';
 import { unitOfWork } from '../platform/db/unit-of-work.js';
-import { isScope, SCOPES, type Scope } from '../shared/scopes.js';
 
 export interface BootstrapResult {
   team_id: string;

@@ -4,7 +4,7 @@
  * fields of the default request; `key` is the caller's API key (the team owner's by default).
  */
 import { expect } from 'vitest';
-import type { Role } from '../../src/shared/scopes.js';
+import type { Role } from '../../src/domain/scopes.js';
 import { GCS_SERVICE_ACCOUNT_JSON, S3_CREDENTIALS, unique } from './constants.js';
 import { rest } from './harness.js';
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import type { Scope } from '../../domain/scopes.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf } from '../../platform/graphql/connection.js';
 import { directResult, wrappedResult } from '../../platform/graphql/error-types.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
 import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
-import type { Scope } from '../../shared/scopes.js';
 import { API_KEY_SORTS, type ApiKeySort, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import { type ApiKeyIds, type CreateApiKeyCommand, createApiKeyRules, isActive } from './api-key.rules.js';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, LockMode, type MikroORM, QueryOrder } from '@mikro-orm/postgresql';
+import { type ListQuery, nameContains, type Page } from '../../domain/paging.js';
+import type { Role, Scope } from '../../domain/scopes.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
-import { type ListQuery, nameContains, type Page } from '../../shared/paging.js';
-import type { Role, Scope } from '../../shared/scopes.js';
 import { ApiKey } from './api-key.entity.js';
 import { formatApiKey, hashSecret, newKeyId, newSecret } from './api-key-format.js';
 

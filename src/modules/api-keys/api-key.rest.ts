@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { restListQuery } from '../../domain/paging.js';
+import { SCOPES, type Scope } from '../../domain/scopes.js';
+import { parseOrThrow, timestampInput } from '../../domain/validation.js';
 import {
   conflict,
   deleted,
@@ -10,9 +13,6 @@ import {
 import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { restListQuery } from '../../shared/paging.js';
-import { SCOPES, type Scope } from '../../shared/scopes.js';
-import { parseOrThrow, timestampInput } from '../../shared/validation.js';
 import { API_KEY_SORTS, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import {
   type ApiKeyIds,

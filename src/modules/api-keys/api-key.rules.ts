@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConflictError, ForbiddenError } from '../../shared/errors.js';
-import { type Actor, isScope, roleReaches, SCOPE_MIN_ROLE, SCOPES, type Scope } from '../../shared/scopes.js';
+import { ConflictError, ForbiddenError } from '../../domain/errors.js';
+import { type Actor, isScope, roleReaches, SCOPE_MIN_ROLE, SCOPES, type Scope } from '../../domain/scopes.js';
 
 /** An API key of a team; both ids are validated (and lower-cased) by the door. */
 export interface ApiKeyIds {

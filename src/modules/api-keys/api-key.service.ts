@@ -1,9 +1,9 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { NotFoundError, UnauthenticatedError } from '../../domain/errors.js';
+import type { Page } from '../../domain/paging.js';
+import { type Actor, authorize, isScope, type RequestMeta } from '../../domain/scopes.js';
 import { unitOfWork } from '../../platform/db/unit-of-work.js';
 import { describeError, type Logger } from '../../platform/logger.js';
-import { NotFoundError, UnauthenticatedError } from '../../shared/errors.js';
-import type { Page } from '../../shared/paging.js';
-import { type Actor, authorize, isScope, type RequestMeta } from '../../shared/scopes.js';
 import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import {

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Actor } from '../../shared/scopes.js';
+import type { Actor } from '../../domain/scopes.js';
 
 /**
  * How long a resolved key is trusted without asking the database. It bounds how late a change made

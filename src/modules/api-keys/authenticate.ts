@@ -1,7 +1,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { UnauthenticatedError } from '../../shared/errors.js';
-import type { Actor } from '../../shared/scopes.js';
+import { UnauthenticatedError } from '../../domain/errors.js';
+import type { Actor } from '../../domain/scopes.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { bearerToken, type ParsedApiKey, parseApiKey } from './api-key-format.js';
 import type { ResolvedKey } from './auth-cache.js';

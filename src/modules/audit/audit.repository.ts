@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Actor, RequestMeta } from '../../shared/scopes.js';
+import type { Actor, RequestMeta } from '../../domain/scopes.js';
 import { AuditEvent } from './audit.entity.js';
 
 export interface AuditEntry {

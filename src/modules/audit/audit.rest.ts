@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { restListQuery } from '../../domain/paging.js';
+import { timestampInput, UUID_PATTERN } from '../../domain/validation.js';
 import { idSchema, timestampSchema } from '../../platform/http/rest-docs.js';
 import { listRoute, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { restListQuery } from '../../shared/paging.js';
-import { timestampInput, UUID_PATTERN } from '../../shared/validation.js';
 import { AUDIT_RESOURCE_TYPES, AUDIT_SORTS, type AuditEventView } from './audit.service.js';
 
 export function actorType(

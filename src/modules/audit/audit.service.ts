@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ValidationError } from '../../shared/errors.js';
-import { containsPattern, type ListQuery, type Page, pageFindOptions } from '../../shared/paging.js';
-import { type Actor, authorize } from '../../shared/scopes.js';
+import { ValidationError } from '../../domain/errors.js';
+import { containsPattern, type ListQuery, type Page, pageFindOptions } from '../../domain/paging.js';
+import { type Actor, authorize } from '../../domain/scopes.js';
 import { AuditEvent } from './audit.entity.js';
 import type { AuditEntry } from './audit.repository.js';
 

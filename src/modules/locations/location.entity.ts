@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import type { SecretType } from '../../domain/providers.js';
 import { timestamp } from '../../platform/db/columns.js';
-import type { SecretType } from '../../shared/providers.js';
 import { Secret } from '../secrets/secret.entity.js';
 
 export const Location = defineEntity({

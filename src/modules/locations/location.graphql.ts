@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { descriptionSchema, nameSchema } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
@@ -15,7 +16,6 @@ import {
 } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
 import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
-import { descriptionSchema, nameSchema } from '../../shared/names.js';
 import { SecretRef } from '../secrets/secret.graphql.js';
 import type { LocationView } from './location.repository.js';
 import {

@@ -1,8 +1,8 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
+import { isUuid } from '../../domain/ids.js';
+import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../domain/paging.js';
+import type { SecretType } from '../../domain/providers.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
-import { isUuid } from '../../shared/ids.js';
-import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../shared/paging.js';
-import type { SecretType } from '../../shared/providers.js';
 import { Secret } from '../secrets/secret.entity.js';
 import { Location } from './location.entity.js';
 

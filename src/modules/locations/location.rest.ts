@@ -1,12 +1,12 @@
 import { z } from 'zod';
+import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import { restListQuery } from '../../domain/paging.js';
+import { SECRET_TYPES } from '../../domain/providers.js';
+import { parseOrThrow } from '../../domain/validation.js';
 import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
 import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { descriptionSchema, nameSchema } from '../../shared/names.js';
-import { restListQuery } from '../../shared/paging.js';
-import { SECRET_TYPES } from '../../shared/providers.js';
-import { parseOrThrow } from '../../shared/validation.js';
 import { LOCATION_SORTS, type LocationDetail, type LocationView } from './location.repository.js';
 import {
   bucketNameSchema,

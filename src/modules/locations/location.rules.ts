@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConflictError, type Issue, ValidationError } from '../../shared/errors.js';
-import { endpointUrlAllowed, endpointUrlRequired, type SecretType } from '../../shared/providers.js';
+import { ConflictError, type Issue, ValidationError } from '../../domain/errors.js';
+import { endpointUrlAllowed, endpointUrlRequired, type SecretType } from '../../domain/providers.js';
 
 export const bucketNameSchema = z.string().min(1).max(255);
 export const regionSchema = z.string().min(1).max(100);

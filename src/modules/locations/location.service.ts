@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, type MikroORM, ref } from '@mikro-orm/postgresql';
+import { NotFoundError } from '../../domain/errors.js';
+import type { Page } from '../../domain/paging.js';
+import type { SecretType } from '../../domain/providers.js';
+import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
 import { authoredBy, changedBy } from '../../platform/db/columns.js';
 import { unitOfWork } from '../../platform/db/unit-of-work.js';
-import { NotFoundError } from '../../shared/errors.js';
-import type { Page } from '../../shared/paging.js';
-import type { SecretType } from '../../shared/providers.js';
-import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
 import { auditOf } from '../audit/audit.repository.js';
 import type { Secret } from '../secrets/secret.entity.js';
 import { SecretRepository, type SecretView } from '../secrets/secret.repository.js';

@@ -1,12 +1,12 @@
-import { builder } from '../../platform/graphql/builder.js';
-import { CREDENTIAL_FIELD_DESCRIPTIONS, CredentialFieldEnum } from '../../platform/graphql/enums.js';
-import { camel } from '../../platform/graphql/error-types.js';
 import {
   CREDENTIAL_SHAPES,
   type CredentialField,
   type CredentialShape,
   PROVIDERS,
-} from '../../shared/providers.js';
+} from '../../domain/providers.js';
+import { builder } from '../../platform/graphql/builder.js';
+import { CREDENTIAL_FIELD_DESCRIPTIONS, CredentialFieldEnum } from '../../platform/graphql/enums.js';
+import { camel } from '../../platform/graphql/error-types.js';
 import { referenceSchema } from './secret.rules.js';
 
 const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);

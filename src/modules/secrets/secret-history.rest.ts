@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../domain/paging.js';
+import { AUTH_METHODS, SECRET_TYPES } from '../../domain/providers.js';
+import { parseOrThrow } from '../../domain/validation.js';
 import {
   conflict,
   credentialStoreUnavailable,
@@ -11,9 +14,6 @@ import {
 import { etagOf, expectedVersionFrom, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../shared/paging.js';
-import { AUTH_METHODS, SECRET_TYPES } from '../../shared/providers.js';
-import { parseOrThrow } from '../../shared/validation.js';
 import type { SecretVersion } from './secret.entity.js';
 import { secretIds, secretResponse, secretResponseSchema } from './secret.rest.js';
 

@@ -1,14 +1,14 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
+import type { ListQuery, Page } from '../../domain/paging.js';
+import { sameFieldSet } from '../../domain/providers.js';
+import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
 import {
   CredentialNotFoundError,
   type CredentialStore,
 } from '../../platform/credentials/credential-store.js';
 import { changedBy } from '../../platform/db/columns.js';
 import { unitOfWork } from '../../platform/db/unit-of-work.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import type { ListQuery, Page } from '../../shared/paging.js';
-import { sameFieldSet } from '../../shared/providers.js';
-import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
 import { auditOf } from '../audit/audit.repository.js';
 import { Secret, SecretVersion } from './secret.entity.js';
 import { recordVersion, type SecretView, secretView } from './secret.repository.js';

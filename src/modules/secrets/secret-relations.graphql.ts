@@ -1,6 +1,6 @@
+import { type Actor, authorize } from '../../domain/scopes.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import { type Actor, authorize } from '../../shared/scopes.js';
 import { VaultConnectionRef } from '../vault-connections/vault-connection.graphql.js';
 import { SecretRef } from './secret.graphql.js';
 

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import type { AuthMethod, SecretType } from '../../domain/providers.js';
 import { timestamp } from '../../platform/db/columns.js';
-import type { AuthMethod, SecretType } from '../../shared/providers.js';
 import { VaultConnection } from '../vault-connections/vault-connection.entity.js';
 
 export interface FieldMapping {

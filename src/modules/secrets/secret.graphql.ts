@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { descriptionSchema, nameSchema } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
@@ -12,7 +13,6 @@ import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql
 import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
 import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
-import { descriptionSchema, nameSchema } from '../../shared/names.js';
 import {
   type CredentialsArg,
   CredentialsInput,

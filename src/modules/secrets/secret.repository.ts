@@ -1,9 +1,9 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../domain/paging.js';
+import type { AuthMethod, SecretType } from '../../domain/providers.js';
+import type { Actor } from '../../domain/scopes.js';
+import type { VaultType } from '../../domain/vaults.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
-import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../shared/paging.js';
-import type { AuthMethod, SecretType } from '../../shared/providers.js';
-import type { Actor } from '../../shared/scopes.js';
-import type { VaultType } from '../../shared/vaults.js';
 import { type FieldMapping, Secret, SecretVersion } from './secret.entity.js';
 
 /** A secret as the doors show it: plain data, never credentials. */

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import { ValidationError } from '../../domain/errors.js';
+import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import { restListQuery } from '../../domain/paging.js';
+import { AUTH_METHODS, SECRET_TYPES } from '../../domain/providers.js';
+import { parseOrThrow, plainObject } from '../../domain/validation.js';
+import { VAULT_TYPES } from '../../domain/vaults.js';
 import {
   conflict,
   credentialStoreUnavailable,
@@ -18,12 +24,6 @@ import {
 } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { ValidationError } from '../../shared/errors.js';
-import { descriptionSchema, nameSchema } from '../../shared/names.js';
-import { restListQuery } from '../../shared/paging.js';
-import { AUTH_METHODS, SECRET_TYPES } from '../../shared/providers.js';
-import { parseOrThrow, plainObject } from '../../shared/validation.js';
-import { VAULT_TYPES } from '../../shared/vaults.js';
 import { SECRET_SORTS, type SecretDetail, type SecretView } from './secret.repository.js';
 import {
   type CreateSecretCommand,

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { CredentialValue } from '../../platform/credentials/credential-store.js';
-import { type Issue, ValidationError } from '../../shared/errors.js';
+import { type Issue, ValidationError } from '../../domain/errors.js';
 import {
   type AuthMethod,
   CREDENTIAL_FORMATS,
@@ -9,8 +8,9 @@ import {
   isAuthMethodOf,
   type SecretType,
   sameFieldSet,
-} from '../../shared/providers.js';
-import { checkReference, type VaultType } from '../../shared/vaults.js';
+} from '../../domain/providers.js';
+import { checkReference, type VaultType } from '../../domain/vaults.js';
+import type { CredentialValue } from '../../platform/credentials/credential-store.js';
 import type { FieldMapping } from './secret.entity.js';
 
 export const CREDENTIAL_VALUE_MAX = 4096;

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, LockMode, type MikroORM, OptimisticLockError } from '@mikro-orm/postgresql';
+import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../domain/errors.js';
+import { isUuid } from '../../domain/ids.js';
+import type { Page } from '../../domain/paging.js';
+import type { SecretType } from '../../domain/providers.js';
+import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
 import {
   type CredentialCleanup,
   queueCredentialDeletion,
@@ -7,11 +12,6 @@ import {
 import { type CredentialStore, secretRef } from '../../platform/credentials/credential-store.js';
 import { authoredBy, changedBy } from '../../platform/db/columns.js';
 import { autocommit, type Tx, unitOfWork } from '../../platform/db/unit-of-work.js';
-import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../shared/errors.js';
-import { isUuid } from '../../shared/ids.js';
-import type { Page } from '../../shared/paging.js';
-import type { SecretType } from '../../shared/providers.js';
-import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
 import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { VaultConnection } from '../vault-connections/vault-connection.entity.js';

@@ -1,5 +1,5 @@
 import { type EntityManager, LockMode } from '@mikro-orm/postgresql';
-import { ForbiddenError } from '../../shared/errors.js';
+import { ForbiddenError } from '../../domain/errors.js';
 import { Team } from './team.entity.js';
 
 export const PLAN_LIMITS = {

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import type { VaultType } from '../../domain/vaults.js';
 import { timestamp } from '../../platform/db/columns.js';
-import type { VaultType } from '../../shared/vaults.js';
 
 /** Non-secret settings of a vault connection (project, environment, ...); tokens live in the credential store. */
 export type VaultSettings = Record<string, string>;

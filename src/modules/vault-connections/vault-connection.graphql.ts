@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { descriptionSchema, nameSchema } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
@@ -15,7 +16,6 @@ import {
 } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
 import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
-import { descriptionSchema, nameSchema } from '../../shared/names.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
 import type {
   CreateVaultConnectionCommand,

@@ -1,7 +1,7 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
+import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../domain/paging.js';
+import type { VaultType } from '../../domain/vaults.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
-import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../shared/paging.js';
-import type { VaultType } from '../../shared/vaults.js';
 import { VaultConnection, type VaultSettings } from './vault-connection.entity.js';
 
 /** A vault connection as the doors show it: plain data, never its token or client secret. */

@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { descriptionSchema, nameSchema, snakeCase } from '../../domain/names.js';
+import { restListQuery } from '../../domain/paging.js';
+import { parseOrThrow } from '../../domain/validation.js';
+import { VAULT_TYPES, type VaultType } from '../../domain/vaults.js';
 import {
   conflict,
   credentialStoreUnavailable,
@@ -11,10 +15,6 @@ import {
 import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { descriptionSchema, nameSchema, snakeCase } from '../../shared/names.js';
-import { restListQuery } from '../../shared/paging.js';
-import { parseOrThrow } from '../../shared/validation.js';
-import { VAULT_TYPES, type VaultType } from '../../shared/vaults.js';
 import { VAULT_CONNECTION_SORTS, type VaultConnectionView } from './vault-connection.repository.js';
 import {
   type CreateVaultConnectionCommand,

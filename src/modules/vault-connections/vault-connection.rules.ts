@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { ValidationError } from '../../domain/errors.js';
+import { snakeCase } from '../../domain/names.js';
+import { zodIssueToIssues } from '../../domain/validation.js';
+import type { VaultType } from '../../domain/vaults.js';
 import type { CredentialValue } from '../../platform/credentials/credential-store.js';
-import { ValidationError } from '../../shared/errors.js';
-import { snakeCase } from '../../shared/names.js';
-import { zodIssueToIssues } from '../../shared/validation.js';
-import type { VaultType } from '../../shared/vaults.js';
 import type { VaultSettings } from './vault-connection.entity.js';
 
 const text = (max: number) => z.string().min(1).max(max);

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { ConflictError, NotFoundError } from '../../domain/errors.js';
+import type { Page } from '../../domain/paging.js';
+import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
 import {
   type CredentialCleanup,
   queueCredentialDeletion,
@@ -7,9 +10,6 @@ import {
 import { type CredentialStore, vaultConnectionRef } from '../../platform/credentials/credential-store.js';
 import { authoredBy, changedBy } from '../../platform/db/columns.js';
 import { unitOfWork } from '../../platform/db/unit-of-work.js';
-import { ConflictError, NotFoundError } from '../../shared/errors.js';
-import type { Page } from '../../shared/paging.js';
-import { type Actor, authorize, type RequestMeta } from '../../shared/scopes.js';
 import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { VaultConnection } from './vault-connection.entity.js';

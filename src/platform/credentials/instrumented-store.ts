@@ -1,4 +1,4 @@
-import { UnavailableError, ValidationError } from '../../shared/errors.js';
+import { UnavailableError, ValidationError } from '../../domain/errors.js';
 import type { Metrics, StoreOperation, StoreOutcome } from '../metrics.js';
 import { CredentialNotFoundError, type CredentialStore } from './credential-store.js';
 

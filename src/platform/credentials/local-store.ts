@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { UnavailableError } from '../../shared/errors.js';
+import { UnavailableError } from '../../domain/errors.js';
 import type { Sql, Tx } from '../db/unit-of-work.js';
 import { CredentialNotFoundError, type CredentialStore, type CredentialValue } from './credential-store.js';
 

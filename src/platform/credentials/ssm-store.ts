@@ -4,7 +4,7 @@ import type {
   GetParameterCommandOutput,
   PutParameterCommandOutput,
 } from '@aws-sdk/client-ssm';
-import { ConflictError, UnavailableError, ValidationError } from '../../shared/errors.js';
+import { ConflictError, UnavailableError, ValidationError } from '../../domain/errors.js';
 import type { Tx } from '../db/unit-of-work.js';
 import { startWorker } from '../worker-thread.js';
 import { CredentialNotFoundError, type CredentialStore, type CredentialValue } from './credential-store.js';

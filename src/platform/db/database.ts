@@ -2,7 +2,7 @@ import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { loadMigrations, migrationNames } from '../../../migrations/index.js';
-import { UnavailableError } from '../../shared/errors.js';
+import { UnavailableError } from '../../domain/errors.js';
 import { type EmbeddedServer, startEmbedded, templatePath } from './embedded.js';
 import { autocommit, prepareStatements } from './unit-of-work.js';
 

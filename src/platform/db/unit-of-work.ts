@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type EntityManager, type MikroORM, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
-import { ConflictError } from '../../shared/errors.js';
+import { ConflictError } from '../../domain/errors.js';
 
 /**
  * One SQL statement with the pg driver's own `$1` placeholders, run on one connection; rows as the

@@ -5,8 +5,8 @@ import FederationPlugin from '@pothos/plugin-federation';
 import RelayPlugin from '@pothos/plugin-relay';
 import ValidationPlugin, { InputValidationError } from '@pothos/plugin-validation';
 import type { z } from 'zod';
-import type { Actor, RequestMeta } from '../../shared/scopes.js';
-import { timestampInput, zodIssueToIssues } from '../../shared/validation.js';
+import type { Actor, RequestMeta } from '../../domain/scopes.js';
+import { timestampInput, zodIssueToIssues } from '../../domain/validation.js';
 import type { Services } from '../services.js';
 import StorableInputPlugin from './storable-input-plugin.js';
 

@@ -1,6 +1,6 @@
 import type { ObjectRef } from '@pothos/core';
-import { ValidationError } from '../../shared/errors.js';
-import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, type Page } from '../../shared/paging.js';
+import { ValidationError } from '../../domain/errors.js';
+import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, type Page } from '../../domain/paging.js';
 import { type BuilderTypes, builder } from './builder.js';
 
 /** Relay connections over offset pages: opaque cursors, `totalCount`, `first` ≤ 100, forward only. */

@@ -1,7 +1,7 @@
 import { InputValidationError } from '@pothos/plugin-validation';
 import { type GraphQLSchema, getNamedType, isUnionType } from 'graphql';
-import type { Issue } from '../../shared/errors.js';
-import { unstorableText } from '../../shared/validation.js';
+import type { Issue } from '../../domain/errors.js';
+import { unstorableText } from '../../domain/validation.js';
 
 /**
  * `_entities(representations: [_Any!]!)` is added by @apollo/subgraph, outside the builder, so no

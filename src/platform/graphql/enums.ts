@@ -5,9 +5,9 @@ import {
   type CredentialField,
   PROVIDERS,
   SECRET_TYPES,
-} from '../../shared/providers.js';
-import type { VaultType } from '../../shared/vaults.js';
-import { VAULT_TYPES } from '../../shared/vaults.js';
+} from '../../domain/providers.js';
+import type { VaultType } from '../../domain/vaults.js';
+import { VAULT_TYPES } from '../../domain/vaults.js';
 import { builder } from './builder.js';
 
 /** GraphQL enums use the upper-case REST strings as names and the REST strings as internal values. */

@@ -17,7 +17,7 @@ import {
   UnavailableError,
   ValidationError,
   VersionConflictError,
-} from '../../shared/errors.js';
+} from '../../domain/errors.js';
 import { poolExhausted } from '../db/database.js';
 import { builder } from './builder.js';
 

@@ -1,6 +1,6 @@
 import type { ObjectRef } from '@pothos/core';
-import { isUuid } from '../../shared/ids.js';
-import type { Actor } from '../../shared/scopes.js';
+import { isUuid } from '../../domain/ids.js';
+import type { Actor } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { loaderFor } from './loaders.js';
 

@@ -1,6 +1,6 @@
 import type { ArgBuilder } from '@pothos/core';
 import type { GraphQLResolveInfo } from 'graphql';
-import type { Actor } from '../../shared/scopes.js';
+import type { Actor } from '../../domain/scopes.js';
 import type { BuilderTypes, GraphQLContext } from './builder.js';
 import { commandPathIn, defaultInputPath, type IssuePathMapper, translate } from './error-types.js';
 

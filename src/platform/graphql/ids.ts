@@ -1,7 +1,7 @@
 import type { ArgBuilder, ObjectRef } from '@pothos/core';
 import { z } from 'zod';
-import type { Actor } from '../../shared/scopes.js';
-import { UUID_PATTERN } from '../../shared/validation.js';
+import type { Actor } from '../../domain/scopes.js';
+import { UUID_PATTERN } from '../../domain/validation.js';
 import type { BuilderTypes, GraphQLContext } from './builder.js';
 import { nullIfNotFound } from './error-types.js';
 

@@ -1,7 +1,7 @@
 import type { ArgBuilder } from '@pothos/core';
 import type { GraphQLResolveInfo } from 'graphql';
-import type { ListQuery, Page } from '../../shared/paging.js';
-import { type Actor, authorize } from '../../shared/scopes.js';
+import type { ListQuery, Page } from '../../domain/paging.js';
+import { type Actor, authorize } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { type Connection, connectionFrom, pageArgs, SortOrderEnum } from './connection.js';
 import { argumentPath, translate } from './error-types.js';

@@ -3,7 +3,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import type { IRule } from 'graphql-shield';
 
-import { assertPermitted, type Scope } from '../../shared/scopes.js';
+import { assertPermitted, type Scope } from '../../domain/scopes.js';
 import type { GraphQLContext } from './builder.js';
 import { toGraphQLError } from './error-types.js';
 

@@ -1,6 +1,6 @@
 import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from '@pothos/core';
 import { InputValidationError } from '@pothos/plugin-validation';
-import { unstorableText } from '../../shared/validation.js';
+import { unstorableText } from '../../domain/validation.js';
 
 /**
  * Checks the arguments of every field, before any other argument check or resolver runs: a string

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ConflictError, ValidationError } from '../../shared/errors.js';
+import { ConflictError, ValidationError } from '../../domain/errors.js';
 import { autocommit, type Sql, withBeforeCommit } from '../db/unit-of-work.js';
 import type { RestResponse } from './rest-errors.js';
 

@@ -5,7 +5,7 @@
  * type the views that build the bodies.
  */
 import { z } from 'zod';
-import type { Scope } from '../../shared/scopes.js';
+import type { Scope } from '../../domain/scopes.js';
 
 /** Response headers a route can name (X-Request-Id and X-RateLimit-* are on every response anyway). */
 export type ResponseHeader = 'ETag' | 'Retry-After' | 'WWW-Authenticate' | 'Idempotent-Replayed';

@@ -8,8 +8,8 @@ import {
   UnavailableError,
   ValidationError,
   VersionConflictError,
-} from '../../shared/errors.js';
-import { snakeCase } from '../../shared/names.js';
+} from '../../domain/errors.js';
+import { snakeCase } from '../../domain/names.js';
 import { poolExhausted } from '../db/database.js';
 
 export interface RestResponse {

@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import { BadRequestError } from '../../shared/errors.js';
-import { parsePathIds } from '../../shared/ids.js';
-import { type ListQuery, type Page, restPage, restPageSchema } from '../../shared/paging.js';
-import type { Actor, RequestMeta } from '../../shared/scopes.js';
-import { authorize } from '../../shared/scopes.js';
+import { BadRequestError } from '../../domain/errors.js';
+import { parsePathIds } from '../../domain/ids.js';
+import { type ListQuery, type Page, restPage, restPageSchema } from '../../domain/paging.js';
+import type { Actor, RequestMeta } from '../../domain/scopes.js';
+import { authorize } from '../../domain/scopes.js';
 import type { IdempotencyKeys } from './idempotency.js';
 import type { RouteDoc } from './rest-docs.js';
 import type { RestResponse } from './rest-errors.js';
@@ -137,7 +137,7 @@ export class RestRouter {
       Object.fromEntries(route.paramNames.map((name, i) => [name, decode(values[i] ?? '')])),
     ) as PathParams;
     // The route's scope, with its role, for the path's team (404 for another team), before the body is
-    // read: the same rule the services apply (src/shared/scopes.ts), as graphql-shield does at its door.
+    // read: the same rule the services apply (src/domain/scopes.ts), as graphql-shield does at its door.
     if (route.doc) authorize(actor, params.team_id, route.doc.scope);
     const hasBody = route.method === 'POST' || route.method === 'PATCH';
     const raw = hasBody ? await readBody() : '';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import cors from 'cors';
-import { BadRequestError, UnauthenticatedError } from '../../shared/errors.js';
-import type { Actor, RequestMeta } from '../../shared/scopes.js';
+import { BadRequestError, UnauthenticatedError } from '../../domain/errors.js';
+import type { Actor, RequestMeta } from '../../domain/scopes.js';
 import type { GraphQLDoor } from '../graphql/door.js';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssetsDir, serveGraphiQLAsset } from '../graphql/graphiql.js';
 import { describeError, requestContext } from '../logger.js';

@@ -18,8 +18,8 @@ import fc from 'fast-check';
 import { type GraphQLInputType, isEnumType, isInputObjectType, isListType, isNonNullType } from 'graphql';
 import { buildSubgraphSchema } from '../../../src/app/graphql-schema.js';
 import { buildOpenApiDocument, type JsonSchema, type OpenApiDocument } from '../../../src/app/openapi.js';
-import { AUTH_METHODS, CREDENTIAL_FIELDS, SECRET_TYPES } from '../../../src/shared/providers.js';
-import { SCOPES } from '../../../src/shared/scopes.js';
+import { AUTH_METHODS, CREDENTIAL_FIELDS, SECRET_TYPES } from '../../../src/domain/providers.js';
+import { SCOPES } from '../../../src/domain/scopes.js';
 import { type Operation, schemaOperations } from './graphql-operations.js';
 import { type HttpResult, LEAK_MARKERS, leakMarkerIn, request } from './http.js';
 
