@@ -25,6 +25,10 @@ const MIGRATIONS: { name: string; load: () => Promise<Record<string, unknown>> }
     name: 'Migration20261207000000_secret_version_default',
     load: () => import('./Migration20261207000000_secret_version_default.js'),
   },
+  {
+    name: 'Migration20261207100000_change_events',
+    load: () => import('./Migration20261207100000_change_events.js'),
+  },
 ];
 
 export const migrationNames: readonly string[] = MIGRATIONS.map((migration) => migration.name);

@@ -1,4 +1,4 @@
-import { isObjectType } from 'graphql';
+import { type GraphQLObjectType, isObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { buildExecutableSchema, buildSubgraphSchema } from '../src/app/graphql-schema.js';
 import { SCOPE_MIN_ROLE } from '../src/domain/scopes.js';
@@ -9,8 +9,8 @@ const FEDERATION_FIELDS = ['_entities', '_service'];
 
 describe('graphql-shield at the GraphQL door', () => {
   it('has a scope for every root field but the federation ones, each a scope of the scope table', () => {
-    for (const type of ['Query', 'Mutation'] as const) {
-      const fieldsOf = type === 'Query' ? schema.getQueryType() : schema.getMutationType();
+    for (const type of ['Query', 'Mutation', 'Subscription'] as const) {
+      const fieldsOf = schema.getType(type) as GraphQLObjectType;
       expect(
         Object.keys(fieldsOf!.getFields())
           .filter((f) => !FEDERATION_FIELDS.includes(f))
@@ -36,5 +36,17 @@ describe('graphql-shield at the GraphQL door', () => {
       }
     }
     expect(kept).toBeGreaterThan(100);
+  });
+
+  it('checks a subscription where its stream is opened, not at each event', () => {
+    const plain = buildSubgraphSchema();
+    const shielded = withShield(plain, { introspection: true });
+    const fields = Object.values(plain.getSubscriptionType()!.getFields());
+    expect(fields.map((f) => f.name)).toEqual(['secretEvents']);
+    for (const field of fields) {
+      const after = shielded.getSubscriptionType()!.getFields()[field.name]!;
+      expect(after.subscribe).not.toBe(field.subscribe);
+      expect(after.resolve).toBe(field.resolve);
+    }
   });
 });

@@ -83,8 +83,17 @@ export async function createApp(
       return undefined; // closed
     }
   });
-  const services = createServices(db.orm, store, logger, { authCacheTtlMs: config.AUTH_CACHE_TTL_MS });
+  const services = createServices(db.orm, store, logger, {
+    authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+    events: {
+      listenUrl: db.listenUrl,
+      pollMs: config.EVENTS_POLL_MS,
+      streamBuffer: config.EVENT_STREAM_BUFFER,
+      subscriptionsPerKey: config.SUBSCRIPTIONS_PER_KEY,
+    },
+  });
   services.cleanup.start();
+  services.events.feed.start();
   const purgeIdempotencyKeys = setInterval(
     () => void services.idempotency.purgeExpired().catch(() => {}),
     3_600_000,
@@ -118,6 +127,8 @@ export async function createApp(
         });
       }),
     async close() {
+      // Live event streams end first (their consumers resume elsewhere): they would hold the drain.
+      await services.events.feed.close();
       await closeGracefully(server);
       clearInterval(purgeIdempotencyKeys);
       await services.cleanup.stop();

@@ -9,6 +9,7 @@ import '../modules/audit/audit.graphql.js';
 import '../modules/secrets/secret-relations.graphql.js';
 import '../modules/secrets/secret-history.graphql.js';
 import '../modules/teams/team.graphql.js';
+import '../modules/events/event.graphql.js';
 import { checkEntityRepresentations } from '../platform/graphql/entity-representations.js';
 import { withShield } from '../platform/graphql/shield.js';
 

@@ -1,6 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApiKeyService } from '../modules/api-keys/api-key.service.js';
 import { AuditService } from '../modules/audit/audit.service.js';
+import { ChangeFeed, type FeedOptions } from '../modules/events/change-feed.js';
+import { EventService } from '../modules/events/event.service.js';
 import { LocationService } from '../modules/locations/location.service.js';
 import { SecretService } from '../modules/secrets/secret.service.js';
 import { SecretHistoryService } from '../modules/secrets/secret-history.service.js';
@@ -18,8 +20,15 @@ export function createServices(
   orm: MikroORM,
   store: CredentialStore,
   logger: Logger,
-  options: { authCacheTtlMs?: number } = {},
+  options: { authCacheTtlMs?: number; events?: Partial<FeedOptions> & { subscriptionsPerKey?: number } } = {},
 ): Services {
+  const { subscriptionsPerKey = 10, ...feedOptions } = options.events ?? {};
+  const feed = new ChangeFeed(orm, logger, {
+    listenUrl: null,
+    pollMs: 1000,
+    streamBuffer: 1000,
+    ...feedOptions,
+  });
   const cleanup = new CredentialCleanup(orm, store, logger);
   const secrets = new SecretService(orm, store, cleanup);
   return {
@@ -38,5 +47,6 @@ export function createServices(
     ),
     apiKeys: new ApiKeyService(orm, { logger, authCacheTtlMs: options.authCacheTtlMs }),
     audit: new AuditService(orm),
+    events: new EventService(orm, feed, { subscriptionsPerKey }),
   };
 }

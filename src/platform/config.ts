@@ -68,6 +68,14 @@ export const configSchema = z.object({
   GRAPHQL_INTROSPECTION: flag(true),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   CORS_ORIGINS: originList,
+  EVENTS_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  EVENT_STREAM_BUFFER: z.coerce.number().int().min(1).max(100_000).default(1000),
+  SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(0).default(10),
+  WEBHOOK_ALLOW_HTTP: flag(false),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag(false),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(10_000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
 });
 
 export type Config = z.output<typeof configSchema>;

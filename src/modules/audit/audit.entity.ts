@@ -14,6 +14,8 @@ export const AuditEvent = defineEntity({
     actorUserId: p.uuid().nullable(),
     actorApiKeyId: p.uuid().nullable(),
     changedFields: p.array(),
+    /** The resource's version after the change, where it has one (secrets). */
+    resourceVersion: p.integer().nullable(),
     ip: p.string().length(64).nullable(),
     userAgent: p.string().length(512).nullable(),
     requestId: p.string().length(64).nullable(),

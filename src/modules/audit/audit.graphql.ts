@@ -32,26 +32,28 @@ const AuditActorTypeEnum = builder.enumType('AuditActorType', {
   } as const,
 });
 
-const AuditActorRef = builder.objectRef<AuditEventView>('AuditActor').implement({
-  description: 'Who made the change.',
-  fields: (t) => ({
-    type: t.field({
-      type: AuditActorTypeEnum,
-      description: 'What kind of actor.',
-      resolve: (e) => actorType(e),
+export const AuditActorRef = builder
+  .objectRef<Pick<AuditEventView, 'actorUserId' | 'actorApiKeyId'>>('AuditActor')
+  .implement({
+    description: 'Who made the change.',
+    fields: (t) => ({
+      type: t.field({
+        type: AuditActorTypeEnum,
+        description: 'What kind of actor.',
+        resolve: (e) => actorType(e),
+      }),
+      userId: t.id({
+        nullable: true,
+        description: 'The user (for an API key: the member it acts for); null for SYSTEM.',
+        resolve: (e) => e.actorUserId ?? null,
+      }),
+      apiKeyId: t.id({
+        nullable: true,
+        description: 'The API key used; null unless type is API_KEY.',
+        resolve: (e) => e.actorApiKeyId ?? null,
+      }),
     }),
-    userId: t.id({
-      nullable: true,
-      description: 'The user (for an API key: the member it acts for); null for SYSTEM.',
-      resolve: (e) => e.actorUserId ?? null,
-    }),
-    apiKeyId: t.id({
-      nullable: true,
-      description: 'The API key used; null unless type is API_KEY.',
-      resolve: (e) => e.actorApiKeyId ?? null,
-    }),
-  }),
-});
+  });
 
 export const AuditEventRef = builder.objectRef<AuditEventView>('AuditEvent').implement({
   description: 'One change to a resource of the team. The log is append-only.',

@@ -10,6 +10,8 @@ export interface AuditEntry {
   resourceName: string;
   /** Names of the changed fields, never their values. */
   changedFields?: string[];
+  /** The resource's version after the change, where it has one. */
+  resourceVersion?: number;
 }
 
 /** Adds an audit event to the change's unit of work, so it commits (or not) with the change itself. */
@@ -24,6 +26,7 @@ export function recordAudit(em: EntityManager, actor: Actor, meta: RequestMeta, 
     actorUserId: actor.userId,
     actorApiKeyId: actor.apiKeyId,
     changedFields: entry.changedFields ?? [],
+    resourceVersion: entry.resourceVersion ?? null,
     ...auditColumns(meta),
     createdAt: new Date(),
   });
@@ -39,7 +42,7 @@ export function auditOf(resourceType: AuditEntry['resourceType']) {
     actor: Actor,
     meta: RequestMeta,
     action: string,
-    resource: { id: string; name: string },
+    resource: { id: string; name: string; version?: number },
     changedFields?: string[],
   ): void =>
     recordAudit(em, actor, meta, {
@@ -47,6 +50,7 @@ export function auditOf(resourceType: AuditEntry['resourceType']) {
       resourceType,
       resourceId: resource.id,
       resourceName: resource.name,
+      resourceVersion: resource.version,
       changedFields,
     });
 }

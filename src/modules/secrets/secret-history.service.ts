@@ -88,7 +88,14 @@ export class SecretHistoryService {
       Object.assign(secret, changedBy(actor.userId));
       const changedFields = [secret.storage === 'native' ? 'credentials' : 'field_mappings'];
       recordVersion(em, secret, secret.version + 1, changedFields, actor);
-      audit(em, actor, meta, 'rolled_back', secret, changedFields);
+      audit(
+        em,
+        actor,
+        meta,
+        'rolled_back',
+        { id: secret.id, name: secret.name, version: secret.version + 1 },
+        changedFields,
+      );
       return secret;
     });
     return secretView(secret);

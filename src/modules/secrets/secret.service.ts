@@ -144,7 +144,7 @@ export class SecretService {
         ...(credentials ? ['credentials'] : ['vault_connection_id', 'field_mappings']),
       ];
       recordVersion(em, created, 1, createdFields, actor);
-      audit(em, actor, meta, 'created', { id, name: command.name }, createdFields);
+      audit(em, actor, meta, 'created', { id, name: command.name, version: 1 }, createdFields);
       return created;
     });
     return secretView(secret);

@@ -11,6 +11,8 @@ export { DataDirInUseError } from './embedded.js';
 export interface Database {
   orm: MikroORM;
   embedded: boolean;
+  /** Where to `LISTEN` for notifications; null on PGlite, which delivers them to no other connection. */
+  listenUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -30,16 +32,23 @@ export interface DatabaseOptions {
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
     const orm = await initOrm(options.databaseUrl, options.poolMax, options.entities);
+    let pglite: boolean;
     try {
       await migrate(orm, true);
-      // A PGlite socket (the test suite's) runs one session for all its connections: names would clash.
       const [server] = await autocommit(orm)<{ version: string }>('select version()');
-      if (!server?.version.includes('PGlite')) prepareStatements(orm);
+      pglite = Boolean(server?.version.includes('PGlite'));
+      // A PGlite socket (the test suite's) runs one session for all its connections: names would clash.
+      if (!pglite) prepareStatements(orm);
     } catch (error) {
       await orm.close();
       throw error;
     }
-    return { orm, embedded: false, close: () => orm.close() };
+    return {
+      orm,
+      embedded: false,
+      listenUrl: pglite ? null : options.databaseUrl,
+      close: () => orm.close(),
+    };
   }
   return openEmbedded(options.embedded ?? startEmbedded(options.dataDir, pgliteTemplate), options.entities);
 }
@@ -59,6 +68,7 @@ async function openEmbedded(starting: Promise<EmbeddedServer>, entities: Entitie
   return {
     orm,
     embedded: true,
+    listenUrl: null,
     async close() {
       await opened.close();
       await embedded.close();

@@ -30,6 +30,16 @@ export function withBeforeCommit<T>(hook: BeforeCommit, run: () => Promise<T>): 
   return beforeCommit.run(hook, run);
 }
 
+const commitListeners = new WeakMap<MikroORM, Set<() => void>>();
+
+/** Calls `listener` after every unit of work on `orm` commits (e.g. to look for new change events). */
+export function onCommit(orm: MikroORM, listener: () => void): () => void {
+  const listeners = commitListeners.get(orm) ?? new Set();
+  commitListeners.set(orm, listeners);
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 /**
  * One use case's writes as one unit of work: a fresh EntityManager (nothing is shared between
  * requests), the entities loaded and changed by `work`, one flush and one transaction (with the
@@ -60,6 +70,7 @@ export async function unitOfWork<T>(
     }
     throw error;
   }
+  for (const listener of commitListeners.get(orm) ?? []) listener();
   for (const task of committed) await task();
   return result;
 }

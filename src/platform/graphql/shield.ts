@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import type { IRule } from 'graphql-shield';
 
@@ -15,7 +15,7 @@ const { allow, deny, rule, shield } = createRequire(import.meta.url)(
 ) as typeof import('graphql-shield');
 
 /** The scope each root field needs (its minimum role comes with it: `SCOPE_MIN_ROLE`). */
-export const ROOT_FIELD_SCOPES: Record<'Query' | 'Mutation', Record<string, Scope>> = {
+export const ROOT_FIELD_SCOPES: Record<'Query' | 'Mutation' | 'Subscription', Record<string, Scope>> = {
   Query: {
     secret: 'secrets:read',
     secrets: 'secrets:read',
@@ -43,6 +43,9 @@ export const ROOT_FIELD_SCOPES: Record<'Query' | 'Mutation', Record<string, Scop
     rotateApiKey: 'api_keys:create',
     revokeApiKey: 'api_keys:delete',
     deleteApiKey: 'api_keys:delete',
+  },
+  Subscription: {
+    secretEvents: 'secrets:read',
   },
 };
 
@@ -99,6 +102,7 @@ export function withShield(
         _service: introspection ? allow : authenticated,
       },
       Mutation: rulesFor('Mutation'),
+      Subscription: rulesFor('Subscription'),
     },
     {
       fallbackRule: deny,
@@ -110,5 +114,32 @@ export function withShield(
   const rootOnly = Object.fromEntries(
     Object.entries(middleware).filter(([type]) => rootTypes.includes(type)),
   );
-  return applyMiddleware(schema, rootOnly);
+  const shielded = applyMiddleware(schema, rootOnly);
+  guardSubscriptions(shielded, middleware);
+  return shielded;
+}
+
+type FieldMiddleware = (
+  resolve: GraphQLFieldResolver<unknown, unknown>,
+  ...args: Parameters<GraphQLFieldResolver<unknown, unknown>>
+) => unknown;
+
+/**
+ * Subscription fields get their rule where the stream is opened (`subscribe`): graphql-middleware
+ * wraps a field's `resolve` when it has one, which for a subscription runs once per event, after the
+ * stream has been opened without a check.
+ */
+function guardSubscriptions(
+  schema: GraphQLSchema,
+  middleware: ReturnType<ReturnType<typeof shield>['generate']>,
+) {
+  const rules = (middleware as Record<string, Record<string, FieldMiddleware | { resolve: FieldMiddleware }>>)
+    .Subscription;
+  for (const field of Object.values(schema.getSubscriptionType()?.getFields() ?? {})) {
+    const rule = rules?.[field.name];
+    const subscribe = field.subscribe;
+    if (!rule || !subscribe) throw new Error(`Subscription.${field.name} has no rule or no subscribe`);
+    const check = typeof rule === 'function' ? rule : rule.resolve;
+    field.subscribe = (parent, args, ctx, info) => check(subscribe, parent, args, ctx, info);
+  }
 }

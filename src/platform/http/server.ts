@@ -214,7 +214,11 @@ export function closeGracefully(server: Server): Promise<void> {
     server.close(() => resolve());
     for (const res of inFlightResponses.get(server) ?? []) {
       if (!res.headersSent) res.setHeader('connection', 'close');
-      else res.once('finish', () => res.socket?.end());
+      else {
+        // Taken now: the response lets go of its socket as it finishes.
+        const socket = res.socket;
+        res.once('finish', () => socket?.end());
+      }
     }
     server.closeIdleConnections();
   });

@@ -1,0 +1,272 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { listen } from '../../platform/db/notifications.js';
+import { autocommit, onCommit, type Sql } from '../../platform/db/unit-of-work.js';
+import { describeError, type Logger } from '../../platform/logger.js';
+import { type ChangeEvent, endedBefore, type FeedPosition, isAfter, type Snapshot } from './change-event.js';
+import { eventRepository } from './event.repository.js';
+
+const BATCH = 500;
+
+export interface FeedOptions {
+  /** Where to LISTEN for other processes' commits; null: none (PGlite), polling only. */
+  listenUrl: string | null;
+  /** How often to look for events nobody told this process about (another process on PGlite, a lost notification). */
+  pollMs: number;
+  /** Events a live stream may hold for a slow consumer before it ends. */
+  streamBuffer: number;
+}
+
+/** What a live stream wants: one team's events, optionally only some. */
+export interface StreamFilter {
+  teamId: string;
+  accepts(event: ChangeEvent): boolean;
+}
+
+/**
+ * The last item of a stream the server ended: its consumer fell behind (`overflow`) or the server
+ * is stopping (`shutdown`). Either way the consumer resumes with `after: lastEventId`.
+ */
+export class StreamEnded {
+  constructor(
+    readonly reason: 'overflow' | 'shutdown',
+    readonly lastEventId: string | null,
+  ) {}
+}
+
+export type StreamItem = ChangeEvent | StreamEnded;
+
+/**
+ * The process's view of the change feed. Woken by this process's commits, by the database's
+ * notifications (other processes' commits) and by a timer, it reads the new settled events once and
+ * hands them to the live streams of their team, and tells its other listeners (webhook fan-out) to
+ * look. While no stream was ever opened it reads nothing.
+ */
+export class ChangeFeed {
+  /** Everything up to here has been handed out; undefined until the first stream opens. */
+  private position: FeedPosition | undefined;
+  private readonly streams = new Set<LiveStream>();
+  private readonly listeners = new Set<() => void>();
+  private reading: Promise<void> | undefined;
+  private readAgain = false;
+  private closed = false;
+  private readonly stops: (() => unknown)[] = [];
+  private readonly sql: Sql;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly logger: Logger,
+    private readonly options: FeedOptions,
+  ) {
+    this.sql = autocommit(orm);
+  }
+
+  start(): void {
+    const wake = () => this.wake();
+    this.stops.push(onCommit(this.orm, wake));
+    if (this.options.listenUrl) {
+      const listener = listen(this.options.listenUrl, 'change_events', wake, this.logger);
+      this.stops.push(() => listener.close());
+    }
+    const timer = setInterval(wake, this.options.pollMs);
+    timer.unref();
+    this.stops.push(() => clearInterval(timer));
+  }
+
+  /** Called on every wake-up. */
+  onWake(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /** Ends every stream (its consumer resumes elsewhere with `after`) and stops listening. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const stream of this.streams) stream.end('shutdown');
+    await Promise.all(this.stops.map((stop) => stop()));
+    await this.reading;
+  }
+
+  wake(): void {
+    if (this.closed) return;
+    for (const listener of this.listeners) listener();
+    if (!this.streams.size) {
+      // Idle: nothing to read for. The next stream starts from the head of that moment.
+      this.position = undefined;
+      return;
+    }
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = this.readNew()
+      .catch((error) => this.logger.warn({ error: describeError(error) }, 'change feed: read failed'))
+      .finally(() => {
+        this.reading = undefined;
+      });
+  }
+
+  private async readNew(): Promise<void> {
+    do {
+      this.readAgain = false;
+      const events = await eventRepository.after(this.sql, this.position!, { limit: BATCH });
+      // Handed out and moved past in one synchronous step: a stream catching up compares with it.
+      for (const event of events) {
+        for (const stream of this.streams) if (stream.live) stream.offer(event);
+      }
+      if (events.length) this.position = events.at(-1)!.position;
+      if (events.length === BATCH) this.readAgain = true;
+    } while (this.readAgain && !this.closed);
+  }
+
+  /**
+   * A stream of the filter's events: after `after` (replayed from the table, then live, without a
+   * gap or a repeat), or those that commit from now on. Null when the server is stopping.
+   */
+  async open(filter: StreamFilter, after: FeedPosition | null): Promise<LiveStream | null> {
+    const now = await eventRepository.now(this.sql);
+    if (this.closed) return null;
+    this.position ??= now.head;
+    const stream = after
+      ? new LiveStream(filter, after, this.options.streamBuffer)
+      : new LiveStream(filter, now.head, this.options.streamBuffer, now.snapshot);
+    this.streams.add(stream);
+    stream.onClose(() => this.streams.delete(stream));
+    void this.catchUp(stream).catch((error) => {
+      this.logger.warn({ error: describeError(error) }, 'change feed: replay failed');
+      stream.end('shutdown');
+    });
+    return stream;
+  }
+
+  /**
+   * Replays the stream's events from the table, as fast as its consumer takes them, until it has
+   * reached the feed's position: from then on the feed hands it new events.
+   */
+  private async catchUp(stream: LiveStream): Promise<void> {
+    while (!stream.done) {
+      const through = this.position!;
+      if (!isAfter(through, stream.position)) {
+        stream.live = true;
+        return;
+      }
+      if (stream.room() === 0) {
+        await stream.roomFreed();
+        continue;
+      }
+      const limit = Math.min(BATCH, stream.room());
+      const events = await eventRepository.after(this.sql, stream.position, {
+        teamId: stream.teamId,
+        through,
+        limit,
+      });
+      for (const event of events) stream.offer(event);
+      if (events.length < limit) stream.position = through;
+    }
+  }
+}
+
+/**
+ * One subscriber's events as an async iterator. Live, it holds at most `buffer` undelivered events:
+ * one more, and it ends with StreamEnded('overflow'). `return()` (the consumer went away) ends it at once.
+ */
+export class LiveStream implements AsyncIterableIterator<StreamItem> {
+  /** Caught up: the feed hands it new events. */
+  live = false;
+  done = false;
+  private readonly queue: StreamItem[] = [];
+  private waiting: ((result: IteratorResult<StreamItem>) => void) | undefined;
+  private roomWaiter: (() => void) | undefined;
+  private lastDelivered: string | null = null;
+  private readonly closeListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly filter: StreamFilter,
+    /** The last event of the team it has been offered. */
+    public position: FeedPosition,
+    private readonly buffer: number,
+    /** Events of transactions that had ended by this snapshot are not this stream's (it started after them). */
+    private readonly since: Snapshot | null = null,
+  ) {}
+
+  /** Calls `listener` once the stream has ended (at once if it has). */
+  onClose(listener: () => void): void {
+    if (this.done) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  get teamId(): string {
+    return this.filter.teamId;
+  }
+
+  /** Takes the event if it is of this stream's team and comes after what it has been offered. */
+  offer(event: ChangeEvent): void {
+    if (this.done || event.teamId !== this.filter.teamId || !isAfter(event.position, this.position)) return;
+    this.position = event.position;
+    if (!this.filter.accepts(event) || (this.since && endedBefore(this.since, event.position.tx))) return;
+    if (this.queue.length >= this.buffer) this.end('overflow');
+    else this.enqueue(event);
+  }
+
+  /** Ends the stream: undelivered events are dropped, and a reason, when given, is its last item. */
+  end(reason?: StreamEnded['reason']): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.length = 0;
+    for (const listener of this.closeListeners.splice(0)) listener();
+    this.roomWaiter?.();
+    if (reason) this.enqueue(new StreamEnded(reason, this.lastDelivered));
+    else this.settle({ value: undefined, done: true });
+  }
+
+  room(): number {
+    return this.buffer - this.queue.length;
+  }
+
+  roomFreed(): Promise<void> {
+    return new Promise((resolve) => {
+      this.roomWaiter = resolve;
+    });
+  }
+
+  private enqueue(item: StreamItem): void {
+    if (this.waiting) this.settle(this.delivered(item));
+    else this.queue.push(item);
+  }
+
+  private delivered(item: StreamItem): IteratorResult<StreamItem> {
+    if (!(item instanceof StreamEnded)) this.lastDelivered = item.id;
+    return { value: item, done: false };
+  }
+
+  private settle(result: IteratorResult<StreamItem>): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.(result);
+  }
+
+  next(): Promise<IteratorResult<StreamItem>> {
+    const item = this.queue.shift();
+    if (item) {
+      const freed = this.roomWaiter;
+      this.roomWaiter = undefined;
+      freed?.();
+      return Promise.resolve(this.delivered(item));
+    }
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<StreamItem>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}

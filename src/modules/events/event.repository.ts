@@ -1,0 +1,94 @@
+import type { Sql } from '../../platform/db/unit-of-work.js';
+import {
+  type ChangeEvent,
+  eventTypeOf,
+  type FeedPosition,
+  parseSnapshot,
+  type ResourceType,
+  type Snapshot,
+} from './change-event.js';
+
+interface EventRow {
+  id: string;
+  team_id: string;
+  event_type: string;
+  resource_type: string;
+  resource_id: string;
+  resource_name: string;
+  resource_version: number | null;
+  changed_fields: string[];
+  actor_user_id: string | null;
+  actor_api_key_id: string | null;
+  created_at: Date;
+  tx_id: string;
+  seq: string;
+}
+
+const COLUMNS = `id, team_id, event_type, resource_type, resource_id, resource_name, resource_version,
+  changed_fields, actor_user_id, actor_api_key_id, created_at, tx_id::text as tx_id, seq::text as seq`;
+
+/** Only transactions older than every running one: no event can later appear behind these. */
+const SETTLED = 'tx_id < pg_snapshot_xmin(pg_current_snapshot())';
+
+function toEvent(row: EventRow): ChangeEvent {
+  return {
+    id: row.id,
+    type: eventTypeOf(row.resource_type, row.event_type, row.changed_fields),
+    teamId: row.team_id,
+    resourceType: row.resource_type as ResourceType,
+    resourceId: row.resource_id,
+    resourceName: row.resource_name,
+    version: row.resource_version,
+    changedFields: row.changed_fields,
+    actorUserId: row.actor_user_id,
+    actorApiKeyId: row.actor_api_key_id,
+    occurredAt: row.created_at,
+    position: { tx: row.tx_id, seq: row.seq },
+  };
+}
+
+/** The feed of change events: the audit table in commit-safe order. */
+export const eventRepository = {
+  /** The settled events after `position` (of one team, and up to `through`, when given), oldest first. */
+  async after(
+    sql: Sql,
+    position: FeedPosition,
+    { teamId, through, limit }: { teamId?: string; through?: FeedPosition; limit: number },
+  ): Promise<ChangeEvent[]> {
+    const values: unknown[] = [position.tx, position.seq, limit];
+    const where = [`(tx_id, seq) > ($1::xid8, $2::bigint)`, SETTLED];
+    if (teamId) where.push(`team_id = $${values.push(teamId)}`);
+    if (through)
+      where.push(`(tx_id, seq) <= ($${values.push(through.tx)}::xid8, $${values.push(through.seq)}::bigint)`);
+    const rows = await sql<EventRow>(
+      `select ${COLUMNS} from audit_events where ${where.join(' and ')} order by tx_id, seq limit $3`,
+      values,
+    );
+    return rows.map(toEvent);
+  },
+
+  /**
+   * Now, for a stream that starts now: the position of the last settled event (every event after it
+   * is later in the feed) and the snapshot that tells which of those had committed already.
+   */
+  async now(sql: Sql): Promise<{ head: FeedPosition; snapshot: Snapshot }> {
+    const [row] = await sql<{ tx_id: string | null; seq: string | null; snapshot: string }>(
+      `select last.tx_id::text as tx_id, last.seq::text as seq, pg_current_snapshot()::text as snapshot
+       from (select 1) now left join lateral (select tx_id, seq from audit_events where ${SETTLED}
+         order by tx_id desc, seq desc limit 1) last on true`,
+    );
+    return {
+      head: { tx: row?.tx_id ?? '0', seq: row?.seq ?? '0' },
+      snapshot: parseSnapshot(row!.snapshot),
+    };
+  },
+
+  /** The position of one of the team's events, or null when the team has no such event. */
+  async positionOf(sql: Sql, teamId: string, eventId: string): Promise<FeedPosition | null> {
+    const [row] = await sql<{ tx_id: string; seq: string }>(
+      'select tx_id::text as tx_id, seq::text as seq from audit_events where id = $1 and team_id = $2',
+      [eventId, teamId],
+    );
+    return row ? { tx: row.tx_id, seq: row.seq } : null;
+  },
+};
