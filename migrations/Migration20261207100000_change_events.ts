@@ -21,16 +21,18 @@ export class Migration20261207100000_change_events extends Migration {
     this.addSql(`create table webhooks (
       id uuid primary key,
       team_id uuid not null references teams (id) on delete cascade,
+      name varchar(255) not null,
+      description text,
       url varchar(2048) not null,
-      description varchar(1000),
       event_types text[] not null default '{}',
       signing_secret varchar(128) not null,
       active boolean not null default true,
-      created_by uuid,
-      created_at timestamptz not null,
-      updated_at timestamptz not null
+      created_at timestamptz(3) not null,
+      created_by uuid not null,
+      updated_at timestamptz(3) not null,
+      updated_by uuid not null,
+      constraint webhooks_team_name_unique unique (team_id, name)
     );`);
-    this.addSql('create index webhooks_team on webhooks (team_id, created_at, id);');
     this.addSql(`create table webhook_deliveries (
       id uuid primary key,
       webhook_id uuid not null references webhooks (id) on delete cascade,
@@ -39,11 +41,11 @@ export class Migration20261207100000_change_events extends Migration {
       payload jsonb not null,
       status varchar(16) not null default 'pending',
       attempts integer not null default 0,
-      next_attempt_at timestamptz not null,
+      next_attempt_at timestamptz(3) not null,
       last_status_code integer,
       last_error varchar(500),
-      created_at timestamptz not null,
-      delivered_at timestamptz,
+      created_at timestamptz(3) not null,
+      delivered_at timestamptz(3),
       constraint webhook_deliveries_once unique (webhook_id, event_id)
     );`);
     this.addSql(

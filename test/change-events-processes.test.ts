@@ -1,13 +1,14 @@
 /**
  * Change events across instances on one database: a change committed by one instance reaches a
- * subscriber of another within a second (on a PostgreSQL server through LISTEN/NOTIFY; on the
- * embedded database, which serves one process, through the feed's polling).
+ * subscriber of another, and a webhook receiver, within a second (on a PostgreSQL server through
+ * LISTEN/NOTIFY; on the embedded database, which serves one process, through the feed's polling).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createNativeSecret } from './support/factories.js';
 import { graphql, rest, TEST_CREDENTIAL_KEY, useApp, useApps } from './support/harness.js';
 import { type ServerProcess, startServerProcess } from './support/scenarios/processes.js';
 import { SECRET_EVENTS, subscribe } from './support/sse.js';
+import { startReceiver } from './support/webhook-receiver.js';
 
 const ROTATE = /* GraphQL */ `
   mutation Rotate($teamId: ID!, $secretId: ID!) {
@@ -68,25 +69,57 @@ describe('two app instances on one database (every test database)', () => {
 // Real server processes need a real PostgreSQL server: the embedded database is one process by design.
 if (inject('databaseKind') === 'server')
   describe('server processes on one PostgreSQL', () => {
-    const t = useApp({ env: { LOG_LEVEL: 'warn' } });
+    // A database of their own: every app drains the webhook outbox of its database with its settings.
+    const loopbackReceivers = { WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
+    const t = useApp({ env: { LOG_LEVEL: 'warn', ...loopbackReceivers }, database: 'own' });
     const servers: ServerProcess[] = [];
+    let target: Awaited<ReturnType<typeof startReceiver>>;
     beforeAll(async () => {
+      target = await startReceiver();
       // The default poll (1 s) is a safety net only: NOTIFY must bring the event well within a second.
       const env = {
-        DATABASE_URL: inject('databaseUrl'),
+        DATABASE_URL: t.config.DATABASE_URL,
         CREDENTIAL_KEY: TEST_CREDENTIAL_KEY,
         DATABASE_POOL_MAX: '5',
         EVENTS_POLL_MS: '60000',
+        ...loopbackReceivers,
       };
       servers.push(...(await Promise.all([1, 2].map(() => startServerProcess(env)))));
     }, 120_000);
     afterAll(async () => {
-      await Promise.all(servers.map((s) => s.stop()));
+      await Promise.all([...servers.map((s) => s.stop()), target?.close()]);
     });
 
     it('a rotation through one process is seen by a subscriber of the other, once, within a second', async () => {
       const team = await t.newTeam();
       const secret = await createNativeSecret(t, team);
       await rotationsReachAnotherInstance(servers[0]!.url, servers[1]!.url, team, secret.id);
+    });
+
+    it('a rotation through either process reaches a webhook receiver once each, within a second', async () => {
+      const team = await t.newTeam();
+      const secret = await createNativeSecret(t, team);
+      const [a, b] = [servers[0]!.url, servers[1]!.url];
+      const hook = await rest(a, team.ownerKey)('POST', `/v1/teams/${team.teamId}/webhooks`, {
+        name: 'rotations',
+        url: target.url,
+        event_types: ['secret.rotated'],
+      });
+      expect(hook.status, hook.text).toBe(201);
+      await graphql(b, team.ownerKey)('{ __typename }');
+      let started = Date.now();
+      await rest(a, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${secret.id}`, {
+        credentials: { access_key_id: 'AKIAREST', secret_access_key: 'r-rotated-value-000000000000' },
+      });
+      const [first] = await target.waitFor(1, 1000);
+      expect(first!.at - started).toBeLessThan(1000);
+      started = Date.now();
+      await graphql(b, team.ownerKey)(ROTATE, { teamId: team.teamId, secretId: secret.id });
+      const [, second] = await target.waitFor(2, 1000);
+      expect(second!.at - started).toBeLessThan(1000);
+      expect([first, second].map((d) => JSON.parse(d!.body).resource.version)).toEqual([2, 3]);
+      expect(new Set([first, second].map((d) => d!.headers['x-event-id'])).size).toBe(2);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(target.received).toHaveLength(2);
     });
   });

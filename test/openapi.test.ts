@@ -703,6 +703,26 @@ describe('REST responses match the document', () => {
     await expectStatus(api('GET', `${base}/audit-logs?from=yesterday`), 422);
     await expectStatus(api('GET', `/v1/teams/${other.teamId}/audit-logs`), 404);
 
+    // Webhooks.
+    const hook = (
+      await expectStatus(
+        // Inactive: an active webhook on the shared database would have every app fan events out.
+        api('POST', `${base}/webhooks`, { name: 'hook', url: 'https://hooks.example.com/a', active: false }),
+        201,
+      )
+    ).body;
+    await expectStatus(
+      api('POST', `${base}/webhooks`, { name: 'hook', url: 'https://hooks.example.com/b' }),
+      409,
+    );
+    await expectStatus(api('POST', `${base}/webhooks`, { name: 'local', url: 'https://127.0.0.1/' }), 422);
+    await expectStatus(api('GET', `${base}/webhooks?sort_by=name`), 200);
+    await expectStatus(api('GET', `${base}/webhooks/${hook.id}`), 200);
+    await expectStatus(api('GET', `${base}/webhooks/${missing}`), 404);
+    await expectStatus(api('PATCH', `${base}/webhooks/${hook.id}`, { description: 'docs' }), 200);
+    await expectStatus(api('GET', `${base}/webhooks/${hook.id}/deliveries`), 200);
+    await expectStatus(api('DELETE', `${base}/webhooks/${hook.id}`), 204);
+
     // Rate limits: X-RateLimit-* on every response, then 429 with Retry-After.
     const limitedTeam = await limited.newTeam();
     const hammer = rest(limited.url, limitedTeam.ownerKey);

@@ -91,7 +91,16 @@ export async function createApp(
       streamBuffer: config.EVENT_STREAM_BUFFER,
       subscriptionsPerKey: config.SUBSCRIPTIONS_PER_KEY,
     },
+    webhooks: {
+      allowHttp: config.WEBHOOK_ALLOW_HTTP,
+      allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+    },
+    metrics,
   });
+  metrics.observeLiveStreams(() => services.events.feed.openStreams);
   services.cleanup.start();
   services.events.feed.start();
   const purgeIdempotencyKeys = setInterval(
@@ -130,6 +139,7 @@ export async function createApp(
       // Live event streams end first (their consumers resume elsewhere): they would hold the drain.
       await services.events.feed.close();
       await closeGracefully(server);
+      await services.webhooks.dispatcher.close();
       clearInterval(purgeIdempotencyKeys);
       await services.cleanup.stop();
       // Pending last_used_at values are written while the database is still open.

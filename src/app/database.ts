@@ -4,6 +4,7 @@ import { Location } from '../modules/locations/location.entity.js';
 import { Secret, SecretVersion } from '../modules/secrets/secret.entity.js';
 import { Membership, Team, User } from '../modules/teams/team.entity.js';
 import { VaultConnection } from '../modules/vault-connections/vault-connection.entity.js';
+import { Webhook } from '../modules/webhooks/webhook.entity.js';
 import type { Config } from '../platform/config.js';
 import { type DatabaseOptions, openDatabase } from '../platform/db/database.js';
 
@@ -18,6 +19,7 @@ export const ENTITIES = [
   VaultConnection,
   AuditEvent,
   SecretVersion,
+  Webhook,
 ];
 
 /** The configured database (DATABASE_URL's server, else the embedded one under DATA_DIR), migrated. */

@@ -10,6 +10,7 @@ import '../modules/secrets/secret-relations.graphql.js';
 import '../modules/secrets/secret-history.graphql.js';
 import '../modules/teams/team.graphql.js';
 import '../modules/events/event.graphql.js';
+import '../modules/webhooks/webhook.graphql.js';
 import { checkEntityRepresentations } from '../platform/graphql/entity-representations.js';
 import { withShield } from '../platform/graphql/shield.js';
 

@@ -90,6 +90,10 @@ const TAGS = [
   },
   { name: 'API keys', description: 'Keys of the team, each acting for the member who created it.' },
   { name: 'Audit log', description: 'Every change, append-only.' },
+  {
+    name: 'Webhooks',
+    description: "Endpoints the team's change events are POSTed to, signed (see docs/events.md).",
+  },
   { name: 'Service', description: 'Health, readiness and this document. No API key needed.' },
 ];
 

@@ -4,6 +4,7 @@ import { locationRoutes } from '../modules/locations/location.rest.js';
 import { secretRoutes } from '../modules/secrets/secret.rest.js';
 import { secretHistoryRoutes } from '../modules/secrets/secret-history.rest.js';
 import { vaultConnectionRoutes } from '../modules/vault-connections/vault-connection.rest.js';
+import { webhookRoutes } from '../modules/webhooks/webhook.rest.js';
 import type { Route } from '../platform/http/rest-router.js';
 import type { Services } from './services.js';
 
@@ -16,5 +17,6 @@ export function restRoutes(services: Services): Route[] {
     ...vaultConnectionRoutes(services),
     ...apiKeyRoutes(services),
     ...auditRoutes(services),
+    ...webhookRoutes(services),
   ];
 }

@@ -7,10 +7,13 @@ import { LocationService } from '../modules/locations/location.service.js';
 import { SecretService } from '../modules/secrets/secret.service.js';
 import { SecretHistoryService } from '../modules/secrets/secret-history.service.js';
 import { VaultConnectionService } from '../modules/vault-connections/vault-connection.service.js';
+import type { DispatcherOptions } from '../modules/webhooks/webhook.dispatcher.js';
+import { WebhookService } from '../modules/webhooks/webhook.service.js';
 import { CredentialCleanup } from '../platform/credentials/credential-cleanup.js';
 import type { CredentialStore } from '../platform/credentials/credential-store.js';
 import { IdempotencyKeys } from '../platform/http/idempotency.js';
 import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
 import type { Services } from '../platform/services.js';
 
 export type { Services };
@@ -20,7 +23,12 @@ export function createServices(
   orm: MikroORM,
   store: CredentialStore,
   logger: Logger,
-  options: { authCacheTtlMs?: number; events?: Partial<FeedOptions> & { subscriptionsPerKey?: number } } = {},
+  options: {
+    authCacheTtlMs?: number;
+    events?: Partial<FeedOptions> & { subscriptionsPerKey?: number };
+    webhooks?: Partial<DispatcherOptions>;
+    metrics?: Metrics;
+  } = {},
 ): Services {
   const { subscriptionsPerKey = 10, ...feedOptions } = options.events ?? {};
   const feed = new ChangeFeed(orm, logger, {
@@ -29,6 +37,20 @@ export function createServices(
     streamBuffer: 1000,
     ...feedOptions,
   });
+  const webhooks = new WebhookService(
+    orm,
+    logger,
+    {
+      allowHttp: false,
+      allowPrivateNetworks: false,
+      timeoutMs: 10_000,
+      retryBaseMs: 10_000,
+      maxAttempts: 12,
+      ...options.webhooks,
+    },
+    options.metrics,
+  );
+  feed.onWake((poll) => webhooks.dispatcher.wake(poll));
   const cleanup = new CredentialCleanup(orm, store, logger);
   const secrets = new SecretService(orm, store, cleanup);
   return {
@@ -48,5 +70,6 @@ export function createServices(
     apiKeys: new ApiKeyService(orm, { logger, authCacheTtlMs: options.authCacheTtlMs }),
     audit: new AuditService(orm),
     events: new EventService(orm, feed, { subscriptionsPerKey }),
+    webhooks,
   };
 }

@@ -24,6 +24,10 @@ export const SCOPE_MIN_ROLE = {
   'api_keys:create': WRITE,
   'api_keys:delete': WRITE,
   'audit:read': READ,
+  'webhooks:read': READ,
+  'webhooks:create': WRITE,
+  'webhooks:update': WRITE,
+  'webhooks:delete': WRITE,
 } as const satisfies Record<string, Role>;
 
 export type Scope = keyof typeof SCOPE_MIN_ROLE;

@@ -75,6 +75,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhookDeliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook deliveries: queued (an event for a webhook), then each attempt delivered, retrying or failed (given up)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private liveStreams: () => number = () => 0;
+
   private pool: () => PoolStats | undefined = () => undefined;
   private readonly operationNames = new Set<string>();
 
@@ -92,6 +101,15 @@ export class Metrics {
           this.set(stats ? read(stats) : 0);
         },
       });
+    const liveStreams = () => this.liveStreams();
+    new Gauge({
+      name: 'graphql_live_streams',
+      help: 'Open GraphQL subscription streams (change events) on this instance',
+      registers: [this.registry],
+      collect() {
+        this.set(liveStreams());
+      },
+    });
     gauge('db_pool_connections_used', 'Database connections lent out of the pool', (p) => p.numUsed());
     gauge('db_pool_connections_free', 'Idle database connections in the pool', (p) => p.numFree());
     gauge('db_pool_pending_acquires', 'Callers waiting for a database connection from the pool', (p) =>
@@ -100,6 +118,11 @@ export class Metrics {
     gauge('db_pool_pending_creates', 'Database connections being opened by the pool', (p) =>
       p.numPendingCreates(),
     );
+  }
+
+  /** Where the live-streams gauge reads from. */
+  observeLiveStreams(source: () => number): void {
+    this.liveStreams = source;
   }
 
   /** Where the pool gauges read from; called once the database is open. */

@@ -50,6 +50,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     // The auth cache is tested on its own (test/auth-cache.test.ts); other tests change keys and
     // memberships by SQL, as another process would, and expect the very next request to see it.
     AUTH_CACHE_TTL_MS: '0',
+    // Each app follows change events on its own commits; the poll (a safety net) would put statements
+    // of its own among those tests record. Tests of events across apps set a short one.
+    EVENTS_POLL_MS: '60000',
     ...env,
   });
   const logs: string[] = [];

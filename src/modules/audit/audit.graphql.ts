@@ -11,6 +11,7 @@ const AUDIT_RESOURCE_DESCRIPTIONS: Record<AuditResourceType, string> = {
   location: 'A location.',
   vault_connection: 'A vault connection.',
   api_key: 'An API key.',
+  webhook: 'A webhook.',
 };
 
 const AuditResourceTypeEnum = builder.enumType('AuditResourceType', {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor, RequestMeta } from '../../domain/scopes.js';
+import { announceCommit } from '../../platform/db/unit-of-work.js';
 import { AuditEvent } from './audit.entity.js';
 
 export interface AuditEntry {
   eventType: string;
-  resourceType: 'secret' | 'location' | 'vault_connection' | 'api_key';
+  resourceType: 'secret' | 'location' | 'vault_connection' | 'api_key' | 'webhook';
   resourceId: string;
   resourceName: string;
   /** Names of the changed fields, never their values. */
@@ -14,8 +15,12 @@ export interface AuditEntry {
   resourceVersion?: number;
 }
 
-/** Adds an audit event to the change's unit of work, so it commits (or not) with the change itself. */
+/**
+ * Adds an audit event to the change's unit of work, so it commits (or not) with the change itself;
+ * its commit wakes this process's change feed.
+ */
 export function recordAudit(em: EntityManager, actor: Actor, meta: RequestMeta, entry: AuditEntry): void {
+  announceCommit(em);
   em.create(AuditEvent, {
     id: randomUUID(),
     teamId: actor.teamId,

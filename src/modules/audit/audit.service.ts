@@ -10,6 +10,7 @@ export const AUDIT_RESOURCE_TYPES = [
   'location',
   'vault_connection',
   'api_key',
+  'webhook',
 ] as const satisfies readonly AuditEntry['resourceType'][];
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 

@@ -44,9 +44,12 @@ export const EVENT_TYPES = [
   'api_key.rotated',
   'api_key.revoked',
   'api_key.deleted',
+  'webhook.created',
+  'webhook.updated',
+  'webhook.deleted',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
-export type ResourceType = 'secret' | 'location' | 'vault_connection' | 'api_key';
+export type ResourceType = 'secret' | 'location' | 'vault_connection' | 'api_key' | 'webhook';
 
 /** The fields whose change means consumers of the secret must read it again. */
 const VALUE_FIELDS = new Set(['credentials', 'field_mappings']);

@@ -39,13 +39,13 @@ export type StreamItem = ChangeEvent | StreamEnded;
  * The process's view of the change feed. Woken by this process's commits, by the database's
  * notifications (other processes' commits) and by a timer, it reads the new settled events once and
  * hands them to the live streams of their team, and tells its other listeners (webhook fan-out) to
- * look. While no stream was ever opened it reads nothing.
+ * look. While no stream is open it reads nothing.
  */
 export class ChangeFeed {
   /** Everything up to here has been handed out; undefined until the first stream opens. */
   private position: FeedPosition | undefined;
   private readonly streams = new Set<LiveStream>();
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(poll: boolean) => void>();
   private reading: Promise<void> | undefined;
   private readAgain = false;
   private closed = false;
@@ -67,13 +67,13 @@ export class ChangeFeed {
       const listener = listen(this.options.listenUrl, 'change_events', wake, this.logger);
       this.stops.push(() => listener.close());
     }
-    const timer = setInterval(wake, this.options.pollMs);
+    const timer = setInterval(() => this.wake(true), this.options.pollMs);
     timer.unref();
     this.stops.push(() => clearInterval(timer));
   }
 
-  /** Called on every wake-up. */
-  onWake(listener: () => void): void {
+  /** Called on every wake-up; `poll` says it is the timer's. */
+  onWake(listener: (poll: boolean) => void): void {
     this.listeners.add(listener);
   }
 
@@ -89,9 +89,9 @@ export class ChangeFeed {
     await this.reading;
   }
 
-  wake(): void {
+  wake(poll = false): void {
     if (this.closed) return;
-    for (const listener of this.listeners) listener();
+    for (const listener of this.listeners) listener(poll);
     if (!this.streams.size) {
       // Idle: nothing to read for. The next stream starts from the head of that moment.
       this.position = undefined;
@@ -111,7 +111,8 @@ export class ChangeFeed {
   private async readNew(): Promise<void> {
     do {
       this.readAgain = false;
-      const events = await eventRepository.after(this.sql, this.position!, { limit: BATCH });
+      const teamIds = [...new Set([...this.streams].map((stream) => stream.teamId))];
+      const events = await eventRepository.after(this.sql, this.position!, { teamIds, limit: BATCH });
       // Handed out and moved past in one synchronous step: a stream catching up compares with it.
       for (const event of events) {
         for (const stream of this.streams) if (stream.live) stream.offer(event);
@@ -158,7 +159,7 @@ export class ChangeFeed {
       }
       const limit = Math.min(BATCH, stream.room());
       const events = await eventRepository.after(this.sql, stream.position, {
-        teamId: stream.teamId,
+        teamIds: [stream.teamId],
         through,
         limit,
       });

@@ -19,7 +19,8 @@ interface EventRow {
   changed_fields: string[];
   actor_user_id: string | null;
   actor_api_key_id: string | null;
-  created_at: Date;
+  /** As the ORM's driver setup returns timestamps: text. */
+  created_at: string;
   tx_id: string;
   seq: string;
 }
@@ -42,22 +43,22 @@ function toEvent(row: EventRow): ChangeEvent {
     changedFields: row.changed_fields,
     actorUserId: row.actor_user_id,
     actorApiKeyId: row.actor_api_key_id,
-    occurredAt: row.created_at,
+    occurredAt: new Date(row.created_at),
     position: { tx: row.tx_id, seq: row.seq },
   };
 }
 
 /** The feed of change events: the audit table in commit-safe order. */
 export const eventRepository = {
-  /** The settled events after `position` (of one team, and up to `through`, when given), oldest first. */
+  /** The settled events after `position` (of some teams, and up to `through`, when given), oldest first. */
   async after(
     sql: Sql,
     position: FeedPosition,
-    { teamId, through, limit }: { teamId?: string; through?: FeedPosition; limit: number },
+    { teamIds, through, limit }: { teamIds?: string[]; through?: FeedPosition; limit: number },
   ): Promise<ChangeEvent[]> {
     const values: unknown[] = [position.tx, position.seq, limit];
     const where = [`(tx_id, seq) > ($1::xid8, $2::bigint)`, SETTLED];
-    if (teamId) where.push(`team_id = $${values.push(teamId)}`);
+    if (teamIds) where.push(`team_id = any($${values.push(teamIds)}::uuid[])`);
     if (through)
       where.push(`(tx_id, seq) <= ($${values.push(through.tx)}::xid8, $${values.push(through.seq)}::bigint)`);
     const rows = await sql<EventRow>(

@@ -3,8 +3,8 @@ import { ForbiddenError } from '../../domain/errors.js';
 import { Team } from './team.entity.js';
 
 export const PLAN_LIMITS = {
-  free: { secrets: 5, vault_connections: 1, api_keys: 2 },
-  pro: { secrets: 100, vault_connections: 10, api_keys: 25 },
+  free: { secrets: 5, vault_connections: 1, api_keys: 2, webhooks: 2 },
+  pro: { secrets: 100, vault_connections: 10, api_keys: 25, webhooks: 25 },
 } as const;
 
 export type LimitedResource = keyof (typeof PLAN_LIMITS)['free'];
@@ -13,6 +13,7 @@ const LABELS: Record<LimitedResource, string> = {
   secrets: 'secrets',
   vault_connections: 'vault connections',
   api_keys: 'active API keys',
+  webhooks: 'webhooks',
 };
 
 export class PlanLimitError extends ForbiddenError {

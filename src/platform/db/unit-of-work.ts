@@ -20,6 +20,7 @@ const UNIQUE_MESSAGES: Record<string, string> = {
   secrets_team_name_unique: 'A secret with this name already exists in the team',
   locations_team_name_unique: 'A location with this name already exists in the team',
   vault_connections_team_name_unique: 'A vault connection with this name already exists in the team',
+  webhooks_team_name_unique: 'A webhook with this name already exists in the team',
 };
 
 /** Work the current request wants done inside each of its units of work, just before the commit. */
@@ -31,8 +32,14 @@ export function withBeforeCommit<T>(hook: BeforeCommit, run: () => Promise<T>): 
 }
 
 const commitListeners = new WeakMap<MikroORM, Set<() => void>>();
+const announced = new WeakSet<EntityManager>();
 
-/** Calls `listener` after every unit of work on `orm` commits (e.g. to look for new change events). */
+/** Has the onCommit listeners told when the unit of work on `em` commits (it wrote something they follow). */
+export function announceCommit(em: EntityManager): void {
+  announced.add(em);
+}
+
+/** Calls `listener` after each unit of work on `orm` that announced its commit has committed. */
 export function onCommit(orm: MikroORM, listener: () => void): () => void {
   const listeners = commitListeners.get(orm) ?? new Set();
   commitListeners.set(orm, listeners);
@@ -70,7 +77,7 @@ export async function unitOfWork<T>(
     }
     throw error;
   }
-  for (const listener of commitListeners.get(orm) ?? []) listener();
+  if (announced.has(em)) for (const listener of commitListeners.get(orm) ?? []) listener();
   for (const task of committed) await task();
   return result;
 }

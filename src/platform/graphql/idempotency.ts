@@ -74,7 +74,7 @@ async function idempotent<T>(
   return executed ? executed.result : (response.body as T);
 }
 
-/** A new API key (create, rotate): retries get a ConflictError instead of the key again. */
+/** A new API key (create, rotate) or webhook signing secret: retries get a ConflictError instead of the secret again. */
 function holdsOneTimeSecret(result: unknown): boolean {
-  return typeof result === 'object' && result !== null && 'fullKey' in result;
+  return typeof result === 'object' && result !== null && ('fullKey' in result || 'signingSecret' in result);
 }

@@ -26,6 +26,9 @@ export const ROOT_FIELD_SCOPES: Record<'Query' | 'Mutation' | 'Subscription', Re
     apiKey: 'api_keys:read',
     apiKeys: 'api_keys:read',
     auditEvents: 'audit:read',
+    webhook: 'webhooks:read',
+    webhooks: 'webhooks:read',
+    webhookDeliveries: 'webhooks:read',
   },
   Mutation: {
     createSecret: 'secrets:create',
@@ -43,6 +46,9 @@ export const ROOT_FIELD_SCOPES: Record<'Query' | 'Mutation' | 'Subscription', Re
     rotateApiKey: 'api_keys:create',
     revokeApiKey: 'api_keys:delete',
     deleteApiKey: 'api_keys:delete',
+    createWebhook: 'webhooks:create',
+    updateWebhook: 'webhooks:update',
+    deleteWebhook: 'webhooks:delete',
   },
   Subscription: {
     secretEvents: 'secrets:read',

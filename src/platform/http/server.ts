@@ -85,7 +85,8 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
     res.setHeader('x-request-id', requestId);
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     const url = new URL(req.url ?? '/', 'http://localhost');
-    res.on('finish', () => {
+    // 'close', not 'finish': a stream the client left (a subscription) never finishes, and counts too.
+    res.once('close', () => {
       const elapsed = performance.now() - started;
       if (logger.isLevelEnabled('info')) {
         logger.info(

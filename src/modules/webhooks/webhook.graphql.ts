@@ -1,0 +1,271 @@
+import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import type { ListQuery } from '../../domain/paging.js';
+import { builder } from '../../platform/graphql/builder.js';
+import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
+import { deletedResult, directResult, wrappedResult } from '../../platform/graphql/error-types.js';
+import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
+import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import {
+  listArgs,
+  listConnection,
+  listQuery,
+  orderInput,
+  type TeamList,
+} from '../../platform/graphql/lists.js';
+import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
+import { EVENT_TYPES, type EventType } from '../events/change-event.js';
+import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
+import { type CreateWebhookCommand, eventTypesSchema, type UpdateWebhookCommand } from './webhook.rules.js';
+import type { WebhookIds } from './webhook.service.js';
+
+/** `secret.rotated` as the GraphQL enum value SECRET_ROTATED. */
+const EventTypeEnum = builder.enumType('EventType', {
+  description:
+    'A kind of change event, as webhooks deliver it in `type` (e.g. SECRET_ROTATED is `secret.rotated`).',
+  values: Object.fromEntries(
+    EVENT_TYPES.map((type) => [
+      type.replace('.', '_').toUpperCase(),
+      { value: type, description: `\`${type}\`` },
+    ]),
+  ) as Record<string, { value: EventType; description: string }>,
+});
+
+const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
+  description: 'Where a delivery stands.',
+  values: {
+    PENDING: { value: 'pending', description: 'Not delivered yet: tried again at nextAttemptAt.' },
+    DELIVERED: { value: 'delivered', description: 'The receiver answered 2xx.' },
+    FAILED: { value: 'failed', description: 'Given up after the last attempt.' },
+  } as const,
+});
+
+const WebhookRef = builder.objectRef<WebhookView>('Webhook').implement({
+  description:
+    "An endpoint the team's change events are POSTed to, signed with X-Signature. Its signing secret is shown once, by createWebhook.",
+  fields: (t) => ({
+    ...namedFields(t, 'webhook'),
+    url: t.exposeString('url', { description: 'Where events are POSTed.' }),
+    eventTypes: t.field({
+      type: [EventTypeEnum],
+      description: 'The event types delivered; empty: all.',
+      resolve: (w) => w.eventTypes,
+    }),
+    active: t.exposeBoolean('active', { description: 'false: nothing is delivered.' }),
+    ...changeTrackingFields(t, 'webhook'),
+  }),
+});
+
+const WebhookDeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').implement({
+  description: "One event's delivery to a webhook: its outcome so far (never the receiver's answer).",
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The delivery id, sent as X-Delivery-Id.' }),
+    eventId: t.exposeID('eventId', {
+      description: 'The event, sent as X-Event-Id: the receiver’s idempotency key.',
+    }),
+    eventType: t.exposeString('eventType', { description: 'The event type, e.g. `secret.rotated`.' }),
+    status: t.field({ type: DeliveryStatusEnum, description: 'Where it stands.', resolve: (d) => d.status }),
+    attempts: t.exposeInt('attempts', { description: 'Attempts made so far.' }),
+    lastStatusCode: t.exposeInt('lastStatusCode', {
+      nullable: true,
+      description: 'The HTTP status of the last answer; null when none came.',
+    }),
+    lastError: t.exposeString('lastError', { nullable: true, description: 'Why the last attempt failed.' }),
+    nextAttemptAt: t.expose('nextAttemptAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it is tried next; null once delivered or given up.',
+    }),
+    createdAt: t.expose('createdAt', {
+      type: 'DateTime',
+      description: 'When the event was queued for the webhook.',
+    }),
+    deliveredAt: t.expose('deliveredAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was delivered.',
+    }),
+  }),
+});
+
+const WebhookConnection = connectionOf('Webhook', WebhookRef);
+const WebhookDeliveryConnection = connectionOf('WebhookDelivery', WebhookDeliveryRef);
+
+const WebhookOrder = orderInput('Webhook', {
+  description: 'How to sort the webhooks; ties are broken by id.',
+  fieldDescription: 'What webhooks can be sorted by.',
+  values: ORDER_FIELD_VALUES,
+});
+
+const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
+  description: 'A new webhook.',
+  fields: (t) => ({
+    name: t.string({
+      required: true,
+      validate: nameSchema,
+      description: '1–255 characters, unique in the team.',
+    }),
+    description: t.string({ validate: descriptionSchema, description: 'At most 2000 characters.' }),
+    url: t.string({
+      required: true,
+      description: 'Where to POST events: https, at a public address (unless the operator allows otherwise).',
+    }),
+    eventTypes: t.field({
+      type: [EventTypeEnum],
+      validate: eventTypesSchema.nullish(),
+      description: 'The event types to deliver; omitted or empty: all.',
+    }),
+    active: t.boolean({ description: 'Default true.' }),
+  }),
+});
+
+const UpdateWebhookInput = builder.inputType('UpdateWebhookInput', {
+  description: 'A partial update: only the fields sent change.',
+  fields: (t) => ({
+    name: t.string({ validate: nameSchema.nullish(), description: 'Omitted or null: unchanged.' }),
+    description: t.string({
+      validate: descriptionSchema.nullish(),
+      description: 'Omitted: unchanged; null: cleared.',
+    }),
+    url: t.string({ description: 'Omitted or null: unchanged.' }),
+    eventTypes: t.field({
+      type: [EventTypeEnum],
+      validate: eventTypesSchema.nullish(),
+      description: 'Omitted or null: unchanged; empty: all.',
+    }),
+    active: t.boolean({ description: 'Omitted or null: unchanged.' }),
+  }),
+});
+
+const CreateWebhookSuccess = builder.objectRef<CreatedWebhook>('CreateWebhookSuccess').implement({
+  description: 'The webhook was created; its signing secret is in `signingSecret`, this once.',
+  fields: (t) => ({
+    webhook: t.field({ type: WebhookRef, description: 'The new webhook.', resolve: (r) => r.webhook }),
+    signingSecret: t.exposeString('signingSecret', {
+      description: 'The key of the X-Signature HMAC. Shown only here: store it with the receiver now.',
+    }),
+  }),
+});
+
+function webhookIds(args: { teamId: string | number; webhookId: string | number }): WebhookIds {
+  return { teamId: validatedId(args.teamId), webhookId: validatedId(args.webhookId) };
+}
+
+builder.queryField('webhook', (t) =>
+  lookupField(t, WebhookRef, {
+    resource: 'webhook',
+    description: 'One webhook of the team, or null when there is none with this id. Needs webhooks:read.',
+    get: (ctx, actor, { teamId, id }) => ctx.services.webhooks.get(actor, { teamId, webhookId: id }),
+  }),
+);
+
+builder.queryField('webhooks', (t) =>
+  t.field({
+    type: WebhookConnection,
+    description: "The team's webhooks, newest first unless `orderBy` says otherwise. Needs webhooks:read.",
+    args: {
+      ...listArgs(t.arg),
+      orderBy: t.arg({ type: WebhookOrder, description: 'Omitted: newest first.' }),
+    },
+    resolve: (_, args, ctx, info) =>
+      listConnection(ctx, info, args, ctx.services.webhooks, (page) => listQuery(page, args.orderBy, null)),
+  }),
+);
+
+builder.queryField('webhookDeliveries', (t) =>
+  t.field({
+    type: WebhookDeliveryConnection,
+    description: "A webhook's delivery log, newest first. Needs webhooks:read.",
+    args: { ...listArgs(t.arg), webhookId: resourceIdArg(t.arg, 'webhook') },
+    resolve: (_, args, ctx, info) => {
+      const ids = webhookIds(args);
+      const log: TeamList<ListQuery<'created_at'>, DeliveryView> = {
+        list: (actor, _teamId, query) => ctx.services.webhooks.deliveries(actor, ids, query),
+      };
+      return listConnection(ctx, info, args, log, (page) => listQuery<'created_at'>(page, null, null));
+    },
+  }),
+);
+
+builder.mutationField('createWebhook', (t) =>
+  t.field({
+    type: CreateWebhookSuccess,
+    description:
+      "Creates a webhook; the team's change events are POSTed to it from now on. Needs webhooks:create and admin; counts toward the plan's webhook limit.",
+    args: {
+      teamId: teamIdArg(t.arg),
+      input: t.arg({ type: CreateWebhookInput, required: true, description: 'The new webhook.' }),
+      idempotencyKey: idempotencyKeyArg(
+        t.arg,
+        ' The result holds a one-time secret, so it is never kept: a retry with the key is a ConflictError (and changes nothing).',
+      ),
+    },
+    errors: directResult(
+      'CreateWebhook',
+      'The new webhook (its signing secret shown once), or why nothing was created.',
+    ),
+    resolve: (_, { input, ...args }, ctx, info) => {
+      const command: CreateWebhookCommand = {
+        name: input.name,
+        description: input.description,
+        url: input.url,
+        eventTypes: input.eventTypes,
+        active: input.active,
+      };
+      return mutateCommand(ctx, info, args, (actor) =>
+        ctx.services.webhooks.create(actor, ctx.meta, validatedId(args.teamId), command),
+      );
+    },
+  }),
+);
+
+builder.mutationField('updateWebhook', (t) =>
+  t.field({
+    type: WebhookRef,
+    description:
+      'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
+    args: {
+      teamId: teamIdArg(t.arg),
+      webhookId: resourceIdArg(t.arg, 'webhook'),
+      input: t.arg({ type: UpdateWebhookInput, required: true, description: 'The fields to change.' }),
+      idempotencyKey: idempotencyKeyArg(t.arg),
+    },
+    errors: wrappedResult('UpdateWebhook', {
+      success: 'The webhook was updated.',
+      union: 'The updated webhook, or why nothing was changed.',
+      data: ['webhook', 'The webhook, as updated.'],
+    }),
+    resolve: (_, args, ctx, info) => {
+      const { input } = args;
+      const command: UpdateWebhookCommand = {
+        ...(input.name != null && { name: input.name }),
+        ...(input.description !== undefined && { description: input.description }),
+        ...(input.url != null && { url: input.url }),
+        ...(input.eventTypes != null && { eventTypes: input.eventTypes }),
+        ...(input.active != null && { active: input.active }),
+      };
+      return mutateCommand(ctx, info, args, (actor) =>
+        ctx.services.webhooks.update(actor, ctx.meta, webhookIds(args), command),
+      );
+    },
+  }),
+);
+
+builder.mutationField('deleteWebhook', (t) =>
+  t.field({
+    type: 'ID',
+    description: 'Deletes a webhook with its pending deliveries and log. Needs webhooks:delete and admin.',
+    args: {
+      teamId: teamIdArg(t.arg),
+      webhookId: resourceIdArg(t.arg, 'webhook'),
+      idempotencyKey: idempotencyKeyArg(t.arg),
+    },
+    errors: deletedResult('Webhook', 'webhook'),
+    resolve: (_, args, ctx, info) => {
+      const ids = webhookIds(args);
+      return mutate(ctx, info, args, async (actor) => {
+        await ctx.services.webhooks.delete(actor, ctx.meta, ids);
+        return ids.webhookId;
+      });
+    },
+  }),
+);

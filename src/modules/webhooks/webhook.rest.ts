@@ -1,0 +1,263 @@
+import { z } from 'zod';
+import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import { restListQuery } from '../../domain/paging.js';
+import { parseOrThrow } from '../../domain/validation.js';
+import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
+import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
+import { iso } from '../../platform/http/rest-views.js';
+import type { Services } from '../../platform/services.js';
+import { EVENT_TYPES } from '../events/change-event.js';
+import {
+  type CreatedWebhook,
+  type DeliveryView,
+  WEBHOOK_SORTS,
+  type WebhookView,
+} from './webhook.repository.js';
+import {
+  type CreateWebhookCommand,
+  eventTypesSchema,
+  type UpdateWebhookCommand,
+  webhookUrlSchema,
+} from './webhook.rules.js';
+import type { WebhookIds } from './webhook.service.js';
+
+const EVENT_TYPES_DESCRIPTION = `The event types to deliver (${EVENT_TYPES.join(', ')}); empty: all.`;
+
+export const createWebhookSchema = z.strictObject({
+  name: nameSchema,
+  description: descriptionSchema.nullish(),
+  url: webhookUrlSchema.meta({ description: 'Where to POST events: https, a public address.' }),
+  event_types: eventTypesSchema.nullish().meta({ description: EVENT_TYPES_DESCRIPTION }),
+  active: z.boolean().nullish().meta({ description: 'false: nothing is delivered. Default true.' }),
+});
+
+/** PATCH body. Omitted or null means unchanged, except `description`, where null clears. */
+export const updateWebhookSchema = z.strictObject({
+  name: nameSchema.nullish(),
+  description: descriptionSchema.nullish(),
+  url: webhookUrlSchema.nullish(),
+  event_types: eventTypesSchema.nullish().meta({ description: EVENT_TYPES_DESCRIPTION }),
+  active: z.boolean().nullish(),
+});
+
+export function createWebhookCommand(body: unknown): CreateWebhookCommand {
+  const input = parseOrThrow(createWebhookSchema, body);
+  return {
+    name: input.name,
+    description: input.description,
+    url: input.url,
+    eventTypes: input.event_types,
+    active: input.active,
+  };
+}
+
+export function updateWebhookCommand(body: unknown): UpdateWebhookCommand {
+  const patch = parseOrThrow(updateWebhookSchema, body);
+  return {
+    ...(patch.name != null && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+    ...(patch.url != null && { url: patch.url }),
+    ...(patch.event_types != null && { eventTypes: patch.event_types }),
+    ...(patch.active != null && { active: patch.active }),
+  };
+}
+
+function webhookIds(params: PathParams): WebhookIds {
+  return { teamId: params.team_id, webhookId: params.webhook_id! };
+}
+
+export const webhookResponseSchema = z
+  .object({
+    id: idSchema,
+    name: z.string(),
+    description: z.string().nullable(),
+    url: z.string(),
+    event_types: z.array(z.enum(EVENT_TYPES)).meta({ description: 'Empty: all event types.' }),
+    active: z.boolean(),
+    created_at: timestampSchema,
+    created_by: idSchema,
+    updated_at: timestampSchema,
+    updated_by: idSchema,
+  })
+  .meta({ id: 'WebhookResponse' });
+
+export function webhookResponse(webhook: WebhookView): z.infer<typeof webhookResponseSchema> {
+  return {
+    id: webhook.id,
+    name: webhook.name,
+    description: webhook.description,
+    url: webhook.url,
+    event_types: webhook.eventTypes,
+    active: webhook.active,
+    created_at: iso(webhook.createdAt),
+    created_by: webhook.createdBy,
+    updated_at: iso(webhook.updatedAt),
+    updated_by: webhook.updatedBy,
+  };
+}
+
+export const createdWebhookResponseSchema = webhookResponseSchema
+  .extend({
+    signing_secret: z.string().meta({
+      description:
+        'The key of the `X-Signature` HMAC: shown this once, never returned again. Store it with the receiver.',
+    }),
+  })
+  .meta({ id: 'CreatedWebhookResponse' });
+
+export const deliveryResponseSchema = z
+  .object({
+    id: idSchema,
+    event_id: idSchema,
+    event_type: z.string(),
+    status: z.enum(['pending', 'delivered', 'failed']),
+    attempts: z.number().int(),
+    last_status_code: z.number().int().nullable(),
+    last_error: z
+      .string()
+      .nullable()
+      .meta({ description: "Why the last attempt failed (never the receiver's answer)." }),
+    next_attempt_at: timestampSchema.nullable(),
+    created_at: timestampSchema,
+    delivered_at: timestampSchema.nullable(),
+  })
+  .meta({ id: 'WebhookDeliveryResponse' });
+
+function deliveryResponse(delivery: DeliveryView): z.infer<typeof deliveryResponseSchema> {
+  return {
+    id: delivery.id,
+    event_id: delivery.eventId,
+    event_type: delivery.eventType,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    last_status_code: delivery.lastStatusCode,
+    last_error: delivery.lastError,
+    next_attempt_at: iso(delivery.nextAttemptAt),
+    created_at: iso(delivery.createdAt),
+    delivered_at: iso(delivery.deliveredAt),
+  };
+}
+
+const LIST_QUERY = restListQuery(WEBHOOK_SORTS, 'created_at', {});
+const DELIVERIES_QUERY = restListQuery(['created_at'], 'created_at', {});
+const TAGS: ['Webhooks'] = ['Webhooks'];
+
+/** REST routes for webhooks: thin translations to the shared service. */
+export function webhookRoutes({ webhooks }: Services): Route[] {
+  const base = '/v1/teams/:team_id/webhooks';
+  return [
+    {
+      method: 'POST',
+      path: base,
+      doc: {
+        operationId: 'createWebhook',
+        summary: 'Create a webhook',
+        description:
+          "Events of the team are POSTed to `url` as they commit, signed with `X-Signature` (see the README). The team's plan caps the number of webhooks.",
+        tags: TAGS,
+        scope: 'webhooks:create',
+        body: createWebhookSchema,
+        responses: {
+          201: {
+            description: 'The webhook, with `signing_secret` shown this once.',
+            schema: createdWebhookResponseSchema,
+          },
+          409: conflict('A webhook with this name exists in the team.'),
+        },
+      },
+      handle: async ({ actor, meta, params, body }) => {
+        const created: CreatedWebhook = await webhooks.create(
+          actor,
+          meta,
+          params.team_id,
+          createWebhookCommand(body),
+        );
+        const response: z.infer<typeof createdWebhookResponseSchema> = {
+          ...webhookResponse(created.webhook),
+          signing_secret: created.signingSecret,
+        };
+        return { status: 201, body: response, oneTimeSecret: true };
+      },
+    },
+    listRoute({
+      path: base,
+      doc: { operationId: 'listWebhooks', summary: 'List webhooks', tags: TAGS, scope: 'webhooks:read' },
+      query: LIST_QUERY,
+      page: ['A page of webhooks.', webhookResponseSchema],
+      list: ({ actor, params }, { list }) => webhooks.list(actor, params.team_id, list),
+      view: webhookResponse,
+    }),
+    {
+      method: 'GET',
+      path: `${base}/:webhook_id`,
+      doc: {
+        operationId: 'getWebhook',
+        summary: 'Get a webhook',
+        tags: TAGS,
+        scope: 'webhooks:read',
+        responses: {
+          200: { description: 'The webhook (never its signing secret).', schema: webhookResponseSchema },
+          404: notFound('webhook'),
+        },
+      },
+      handle: async ({ actor, params }) => ({
+        status: 200,
+        body: webhookResponse(await webhooks.get(actor, webhookIds(params))),
+      }),
+    },
+    {
+      method: 'PATCH',
+      path: `${base}/:webhook_id`,
+      doc: {
+        operationId: 'updateWebhook',
+        summary: 'Update a webhook',
+        description: 'Omitted or null means unchanged, except `description`, where null clears.',
+        tags: TAGS,
+        scope: 'webhooks:update',
+        body: updateWebhookSchema,
+        responses: {
+          200: { description: 'The webhook after the change.', schema: webhookResponseSchema },
+          404: notFound('webhook'),
+          409: conflict('A webhook with the new name exists in the team.'),
+        },
+      },
+      handle: async ({ actor, meta, params, body }) => ({
+        status: 200,
+        body: webhookResponse(
+          await webhooks.update(actor, meta, webhookIds(params), updateWebhookCommand(body)),
+        ),
+      }),
+    },
+    {
+      method: 'DELETE',
+      path: `${base}/:webhook_id`,
+      doc: {
+        operationId: 'deleteWebhook',
+        summary: 'Delete a webhook',
+        description: 'Its pending deliveries and delivery log go with it.',
+        tags: TAGS,
+        scope: 'webhooks:delete',
+        responses: { 204: deleted('Webhook'), 404: notFound('webhook') },
+      },
+      handle: async ({ actor, meta, params }) => {
+        await webhooks.delete(actor, meta, webhookIds(params));
+        return { status: 204 };
+      },
+    },
+    listRoute({
+      path: `${base}/:webhook_id/deliveries`,
+      doc: {
+        operationId: 'listWebhookDeliveries',
+        summary: "List a webhook's deliveries",
+        description:
+          'One per event sent to the webhook: its status, attempts and last error. Newest first by default.',
+        tags: TAGS,
+        scope: 'webhooks:read',
+      },
+      query: DELIVERIES_QUERY,
+      page: ['A page of deliveries.', deliveryResponseSchema],
+      list: ({ actor, params }, { list }) => webhooks.deliveries(actor, webhookIds(params), list),
+      view: deliveryResponse,
+    }),
+  ];
+}
