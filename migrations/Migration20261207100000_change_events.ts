@@ -4,7 +4,7 @@ import { Migration } from '@mikro-orm/migrations';
  * Change events are the audit events: each gets a position in the feed, (`tx_id`, `seq`), filled in
  * by the database, so the request path writes nothing more than the audit row it already writes.
  * A reader takes only rows of transactions older than every running one (`pg_snapshot_xmin`): no
- * row can then appear behind a position already read. Each insert wakes listeners at its commit.
+ * row can then appear behind a position already read.
  */
 export class Migration20261207100000_change_events extends Migration {
   override async up(): Promise<void> {
@@ -13,10 +13,6 @@ export class Migration20261207100000_change_events extends Migration {
       add column tx_id xid8 not null default pg_current_xact_id(),
       add column resource_version integer;`);
     this.addSql('create index audit_events_feed on audit_events (tx_id, seq);');
-    this.addSql(`create function notify_change_events() returns trigger language plpgsql as $$
-      begin perform pg_notify('change_events', ''); return null; end $$;`);
-    this.addSql(`create trigger audit_events_notify after insert on audit_events
-      for each statement execute function notify_change_events();`);
 
     this.addSql(`create table webhooks (
       id uuid primary key,
