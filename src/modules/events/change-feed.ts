@@ -7,7 +7,7 @@ import { eventRepository } from './event.repository.js';
 
 const BATCH = 500;
 /** At most one notification of other processes per this many milliseconds. */
-const NOTIFY_INTERVAL_MS = 20;
+const NOTIFY_INTERVAL_MS = 100;
 
 export interface FeedOptions {
   /** Where to LISTEN for other processes' commits; null: none (PGlite), polling only. */
@@ -144,8 +144,10 @@ export class ChangeFeed {
   private async readNew(): Promise<void> {
     do {
       this.readAgain = false;
+      const from = this.position;
+      if (!from) return; // the last stream closed meanwhile
       const teamIds = [...new Set([...this.streams].map((stream) => stream.teamId))];
-      const events = await eventRepository.after(this.sql, this.position!, { teamIds, limit: BATCH });
+      const events = await eventRepository.after(this.sql, from, { teamIds, limit: BATCH });
       // Handed out and moved past in one synchronous step: a stream catching up compares with it.
       for (const event of events) {
         for (const stream of this.streams) if (stream.live) stream.offer(event);

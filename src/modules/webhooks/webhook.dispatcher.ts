@@ -78,9 +78,13 @@ export class WebhookDispatcher {
       });
   }
 
+  /**
+   * Starts nothing more and waits up to 2 s for what runs: a delivery still waiting for a slow
+   * receiver is tried again (by any process) once its lease runs out.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await this.running;
+    await Promise.race([this.running, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
 
   private async run(poll: boolean): Promise<void> {
