@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { UNKNOWN_UUID, unique } from './support/constants.js';
-import { createNativeSecret } from './support/factories.js';
+import { createApiKey, createNativeSecret } from './support/factories.js';
 import { graphql, rest, useApp } from './support/harness.js';
 import { SECRET_EVENTS, subscribe } from './support/sse.js';
 
@@ -161,6 +161,29 @@ describe('secretEvents', () => {
 describe('limits', () => {
   const limited = useApp({ env: { SUBSCRIPTIONS_PER_KEY: '2' } });
 
+  it('counts subscriptions opened at the same moment (each waiting on its `after`) against the limit', async () => {
+    const team = await limited.newTeam();
+    const secret = await createNativeSecret(limited, team);
+    const trail = await rest(limited.url, team.ownerKey)(
+      'GET',
+      `/v1/teams/${team.teamId}/audit-logs?resource_id=${secret.id}`,
+    );
+    const after = trail.body.data[0].id;
+    const subs = await Promise.all(
+      [1, 2, 3, 4, 5].map(() =>
+        subscribe(limited.url, team.ownerKey, SECRET_EVENTS, { teamId: team.teamId, after }),
+      ),
+    );
+    const refused = await Promise.all(
+      subs.map(async (sub) => {
+        const ended = await Promise.race([sub.ended.then(() => true), sleepFalse(500)]);
+        return ended && sub.text().includes('Subscription limit reached');
+      }),
+    );
+    expect(refused.filter(Boolean)).toHaveLength(3);
+    for (const sub of subs) sub.close();
+  });
+
   it('refuses a key more open subscriptions than SUBSCRIPTIONS_PER_KEY, and frees one when it closes', async () => {
     const team = await limited.newTeam();
     const open = [
@@ -186,6 +209,32 @@ describe('limits', () => {
 
 const sleepFalse = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms));
 
+describe('a revoked key', () => {
+  it('ends the streams opened with it, and no other', async () => {
+    const team = await t.newTeam();
+    const key = await createApiKey(t, team, ['secrets:read']);
+    const sub = await subscribe(t.url, key.full_key, SECRET_EVENTS, { teamId: team.teamId });
+    const owners = await subscribe(t.url, team.ownerKey, SECRET_EVENTS, { teamId: team.teamId });
+    await createNativeSecret(t, team);
+    const [seen] = await sub.take(1);
+    await owners.take(1);
+    const revoked = await rest(t.url, team.ownerKey)(
+      'POST',
+      `/v1/teams/${team.teamId}/api-keys/${key.id}/revoke`,
+    );
+    expect(revoked.status).toBe(200);
+    const [last] = await sub.take(1);
+    expect(last.errors).toMatchObject([
+      { extensions: { code: 'UNAUTHENTICATED', lastEventId: seen.data.secretEvents.id } },
+    ]);
+    await sub.ended;
+    // The owner's stream goes on.
+    await createNativeSecret(t, team);
+    expect((await owners.take(1))[0].data.secretEvents.type).toBe('CREATED');
+    owners.close();
+  });
+});
+
 describe('a server stopping', () => {
   const stopping = useApp({ database: 'own' });
 
@@ -196,11 +245,11 @@ describe('a server stopping', () => {
     await rest(stopping.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${secret.id}`, {
       description: 'before the stop',
     });
-    const [seen] = await sub.take(1);
+    const [seen] = await sub.take(1, 15_000);
     const started = Date.now();
     await stopping.close();
     expect(Date.now() - started).toBeLessThan(5000);
-    const [last] = await sub.take(1);
+    const [last] = await sub.take(1, 15_000);
     expect(last.errors).toMatchObject([
       { extensions: { code: 'SERVER_SHUTTING_DOWN', lastEventId: seen.data.secretEvents.id } },
     ]);

@@ -32,8 +32,11 @@ function event(seq: number, overrides: Partial<ChangeEvent> = {}): ChangeEvent {
   };
 }
 
-const streamOf = (buffer: number) =>
-  new LiveStream({ teamId: TEAM, accepts: () => true }, { tx: '100', seq: '0' }, buffer);
+const FILTER = { teamId: TEAM, apiKeyId: 'key-1', accepts: () => true };
+/** Opened when transactions up to 99 had ended. */
+const OPENED = parseSnapshot('100:100:');
+const streamOf = (buffer: number, after: string | null = null) =>
+  new LiveStream(FILTER, { tx: '100', seq: '0' }, buffer, OPENED, after);
 
 describe('eventTypeOf', () => {
   it('names a change of a secret’s value a rotation, and any other change by its audit verb', () => {
@@ -79,12 +82,7 @@ describe('snapshots', () => {
 
 describe('LiveStream', () => {
   it('started now, leaves out events of transactions that had ended before it started', async () => {
-    const stream = new LiveStream(
-      { teamId: TEAM, accepts: () => true },
-      { tx: '100', seq: '0' },
-      10,
-      parseSnapshot('101:103:101'),
-    );
+    const stream = new LiveStream(FILTER, { tx: '100', seq: '0' }, 10, parseSnapshot('101:103:101'));
     stream.offer(event(1, { position: { tx: '101', seq: '1' } })); // running when it started: after it
     stream.offer(event(2, { position: { tx: '102', seq: '2' } })); // ended before it started
     stream.offer(event(3, { position: { tx: '103', seq: '3' } })); // started after it
@@ -122,6 +120,27 @@ describe('LiveStream', () => {
     expect(last).toBeInstanceOf(StreamEnded);
     expect(last).toMatchObject({ reason: 'overflow', lastEventId: 'event-1' });
     expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('opened after an event, tells that event as where to resume when it ends before delivering any', async () => {
+    const stream = streamOf(2, 'event-0');
+    stream.end('shutdown');
+    expect((await stream.next()).value).toMatchObject({ reason: 'shutdown', lastEventId: 'event-0' });
+  });
+
+  it('ends when a later event revokes, rotates or deletes its key, not for an earlier one or another key', async () => {
+    const keyEvent = (seq: number, type: ChangeEvent['type'], resourceId: string, tx = '100') =>
+      event(seq, { type, resourceType: 'api_key', resourceId, position: { tx, seq: String(seq) } });
+    const stream = streamOf(10, 'event-0');
+    stream.offer(keyEvent(1, 'api_key.revoked', 'key-1', '99')); // before it opened
+    stream.offer(keyEvent(2, 'api_key.revoked', 'key-2'));
+    stream.offer(event(3));
+    // Another key's revocation is an event like any other here (the filter takes every event).
+    expect((await stream.next()).value).toMatchObject({ id: 'event-2' });
+    expect((await stream.next()).value).toMatchObject({ id: 'event-3' });
+    stream.offer(keyEvent(4, 'api_key.rotated', 'key-1'));
+    expect((await stream.next()).value).toMatchObject({ reason: 'revoked', lastEventId: 'event-3' });
+    expect((await stream.next()).done).toBe(true);
   });
 
   it('ends at once when its consumer goes away, even while it waits for an event', async () => {

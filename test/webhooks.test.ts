@@ -3,6 +3,8 @@
  * backoff, logged per webhook; targets guarded against SSRF; the plan caps how many a team has.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../examples/webhook-receiver/receiver.js';
 import { unique } from './support/constants.js';
@@ -166,6 +168,34 @@ describe('delivery', () => {
     ]);
   });
 
+  it('keeps delivering to others while one receiver never answers', async () => {
+    const team = await t.newTeam();
+    const hanging = createServer(() => {}); // takes the request, never answers
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    receivers.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          hanging.closeAllConnections();
+          hanging.close(() => resolve());
+        }),
+    });
+    const prompt = await receiver();
+    const post = (url: string) =>
+      rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/webhooks`, {
+        name: unique('hook'),
+        url,
+        event_types: ['secret.created'],
+      });
+    await post(`http://127.0.0.1:${(hanging.address() as AddressInfo).port}/`);
+    await post(prompt.url);
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      await createNativeSecret(t, team);
+      const delivered = await prompt.waitFor(i + 1, 1000);
+      expect(delivered.at(-1)!.at - started).toBeLessThan(1000);
+    }
+  });
+
   it('delivers only the event types asked for, and nothing to an inactive webhook', async () => {
     const team = await t.newTeam();
     const [deletions, paused] = [await receiver(), await receiver()];
@@ -253,6 +283,9 @@ describe('targets and limits', () => {
       'https://[::1]/hook': 'private',
       'https://[::ffff:127.0.0.1]/hook': 'private',
       'https://[fd00::1]/hook': 'private',
+      'https://[::127.0.0.1]/hook': 'private',
+      'https://[2002:7f00:1::1]/hook': 'private',
+      'https://2130706433/hook': 'private',
       'https://intranet/hook': 'private',
       [`https://user:${secretInUrl}@example.com/hook`]: 'user name or password',
       'not a url': 'valid URL',

@@ -130,15 +130,23 @@ export class Metrics {
     this.pool = source;
   }
 
-  /** One answered HTTP request. `route` is a template (`/v1/teams/:team_id/secrets`), never a raw path. */
-  observeHttpRequest(method: string | undefined, route: string, status: number, seconds: number): void {
+  /**
+   * One answered HTTP request. `route` is a template (`/v1/teams/:team_id/secrets`), never a raw path;
+   * `seconds` null: a stream, counted without a duration.
+   */
+  observeHttpRequest(
+    method: string | undefined,
+    route: string,
+    status: number,
+    seconds: number | null,
+  ): void {
     const labels = {
       method: method && HTTP_METHODS.has(method) ? method : 'other',
       route,
       status: String(status),
     };
     this.httpRequests.inc(labels);
-    this.httpDuration.observe(labels, seconds);
+    if (seconds !== null) this.httpDuration.observe(labels, seconds);
   }
 
   /**

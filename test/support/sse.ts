@@ -6,7 +6,7 @@ export interface Subscription {
   /** The HTTP status and the raw text received so far (for canary checks). */
   status: number;
   text(): string;
-  /** Resolves with the next `n` results (each `{ data?, errors? }`), or rejects after `timeoutMs`. */
+  /** Resolves with the next `n` results (each `{ data?, errors? }`), or rejects after `timeoutMs` (default 15 s: a bound, not a latency). */
   take(n: number, timeoutMs?: number): Promise<any[]>;
   /** Resolves once the server has ended the stream (`complete`, or the response ended). */
   ended: Promise<void>;
@@ -69,7 +69,7 @@ export async function subscribe(
     text: () => raw,
     ended,
     close: () => controller.abort(),
-    async take(n, timeoutMs = 5000) {
+    async take(n, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while (results.length < n) {
         if (finished) throw new Error(`The stream ended after ${results.length} of ${n} results: ${raw}`);

@@ -32,7 +32,7 @@ export async function startReceiver(options: { failFirst?: number } = {}) {
     port,
     received,
     /** Resolves once `n` requests have arrived, or rejects after `timeoutMs`. */
-    async waitFor(n: number, timeoutMs = 5000): Promise<ReceivedDelivery[]> {
+    async waitFor(n: number, timeoutMs = 15_000): Promise<ReceivedDelivery[]> {
       const deadline = Date.now() + timeoutMs;
       while (received.length < n) {
         if (Date.now() > deadline)

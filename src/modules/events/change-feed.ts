@@ -1,8 +1,17 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { UnavailableError } from '../../domain/errors.js';
 import { listen } from '../../platform/db/notifications.js';
 import { autocommit, onCommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { describeError, type Logger } from '../../platform/logger.js';
-import { type ChangeEvent, endedBefore, type FeedPosition, isAfter, type Snapshot } from './change-event.js';
+import {
+  type ChangeEvent,
+  endedBefore,
+  endsKey,
+  type FeedPosition,
+  isAfter,
+  type Snapshot,
+  settledIn,
+} from './change-event.js';
 import { eventRepository } from './event.repository.js';
 
 const BATCH = 500;
@@ -18,22 +27,27 @@ export interface FeedOptions {
   streamBuffer: number;
 }
 
-/** What a live stream wants: one team's events, optionally only some. */
+/** What a live stream wants: one team's events, optionally only some, for the API key that opened it. */
 export interface StreamFilter {
   teamId: string;
+  apiKeyId: string;
   accepts(event: ChangeEvent): boolean;
 }
 
 /**
- * The last item of a stream the server ended: its consumer fell behind (`overflow`) or the server
- * is stopping (`shutdown`). Either way the consumer resumes with `after: lastEventId`.
+ * The last item of a stream the server ended: its consumer fell behind (`overflow`), the server is
+ * stopping (`shutdown`) — either way the consumer resumes with `after: lastEventId` — or the key it
+ * was opened with was revoked, rotated or deleted (`revoked`).
  */
 export class StreamEnded {
   constructor(
-    readonly reason: 'overflow' | 'shutdown',
+    readonly reason: 'overflow' | 'shutdown' | 'revoked',
     readonly lastEventId: string | null,
   ) {}
 }
+
+/** How long a stream asked to start after a committed but not yet settled event waits for it to settle. */
+const SETTLE_WAIT_MS = 5000;
 
 export type StreamItem = ChangeEvent | StreamEnded;
 
@@ -146,8 +160,8 @@ export class ChangeFeed {
       this.readAgain = false;
       const from = this.position;
       if (!from) return; // the last stream closed meanwhile
-      const teamIds = [...new Set([...this.streams].map((stream) => stream.teamId))];
-      const events = await eventRepository.after(this.sql, from, { teamIds, limit: BATCH });
+      // Every team's events, so the position moves past them all (a quiet team's stream costs nothing).
+      const events = await eventRepository.after(this.sql, from, { limit: BATCH });
       // Handed out and moved past in one synchronous step: a stream catching up compares with it.
       for (const event of events) {
         for (const stream of this.streams) if (stream.live) stream.offer(event);
@@ -158,15 +172,26 @@ export class ChangeFeed {
   }
 
   /**
-   * A stream of the filter's events: after `after` (replayed from the table, then live, without a
-   * gap or a repeat), or those that commit from now on. Null when the server is stopping.
+   * A stream of the filter's events: after the event `after` (replayed from the table, then live,
+   * without a gap or a repeat), or those that commit from now on. Null when the server is stopping.
    */
-  async open(filter: StreamFilter, after: FeedPosition | null): Promise<LiveStream | null> {
-    const now = await eventRepository.now(this.sql);
+  async open(
+    filter: StreamFilter,
+    after: { id: string; position: FeedPosition } | null,
+  ): Promise<LiveStream | null> {
+    let now = await eventRepository.now(this.sql);
+    // An event committed while an older transaction still runs: that one's events would come before it.
+    for (let waited = 0; after && !settledIn(now.snapshot, after.position); waited += 50) {
+      if (waited >= SETTLE_WAIT_MS) {
+        throw new UnavailableError('The event named in `after` is not settled yet; retry shortly', 1);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      now = await eventRepository.now(this.sql);
+    }
     if (this.closed) return null;
     this.position ??= now.head;
     const stream = after
-      ? new LiveStream(filter, after, this.options.streamBuffer)
+      ? new LiveStream(filter, after.position, this.options.streamBuffer, now.snapshot, after.id)
       : new LiveStream(filter, now.head, this.options.streamBuffer, now.snapshot);
     this.streams.add(stream);
     stream.onClose(() => this.streams.delete(stream));
@@ -215,7 +240,6 @@ export class LiveStream implements AsyncIterableIterator<StreamItem> {
   private readonly queue: StreamItem[] = [];
   private waiting: ((result: IteratorResult<StreamItem>) => void) | undefined;
   private roomWaiter: (() => void) | undefined;
-  private lastDelivered: string | null = null;
   private readonly closeListeners: (() => void)[] = [];
 
   constructor(
@@ -223,9 +247,18 @@ export class LiveStream implements AsyncIterableIterator<StreamItem> {
     /** The last event of the team it has been offered. */
     public position: FeedPosition,
     private readonly buffer: number,
-    /** Events of transactions that had ended by this snapshot are not this stream's (it started after them). */
-    private readonly since: Snapshot | null = null,
-  ) {}
+    /** The database when it opened: what had ended by then happened before it. */
+    private readonly opened: Snapshot,
+    /** The event it was opened after; null: opened for what commits from then on. */
+    after: string | null = null,
+  ) {
+    this.fromNow = after === null;
+    this.lastDelivered = after;
+  }
+
+  private readonly fromNow: boolean;
+  /** Where its consumer resumes: the last event delivered, else the `after` it was opened with. */
+  private lastDelivered: string | null;
 
   /** Calls `listener` once the stream has ended (at once if it has). */
   onClose(listener: () => void): void {
@@ -237,11 +270,20 @@ export class LiveStream implements AsyncIterableIterator<StreamItem> {
     return this.filter.teamId;
   }
 
-  /** Takes the event if it is of this stream's team and comes after what it has been offered. */
+  /**
+   * Takes the event if it is of this stream's team and comes after what it has been offered. A stream
+   * opened without `after` takes only events of transactions that ended after it opened; any stream
+   * ends when such an event revokes its key.
+   */
   offer(event: ChangeEvent): void {
     if (this.done || event.teamId !== this.filter.teamId || !isAfter(event.position, this.position)) return;
     this.position = event.position;
-    if (!this.filter.accepts(event) || (this.since && endedBefore(this.since, event.position.tx))) return;
+    const before = endedBefore(this.opened, event.position.tx);
+    if (!before && endsKey(event) === this.filter.apiKeyId) {
+      this.end('revoked');
+      return;
+    }
+    if (!this.filter.accepts(event) || (this.fromNow && before)) return;
     if (this.queue.length >= this.buffer) this.end('overflow');
     else this.enqueue(event);
   }

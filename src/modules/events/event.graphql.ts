@@ -47,7 +47,10 @@ const SecretEventRef = builder.objectRef<ChangeEvent>('SecretEvent').implement({
       description: 'Names of the fields the change set (REST names), never their values.',
     }),
     actor: t.field({ type: AuditActorRef, description: 'Who made the change.', resolve: (e) => e }),
-    occurredAt: t.expose('occurredAt', { type: 'DateTime', description: 'When the change committed.' }),
+    occurredAt: t.expose('occurredAt', {
+      type: 'DateTime',
+      description: 'When the change was made (recorded just before it committed).',
+    }),
   }),
 });
 
@@ -56,18 +59,26 @@ builder.subscriptionType({
     'Live streams, over Server-Sent Events (`Accept: text/event-stream`). Every field needs `Authorization: Bearer <api key>`.',
 });
 
-/** The end of a stream the server decided, as the stream's last result: a GraphQL error saying how to resume. */
+/** How a stream the server ended says so: its last result, a GraphQL error. */
+const STREAM_ENDINGS: Record<StreamEnded['reason'], { code: string; message: string }> = {
+  overflow: {
+    code: 'SUBSCRIBER_TOO_SLOW',
+    message:
+      'The subscriber fell behind (too many undelivered events): resubscribe with `after` set to extensions.lastEventId',
+  },
+  shutdown: {
+    code: 'SERVER_SHUTTING_DOWN',
+    message: 'The server is shutting down: resubscribe with `after` set to extensions.lastEventId',
+  },
+  revoked: {
+    code: 'UNAUTHENTICATED',
+    message: 'The API key of this subscription was revoked, rotated or deleted',
+  },
+};
+
 function streamEndedError(end: StreamEnded): GraphQLError {
-  const message =
-    end.reason === 'overflow'
-      ? 'The subscriber fell behind (too many undelivered events): resubscribe with `after` set to extensions.lastEventId'
-      : 'The server is shutting down: resubscribe with `after` set to extensions.lastEventId';
-  return new GraphQLError(message, {
-    extensions: {
-      code: end.reason === 'overflow' ? 'SUBSCRIBER_TOO_SLOW' : 'SERVER_SHUTTING_DOWN',
-      lastEventId: end.lastEventId,
-    },
-  });
+  const { code, message } = STREAM_ENDINGS[end.reason];
+  return new GraphQLError(message, { extensions: { code, lastEventId: end.lastEventId } });
 }
 
 builder.subscriptionField('secretEvents', (t) =>

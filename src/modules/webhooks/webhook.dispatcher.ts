@@ -17,7 +17,8 @@ import {
 } from './webhook.rules.js';
 
 const FAN_OUT_BATCH = 500;
-const SEND_BATCH = 10;
+/** Deliveries a process has in flight at once, whatever their webhooks. */
+const MAX_IN_FLIGHT = 20;
 
 export interface DispatcherOptions extends TargetPolicy {
   timeoutMs: number;
@@ -37,11 +38,13 @@ interface Attempt {
  * position become one delivery row per interested webhook, and the position moves, in one
  * transaction taken by one process at a time. Delivery: due rows are claimed (attempt counted,
  * leased), POSTed signed, and their outcome recorded: delivered, retried with exponential backoff,
- * or given up after `maxAttempts`. Runs on every wake-up of the change feed.
+ * or given up after `maxAttempts`. Runs on every wake-up of the change feed. Sends run beside it
+ * (at most MAX_IN_FLIGHT, each within its deadline): a slow receiver delays nothing else.
  */
 export class WebhookDispatcher {
   private running: Promise<void> | undefined;
   private again = false;
+  private readonly inFlight = new Set<Promise<void>>();
   private active = false;
   private closed = false;
   private readonly sql: Sql;
@@ -84,14 +87,15 @@ export class WebhookDispatcher {
    */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.race([this.running, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    const settled = Promise.all([this.running, ...this.inFlight]);
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
 
   private async run(poll: boolean): Promise<void> {
     if (poll || !this.active) this.active = await this.repository.anyActive(this.sql);
     if (!this.active) return;
     while ((await this.fanOut()) === FAN_OUT_BATCH && !this.closed);
-    while ((await this.deliverDue()) === SEND_BATCH && !this.closed);
+    await this.sendDue();
   }
 
   /** Queues deliveries for the next batch of events; the number of events read (0 when another process holds the position). */
@@ -108,11 +112,20 @@ export class WebhookDispatcher {
     });
   }
 
-  private async deliverDue(): Promise<number> {
+  /** Claims as many due deliveries as there is room in flight for, and starts them; each, done, looks for more. */
+  private async sendDue(): Promise<void> {
+    const room = MAX_IN_FLIGHT - this.inFlight.size;
+    if (room <= 0 || this.closed) return;
     const lease = this.options.timeoutMs + 30_000;
-    const due = await this.repository.claimDue(this.sql, SEND_BATCH, lease);
-    await Promise.all(due.map((delivery) => this.attempt(delivery)));
-    return due.length;
+    for (const delivery of await this.repository.claimDue(this.sql, room, lease)) {
+      const attempt: Promise<void> = this.attempt(delivery)
+        .catch((error) => this.logger.warn({ error: describeError(error) }, 'webhooks: delivery failed'))
+        .finally(() => {
+          this.inFlight.delete(attempt);
+          this.wake();
+        });
+      this.inFlight.add(attempt);
+    }
   }
 
   private async attempt(delivery: DueDelivery): Promise<void> {
@@ -121,13 +134,16 @@ export class WebhookDispatcher {
     const retryAt = retry
       ? new Date(Date.now() + retryDelayMs(delivery.attempts, this.options.retryBaseMs))
       : null;
-    await this.repository.recordAttempt(this.sql, delivery.id, { ...outcome, retryAt });
+    await this.repository.recordAttempt(this.sql, delivery, { ...outcome, retryAt });
     this.metrics?.webhookDeliveries.inc({
       outcome: outcome.delivered ? 'delivered' : retry ? 'retrying' : 'failed',
     });
   }
 
-  /** One signed POST; a 2xx answer within the timeout is a delivery. Nothing of the answer is kept but its status. */
+  /**
+   * One signed POST; a 2xx answer within the timeout (a deadline for the whole exchange) is a
+   * delivery. Nothing of the answer is kept but its status; a failure is told in a few fixed words.
+   */
   private send(delivery: DueDelivery): Promise<Attempt> {
     const body = JSON.stringify(delivery.payload);
     const timestamp = Math.floor(Date.now() / 1000);
@@ -147,7 +163,7 @@ export class WebhookDispatcher {
         url,
         {
           method: 'POST',
-          timeout: this.options.timeoutMs,
+          signal: AbortSignal.timeout(this.options.timeoutMs),
           lookup: this.options.allowPrivateNetworks ? undefined : publicOnlyLookup,
           headers: {
             'content-type': 'application/json',
@@ -167,13 +183,23 @@ export class WebhookDispatcher {
           resolve({ delivered, statusCode: status, error: delivered ? null : `HTTP ${status}` });
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`No answer within ${this.options.timeoutMs} ms`)));
-      req.on('error', (error) =>
-        resolve({ delivered: false, statusCode: null, error: error.message.slice(0, 500) }),
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        resolve({ delivered: false, statusCode: null, error: failureOf(error, this.options.timeoutMs) }),
       );
       req.end(body);
     });
   }
+}
+
+/**
+ * Why an attempt failed, in a few fixed words: never the error's own message (which could describe
+ * the receiver's network in detail).
+ */
+function failureOf(error: NodeJS.ErrnoException, timeoutMs: number): string {
+  if (error.code === 'EPRIVATETARGET') return PRIVATE_TARGET;
+  if (error.name === 'AbortError' || error.name === 'TimeoutError') return `No answer within ${timeoutMs} ms`;
+  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') return 'The host name does not resolve';
+  return 'The receiver could not be reached';
 }
 
 /**

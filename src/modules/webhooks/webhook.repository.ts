@@ -260,10 +260,14 @@ export class WebhookRepository {
     }));
   }
 
-  /** An attempt's outcome: delivered, due again at `retryAt`, or given up (`retryAt` null). */
+  /**
+   * An attempt's outcome: delivered, due again at `retryAt`, or given up (`retryAt` null). Only while
+   * the delivery is still at this attempt: a late outcome (its lease ran out and another attempt was
+   * made) changes nothing.
+   */
   async recordAttempt(
     sql: Sql,
-    id: string,
+    delivery: Pick<DueDelivery, 'id' | 'attempts'>,
     outcome: { delivered: boolean; statusCode: number | null; error: string | null; retryAt: Date | null },
   ): Promise<void> {
     const status: DeliveryStatus = outcome.delivered ? 'delivered' : outcome.retryAt ? 'pending' : 'failed';
@@ -271,8 +275,8 @@ export class WebhookRepository {
       `update webhook_deliveries set status = $2::text, last_status_code = $3, last_error = $4,
          next_attempt_at = coalesce($5, next_attempt_at),
          delivered_at = case when $2::text = 'delivered' then now() end
-       where id = $1`,
-      [id, status, outcome.statusCode, outcome.error?.slice(0, 500) ?? null, outcome.retryAt],
+       where id = $1 and attempts = $6 and status = 'pending'`,
+      [delivery.id, status, outcome.statusCode, outcome.error, outcome.retryAt, delivery.attempts],
     );
   }
 }

@@ -34,7 +34,9 @@ export const eventTypesSchema = z
 
 /**
  * Addresses a webhook must not reach unless the operator allows private networks: this host, private
- * and carrier-grade NAT ranges, link-local (cloud metadata services), multicast and reserved ones.
+ * and carrier-grade NAT ranges, link-local (cloud metadata services), multicast and reserved ones,
+ * and the IPv6 forms that carry an IPv4 address or tunnel to one (IPv4-compatible and -translated,
+ * NAT64, 6to4, Teredo), which could lead back to any of those.
  */
 const PRIVATE_ADDRESSES = new BlockList();
 for (const [network, prefix] of [
@@ -53,10 +55,16 @@ for (const [network, prefix] of [
   PRIVATE_ADDRESSES.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 127],
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
   ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001::', 32],
+  ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
   PRIVATE_ADDRESSES.addSubnet(network, prefix, 'ipv6');

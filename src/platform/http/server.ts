@@ -100,11 +100,13 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
           'request',
         );
       }
+      // A stream (a subscription) lasts as long as its client wants: counted, but not a latency.
+      const streamed = String(res.getHeader('content-type') ?? '').startsWith('text/event-stream');
       metrics.observeHttpRequest(
         req.method,
         routeLabel(req.method, url.pathname),
         res.statusCode,
-        elapsed / 1000,
+        streamed ? null : elapsed / 1000,
       );
     });
     const meta: RequestMeta = {
