@@ -6,71 +6,19 @@
  * error: the recipe's plugin must keep such values (credentials) out of the gateway's answers, and leave
  * everything else as our server answers it.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unique } from './support/constants.js';
 import { createNativeSecret } from './support/factories.js';
 import { graphql, type TestTeam, useApp } from './support/harness.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const example = path.join(root, 'examples', 'hive-gateway');
-const gatewayCli = path.join(root, 'node_modules', '@graphql-hive', 'gateway', 'dist', 'bin.js');
-
-interface Gateway {
-  url: string;
-  /** Everything the gateway wrote to stdout and stderr so far. */
-  output: () => string;
-}
+import { composeSupergraph, example, type Gateway, startGateway } from './support/hive-gateway.js';
 
 /** Every gateway process started, stopped after the tests (also one whose start failed). */
-const gatewayProcesses: { child: ChildProcess; exited: Promise<void> }[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** `hive-gateway supergraph <file>` in the example's directory (so it finds gateway.config.ts there). */
-async function startGateway(supergraph: string, configPath?: string): Promise<Gateway> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      gatewayCli,
-      'supergraph',
-      supergraph,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      ...(configPath ? ['--config-path', configPath] : []),
-    ],
-    { cwd: example, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  gatewayProcesses.push({ child, exited });
-  await new Promise<void>((resolve, reject) => {
-    const collect = (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('Listening on')) resolve();
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    exited.then(() => reject(new Error(`hive-gateway exited before listening:\n${output}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, output: () => output };
-}
+const gateways: Gateway[] = [];
 
 /** A body that is not JSON, sent as is (the request pipeline's own error). */
 async function postRaw(baseUrl: string, body: string) {
@@ -173,11 +121,7 @@ beforeAll(async () => {
   supergraph = path.join(workDir, 'supergraph.graphql');
 
   // As the README runs it: from the example's directory, the key in the environment.
-  await promisify(execFile)(
-    process.execPath,
-    ['--import', 'tsx', 'compose.ts', '--url', `${t.url}/graphql`, '--out', supergraph],
-    { cwd: example, env: { ...process.env, SECRETS_API_KEY: team.ownerKey } },
-  );
+  await composeSupergraph(`${t.url}/graphql`, team.ownerKey, supergraph);
   expect(await readFile(supergraph, 'utf8')).toMatch(
     /input SecretValueInput @join__type\(graph: SECRETS\) @oneOf/,
   );
@@ -189,19 +133,15 @@ beforeAll(async () => {
     `import { gatewayConfig as recipe } from ${JSON.stringify(pathToFileURL(path.join(example, 'gateway.config.ts')).href)};\n` +
       'export const gatewayConfig = { ...recipe, plugins: undefined };\n',
   );
+  const started = (one: Gateway) => gateways.push(one);
   [gateway, unprotected] = await Promise.all([
-    startGateway(supergraph),
-    startGateway(supergraph, withoutPlugin),
+    startGateway(supergraph, started),
+    startGateway(supergraph, started, withoutPlugin),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all(
-    gatewayProcesses.map(({ child, exited }) => {
-      child.kill('SIGTERM');
-      return exited;
-    }),
-  );
+  await Promise.all(gateways.map((one) => one.stop()));
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 

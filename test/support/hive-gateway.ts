@@ -4,10 +4,10 @@
  * supergraph` CLI, started in the example's directory, loads its gateway.config.ts.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from './scenarios/processes.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const example = path.join(root, 'examples', 'hive-gateway');
@@ -19,14 +19,6 @@ export interface Gateway {
   output: () => string;
   /** Stops the process (also one whose start failed) and waits for it to exit. */
   stop: () => Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** `compose.ts --url <graphqlUrl> --out <out>` in the example's directory, the key in the environment. */

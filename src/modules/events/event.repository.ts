@@ -31,6 +31,10 @@ const COLUMNS = `id, team_id, event_type, resource_type, resource_id, resource_n
 /** Only transactions older than every running one: no event can later appear behind these. */
 const SETTLED = 'tx_id < pg_snapshot_xmin(pg_current_snapshot())';
 
+/** A query for the position (`tx_id`, `seq`) of the last settled event: the feed's head. */
+export const SETTLED_HEAD = `select tx_id, seq from audit_events where ${SETTLED}
+  order by tx_id desc, seq desc limit 1`;
+
 function toEvent(row: EventRow): ChangeEvent {
   return {
     id: row.id,
@@ -75,8 +79,7 @@ export const eventRepository = {
   async now(sql: Sql): Promise<{ head: FeedPosition; snapshot: Snapshot }> {
     const [row] = await sql<{ tx_id: string | null; seq: string | null; snapshot: string }>(
       `select last.tx_id::text as tx_id, last.seq::text as seq, pg_current_snapshot()::text as snapshot
-       from (select 1) now left join lateral (select tx_id, seq from audit_events where ${SETTLED}
-         order by tx_id desc, seq desc limit 1) last on true`,
+       from (select 1) now left join lateral (${SETTLED_HEAD}) last on true`,
     );
     return {
       head: { tx: row?.tx_id ?? '0', seq: row?.seq ?? '0' },

@@ -9,6 +9,7 @@ import type { Metrics } from '../../platform/metrics.js';
 import { eventRepository } from '../events/event.repository.js';
 import type { DueDelivery, WebhookRepository } from './webhook.repository.js';
 import {
+  hostOf,
   isPrivateAddress,
   PRIVATE_TARGET,
   retryDelayMs,
@@ -153,7 +154,7 @@ export class WebhookDispatcher {
     } catch {
       return Promise.resolve({ delivered: false, statusCode: null, error: 'The URL is not valid' });
     }
-    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const host = hostOf(url);
     if (!this.options.allowPrivateNetworks && isIP(host) && isPrivateAddress(host)) {
       return Promise.resolve({ delivered: false, statusCode: null, error: PRIVATE_TARGET });
     }

@@ -3,6 +3,7 @@ import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgres
 import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../domain/paging.js';
 import type { Sql } from '../../platform/db/unit-of-work.js';
 import { type ChangeEvent, type EventType, eventPayload, type FeedPosition } from '../events/change-event.js';
+import { SETTLED_HEAD } from '../events/event.repository.js';
 import { Webhook } from './webhook.entity.js';
 
 /** A webhook as the doors show it: never its signing secret. */
@@ -178,8 +179,7 @@ export class WebhookRepository {
   async anyActive(sql: Sql): Promise<boolean> {
     const [row] = await sql<{ active: boolean }>(
       `with active as (select exists (select 1 from webhooks where active) as active),
-       head as (select tx_id, seq from audit_events where tx_id < pg_snapshot_xmin(pg_current_snapshot())
-         order by tx_id desc, seq desc limit 1),
+       head as (${SETTLED_HEAD}),
        moved as (update webhook_feed_position p set tx_id = head.tx_id, seq = head.seq from head, active
          where not active.active and (p.tx_id, p.seq) < (head.tx_id, head.seq) returning 1)
        select active from active`,

@@ -105,7 +105,7 @@ export function checkTargetUrl(url: string, policy: TargetPolicy, path: string[]
   if (parsed.username || parsed.password) {
     throw ValidationError.single(path, 'The URL must not carry a user name or password', 'value_error');
   }
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  const host = hostOf(parsed);
   if (!policy.allowPrivateNetworks && (isIP(host) ? isPrivateAddress(host) : isLocalName(host))) {
     throw ValidationError.single(
       path,
@@ -114,6 +114,11 @@ export function checkTargetUrl(url: string, policy: TargetPolicy, path: string[]
     );
   }
   return parsed.toString();
+}
+
+/** A URL's host as an address or a name: an IPv6 address without its brackets. */
+export function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
 }
 
 function isLocalName(host: string): boolean {
