@@ -4,15 +4,17 @@ import { describeError, type Logger } from '../logger.js';
 /**
  * `LISTEN channel` on a connection of its own to a PostgreSQL server, calling `onNotify` for each
  * notification and after every (re)connection (notifications sent meanwhile are lost: the caller
- * then looks for itself). Reconnects with backoff until closed.
+ * then looks for itself). Reconnects with backoff until closed. `notify()` sends a notification on
+ * the same connection (none while it is down: the listeners' own polls catch up).
  */
 export function listen(
   connectionString: string,
   channel: string,
   onNotify: () => void,
   logger: Logger,
-): { close(): Promise<void> } {
+): { notify(): Promise<void>; close(): Promise<void> } {
   let client: Client | undefined;
+  let connected = false;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
   let delay = 100;
@@ -21,6 +23,7 @@ export function listen(
     client = next;
     next.on('notification', onNotify);
     next.on('error', (error) => {
+      connected = false;
       logger.warn({ error: describeError(error) }, `LISTEN ${channel}: connection lost`);
       void next.end().catch(() => {});
       schedule();
@@ -28,6 +31,7 @@ export function listen(
     try {
       await next.connect();
       await next.query(`listen ${channel}`);
+      connected = true;
       delay = 100;
       onNotify();
     } catch (error) {
@@ -48,6 +52,9 @@ export function listen(
   };
   void connect();
   return {
+    async notify() {
+      if (connected) await client?.query('select pg_notify($1, $2)', [channel, '']);
+    },
     async close() {
       closed = true;
       clearTimeout(retry);
