@@ -4,8 +4,9 @@
  * queries, and never carrying a credential.
  */
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { UNKNOWN_UUID, unique } from './support/constants.js';
+import { openWritingTransaction } from './support/databases.js';
 import { createApiKey, createNativeSecret } from './support/factories.js';
 import { graphql, rest, useApp } from './support/harness.js';
 import { SECRET_EVENTS, subscribe } from './support/sse.js';
@@ -257,3 +258,50 @@ describe('a server stopping', () => {
     await stopping.start();
   });
 });
+
+// Concurrent sessions need a PostgreSQL server: the embedded database serves one session.
+if (inject('databaseKind') === 'server')
+  describe('an event committed while an older transaction runs', () => {
+    // Its own database: no other app's commit wakes its feed, and the test's transaction holds up nobody else.
+    const settling = useApp({ database: 'own' });
+
+    it('waits for that transaction of its database, and arrives soon after it ends, even by a rollback that wakes nobody', async () => {
+      const team = await settling.newTeam();
+      const secret = await createNativeSecret(settling, team);
+      const sub = await subscribe(settling.url, team.ownerKey, SECRET_EVENTS, { teamId: team.teamId });
+      const older = await openWritingTransaction(settling.config.DATABASE_URL!);
+      try {
+        await rest(settling.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${secret.id}`, {
+          description: 'while an older transaction runs',
+        });
+        // Until the older transaction ends, it could still commit events that come before this one.
+        await expect(sub.take(1, 300)).rejects.toThrow(/Only 0 of 1/);
+      } finally {
+        await older.end();
+      }
+      const ended = Date.now();
+      const [event] = await sub.take(1, 5000);
+      expect(Date.now() - ended).toBeLessThan(1000);
+      expect(event.data.secretEvents).toMatchObject({ secretId: secret.id, type: 'UPDATED' });
+      sub.close();
+    });
+
+    it('does not wait for a transaction of another database on the same server', async () => {
+      const team = await settling.newTeam();
+      const secret = await createNativeSecret(settling, team);
+      const sub = await subscribe(settling.url, team.ownerKey, SECRET_EVENTS, { teamId: team.teamId });
+      const elsewhere = await openWritingTransaction(inject('databaseUrl'));
+      try {
+        const started = Date.now();
+        await rest(settling.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${secret.id}`, {
+          description: 'while another database writes',
+        });
+        const [event] = await sub.take(1, 5000);
+        expect(Date.now() - started).toBeLessThan(1000);
+        expect(event.data.secretEvents).toMatchObject({ secretId: secret.id, type: 'UPDATED' });
+      } finally {
+        await elsewhere.end();
+        sub.close();
+      }
+    });
+  });

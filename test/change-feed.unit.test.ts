@@ -1,8 +1,9 @@
 /**
  * The change feed's pure parts (no server, no database): event types from audit events, feed
- * positions, and a live stream's buffer for a consumer that falls behind.
+ * positions, a live stream's buffer for a consumer that falls behind, and the look again at events
+ * waiting to settle.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type ChangeEvent,
   endedBefore,
@@ -11,6 +12,7 @@ import {
   parseSnapshot,
 } from '../src/modules/events/change-event.js';
 import { LiveStream, StreamEnded } from '../src/modules/events/change-feed.js';
+import { SettleRetry } from '../src/modules/events/settle-retry.js';
 
 const TEAM = 'team-a';
 
@@ -150,5 +152,33 @@ describe('LiveStream', () => {
     expect(await waiting).toEqual({ value: undefined, done: true });
     stream.offer(event(1));
     expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+});
+
+describe('SettleRetry', () => {
+  it('looks again after 20 ms, then doubling up to 1 s while events wait, and from 20 ms once none did', () => {
+    vi.useFakeTimers();
+    try {
+      const looks: number[] = [];
+      const retry = new SettleRetry(() => looks.push(Date.now()));
+      const start = Date.now();
+      for (let i = 0; i < 8; i++) {
+        retry.looked(true);
+        retry.looked(true); // a second finding while one look is planned plans no other
+        vi.runOnlyPendingTimers();
+      }
+      const waits = looks.map((at, i) => at - (i ? looks[i - 1]! : start));
+      expect(waits).toEqual([20, 40, 80, 160, 320, 640, 1000, 1000]);
+      retry.looked(false);
+      retry.looked(true);
+      vi.advanceTimersByTime(20);
+      expect(looks).toHaveLength(9);
+      retry.looked(true);
+      retry.stop();
+      vi.advanceTimersByTime(5000);
+      expect(looks).toHaveLength(9);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -5,9 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { verifySignature } from '../examples/webhook-receiver/receiver.js';
 import { unique } from './support/constants.js';
+import { openWritingTransaction } from './support/databases.js';
 import { createNativeSecret } from './support/factories.js';
 import { graphql, queryDatabase, rest, useApp } from './support/harness.js';
 import { startReceiver } from './support/webhook-receiver.js';
@@ -229,6 +230,34 @@ describe('delivery', () => {
     expect(error?.message).toBe('The target resolves to a private, loopback or link-local address');
   });
 });
+
+// Concurrent sessions need a PostgreSQL server: the embedded database serves one session.
+if (inject('databaseKind') === 'server')
+  describe('an event committed while an older transaction runs', () => {
+    // No streams open and no polling to speak of: only the fan-out's own look brings the event.
+    const settling = useApp({ env: { ...LOOPBACK_ALLOWED, EVENTS_POLL_MS: '60000' }, database: 'own' });
+
+    it('is delivered soon after that transaction ends, even by a rollback that wakes nobody', async () => {
+      const team = await settling.newTeam();
+      const target = await receiver();
+      await rest(settling.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/webhooks`, {
+        name: unique('hook'),
+        url: target.url,
+        event_types: ['secret.created'],
+      });
+      const older = await openWritingTransaction(settling.config.DATABASE_URL!);
+      try {
+        await createNativeSecret(settling, team);
+        await expect(target.waitFor(1, 300)).rejects.toThrow();
+      } finally {
+        await older.end();
+      }
+      const ended = Date.now();
+      const [delivery] = await target.waitFor(1, 5000);
+      expect(delivery!.at - ended).toBeLessThan(1000);
+      expect(JSON.parse(delivery!.body)).toMatchObject({ type: 'secret.created' });
+    });
+  });
 
 describe('giving up', () => {
   const giving = useApp({ env: { ...LOOPBACK_ALLOWED, WEBHOOK_MAX_ATTEMPTS: '3' }, database: 'own' });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
 import { ormOptions, pgliteTemplate } from '../../src/platform/db/database.js';
 
 /** A database no other app of the run uses; `url` until `drop()`. */
@@ -97,4 +98,18 @@ export function keepExtendedQueriesWhole(server: PGLiteSocketServer, pglite: PGl
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/** A session of its own on `url` in a transaction that has written (holds a transaction id), until `end`. */
+export async function openWritingTransaction(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('begin');
+  await client.query('select pg_current_xact_id()');
+  return {
+    async end() {
+      await client.query('rollback');
+      await client.end();
+    },
+  };
 }

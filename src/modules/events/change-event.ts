@@ -85,11 +85,6 @@ export function endedBefore(snapshot: Snapshot, tx: string): boolean {
   return id < snapshot.xmin || (id < snapshot.xmax && !snapshot.running.has(tx));
 }
 
-/** Whether the event at `position` was settled (its transaction older than every running one) in `snapshot`. */
-export function settledIn(snapshot: Snapshot, position: FeedPosition): boolean {
-  return BigInt(position.tx) < snapshot.xmin;
-}
-
 /** Events that end the streams opened with the key they are about (its secret no longer works). */
 const KEY_ENDINGS = new Set<EventType>(['api_key.revoked', 'api_key.rotated', 'api_key.deleted']);
 

@@ -10,9 +10,9 @@ import {
   type FeedPosition,
   isAfter,
   type Snapshot,
-  settledIn,
 } from './change-event.js';
 import { eventRepository } from './event.repository.js';
+import { SettleRetry } from './settle-retry.js';
 
 const BATCH = 500;
 /** At most one notification of other processes per this many milliseconds. */
@@ -69,6 +69,7 @@ export class ChangeFeed {
   private closed = false;
   private readonly stops: (() => unknown)[] = [];
   private listener: ReturnType<typeof listen> | undefined;
+  private readonly retry = new SettleRetry(() => this.wake());
   private readonly sql: Sql;
 
   constructor(
@@ -93,7 +94,10 @@ export class ChangeFeed {
     }
     const timer = setInterval(() => this.wake(true), this.options.pollMs);
     timer.unref();
-    this.stops.push(() => clearInterval(timer));
+    this.stops.push(
+      () => clearInterval(timer),
+      () => this.retry.stop(),
+    );
   }
 
   /** Called on every wake-up; `poll` says it is the timer's. */
@@ -165,13 +169,14 @@ export class ChangeFeed {
       const from = this.position;
       if (!from) return; // the last stream closed meanwhile
       // Every team's events, so the position moves past them all (a quiet team's stream costs nothing).
-      const events = await eventRepository.after(this.sql, from, { limit: BATCH });
+      const { events, unsettled } = await eventRepository.after(this.sql, from, { limit: BATCH });
       // Handed out and moved past in one synchronous step: a stream catching up compares with it.
       for (const event of events) {
         for (const stream of this.streams) if (stream.live) stream.offer(event);
       }
       if (events.length) this.position = events.at(-1)!.position;
       if (events.length === BATCH) this.readAgain = true;
+      else if (!this.readAgain && !this.closed) this.retry.looked(unsettled);
     } while (this.readAgain && !this.closed);
   }
 
@@ -185,7 +190,7 @@ export class ChangeFeed {
   ): Promise<LiveStream | null> {
     let now = await eventRepository.now(this.sql);
     // An event committed while an older transaction still runs: that one's events would come before it.
-    for (let waited = 0; after && !settledIn(now.snapshot, after.position); waited += 50) {
+    for (let waited = 0; after && BigInt(after.position.tx) >= now.horizon; waited += 50) {
       if (waited >= SETTLE_WAIT_MS) {
         throw new UnavailableError('The event named in `after` is not settled yet; retry shortly', 1);
       }
@@ -222,7 +227,7 @@ export class ChangeFeed {
         continue;
       }
       const limit = Math.min(BATCH, stream.room());
-      const events = await eventRepository.after(this.sql, stream.position, {
+      const { events } = await eventRepository.after(this.sql, stream.position, {
         teamIds: [stream.teamId],
         through,
         limit,

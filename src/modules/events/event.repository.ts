@@ -23,16 +23,26 @@ interface EventRow {
   created_at: string;
   tx_id: string;
   seq: string;
+  settled: boolean;
 }
 
-const COLUMNS = `id, team_id, event_type, resource_type, resource_id, resource_name, resource_version,
-  changed_fields, actor_user_id, actor_api_key_id, created_at, tx_id::text as tx_id, seq::text as seq`;
+/**
+ * The oldest transaction of this database that may still commit: its events, and any later, are not
+ * settled; every event before it is committed and visible, and none can appear there later. Running
+ * transactions seen belonging to another database on the same server are passed over, so a long one
+ * there does not hold this feed up (one not seen — ended, prepared, or hidden — still counts).
+ */
+const HORIZON = `(select least(pg_snapshot_xmax(s), (select min(x) from pg_snapshot_xip(s) x
+  where x::xid not in (select backend_xid from pg_stat_activity where backend_xid is not null
+    and datid <> (select oid from pg_database where datname = current_database()))))
+  from pg_current_snapshot() s)`;
 
-/** Only transactions older than every running one: no event can later appear behind these. */
-const SETTLED = 'tx_id < pg_snapshot_xmin(pg_current_snapshot())';
+const COLUMNS = `id, team_id, event_type, resource_type, resource_id, resource_name, resource_version,
+  changed_fields, actor_user_id, actor_api_key_id, created_at, tx_id::text as tx_id, seq::text as seq,
+  tx_id < ${HORIZON} as settled`;
 
 /** A query for the position (`tx_id`, `seq`) of the last settled event: the feed's head. */
-export const SETTLED_HEAD = `select tx_id, seq from audit_events where ${SETTLED}
+export const SETTLED_HEAD = `select tx_id, seq from audit_events where tx_id < ${HORIZON}
   order by tx_id desc, seq desc limit 1`;
 
 function toEvent(row: EventRow): ChangeEvent {
@@ -54,14 +64,17 @@ function toEvent(row: EventRow): ChangeEvent {
 
 /** The feed of change events: the audit table in commit-safe order. */
 export const eventRepository = {
-  /** The settled events after `position` (of some teams, and up to `through`, when given), oldest first. */
+  /**
+   * The settled events after `position` (of some teams, and up to `through`, when given), oldest
+   * first, and whether a committed event after them waits to settle (for an older transaction to end).
+   */
   async after(
     sql: Sql,
     position: FeedPosition,
     { teamIds, through, limit }: { teamIds?: string[]; through?: FeedPosition; limit: number },
-  ): Promise<ChangeEvent[]> {
+  ): Promise<{ events: ChangeEvent[]; unsettled: boolean }> {
     const values: unknown[] = [position.tx, position.seq, limit];
-    const where = [`(tx_id, seq) > ($1::xid8, $2::bigint)`, SETTLED];
+    const where = [`(tx_id, seq) > ($1::xid8, $2::bigint)`];
     if (teamIds) where.push(`team_id = any($${values.push(teamIds)}::uuid[])`);
     if (through)
       where.push(`(tx_id, seq) <= ($${values.push(through.tx)}::xid8, $${values.push(through.seq)}::bigint)`);
@@ -69,21 +82,25 @@ export const eventRepository = {
       `select ${COLUMNS} from audit_events where ${where.join(' and ')} order by tx_id, seq limit $3`,
       values,
     );
-    return rows.map(toEvent);
+    // In (tx_id, seq) order the settled events come first.
+    const settled = rows.filter((row) => row.settled);
+    return { events: settled.map(toEvent), unsettled: settled.length < rows.length };
   },
 
   /**
    * Now, for a stream that starts now: the position of the last settled event (every event after it
    * is later in the feed) and the snapshot that tells which of those had committed already.
    */
-  async now(sql: Sql): Promise<{ head: FeedPosition; snapshot: Snapshot }> {
-    const [row] = await sql<{ tx_id: string | null; seq: string | null; snapshot: string }>(
-      `select last.tx_id::text as tx_id, last.seq::text as seq, pg_current_snapshot()::text as snapshot
+  async now(sql: Sql): Promise<{ head: FeedPosition; snapshot: Snapshot; horizon: bigint }> {
+    const [row] = await sql<{ tx_id: string | null; seq: string | null; snapshot: string; horizon: string }>(
+      `select last.tx_id::text as tx_id, last.seq::text as seq, pg_current_snapshot()::text as snapshot,
+         ${HORIZON}::text as horizon
        from (select 1) now left join lateral (${SETTLED_HEAD}) last on true`,
     );
     return {
       head: { tx: row?.tx_id ?? '0', seq: row?.seq ?? '0' },
       snapshot: parseSnapshot(row!.snapshot),
+      horizon: BigInt(row!.horizon),
     };
   },
 

@@ -7,6 +7,7 @@ import { autocommit, type Sql, unitOfWork } from '../../platform/db/unit-of-work
 import { describeError, type Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
 import { eventRepository } from '../events/event.repository.js';
+import { SettleRetry } from '../events/settle-retry.js';
 import type { DueDelivery, WebhookRepository } from './webhook.repository.js';
 import {
   hostOf,
@@ -48,6 +49,7 @@ export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private active = false;
   private closed = false;
+  private readonly retry = new SettleRetry(() => this.wake());
   private readonly sql: Sql;
 
   constructor(
@@ -88,6 +90,7 @@ export class WebhookDispatcher {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.retry.stop();
     const settled = Promise.all([this.running, ...this.inFlight]);
     await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
@@ -104,7 +107,8 @@ export class WebhookDispatcher {
     return unitOfWork(this.orm, async (_em, tx) => {
       const position = await this.repository.lockFeedPosition(tx.sql);
       if (!position) return 0;
-      const events = await eventRepository.after(tx.sql, position, { limit: FAN_OUT_BATCH });
+      const { events, unsettled } = await eventRepository.after(tx.sql, position, { limit: FAN_OUT_BATCH });
+      if (events.length < FAN_OUT_BATCH) this.retry.looked(unsettled);
       if (!events.length) return 0;
       const queued = await this.repository.queueDeliveries(tx.sql, events);
       if (queued) this.metrics?.webhookDeliveries.inc({ outcome: 'queued' }, queued);
