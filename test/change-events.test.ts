@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
-import { UNKNOWN_UUID, unique } from './support/constants.js';
+import { sleep, UNKNOWN_UUID, unique } from './support/constants.js';
 import { openWritingTransaction } from './support/databases.js';
 import { createApiKey, createNativeSecret } from './support/factories.js';
-import { graphql, rest, useApp } from './support/harness.js';
+import { graphql, queryDatabase, rest, useApp, useApps } from './support/harness.js';
 import { SECRET_EVENTS, subscribe } from './support/sse.js';
 
 const ROTATE = /* GraphQL */ `
@@ -236,6 +236,49 @@ describe('a revoked key', () => {
   });
 });
 
+describe('keys that stop authorizing', () => {
+  // Two instances on one database, each trusting a key it has seen for 5 s; keys checked every 200 ms.
+  const env = { EVENTS_POLL_MS: '200', AUTH_CACHE_TTL_MS: '5000' };
+  const [here, there] = useApps({ env }, { env });
+
+  it('end their streams: UNAUTHENTICATED once the key expires, FORBIDDEN once its creator leaves the team', async () => {
+    const team = await here.newTeam();
+    const expiring = await createApiKey(here, team, ['secrets:read'], {
+      expires_at: new Date(Date.now() + 1500).toISOString(),
+    });
+    const expired = await subscribe(here.url, expiring.full_key, SECRET_EVENTS, { teamId: team.teamId });
+    const viewerKey = await team.keyFor('viewer', ['secrets:read']);
+    const leaving = await subscribe(here.url, viewerKey, SECRET_EVENTS, { teamId: team.teamId });
+    const [viewer] = await queryDatabase<{ created_by: string }>(
+      here,
+      'select created_by from api_keys where key_id = ?',
+      [viewerKey.split('_')[1]],
+    );
+    await queryDatabase(here, 'delete from memberships where team_id = ? and user_id = ?', [
+      team.teamId,
+      viewer!.created_by,
+    ]);
+    const [left] = await leaving.take(1, 3000);
+    expect(left.errors).toMatchObject([{ extensions: { code: 'FORBIDDEN' } }]);
+    const [end] = await expired.take(1, 5000);
+    expect(end.errors).toMatchObject([{ extensions: { code: 'UNAUTHENTICATED' } }]);
+    await Promise.all([leaving.ended, expired.ended]);
+  });
+
+  it('refuse a stream for a key revoked on another instance, whatever this one still trusts', async () => {
+    const team = await here.newTeam();
+    const key = await createApiKey(here, team, ['secrets:read']);
+    expect((await rest(there.url, key.full_key)('GET', `/v1/teams/${team.teamId}/secrets`)).status).toBe(200);
+    await rest(here.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/api-keys/${key.id}/revoke`);
+    // `there` still trusts the key (its cache), so a query passes; a stream is checked with the database.
+    expect((await rest(there.url, key.full_key)('GET', `/v1/teams/${team.teamId}/secrets`)).status).toBe(200);
+    const sub = await subscribe(there.url, key.full_key, SECRET_EVENTS, { teamId: team.teamId });
+    const [refused] = await sub.take(1, 3000);
+    expect(refused.errors).toMatchObject([{ extensions: { code: 'UNAUTHENTICATED' } }]);
+    await sub.ended;
+  });
+});
+
 describe('a server stopping', () => {
   const stopping = useApp({ database: 'own' });
 
@@ -263,7 +306,11 @@ describe('a server stopping', () => {
 if (inject('databaseKind') === 'server')
   describe('an event committed while an older transaction runs', () => {
     // Its own database: no other app's commit wakes its feed, and the test's transaction holds up nobody else.
-    const settling = useApp({ database: 'own' });
+    // Small limits: one open subscription per key, five undelivered events per stream.
+    const settling = useApp({
+      database: 'own',
+      env: { SUBSCRIPTIONS_PER_KEY: '1', EVENT_STREAM_BUFFER: '5' },
+    });
 
     it('waits for that transaction of its database, and arrives soon after it ends, even by a rollback that wakes nobody', async () => {
       const team = await settling.newTeam();
@@ -303,5 +350,82 @@ if (inject('databaseKind') === 'server')
         await elsewhere.end();
         sub.close();
       }
+    });
+
+    /** The id of the audit event (= change event) of `resourceId`'s creation. */
+    async function creationEvent(team: { teamId: string; ownerKey: string }, resourceId: string) {
+      const trail = await rest(settling.url, team.ownerKey)(
+        'GET',
+        `/v1/teams/${team.teamId}/audit-logs?resource_id=${resourceId}`,
+      );
+      return trail.body.data[0].id as string;
+    }
+
+    it('refuses a key revoked while its stream waited for `after` to settle', async () => {
+      const team = await settling.newTeam();
+      const key = await createApiKey(settling, team, ['secrets:read']);
+      const older = await openWritingTransaction(settling.config.DATABASE_URL!);
+      const secret = await createNativeSecret(settling, team);
+      const after = await creationEvent(team, secret.id);
+      const opening = subscribe(settling.url, key.full_key, SECRET_EVENTS, { teamId: team.teamId, after });
+      await sleep(300); // the stream waits for `after` to settle
+      await rest(settling.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/api-keys/${key.id}/revoke`);
+      await older.end();
+      const sub = await opening;
+      const [refused] = await sub.take(1, 5000);
+      expect(refused.errors).toMatchObject([{ extensions: { code: 'UNAUTHENTICATED' } }]);
+      await sub.ended;
+    });
+
+    it('frees the subscription slot of a client that went away while its stream waited to open', async () => {
+      const team = await settling.newTeam();
+      const older = await openWritingTransaction(settling.config.DATABASE_URL!);
+      try {
+        const secret = await createNativeSecret(settling, team);
+        const after = await creationEvent(team, secret.id);
+        const leaving = new AbortController();
+        const request = fetch(`${settling.url}/graphql`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'text/event-stream',
+            authorization: `Bearer ${team.ownerKey}`,
+          },
+          body: JSON.stringify({ query: SECRET_EVENTS, variables: { teamId: team.teamId, after } }),
+          signal: leaving.signal,
+        }).catch(() => undefined);
+        await sleep(300);
+        leaving.abort();
+        await request;
+      } finally {
+        await older.end();
+      }
+      await sleep(300); // the stream opens, finds its client gone and gives its slot back
+      const again = await subscribe(settling.url, team.ownerKey, SECRET_EVENTS, { teamId: team.teamId });
+      await createNativeSecret(settling, team);
+      const [event] = await again.take(1, 5000);
+      expect(event.data.secretEvents.type).toBe('CREATED');
+      again.close();
+    });
+
+    it('does not end a consumer that keeps up when more events than its buffer (5) settle at once', async () => {
+      const team = await settling.newTeam();
+      const secret = await createNativeSecret(settling, team);
+      const sub = await subscribe(settling.url, team.ownerKey, SECRET_EVENTS, { teamId: team.teamId });
+      const older = await openWritingTransaction(settling.config.DATABASE_URL!);
+      try {
+        for (let i = 0; i < 12; i++) {
+          await rest(settling.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${secret.id}`, {
+            description: `burst ${i}`,
+          });
+        }
+      } finally {
+        await older.end();
+      }
+      const events = await sub.take(12, 5000);
+      expect(events.map((e) => e.data?.secretEvents.version)).toEqual(
+        Array.from({ length: 12 }, (_, i) => i + 2),
+      );
+      sub.close();
     });
   });

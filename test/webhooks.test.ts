@@ -330,6 +330,58 @@ describe('targets and limits', () => {
     expect((await post('https://hooks.example.com/cloud-secrets')).status).toBe(201);
   });
 
+  it('measures a URL as it is stored: one that percent-encoding makes longer than 2048 is a 422', async () => {
+    const team = await t.newTeam();
+    const longOnceEncoded = `https://hooks.example.com/${'é'.repeat(600)}`; // 627 characters, 3,627 encoded
+    const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/webhooks`, {
+      name: unique('hook'),
+      url: longOnceEncoded,
+    });
+    expect(created.status).toBe(422);
+    expect(created.body.detail).toMatchObject([
+      {
+        loc: ['body', 'url'],
+        msg: expect.stringContaining('at most 2048 characters'),
+        type: 'string_too_long',
+      },
+    ]);
+    const hook = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/webhooks`, {
+      name: unique('hook'),
+      url: 'https://hooks.example.com/a',
+    });
+    const patched = await rest(t.url, team.ownerKey)(
+      'PATCH',
+      `/v1/teams/${team.teamId}/webhooks/${hook.body.id}`,
+      {
+        url: longOnceEncoded,
+      },
+    );
+    expect(patched.status).toBe(422);
+    expect(patched.body.detail[0].loc).toEqual(['body', 'url']);
+  });
+
+  it('takes no `q` on the delivery log (deliveries have no name), and a reordering of event types changes nothing', async () => {
+    const team = await t.newTeam();
+    const hook = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/webhooks`, {
+      name: unique('hook'),
+      url: 'https://hooks.example.com/a',
+      event_types: ['secret.rotated', 'secret.deleted'],
+    });
+    const path = `/v1/teams/${team.teamId}/webhooks/${hook.body.id}`;
+    const searched = await rest(t.url, team.ownerKey)('GET', `${path}/deliveries?q=anything`);
+    expect(searched.status).toBe(422);
+    expect(searched.body.detail[0].loc).toEqual(['query', 'q']);
+    const reordered = await rest(t.url, team.ownerKey)('PATCH', path, {
+      event_types: ['secret.deleted', 'secret.rotated'],
+    });
+    expect(reordered.status).toBe(200);
+    expect(reordered.body.updated_at).toBe(hook.body.updated_at);
+    const trail = await queryDatabase(t, 'select event_type from audit_events where resource_id = ?', [
+      hook.body.id,
+    ]);
+    expect(trail).toEqual([{ event_type: 'webhook_created' }]);
+  });
+
   it("caps a team's webhooks by plan (free: 2) and checks the webhook scopes", async () => {
     const team = await t.newTeam('free');
     const post = () =>
@@ -423,6 +475,14 @@ describe('through GraphQL', () => {
     expect(refused.body.data.createWebhook).toMatchObject({
       __typename: 'ValidationError',
       issues: [{ path: ['input', 'url'], message: expect.stringContaining('private') }],
+    });
+    const tooLong = await run(CREATE, {
+      teamId: team.teamId,
+      input: { ...input, name: unique('hook'), url: `https://hooks.example.com/${'a'.repeat(3000)}` },
+    });
+    expect(tooLong.body.data.createWebhook).toMatchObject({
+      __typename: 'ValidationError',
+      issues: [{ path: ['input', 'url'], message: expect.stringContaining('at most 2048 characters') }],
     });
     const taken = await run(CREATE, { teamId: team.teamId, input });
     expect(taken.body.data.createWebhook).toMatchObject({

@@ -51,6 +51,7 @@ export function createServices(
     options.metrics,
   );
   feed.onWake((poll) => webhooks.dispatcher.wake(poll));
+  const apiKeys = new ApiKeyService(orm, { logger, authCacheTtlMs: options.authCacheTtlMs });
   const cleanup = new CredentialCleanup(orm, store, logger);
   const secrets = new SecretService(orm, store, cleanup);
   return {
@@ -67,9 +68,9 @@ export function createServices(
       (em, connectionId) => secrets.repository.secretsUsing(em, connectionId),
       cleanup,
     ),
-    apiKeys: new ApiKeyService(orm, { logger, authCacheTtlMs: options.authCacheTtlMs }),
+    apiKeys,
     audit: new AuditService(orm),
-    events: new EventService(orm, feed, { subscriptionsPerKey }),
+    events: new EventService(orm, feed, (ids) => apiKeys.currentActors(ids), logger, { subscriptionsPerKey }),
     webhooks,
   };
 }

@@ -45,6 +45,11 @@ const LIST_PARAMS = {
     .meta({ description: 'The sort direction.', default: 'desc' }),
 };
 
+/** `search: false`: a list of things without a name (a delivery log) takes no `q`. */
+interface ListOptions {
+  search?: boolean;
+}
+
 /**
  * The zod object that validates REST list parameters (`page`, `limit`, `q`, `sort_by`, `sort_order`
  * and the resource's filters); also what the OpenAPI document describes the query string with.
@@ -53,11 +58,12 @@ export function restListQuerySchema<SortBy extends string, F extends z.ZodRawSha
   sortBy: readonly [SortBy, ...SortBy[]],
   defaultSort: SortBy,
   filters: F,
+  { search = true }: ListOptions = {},
 ) {
   return z.strictObject({
     page: LIST_PARAMS.page,
     limit: LIST_PARAMS.limit,
-    q: LIST_PARAMS.q,
+    ...(search && { q: LIST_PARAMS.q }),
     sort_by: z.enum(sortBy).optional().meta({ description: 'The sort key.', default: defaultSort }),
     sort_order: LIST_PARAMS.sort_order,
     ...filters,
@@ -73,8 +79,9 @@ export function parseRestListQuery<SortBy extends string, F extends z.ZodRawShap
   sortBy: readonly [SortBy, ...SortBy[]],
   defaultSort: SortBy,
   filters: F,
+  options: ListOptions = {},
 ) {
-  const schema = restListQuerySchema(sortBy, defaultSort, filters);
+  const schema = restListQuerySchema(sortBy, defaultSort, filters, options);
   const raw: Record<string, string> = {};
   for (const [key, value] of query) raw[key] = value;
   const parsed = parseOrThrow(schema, raw, [], 'query') as Record<string, unknown>;
@@ -98,10 +105,11 @@ export function restListQuery<SortBy extends string, F extends z.ZodRawShape>(
   sortBy: readonly [SortBy, ...SortBy[]],
   defaultSort: SortBy,
   filters: F,
+  options: ListOptions = {},
 ) {
   return {
-    schema: restListQuerySchema(sortBy, defaultSort, filters),
-    parse: (query: URLSearchParams) => parseRestListQuery(query, sortBy, defaultSort, filters),
+    schema: restListQuerySchema(sortBy, defaultSort, filters, options),
+    parse: (query: URLSearchParams) => parseRestListQuery(query, sortBy, defaultSort, filters, options),
   };
 }
 

@@ -37,6 +37,7 @@ export interface ApiKeyListQuery extends ListQuery<ApiKeySort> {
 /** What authenticating a key reads: the key by its public id, with its creator's current role. */
 export interface KeyForAuthentication {
   id: string;
+  key_id: string;
   team_id: string;
   created_by: string;
   secret_hash: string;
@@ -97,11 +98,13 @@ const SORT_PROPERTY = { name: 'name', created_at: 'createdAt', last_used_at: 'la
  * The key by its public id, checked against the secret by the caller (src/modules/api-keys/authenticate.ts).
  * One prepared statement; it runs on every request the auth cache does not answer.
  */
-const KEY_FOR_AUTHENTICATION = `select k.id, k.team_id, k.created_by, k.secret_hash, k.scopes, k.expires_at,
+/** A key with its creator's current role in the key's team (null when no longer a member). */
+const KEY_WITH_ROLE = `select k.id, k.key_id, k.team_id, k.created_by, k.secret_hash, k.scopes, k.expires_at,
        k.revoked_at, m.role
   from api_keys k
-  left join memberships m on m.team_id = k.team_id and m.user_id = k.created_by
- where k.key_id = $1`;
+  left join memberships m on m.team_id = k.team_id and m.user_id = k.created_by`;
+const KEY_FOR_AUTHENTICATION = `${KEY_WITH_ROLE} where k.key_id = $1`;
+const KEYS_BY_ID = `${KEY_WITH_ROLE} where k.id = any($1::uuid[])`;
 
 // greatest() ignores NULL and never moves last_used_at backwards (another process may be newer).
 const RECORD_LAST_USES = `update api_keys k
@@ -164,6 +167,11 @@ export class ApiKeyRepository {
   async forAuthentication(keyId: string): Promise<KeyForAuthentication | undefined> {
     const [row] = await this.sql<KeyForAuthentication>(KEY_FOR_AUTHENTICATION, [keyId]);
     return row;
+  }
+
+  /** The keys with these ids (by `id`, not the public key id), whichever exist. */
+  byIds(ids: readonly string[]): Promise<KeyForAuthentication[]> {
+    return this.sql<KeyForAuthentication>(KEYS_BY_ID, [ids]);
   }
 
   /** Writes each key's latest use (epoch ms) in one statement. */

@@ -19,10 +19,11 @@ import {
   assertMayGrant,
   assertRotatable,
   type CreateApiKeyCommand,
+  isActive,
 } from './api-key.rules.js';
 import { formatApiKey, hashSecret, newSecret } from './api-key-format.js';
 import { AuthCache, DEFAULT_AUTH_CACHE_TTL_MS, trackAuthCache } from './auth-cache.js';
-import { lookUpApiKey, parseAuthorization, secretDigest } from './authenticate.js';
+import { actorOf, lookUpApiKey, parseAuthorization, secretDigest } from './authenticate.js';
 
 const audit = auditOf('api_key');
 
@@ -72,6 +73,16 @@ export class ApiKeyService {
     }
     this.noteUsed(actor.apiKeyId, now);
     return actor;
+  }
+
+  /**
+   * The callers the keys with these ids stand for now, read from the database (not the cache): a key
+   * revoked, deleted or expired is missing; its creator's role is the current one.
+   */
+  async currentActors(apiKeyIds: readonly string[]): Promise<Map<string, Actor>> {
+    const rows = await this.repository.byIds(apiKeyIds);
+    const active = rows.filter((row) => isActive({ revokedAt: row.revoked_at, expiresAt: row.expires_at }));
+    return new Map(active.map((row) => [row.id, actorOf(row)]));
   }
 
   async list(actor: Actor, teamId: string, query: ApiKeyListQuery): Promise<Page<ApiKeyView>> {

@@ -2,7 +2,8 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { UnauthenticatedError } from '../../domain/errors.js';
 import type { Actor } from '../../domain/scopes.js';
-import { ApiKeyRepository } from './api-key.repository.js';
+import { ApiKeyRepository, type KeyForAuthentication } from './api-key.repository.js';
+import { isActive } from './api-key.rules.js';
 import { bearerToken, type ParsedApiKey, parseApiKey } from './api-key-format.js';
 import type { ResolvedKey } from './auth-cache.js';
 
@@ -39,20 +40,24 @@ export async function lookUpApiKey(
   const stored = row ? Buffer.from(row.secret_hash, 'hex') : UNKNOWN_KEY_DIGEST;
   // Compare even for an unknown key id, so timing does not tell which key ids exist.
   const matches = stored.length === digest.length && timingSafeEqual(stored, digest);
-  if (!row || !matches) throw new UnauthenticatedError();
-  const expiresAt = row.expires_at ? new Date(row.expires_at).getTime() : null;
-  if (row.revoked_at || (expiresAt !== null && expiresAt <= Date.now())) throw new UnauthenticatedError();
-  // Frozen: a cached actor is shared by every request that presents the key.
+  if (!row || !matches || !isActive({ revokedAt: row.revoked_at, expiresAt: row.expires_at })) {
+    throw new UnauthenticatedError();
+  }
   return {
-    actor: Object.freeze({
-      apiKeyId: row.id,
-      keyId,
-      teamId: row.team_id,
-      userId: row.created_by,
-      scopes: Object.freeze(row.scopes),
-      role: row.role,
-    }),
+    actor: actorOf(row),
     secretDigest: digest,
-    expiresAt,
+    expiresAt: row.expires_at ? new Date(row.expires_at).getTime() : null,
   };
+}
+
+/** The caller a key stands for. Frozen: a cached actor is shared by every request that presents the key. */
+export function actorOf(row: KeyForAuthentication): Actor {
+  return Object.freeze({
+    apiKeyId: row.id,
+    keyId: row.key_id,
+    teamId: row.team_id,
+    userId: row.created_by,
+    scopes: Object.freeze(row.scopes),
+    role: row.role,
+  });
 }

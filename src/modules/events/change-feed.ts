@@ -36,12 +36,13 @@ export interface StreamFilter {
 
 /**
  * The last item of a stream the server ended: its consumer fell behind (`overflow`), the server is
- * stopping (`shutdown`) — either way the consumer resumes with `after: lastEventId` — or the key it
- * was opened with was revoked, rotated or deleted (`revoked`).
+ * stopping (`shutdown`) — either way the consumer resumes with `after: lastEventId` — the key it
+ * was opened with no longer authenticates (`revoked`: revoked, rotated, deleted or expired), or its
+ * creator may no longer read the team's secrets (`forbidden`).
  */
 export class StreamEnded {
   constructor(
-    readonly reason: 'overflow' | 'shutdown' | 'revoked',
+    readonly reason: 'overflow' | 'shutdown' | 'revoked' | 'forbidden',
     readonly lastEventId: string | null,
   ) {}
 }
@@ -169,13 +170,15 @@ export class ChangeFeed {
       const from = this.position;
       if (!from) return; // the last stream closed meanwhile
       // Every team's events, so the position moves past them all (a quiet team's stream costs nothing).
-      const { events, unsettled } = await eventRepository.after(this.sql, from, { limit: BATCH });
+      // No more at once than a stream may hold: a batch alone never overflows a consumer that keeps up.
+      const limit = Math.min(BATCH, this.options.streamBuffer);
+      const { events, unsettled } = await eventRepository.after(this.sql, from, { limit });
       // Handed out and moved past in one synchronous step: a stream catching up compares with it.
       for (const event of events) {
         for (const stream of this.streams) if (stream.live) stream.offer(event);
       }
       if (events.length) this.position = events.at(-1)!.position;
-      if (events.length === BATCH) this.readAgain = true;
+      if (events.length === limit) this.readAgain = true;
       else if (!this.readAgain && !this.closed) this.retry.looked(unsettled);
     } while (this.readAgain && !this.closed);
   }
@@ -277,6 +280,10 @@ export class LiveStream implements AsyncIterableIterator<StreamItem> {
 
   get teamId(): string {
     return this.filter.teamId;
+  }
+
+  get apiKeyId(): string {
+    return this.filter.apiKeyId;
   }
 
   /**

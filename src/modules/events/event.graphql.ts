@@ -72,7 +72,11 @@ const STREAM_ENDINGS: Record<StreamEnded['reason'], { code: string; message: str
   },
   revoked: {
     code: 'UNAUTHENTICATED',
-    message: 'The API key of this subscription was revoked, rotated or deleted',
+    message: 'The API key of this subscription was revoked, rotated or deleted, or has expired',
+  },
+  forbidden: {
+    code: 'FORBIDDEN',
+    message: "The API key of this subscription may no longer read the team's secrets",
   },
 };
 
@@ -105,12 +109,16 @@ builder.subscriptionField('secretEvents', (t) =>
       const actor = await ctx.actor();
       const stream = await translate(
         () =>
-          ctx.services.events.secretEvents(actor, {
-            teamId: validatedId(args.teamId),
-            secretIds: args.secretIds?.map(validatedId),
-            types: args.types,
-            after: args.after ? validatedId(args.after) : null,
-          }),
+          ctx.services.events.secretEvents(
+            actor,
+            {
+              teamId: validatedId(args.teamId),
+              secretIds: args.secretIds?.map(validatedId),
+              types: args.types,
+              after: args.after ? validatedId(args.after) : null,
+            },
+            ctx.signal,
+          ),
         (path) => path.map(String),
       );
       if (!stream) throw new UnavailableError('The server is shutting down; subscribe again', 1);

@@ -1,7 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ForbiddenError, ValidationError } from '../../domain/errors.js';
+import { ForbiddenError, UnauthenticatedError, ValidationError } from '../../domain/errors.js';
 import { type Actor, authorize } from '../../domain/scopes.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
+import { describeError, type Logger } from '../../platform/logger.js';
 import type { ChangeEvent, EventType } from './change-event.js';
 import type { ChangeFeed, LiveStream } from './change-feed.js';
 import { eventRepository } from './event.repository.js';
@@ -14,20 +15,39 @@ export interface SecretEventsQuery {
   after?: string | null;
 }
 
+/** The callers some API keys stand for now (uncached); a key that no longer authenticates is missing. */
+export type CurrentActors = (apiKeyIds: readonly string[]) => Promise<Map<string, Actor>>;
+
 /** Live change events for the doors (the GraphQL subscription). */
 export class EventService {
   private readonly streamsPerKey = new Map<string, number>();
+  private readonly streams = new Set<LiveStream>();
+  private checking = false;
 
   constructor(
     private readonly orm: MikroORM,
     readonly feed: ChangeFeed,
+    private readonly currentActors: CurrentActors,
+    private readonly logger: Logger,
     private readonly options: { subscriptionsPerKey: number },
-  ) {}
+  ) {
+    feed.onWake((poll) => {
+      if (poll) void this.checkKeys();
+    });
+  }
 
-  /** The team's secret events, filtered, from `after` or from now. */
-  async secretEvents(actor: Actor, query: SecretEventsQuery): Promise<LiveStream | null> {
+  /**
+   * The team's secret events, filtered, from `after` or from now; ended when `signal` aborts (the
+   * client went away, perhaps before the stream was handed to it).
+   */
+  async secretEvents(
+    actor: Actor,
+    query: SecretEventsQuery,
+    signal?: AbortSignal,
+  ): Promise<LiveStream | null> {
     authorize(actor, query.teamId, 'secrets:read');
     const release = this.takeStreamSlot(actor.apiKeyId);
+    let stream: LiveStream | null = null;
     try {
       const after = query.after ? await this.eventAfter(query.teamId, query.after) : null;
       const secretIds = query.secretIds?.length ? new Set(query.secretIds) : null;
@@ -36,13 +56,56 @@ export class EventService {
         event.resourceType === 'secret' &&
         (!secretIds || secretIds.has(event.resourceId)) &&
         (!types || types.has(event.type));
-      const stream = await this.feed.open({ teamId: query.teamId, apiKeyId: actor.apiKeyId, accepts }, after);
-      if (!stream) release();
-      stream?.onClose(release);
-      return stream;
+      stream = await this.feed.open({ teamId: query.teamId, apiKeyId: actor.apiKeyId, accepts }, after);
+      if (!stream) {
+        release();
+        return null;
+      }
+      const opened = stream;
+      opened.onClose(release);
+      this.streams.add(opened);
+      opened.onClose(() => this.streams.delete(opened));
+      if (signal) {
+        const end = () => opened.end();
+        signal.addEventListener('abort', end, { once: true });
+        opened.onClose(() => signal.removeEventListener('abort', end));
+        if (signal.aborted) end();
+      }
+      // A revocation that committed before the stream opened is no event of it: ask the database now.
+      const current = (await this.currentActors([actor.apiKeyId])).get(actor.apiKeyId);
+      if (!current) throw new UnauthenticatedError();
+      authorize(current, query.teamId, 'secrets:read');
+      return opened;
     } catch (error) {
+      stream?.end();
       release();
       throw error;
+    }
+  }
+
+  /**
+   * Ends the open streams whose key no longer authenticates (expired; revoked or deleted where no
+   * event said so: on another server before the stream opened) or whose key's creator may no longer
+   * read the team's secrets. Runs with the feed's poll.
+   */
+  private async checkKeys(): Promise<void> {
+    if (this.checking || this.streams.size === 0) return;
+    this.checking = true;
+    try {
+      const streams = [...this.streams];
+      const actors = await this.currentActors([...new Set(streams.map((s) => s.apiKeyId))]);
+      for (const stream of streams) {
+        const actor = actors.get(stream.apiKeyId);
+        if (!actor) stream.end('revoked');
+        else if (!mayRead(actor, stream.teamId)) stream.end('forbidden');
+      }
+    } catch (error) {
+      this.logger.warn(
+        { error: describeError(error) },
+        'change events: checking the keys of open streams failed',
+      );
+    } finally {
+      this.checking = false;
     }
   }
 
@@ -69,6 +132,15 @@ export class EventService {
     const position = await eventRepository.positionOf(autocommit(this.orm), teamId, eventId);
     if (!position) throw ValidationError.single(['after'], 'No event of this team has this id', 'not_found');
     return { id: eventId, position };
+  }
+}
+
+function mayRead(actor: Actor, teamId: string): boolean {
+  try {
+    authorize(actor, teamId, 'secrets:read');
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -139,7 +139,7 @@ function deliveryResponse(delivery: DeliveryView): z.infer<typeof deliveryRespon
 }
 
 const LIST_QUERY = restListQuery(WEBHOOK_SORTS, 'created_at', {});
-const DELIVERIES_QUERY = restListQuery(['created_at'], 'created_at', {});
+const DELIVERIES_QUERY = restListQuery(['created_at'], 'created_at', {}, { search: false });
 const TAGS: ['Webhooks'] = ['Webhooks'];
 
 /** REST routes for webhooks: thin translations to the shared service. */

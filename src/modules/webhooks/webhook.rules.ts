@@ -26,7 +26,10 @@ export interface TargetPolicy {
   allowPrivateNetworks: boolean;
 }
 
-export const webhookUrlSchema = z.string().min(1).max(2048);
+/** The longest URL a webhook may have, as sent and as stored (normalized: `é` → `%C3%A9`). */
+const MAX_URL_LENGTH = 2048;
+
+export const webhookUrlSchema = z.string().min(1).max(MAX_URL_LENGTH);
 export const eventTypesSchema = z
   .array(z.enum(EVENT_TYPES))
   .max(EVENT_TYPES.length)
@@ -113,7 +116,15 @@ export function checkTargetUrl(url: string, policy: TargetPolicy, path: string[]
       'value_error',
     );
   }
-  return parsed.toString();
+  const normalized = parsed.toString();
+  if (normalized.length > MAX_URL_LENGTH) {
+    throw ValidationError.single(
+      path,
+      `String should have at most ${MAX_URL_LENGTH} characters (this URL has ${normalized.length} once its characters are percent-encoded)`,
+      'string_too_long',
+    );
+  }
+  return normalized;
 }
 
 /** A URL's host as an address or a name: an IPv6 address without its brackets. */

@@ -115,7 +115,7 @@ export class WebhookService {
       const webhook = (await this.repository.lockForWrite(em, teamId, webhookId)) ?? notFound();
       const before = webhookView(webhook);
       const changedFields = (Object.keys(change) as (keyof UpdateWebhookCommand)[])
-        .filter((field) => JSON.stringify(change[field]) !== JSON.stringify(before[field]))
+        .filter((field) => !sameValue(change[field], before[field]))
         .map((field) => (field === 'eventTypes' ? 'event_types' : field));
       if (changedFields.length === 0) return webhook;
       em.assign(webhook, { ...change, ...changedBy(actor.userId) });
@@ -144,4 +144,10 @@ declare module '../../platform/services.js' {
   interface Services {
     webhooks: WebhookService;
   }
+}
+
+/** Equal field values; a list of event types is a set (its order means nothing, it has no repeats). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x) => b.includes(x));
+  return a === b;
 }

@@ -15,6 +15,8 @@ export interface GraphQLContext {
   meta: RequestMeta;
   /** Resolves the caller from the Authorization header; rejects with UnauthenticatedError. Memoized per request. */
   actor(): Promise<Actor>;
+  /** Aborted once the client has gone away (what a long-lived operation, a subscription, ends on). */
+  signal: AbortSignal;
 }
 
 interface BuilderTypeConfig {

@@ -177,10 +177,11 @@ export function createYogaServer({
         });
       },
     },
-    context: ({ req }) => {
+    context: ({ req, request: fetchRequest }) => {
       const request = requestState.get(req);
       return {
         services,
+        signal: fetchRequest.signal,
         meta: request?.meta ?? { requestId: 'unknown', ip: null, userAgent: null },
         actor: async () => {
           const caller = request?.caller ?? new UnauthenticatedError();
