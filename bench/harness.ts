@@ -138,14 +138,18 @@ const API_KEY = /dr_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}/g;
 export function startProduct(
   name: string,
   env: Record<string, string | undefined>,
-  options: { nodeArgs?: string[]; imports?: string[] } = {},
+  options: { nodeArgs?: string[]; imports?: string[]; root?: string } = {},
 ): Child {
   return options.imports?.length
     ? startNode(name, 'src/main.ts', env, options)
-    : startNode(name, 'scripts/start.mjs', env, { nodeArgs: options.nodeArgs, tsx: false });
+    : startNode(name, 'scripts/start.mjs', env, {
+        nodeArgs: options.nodeArgs,
+        tsx: false,
+        root: options.root,
+      });
 }
 
-/** Starts `node [nodeArgs] <script>` from the project root, logging to bench/results/logs/<name>.log. */
+/** Starts `node [nodeArgs] <script>` from the project root (or `root`: another checkout), logging to bench/results/logs/<name>.log. */
 export function startNode(
   name: string,
   script: string,
@@ -155,14 +159,15 @@ export function startNode(
     imports = [],
     args = [],
     tsx = true,
-  }: { nodeArgs?: string[]; imports?: string[]; args?: string[]; tsx?: boolean } = {},
+    root = ROOT,
+  }: { nodeArgs?: string[]; imports?: string[]; args?: string[]; tsx?: boolean; root?: string } = {},
 ): Child {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${name}.log`);
   const log = createWriteStream(logFile);
   const importArgs = [...(tsx ? ['tsx'] : []), ...imports].flatMap((specifier) => ['--import', specifier]);
   const child = spawn(process.execPath, [...nodeArgs, ...importArgs, script, ...args], {
-    cwd: ROOT,
+    cwd: root,
     env: cleanEnv({ ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

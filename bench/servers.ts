@@ -14,6 +14,8 @@ export interface ServerOptions {
   env?: Record<string, string | undefined>;
   /** Log/profile name; default the workload id. */
   name?: string;
+  /** The checkout whose product to start (another build, for an A/B run); default this one. */
+  root?: string;
 }
 
 export interface StartedServer {
@@ -58,7 +60,11 @@ export async function startServer(workload: Workload, options: ServerOptions): P
           AWS_PROFILE: undefined,
         });
       }
-      server = startProduct(name, env, { nodeArgs: options.nodeArgs, imports: options.imports });
+      server = startProduct(name, env, {
+        nodeArgs: options.nodeArgs,
+        imports: options.imports,
+        root: options.root,
+      });
     } else {
       server = startNode(
         name,
