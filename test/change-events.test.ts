@@ -132,6 +132,33 @@ describe('secretEvents', () => {
     sub.close();
   });
 
+  it('asked for as plain JSON, is a 406 that says to ask for Server-Sent Events, and holds no subscription slot', async () => {
+    const team = await t.newTeam();
+    const accepts = ['application/json', 'application/graphql-response+json'];
+    // More than SUBSCRIPTIONS_PER_KEY (10): each refused stream must give its slot back.
+    for (const accept of [...accepts, ...accepts, ...accepts, ...accepts, ...accepts, ...accepts]) {
+      const res = await fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${team.ownerKey}` },
+        body: JSON.stringify({ query: SECRET_EVENTS, variables: { teamId: team.teamId } }),
+      });
+      expect(res.status, accept).toBe(406);
+      expect(await res.json()).toEqual({
+        errors: [
+          {
+            message: 'A subscription is a stream of Server-Sent Events: send Accept: text/event-stream',
+            extensions: { code: 'NOT_ACCEPTABLE' },
+          },
+        ],
+      });
+    }
+    const sub = await subscribe(t.url, team.ownerKey, SECRET_EVENTS, { teamId: team.teamId });
+    await createNativeSecret(t, team);
+    const [event] = await sub.take(1, 5000);
+    expect(event.data.secretEvents.type).toBe('CREATED');
+    sub.close();
+  });
+
   it('is authorized like a query: a key, the read scope, its own team', async () => {
     const team = await t.newTeam();
     const errorsOf = async (key: string, variables: Record<string, unknown>) => {

@@ -69,6 +69,32 @@ function graphqlMetrics(metrics: Metrics): Plugin {
 }
 
 /** Yoga's GraphiQL page with the bundle's CDN addresses pointed at this server and no remote favicon. */
+/**
+ * A subscription asked for without `Accept: text/event-stream` gets Yoga's 406 with a body that says
+ * what to send (Yoga's own 406 is empty). Yoga's transports, when one is acceptable, set their
+ * processor over this one.
+ */
+const explainNotAcceptableStream: Plugin = {
+  onResultProcess({ result, resultProcessor, setResultProcessor }) {
+    if (resultProcessor || !(Symbol.asyncIterator in Object(result))) return;
+    setResultProcessor((stream, fetchAPI) => {
+      // Nobody will read it: end it now (it holds a subscription slot).
+      void (stream as AsyncIterable<unknown>)[Symbol.asyncIterator]().return?.();
+      return fetchAPI.Response.json(
+        {
+          errors: [
+            {
+              message: 'A subscription is a stream of Server-Sent Events: send Accept: text/event-stream',
+              extensions: { code: 'NOT_ACCEPTABLE' },
+            },
+          ],
+        },
+        { status: 406, headers: { accept: 'text/event-stream' } },
+      );
+    }, 'application/json');
+  },
+};
+
 function renderLocalGraphiQL(options: Parameters<typeof renderGraphiQL>[0]): string {
   return renderGraphiQL(options)
     .replace(/https:\/\/unpkg\.com\/@graphql-yoga\/graphiql@[^/]+\/dist\//g, GRAPHIQL_ASSET_PATH)
@@ -148,6 +174,7 @@ export function createYogaServer({
         requestHeaders: ['authorization', 'x-graphql-yoga-csrf', 'apollo-require-preflight'],
       }),
       useRedactInputValues(),
+      explainNotAcceptableStream,
       graphqlMetrics(metrics),
       ...operationLimitPlugins(),
       ...(config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection, hideSuggestions]),
