@@ -292,6 +292,21 @@ describe('keys that stop authorizing', () => {
     await Promise.all([leaving.ended, expired.ended]);
   });
 
+  it('refuse a stream opened with the old secret of a key rotated on another instance', async () => {
+    const team = await here.newTeam();
+    const key = await createApiKey(here, team, ['secrets:read']);
+    expect((await rest(there.url, key.full_key)('GET', `/v1/teams/${team.teamId}/secrets`)).status).toBe(200);
+    const rotated = await rest(here.url, team.ownerKey)(
+      'POST',
+      `/v1/teams/${team.teamId}/api-keys/${key.id}/rotate`,
+    );
+    expect(rotated.status).toBe(200);
+    const sub = await subscribe(there.url, key.full_key, SECRET_EVENTS, { teamId: team.teamId });
+    const [refused] = await sub.take(1, 3000);
+    expect(refused.errors).toMatchObject([{ extensions: { code: 'UNAUTHENTICATED' } }]);
+    await sub.ended;
+  });
+
   it('refuse a stream for a key revoked on another instance, whatever this one still trusts', async () => {
     const team = await here.newTeam();
     const key = await createApiKey(here, team, ['secrets:read']);
@@ -404,7 +419,7 @@ if (inject('databaseKind') === 'server')
       await sub.ended;
     });
 
-    it('frees the subscription slot of a client that went away while its stream waited to open', async () => {
+    it('frees at once the subscription slot of a client that went away while its stream waited to open', async () => {
       const team = await settling.newTeam();
       const older = await openWritingTransaction(settling.config.DATABASE_URL!);
       try {
@@ -424,15 +439,37 @@ if (inject('databaseKind') === 'server')
         await sleep(300);
         leaving.abort();
         await request;
+        await sleep(300); // the stream stops waiting and gives its slot back, the older transaction still running
+        const again = await subscribe(settling.url, team.ownerKey, SECRET_EVENTS, { teamId: team.teamId });
+        await createNativeSecret(settling, team);
+        await older.end();
+        const [event] = await again.take(1, 5000);
+        expect(event.data.secretEvents.type).toBe('CREATED');
+        again.close();
+      } finally {
+        await older.end().catch(() => undefined);
+      }
+    });
+
+    it('stops promptly while a stream waits for `after`, which gets SERVER_SHUTTING_DOWN with that id', async () => {
+      const team = await settling.newTeam();
+      const older = await openWritingTransaction(settling.config.DATABASE_URL!);
+      try {
+        const secret = await createNativeSecret(settling, team);
+        const after = await creationEvent(team, secret.id);
+        const waiting = subscribe(settling.url, team.ownerKey, SECRET_EVENTS, { teamId: team.teamId, after });
+        await sleep(300);
+        const started = Date.now();
+        await settling.close();
+        expect(Date.now() - started).toBeLessThan(2000);
+        const [last] = await (await waiting).take(1, 3000);
+        expect(last.errors).toMatchObject([
+          { extensions: { code: 'SERVER_SHUTTING_DOWN', lastEventId: after } },
+        ]);
       } finally {
         await older.end();
+        await settling.start();
       }
-      await sleep(300); // the stream opens, finds its client gone and gives its slot back
-      const again = await subscribe(settling.url, team.ownerKey, SECRET_EVENTS, { teamId: team.teamId });
-      await createNativeSecret(settling, team);
-      const [event] = await again.take(1, 5000);
-      expect(event.data.secretEvents.type).toBe('CREATED');
-      again.close();
     });
 
     it('does not end a consumer that keeps up when more events than its buffer (5) settle at once', async () => {

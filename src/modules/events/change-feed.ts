@@ -185,22 +185,25 @@ export class ChangeFeed {
 
   /**
    * A stream of the filter's events: after the event `after` (replayed from the table, then live,
-   * without a gap or a repeat), or those that commit from now on. Null when the server is stopping.
+   * without a gap or a repeat), or those that commit from now on. Null when the server is stopping
+   * or `gone` aborted (its client left) before it opened.
    */
   async open(
     filter: StreamFilter,
     after: { id: string; position: FeedPosition } | null,
+    gone?: AbortSignal,
   ): Promise<LiveStream | null> {
     let now = await eventRepository.now(this.sql);
     // An event committed while an older transaction still runs: that one's events would come before it.
-    for (let waited = 0; after && BigInt(after.position.tx) >= now.horizon; waited += 50) {
-      if (waited >= SETTLE_WAIT_MS) {
+    const deadline = Date.now() + SETTLE_WAIT_MS;
+    while (after && BigInt(after.position.tx) >= now.horizon && !this.closed && !gone?.aborted) {
+      if (Date.now() >= deadline) {
         throw new UnavailableError('The event named in `after` is not settled yet; retry shortly', 1);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
       now = await eventRepository.now(this.sql);
     }
-    if (this.closed) return null;
+    if (this.closed || gone?.aborted) return null;
     this.position ??= now.head;
     const stream = after
       ? new LiveStream(filter, after.position, this.options.streamBuffer, now.snapshot, after.id)

@@ -1,6 +1,5 @@
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
-import { UnavailableError } from '../../domain/errors.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { translate } from '../../platform/graphql/error-types.js';
 import { teamIdArg, uuidArg, validatedId } from '../../platform/graphql/ids.js';
@@ -117,11 +116,13 @@ builder.subscriptionField('secretEvents', (t) =>
               types: args.types,
               after: args.after ? validatedId(args.after) : null,
             },
-            ctx.signal,
+            { signal: ctx.signal, current: ctx.currentActor },
           ),
         (path) => path.map(String),
       );
-      if (!stream) throw new UnavailableError('The server is shutting down; subscribe again', 1);
+      // No stream: the server is stopping (or the client has left): resume where it asked to start.
+      if (!stream)
+        throw streamEndedError(new StreamEnded('shutdown', args.after ? validatedId(args.after) : null));
       return stream;
     },
     resolve: (item: StreamItem) => {

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ForbiddenError, UnauthenticatedError, ValidationError } from '../../domain/errors.js';
+import { ForbiddenError, ValidationError } from '../../domain/errors.js';
 import { type Actor, authorize } from '../../domain/scopes.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
 import { describeError, type Logger } from '../../platform/logger.js';
@@ -37,13 +37,16 @@ export class EventService {
   }
 
   /**
-   * The team's secret events, filtered, from `after` or from now; ended when `signal` aborts (the
-   * client went away, perhaps before the stream was handed to it).
+   * The team's secret events, filtered, from `after` or from now; null when the server is stopping or
+   * the client left before the stream opened. `caller.signal` aborts when the client goes away (the
+   * stream then ends, perhaps before it was handed to the client); `caller.current()` authenticates
+   * the request's key again without a cache, once the stream has opened: a rotation or revocation
+   * committed before then is no event of the stream.
    */
   async secretEvents(
     actor: Actor,
     query: SecretEventsQuery,
-    signal?: AbortSignal,
+    caller: { signal: AbortSignal; current(): Promise<Actor> },
   ): Promise<LiveStream | null> {
     authorize(actor, query.teamId, 'secrets:read');
     const release = this.takeStreamSlot(actor.apiKeyId);
@@ -56,7 +59,11 @@ export class EventService {
         event.resourceType === 'secret' &&
         (!secretIds || secretIds.has(event.resourceId)) &&
         (!types || types.has(event.type));
-      stream = await this.feed.open({ teamId: query.teamId, apiKeyId: actor.apiKeyId, accepts }, after);
+      stream = await this.feed.open(
+        { teamId: query.teamId, apiKeyId: actor.apiKeyId, accepts },
+        after,
+        caller.signal,
+      );
       if (!stream) {
         release();
         return null;
@@ -65,16 +72,12 @@ export class EventService {
       opened.onClose(release);
       this.streams.add(opened);
       opened.onClose(() => this.streams.delete(opened));
-      if (signal) {
-        const end = () => opened.end();
-        signal.addEventListener('abort', end, { once: true });
-        opened.onClose(() => signal.removeEventListener('abort', end));
-        if (signal.aborted) end();
-      }
-      // A revocation that committed before the stream opened is no event of it: ask the database now.
-      const current = (await this.currentActors([actor.apiKeyId])).get(actor.apiKeyId);
-      if (!current) throw new UnauthenticatedError();
-      authorize(current, query.teamId, 'secrets:read');
+      const { signal } = caller;
+      const end = () => opened.end();
+      signal.addEventListener('abort', end, { once: true });
+      opened.onClose(() => signal.removeEventListener('abort', end));
+      if (signal.aborted) end();
+      authorize(await caller.current(), query.teamId, 'secrets:read');
       return opened;
     } catch (error) {
       stream?.end();

@@ -17,6 +17,11 @@ export interface GraphQLContext {
   actor(): Promise<Actor>;
   /** Aborted once the client has gone away (what a long-lived operation, a subscription, ends on). */
   signal: AbortSignal;
+  /**
+   * The caller as the database says now, its key authenticated again without the cache `actor()`
+   * may answer from: for what outlives the request (a subscription).
+   */
+  currentActor(): Promise<Actor>;
 }
 
 interface BuilderTypeConfig {

@@ -183,7 +183,7 @@ export function createHttpServer(options: ServerOptions & { ready: () => Promise
   const inFlight = new Set<ServerResponse>();
   const server = createServer((req, res) => {
     // Draining (closeGracefully): a request that still arrives on an open connection ends it.
-    if (!server.listening) res.setHeader('connection', 'close');
+    if (!server.listening) closeConnectionAfter(res);
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
     const requestId = requestIdOf(req);
@@ -215,16 +215,21 @@ const inFlightResponses = new WeakMap<Server, Set<ServerResponse>>();
 export function closeGracefully(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
-    for (const res of inFlightResponses.get(server) ?? []) {
-      if (!res.headersSent) res.setHeader('connection', 'close');
-      else {
-        // Taken now: the response lets go of its socket as it finishes.
-        const socket = res.socket;
-        res.once('finish', () => socket?.end());
-      }
-    }
+    for (const res of inFlightResponses.get(server) ?? []) closeConnectionAfter(res);
     server.closeIdleConnections();
   });
+}
+
+/**
+ * Ends the response's connection once the response is sent: `Connection: close` while headers can
+ * still say so, and the socket ended after the last byte all the same (a response whose headers were
+ * sent, or that says keep-alive itself, as Server-Sent Events do).
+ */
+function closeConnectionAfter(res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('connection', 'close');
+  // Taken now: the response lets go of its socket as it finishes.
+  const socket = res.socket;
+  res.once('finish', () => socket?.end());
 }
 
 /** A request body over BODY_LIMIT_BYTES: 413. */
