@@ -68,7 +68,6 @@ function graphqlMetrics(metrics: Metrics): Plugin {
   };
 }
 
-/** Yoga's GraphiQL page with the bundle's CDN addresses pointed at this server and no remote favicon. */
 /**
  * A subscription asked for without `Accept: text/event-stream` gets Yoga's 406 with a body that says
  * what to send (Yoga's own 406 is empty). Yoga's transports, when one is acceptable, set their
@@ -110,6 +109,7 @@ function clientGone(res: ServerResponse): AbortSignal {
   return gone.signal;
 }
 
+/** Yoga's GraphiQL page with the bundle's CDN addresses pointed at this server and no remote favicon. */
 function renderLocalGraphiQL(options: Parameters<typeof renderGraphiQL>[0]): string {
   return renderGraphiQL(options)
     .replace(/https:\/\/unpkg\.com\/@graphql-yoga\/graphiql@[^/]+\/dist\//g, GRAPHIQL_ASSET_PATH)
