@@ -68,6 +68,16 @@ export function authorize(actor: Actor, teamId: string, scope: Scope): void {
   assertPermitted(actor, scope);
 }
 
+/** `authorize` as a yes or no: whether the actor may do what the scope allows in the team. */
+export function permits(actor: Actor, teamId: string, scope: Scope): boolean {
+  try {
+    authorize(actor, teamId, scope);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The scope and role part of `authorize`, also checked at the GraphQL door (src/platform/graphql/shield.ts). */
 export function assertPermitted(actor: Actor, scope: Scope): void {
   if (!actor.scopes.includes(scope)) throw new ForbiddenError(`This API key lacks the scope '${scope}'`);

@@ -94,15 +94,15 @@ export function issueApiKey(
 
 const SORT_PROPERTY = { name: 'name', created_at: 'createdAt', last_used_at: 'lastUsedAt' } as const;
 
-/**
- * The key by its public id, checked against the secret by the caller (src/modules/api-keys/authenticate.ts).
- * One prepared statement; it runs on every request the auth cache does not answer.
- */
 /** A key with its creator's current role in the key's team (null when no longer a member). */
 const KEY_WITH_ROLE = `select k.id, k.key_id, k.team_id, k.created_by, k.secret_hash, k.scopes, k.expires_at,
        k.revoked_at, m.role
   from api_keys k
   left join memberships m on m.team_id = k.team_id and m.user_id = k.created_by`;
+/**
+ * The key by its public id, checked against the secret by the caller (src/modules/api-keys/authenticate.ts).
+ * One prepared statement; it runs on every request the auth cache does not answer.
+ */
 const KEY_FOR_AUTHENTICATION = `${KEY_WITH_ROLE} where k.key_id = $1`;
 const KEYS_BY_ID = `${KEY_WITH_ROLE} where k.id = any($1::uuid[])`;
 

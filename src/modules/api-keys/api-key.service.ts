@@ -23,7 +23,7 @@ import {
 } from './api-key.rules.js';
 import { formatApiKey, hashSecret, newSecret } from './api-key-format.js';
 import { AuthCache, DEFAULT_AUTH_CACHE_TTL_MS, trackAuthCache } from './auth-cache.js';
-import { actorOf, lookUpApiKey, parseAuthorization, secretDigest } from './authenticate.js';
+import { actorOf, authenticateWith, lookUpApiKey, parseAuthorization, secretDigest } from './authenticate.js';
 
 const audit = auditOf('api_key');
 
@@ -76,10 +76,8 @@ export class ApiKeyService {
   }
 
   /** `authenticate` without the cache: the key as the database holds it now. Notes no use. */
-  async authenticateNow(authorization: string | null | undefined): Promise<Actor> {
-    const parsed = parseAuthorization(authorization);
-    if (!parsed) throw new UnauthenticatedError();
-    return (await lookUpApiKey(this.repository, parsed.keyId, secretDigest(parsed.secret))).actor;
+  authenticateNow(authorization: string | null | undefined): Promise<Actor> {
+    return authenticateWith(this.repository, authorization);
   }
 
   /**

@@ -24,10 +24,18 @@ export function secretDigest(secret: string): Buffer {
  * Resolves `Authorization: Bearer dr_...` to an actor, or throws 401 for anything missing, malformed,
  * unknown, revoked or expired. Uncached: requests are authenticated by `ApiKeyService.authenticate`.
  */
-export async function authenticate(orm: MikroORM, authorization: string | null | undefined): Promise<Actor> {
+export function authenticate(orm: MikroORM, authorization: string | null | undefined): Promise<Actor> {
+  return authenticateWith(new ApiKeyRepository(orm), authorization);
+}
+
+/** `authenticate` through a repository the caller already has. */
+export async function authenticateWith(
+  keys: ApiKeyRepository,
+  authorization: string | null | undefined,
+): Promise<Actor> {
   const parsed = parseAuthorization(authorization);
   if (!parsed) throw new UnauthenticatedError();
-  return (await lookUpApiKey(new ApiKeyRepository(orm), parsed.keyId, secretDigest(parsed.secret))).actor;
+  return (await lookUpApiKey(keys, parsed.keyId, secretDigest(parsed.secret))).actor;
 }
 
 /** One query: the key by its id, checked against the secret's digest, with its creator's current role. */

@@ -41,9 +41,12 @@ const COLUMNS = `id, team_id, event_type, resource_type, resource_id, resource_n
   changed_fields, actor_user_id, actor_api_key_id, created_at, tx_id::text as tx_id, seq::text as seq,
   tx_id < ${HORIZON} as settled`;
 
-/** A query for the position (`tx_id`, `seq`) of the last settled event: the feed's head. */
-export const SETTLED_HEAD = `select tx_id, seq from audit_events where tx_id < ${HORIZON}
+/** A query for the position (`tx_id`, `seq`) of the last event before `horizon` (an SQL expression). */
+const headBefore = (horizon: string) => `select tx_id, seq from audit_events where tx_id < ${horizon}
   order by tx_id desc, seq desc limit 1`;
+
+/** A query for the position (`tx_id`, `seq`) of the last settled event: the feed's head. */
+export const SETTLED_HEAD = headBefore(HORIZON);
 
 function toEvent(row: EventRow): ChangeEvent {
   return {
@@ -94,8 +97,8 @@ export const eventRepository = {
   async now(sql: Sql): Promise<{ head: FeedPosition; snapshot: Snapshot; horizon: bigint }> {
     const [row] = await sql<{ tx_id: string | null; seq: string | null; snapshot: string; horizon: string }>(
       `select last.tx_id::text as tx_id, last.seq::text as seq, pg_current_snapshot()::text as snapshot,
-         ${HORIZON}::text as horizon
-       from (select 1) now left join lateral (${SETTLED_HEAD}) last on true`,
+         now.horizon::text as horizon
+       from (select ${HORIZON} as horizon) now left join lateral (${headBefore('now.horizon')}) last on true`,
     );
     return {
       head: { tx: row?.tx_id ?? '0', seq: row?.seq ?? '0' },

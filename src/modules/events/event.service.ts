@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ForbiddenError, ValidationError } from '../../domain/errors.js';
-import { type Actor, authorize } from '../../domain/scopes.js';
+import { type Actor, authorize, permits } from '../../domain/scopes.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
 import { describeError, type Logger } from '../../platform/logger.js';
 import type { ChangeEvent, EventType } from './change-event.js';
@@ -100,7 +100,7 @@ export class EventService {
       for (const stream of streams) {
         const actor = actors.get(stream.apiKeyId);
         if (!actor) stream.end('revoked');
-        else if (!mayRead(actor, stream.teamId)) stream.end('forbidden');
+        else if (!permits(actor, stream.teamId, 'secrets:read')) stream.end('forbidden');
       }
     } catch (error) {
       this.logger.warn(
@@ -135,15 +135,6 @@ export class EventService {
     const position = await eventRepository.positionOf(autocommit(this.orm), teamId, eventId);
     if (!position) throw ValidationError.single(['after'], 'No event of this team has this id', 'not_found');
     return { id: eventId, position };
-  }
-}
-
-function mayRead(actor: Actor, teamId: string): boolean {
-  try {
-    authorize(actor, teamId, 'secrets:read');
-    return true;
-  } catch {
-    return false;
   }
 }
 

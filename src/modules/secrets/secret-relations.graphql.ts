@@ -1,4 +1,4 @@
-import { type Actor, authorize } from '../../domain/scopes.js';
+import { authorize, permits } from '../../domain/scopes.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
 import { VaultConnectionRef } from '../vault-connections/vault-connection.graphql.js';
@@ -24,15 +24,6 @@ builder.objectFields(SecretRef, (t) => ({
   viewerCanUpdate: t.boolean({
     description:
       'Whether the calling API key may update this secret (scope secrets:update and role admin or above).',
-    resolve: async (secret, _, ctx) => canDo(await ctx.actor(), secret.teamId),
+    resolve: async (secret, _, ctx) => permits(await ctx.actor(), secret.teamId, 'secrets:update'),
   }),
 }));
-
-function canDo(actor: Actor, teamId: string): boolean {
-  try {
-    authorize(actor, teamId, 'secrets:update');
-    return true;
-  } catch {
-    return false;
-  }
-}
