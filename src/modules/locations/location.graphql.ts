@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
@@ -205,16 +205,7 @@ builder.mutationField('createLocation', (t) =>
       data: ['location', 'The location, as created.'],
     }),
     resolve: async (_, args, ctx, info) => {
-      const { input } = args;
-      const command: CreateLocationCommand = {
-        name: input.name,
-        description: input.description,
-        locationType: input.locationType,
-        secretId: String(input.secretId),
-        bucketName: input.bucketName,
-        region: input.region,
-        endpointUrl: input.endpointUrl,
-      };
+      const command: CreateLocationCommand = args.input;
       return mutateCommand(ctx, info, args, (actor) =>
         ctx.services.locations.create(actor, ctx.meta, validatedId(args.teamId), command),
       );
@@ -239,15 +230,7 @@ builder.mutationField('updateLocation', (t) =>
       data: ['location', 'The location, as updated.'],
     }),
     resolve: async (_, args, ctx, info) => {
-      const { input } = args;
-      const command: UpdateLocationCommand = {
-        ...(input.name != null && { name: input.name }),
-        ...(input.description !== undefined && { description: input.description }),
-        ...(input.bucketName != null && { bucketName: input.bucketName }),
-        ...(input.region !== undefined && { region: input.region }),
-        ...(input.endpointUrl !== undefined && { endpointUrl: input.endpointUrl }),
-        ...(input.secretId != null && { secretId: String(input.secretId) }),
-      };
+      const command: UpdateLocationCommand = patchOf(args.input, ['description', 'region', 'endpointUrl']);
       return mutateCommand(ctx, info, args, (actor) =>
         ctx.services.locations.update(actor, ctx.meta, locationIds(args), command),
       );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import { camelKeys, descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { restListQuery } from '../../domain/paging.js';
 import { SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow } from '../../domain/validation.js';
@@ -48,29 +48,13 @@ export const updateLocationSchema = z.strictObject({
 
 /** The POST body as the create command. */
 export function createLocationCommand(body: unknown): CreateLocationCommand {
-  const input = parseOrThrow(createLocationSchema, body);
-  return {
-    name: input.name,
-    description: input.description,
-    locationType: input.location_type,
-    secretId: input.secret_id,
-    bucketName: input.bucket_name,
-    region: input.region,
-    endpointUrl: input.endpoint_url,
-  };
+  return camelKeys(parseOrThrow(createLocationSchema, body));
 }
 
 /** The PATCH body as the update command. */
 export function updateLocationCommand(body: unknown): UpdateLocationCommand {
-  const patch = parseOrThrow(updateLocationSchema, body);
-  return {
-    ...(patch.name != null && { name: patch.name }),
-    ...(patch.description !== undefined && { description: patch.description }),
-    ...(patch.bucket_name != null && { bucketName: patch.bucket_name }),
-    ...(patch.region !== undefined && { region: patch.region }),
-    ...(patch.endpoint_url !== undefined && { endpointUrl: patch.endpoint_url }),
-    ...(patch.secret_id != null && { secretId: patch.secret_id }),
-  };
+  const { location_type: _immutable, ...patch } = parseOrThrow(updateLocationSchema, body);
+  return patchOf(patch, ['description', 'region', 'endpoint_url']);
 }
 
 /** The location a route's path names (the router has validated both ids). */

@@ -1,3 +1,4 @@
+import { camelCase } from '../../domain/names.js';
 import {
   CREDENTIAL_SHAPES,
   type CredentialField,
@@ -6,7 +7,6 @@ import {
 } from '../../domain/providers.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { CREDENTIAL_FIELD_DESCRIPTIONS, CredentialFieldEnum } from '../../platform/graphql/enums.js';
-import { camel } from '../../platform/graphql/error-types.js';
 import { referenceSchema } from './secret.rules.js';
 
 const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
@@ -20,7 +20,7 @@ const shapeInputs = Object.fromEntries(
       fields: (t) =>
         Object.fromEntries(
           fields.map((field: CredentialField) => [
-            camel(field),
+            camelCase(field),
             t.string({ required: true, description: CREDENTIAL_FIELD_DESCRIPTIONS[field] }),
           ]),
         ),
@@ -75,7 +75,7 @@ export function credentialsFromInput(input: CredentialsArg): Record<string, stri
   const values = fields as Record<string, string>;
   const credentials: Record<string, string> = {};
   for (const name of names) {
-    const value = values[camel(name)];
+    const value = values[camelCase(name)];
     if (value !== undefined) credentials[name] = value;
   }
   return credentials;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
@@ -257,13 +257,10 @@ builder.mutationField('updateSecret', (t) =>
       VERSIONED_MUTATION_ERRORS,
     ),
     resolve: async (_, args, ctx, info) => {
-      const { input } = args;
+      const { value, ...fields } = args.input;
       const command: UpdateSecretCommand = {
-        ...(input.name != null && { name: input.name }),
-        ...(input.description !== undefined && { description: input.description }),
-        ...(input.secretType != null && { secretType: input.secretType }),
-        ...(input.authMethod != null && { authMethod: input.authMethod }),
-        ...(input.value != null && { value: secretValue(input.value as CredentialsValue | MappingsValue) }),
+        ...patchOf(fields, ['description']),
+        ...(value != null && { value: secretValue(value as CredentialsValue | MappingsValue) }),
       };
       return mutateCommand(ctx, info, args, (actor) =>
         ctx.services.secrets.update(actor, ctx.meta, secretIds(args), command, {

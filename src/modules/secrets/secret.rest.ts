@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
-import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { restListQuery } from '../../domain/paging.js';
 import { AUTH_METHODS, SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow, plainObject } from '../../domain/validation.js';
@@ -72,13 +72,11 @@ export function updateSecretCommand(body: unknown): UpdateSecretCommand {
   if (patch.credentials != null && patch.field_mappings != null) {
     throw bodyIssue(['field_mappings'], 'Send credentials or field_mappings, not both');
   }
+  const { credentials, field_mappings: fieldMappings, ...fields } = patch;
   return {
-    ...(patch.name != null && { name: patch.name }),
-    ...(patch.description !== undefined && { description: patch.description }),
-    ...(patch.secret_type != null && { secretType: patch.secret_type }),
-    ...(patch.auth_method != null && { authMethod: patch.auth_method }),
-    ...(patch.credentials != null && { value: { credentials: patch.credentials } }),
-    ...(patch.field_mappings != null && { value: { fieldMappings: patch.field_mappings } }),
+    ...patchOf(fields, ['description']),
+    ...(credentials != null && { value: { credentials } }),
+    ...(fieldMappings != null && { value: { fieldMappings } }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
@@ -294,11 +294,7 @@ builder.mutationField('updateVaultConnection', (t) =>
       data: ['vaultConnection', 'The vault connection, as updated.'],
     }),
     resolve: async (_, args, ctx, info) => {
-      const { input } = args;
-      const command: UpdateVaultConnectionCommand = {
-        ...(input.name != null && { name: input.name }),
-        ...(input.description !== undefined && { description: input.description }),
-      };
+      const command: UpdateVaultConnectionCommand = patchOf(args.input, ['description']);
       return mutateCommand(ctx, info, args, (actor) =>
         ctx.services.vaultConnections.update(actor, ctx.meta, vaultConnectionIds(args), command),
       );
@@ -327,11 +323,7 @@ builder.mutationField('rotateVaultConnection', (t) =>
       data: ['vaultConnection', 'The vault connection after the rotation.'],
     }),
     resolve: async (_, args, ctx, info) => {
-      const { input } = args;
-      const command: RotateVaultConnectionCommand = {
-        ...(input.accessToken != null && { accessToken: input.accessToken }),
-        ...(input.clientSecret != null && { clientSecret: input.clientSecret }),
-      };
+      const command: RotateVaultConnectionCommand = patchOf(args.input);
       return mutateCommand(ctx, info, args, (actor) =>
         ctx.services.vaultConnections.rotate(actor, ctx.meta, vaultConnectionIds(args), command),
       );

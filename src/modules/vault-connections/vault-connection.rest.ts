@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { descriptionSchema, nameSchema, snakeCase } from '../../domain/names.js';
+import { descriptionSchema, nameSchema, patchOf, snakeCase } from '../../domain/names.js';
 import { restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { VAULT_TYPES, type VaultType } from '../../domain/vaults.js';
@@ -90,20 +90,12 @@ const updateBodySchema = z.intersection(
 
 /** The PATCH body as the update command. */
 export function updateVaultConnectionCommand(body: unknown): UpdateVaultConnectionCommand {
-  const patch = parseOrThrow(updateBodySchema, body);
-  return {
-    ...(patch.name != null && { name: patch.name }),
-    ...(patch.description !== undefined && { description: patch.description }),
-  };
+  return patchOf(parseOrThrow(updateBodySchema, body), ['description']);
 }
 
 /** The rotate body as the rotate command. */
 export function rotateVaultConnectionCommand(body: unknown): RotateVaultConnectionCommand {
-  const input = parseOrThrow(rotateBodySchema, body);
-  return {
-    ...(input.access_token !== undefined && { accessToken: input.access_token }),
-    ...(input.client_secret !== undefined && { clientSecret: input.client_secret }),
-  };
+  return patchOf(parseOrThrow(rotateBodySchema, body));
 }
 
 /** The connection a route's path names (the router has validated both ids). */

@@ -1,4 +1,4 @@
-import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import type { ListQuery } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
@@ -204,13 +204,7 @@ builder.mutationField('createWebhook', (t) =>
       'The new webhook (its signing secret shown once), or why nothing was created.',
     ),
     resolve: (_, { input, ...args }, ctx, info) => {
-      const command: CreateWebhookCommand = {
-        name: input.name,
-        description: input.description,
-        url: input.url,
-        eventTypes: input.eventTypes,
-        active: input.active,
-      };
+      const command: CreateWebhookCommand = input;
       return mutateCommand(ctx, info, args, (actor) =>
         ctx.services.webhooks.create(actor, ctx.meta, validatedId(args.teamId), command),
       );
@@ -235,14 +229,7 @@ builder.mutationField('updateWebhook', (t) =>
       data: ['webhook', 'The webhook, as updated.'],
     }),
     resolve: (_, args, ctx, info) => {
-      const { input } = args;
-      const command: UpdateWebhookCommand = {
-        ...(input.name != null && { name: input.name }),
-        ...(input.description !== undefined && { description: input.description }),
-        ...(input.url != null && { url: input.url }),
-        ...(input.eventTypes != null && { eventTypes: input.eventTypes }),
-        ...(input.active != null && { active: input.active }),
-      };
+      const command: UpdateWebhookCommand = patchOf(args.input, ['description']);
       return mutateCommand(ctx, info, args, (actor) =>
         ctx.services.webhooks.update(actor, ctx.meta, webhookIds(args), command),
       );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { descriptionSchema, nameSchema } from '../../domain/names.js';
+import { camelKeys, descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
@@ -41,25 +41,11 @@ export const updateWebhookSchema = z.strictObject({
 });
 
 export function createWebhookCommand(body: unknown): CreateWebhookCommand {
-  const input = parseOrThrow(createWebhookSchema, body);
-  return {
-    name: input.name,
-    description: input.description,
-    url: input.url,
-    eventTypes: input.event_types,
-    active: input.active,
-  };
+  return camelKeys(parseOrThrow(createWebhookSchema, body));
 }
 
 export function updateWebhookCommand(body: unknown): UpdateWebhookCommand {
-  const patch = parseOrThrow(updateWebhookSchema, body);
-  return {
-    ...(patch.name != null && { name: patch.name }),
-    ...(patch.description !== undefined && { description: patch.description }),
-    ...(patch.url != null && { url: patch.url }),
-    ...(patch.event_types != null && { eventTypes: patch.event_types }),
-    ...(patch.active != null && { active: patch.active }),
-  };
+  return patchOf(parseOrThrow(updateWebhookSchema, body), ['description']);
 }
 
 function webhookIds(params: PathParams): WebhookIds {

@@ -18,6 +18,7 @@ import {
   ValidationError,
   VersionConflictError,
 } from '../../domain/errors.js';
+import { camelCase } from '../../domain/names.js';
 import { poolExhausted } from '../db/database.js';
 import { builder } from './builder.js';
 
@@ -125,13 +126,9 @@ export function directResult(name: string, description: string, types: ResultErr
 /** Maps domain issue paths (REST field names) to GraphQL argument paths. */
 export type IssuePathMapper = (path: Issue['path'], source: Issue['source']) => string[];
 
-export function camel(name: string): string {
-  return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
 /** List arguments keep their own names in issue paths (`first`, `after`); REST query filters live under `filter`. */
 export const argumentPath: IssuePathMapper = (path, source) => {
-  const names = path.map((p) => camel(String(p)));
+  const names = path.map((p) => camelCase(String(p)));
   return source === 'query' ? ['filter', ...names] : names;
 };
 
@@ -162,7 +159,7 @@ export function commandPathIn(
     };
     for (const name of at) step(name);
     for (const segment of path) {
-      const name = typeof segment === 'number' ? String(segment) : camel(segment);
+      const name = typeof segment === 'number' ? String(segment) : camelCase(segment);
       const named = type && getNamedType(type);
       if (isInputObjectType(named) && named.isOneOf && !(name in named.getFields())) {
         const sent = Object.entries((value ?? {}) as Record<string, unknown>).find(([, v]) => v != null)?.[0];
@@ -178,8 +175,8 @@ export function commandPathIn(
 
 export const defaultInputPath: IssuePathMapper = (path, source) =>
   source === 'path' || source === 'header'
-    ? path.map((p) => camel(String(p)))
-    : ['input', ...path.map((p) => camel(String(p)))];
+    ? path.map((p) => camelCase(String(p)))
+    : ['input', ...path.map((p) => camelCase(String(p)))];
 
 /** Runs a use case, turning domain validation errors into GraphQL-shaped ones. */
 export async function translate<T>(
