@@ -2,12 +2,13 @@ import { z } from 'zod';
 import type { Scope } from '../../domain/scopes.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf } from '../../platform/graphql/connection.js';
-import { directResult, wrappedResult } from '../../platform/graphql/error-types.js';
+import { directResult } from '../../platform/graphql/error-types.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import { lookupField, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
+import { changedResult, inputArg, resourceArgs, resourceIds } from '../../platform/graphql/mutations.js';
 import { API_KEY_SORTS, type ApiKeySort, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
-import { type ApiKeyIds, type CreateApiKeyCommand, createApiKeyRules, isActive } from './api-key.rules.js';
+import { type CreateApiKeyCommand, createApiKeyRules, isActive } from './api-key.rules.js';
 
 export const ApiKeyRef = builder.objectRef<ApiKeyView>('ApiKey').implement({
   description:
@@ -131,11 +132,6 @@ const DeleteApiKeySuccess = builder.objectRef<{ deletedId: string }>('DeleteApiK
 const ONE_TIME_SECRET_NOTE =
   ' The result holds a one-time secret, so it is never kept: a retry with the key is a ConflictError (and changes nothing).';
 
-/** The key the arguments name (Pothos has validated both ids). */
-function apiKeyIds(args: { teamId: string | number; id: string | number }): ApiKeyIds {
-  return { teamId: validatedId(args.teamId), apiKeyId: validatedId(args.id) };
-}
-
 builder.queryField('apiKeys', (t) =>
   t.field({
     type: ApiKeyConnection,
@@ -157,12 +153,8 @@ builder.queryField('apiKeys', (t) =>
   }),
 );
 
-builder.queryField('apiKey', (t) =>
-  lookupField(t, ApiKeyRef, {
-    resource: 'API key',
-    description: 'One API key of the team, or null when there is none with this id. Needs api_keys:read.',
-    get: (ctx, actor, { teamId, id }) => ctx.services.apiKeys.get(actor, { teamId, apiKeyId: id }),
-  }),
+lookupField('apiKey', ApiKeyRef, 'API key', (ctx, actor, { teamId, id }) =>
+  ctx.services.apiKeys.get(actor, { teamId, apiKeyId: id }),
 );
 
 builder.mutationField('createApiKey', (t) =>
@@ -172,7 +164,7 @@ builder.mutationField('createApiKey', (t) =>
       'Creates an API key acting for the calling key’s member. Needs api_keys:create and admin; counts toward the plan’s active-key limit.',
     args: {
       teamId: teamIdArg(t.arg),
-      input: t.arg({ type: CreateApiKeyInput, required: true, description: 'The new key.' }),
+      input: inputArg(t.arg, CreateApiKeyInput, 'The new key.'),
       idempotencyKey: idempotencyKeyArg(t.arg, ONE_TIME_SECRET_NOTE),
     },
     errors: directResult('CreateApiKey', 'The new key (its secret shown once), or why nothing was created.'),
@@ -197,8 +189,7 @@ builder.mutationField('rotateApiKey', (t) =>
     description:
       'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
     args: {
-      teamId: teamIdArg(t.arg),
-      id: resourceIdArg(t.arg, 'API key'),
+      ...resourceArgs(t.arg, 'id', 'API key'),
       idempotencyKey: idempotencyKeyArg(t.arg, ONE_TIME_SECRET_NOTE),
     },
     errors: directResult(
@@ -206,7 +197,9 @@ builder.mutationField('rotateApiKey', (t) =>
       'The key with its new secret (shown once), or why nothing was changed.',
     ),
     resolve: (_, args, ctx, info) =>
-      mutate(ctx, info, args, (actor) => ctx.services.apiKeys.rotate(actor, ctx.meta, apiKeyIds(args))),
+      mutate(ctx, info, args, (actor) =>
+        ctx.services.apiKeys.rotate(actor, ctx.meta, resourceIds(args, 'id', 'apiKeyId')),
+      ),
   }),
 );
 
@@ -216,17 +209,14 @@ builder.mutationField('revokeApiKey', (t) =>
     description:
       'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
     args: {
-      teamId: teamIdArg(t.arg),
-      id: resourceIdArg(t.arg, 'API key'),
+      ...resourceArgs(t.arg, 'id', 'API key'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: wrappedResult('RevokeApiKey', {
-      success: 'The API key was revoked.',
-      union: 'The revoked API key, or why nothing was changed.',
-      data: ['apiKey', 'The API key, as revoked.'],
-    }),
+    errors: changedResult('RevokeApiKey', 'API key', 'revoked'),
     resolve: (_, args, ctx, info) =>
-      mutate(ctx, info, args, (actor) => ctx.services.apiKeys.revoke(actor, ctx.meta, apiKeyIds(args))),
+      mutate(ctx, info, args, (actor) =>
+        ctx.services.apiKeys.revoke(actor, ctx.meta, resourceIds(args, 'id', 'apiKeyId')),
+      ),
   }),
 );
 
@@ -236,13 +226,12 @@ builder.mutationField('deleteApiKey', (t) =>
     description:
       'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
     args: {
-      teamId: teamIdArg(t.arg),
-      id: resourceIdArg(t.arg, 'API key'),
+      ...resourceArgs(t.arg, 'id', 'API key'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: directResult('DeleteApiKey', 'The deleted id, or why nothing was deleted.'),
     resolve: async (_, args, ctx, info) => {
-      const ids = apiKeyIds(args);
+      const ids = resourceIds(args, 'id', 'apiKeyId');
       return mutate(ctx, info, args, async (actor) => {
         await ctx.services.apiKeys.delete(actor, ctx.meta, ids);
         return { deletedId: ids.apiKeyId };

@@ -3,10 +3,9 @@ import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
-import { deletedResult, wrappedResult } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
-import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
+import { lookupField, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import {
   listArgs,
   listConnection,
@@ -15,18 +14,23 @@ import {
   PAGE_ARG_WORDING,
 } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
+import {
+  changedResult,
+  deleteField,
+  inputArg,
+  resourceArgs,
+  resourceIds,
+} from '../../platform/graphql/mutations.js';
 import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
 import { SecretRef } from '../secrets/secret.graphql.js';
 import type { LocationView } from './location.repository.js';
 import {
   bucketNameSchema,
-  type CreateLocationCommand,
   endpointUrlSchema,
   regionSchema,
   secretIdSchema,
   type UpdateLocationCommand,
 } from './location.rules.js';
-import type { LocationIds } from './location.service.js';
 
 export const LocationRef = builder.objectRef<LocationView>('Location').implement({
   description: "A bucket or container at a provider, reached with one of the team's secrets.",
@@ -68,11 +72,6 @@ export const LocationRef = builder.objectRef<LocationView>('Location').implement
     ...changeTrackingFields(t, 'location'),
   }),
 });
-
-/** The location the arguments name (Pothos has validated both ids). */
-function locationIds(args: { teamId: string | number; locationId: string | number }): LocationIds {
-  return { teamId: validatedId(args.teamId), locationId: validatedId(args.locationId) };
-}
 
 const LocationConnection = connectionOf('Location', LocationRef);
 
@@ -164,12 +163,8 @@ const UpdateLocationInput = builder.inputType('UpdateLocationInput', {
   }),
 });
 
-builder.queryField('location', (t) =>
-  lookupField(t, LocationRef, {
-    resource: 'location',
-    description: 'One location of the team, or null when there is none with this id. Needs locations:read.',
-    get: (ctx, actor, { teamId, id }) => ctx.services.locations.get(actor, { teamId, locationId: id }),
-  }),
+lookupField('location', LocationRef, 'location', (ctx, actor, { teamId, id }) =>
+  ctx.services.locations.get(actor, { teamId, locationId: id }),
 );
 
 builder.queryField('locations', (t) =>
@@ -196,20 +191,14 @@ builder.mutationField('createLocation', (t) =>
     description: 'Creates a location. Needs locations:create and admin.',
     args: {
       teamId: teamIdArg(t.arg),
-      input: t.arg({ type: CreateLocationInput, required: true, description: 'The new location.' }),
+      input: inputArg(t.arg, CreateLocationInput, 'The new location.'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: wrappedResult('CreateLocation', {
-      success: 'The location was created.',
-      union: 'The created location, or why nothing was created.',
-      data: ['location', 'The location, as created.'],
-    }),
-    resolve: async (_, args, ctx, info) => {
-      const command: CreateLocationCommand = args.input;
-      return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.locations.create(actor, ctx.meta, validatedId(args.teamId), command),
-      );
-    },
+    errors: changedResult('CreateLocation', 'location', 'created'),
+    resolve: (_, args, ctx, info) =>
+      mutateCommand(ctx, info, args, (actor) =>
+        ctx.services.locations.create(actor, ctx.meta, validatedId(args.teamId), args.input),
+      ),
   }),
 );
 
@@ -219,44 +208,27 @@ builder.mutationField('updateLocation', (t) =>
     description:
       'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
     args: {
-      teamId: teamIdArg(t.arg),
-      locationId: resourceIdArg(t.arg, 'location'),
-      input: t.arg({ type: UpdateLocationInput, required: true, description: 'The fields to change.' }),
+      ...resourceArgs(t.arg, 'locationId', 'location'),
+      input: inputArg(t.arg, UpdateLocationInput, 'The fields to change.'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: wrappedResult('UpdateLocation', {
-      success: 'The location was updated.',
-      union: 'The updated location, or why nothing was changed.',
-      data: ['location', 'The location, as updated.'],
-    }),
-    resolve: async (_, args, ctx, info) => {
+    errors: changedResult('UpdateLocation', 'location', 'updated'),
+    resolve: (_, args, ctx, info) => {
       const command: UpdateLocationCommand = patchOf(args.input, ['description', 'region', 'endpointUrl']);
+      const ids = resourceIds(args, 'locationId');
       return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.locations.update(actor, ctx.meta, locationIds(args), command),
+        ctx.services.locations.update(actor, ctx.meta, ids, command),
       );
     },
   }),
 );
 
-builder.mutationField('deleteLocation', (t) =>
-  t.field({
-    type: 'ID',
-    description: 'Deletes a location. Needs locations:delete and admin.',
-    args: {
-      teamId: teamIdArg(t.arg),
-      locationId: resourceIdArg(t.arg, 'location'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
-    errors: deletedResult('Location', 'location'),
-    resolve: async (_, args, ctx, info) => {
-      const ids = locationIds(args);
-      return mutate(ctx, info, args, async (actor) => {
-        await ctx.services.locations.delete(actor, ctx.meta, ids);
-        return ids.locationId;
-      });
-    },
-  }),
-);
+deleteField('deleteLocation', {
+  id: ['locationId', 'location'],
+  what: 'Deletes a location.',
+  remove: (ctx, actor, { teamId, id }) =>
+    ctx.services.locations.delete(actor, ctx.meta, { teamId, locationId: id }),
+});
 
 asTeamEntity(LocationRef, (ctx, actor, ids) => ctx.services.locations.findForActor(actor, ids));
 

@@ -8,9 +8,9 @@ import {
   wrappedResult,
 } from '../../platform/graphql/error-types.js';
 import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { resourceIdArg, teamIdArg } from '../../platform/graphql/ids.js';
+import { resourceArgs, resourceIds } from '../../platform/graphql/mutations.js';
 import type { SecretVersion } from './secret.entity.js';
-import { SecretRef, secretIds } from './secret.graphql.js';
+import { SecretRef } from './secret.graphql.js';
 
 const SecretVersionRef = builder.objectRef<SecretVersion>('SecretVersion').implement({
   description: 'One accepted change of a secret: what changed (field names only), who, when. Never a value.',
@@ -76,8 +76,7 @@ builder.mutationField('rollbackSecret', (t) =>
     description:
       "Makes an earlier version's credentials (or field mappings) current again, as a new version. ConflictError when that version's stored value has expired or the auth method now needs other fields. Needs secrets:update and admin.",
     args: {
-      teamId: teamIdArg(t.arg),
-      secretId: resourceIdArg(t.arg, 'secret'),
+      ...resourceArgs(t.arg, 'secretId', 'secret'),
       version: t.arg.int({ required: true, description: 'The version whose credentials to restore.' }),
       expectedVersion: t.arg.int({ description: 'Apply only if the secret is still at this version.' }),
       idempotencyKey: idempotencyKeyArg(t.arg),
@@ -100,7 +99,7 @@ builder.mutationField('rollbackSecret', (t) =>
           ctx.services.secretHistory.rollback(
             actor,
             ctx.meta,
-            secretIds(args),
+            resourceIds(args, 'secretId'),
             { version: args.version },
             { expectedVersion: args.expectedVersion ?? undefined },
           ),

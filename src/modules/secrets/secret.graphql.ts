@@ -3,15 +3,12 @@ import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
-import {
-  directResult,
-  VERSIONED_MUTATION_ERRORS,
-  wrappedResult,
-} from '../../platform/graphql/error-types.js';
+import { directResult, VERSIONED_MUTATION_ERRORS } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import { lookupField, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
+import { changedResult, inputArg, resourceArgs, resourceIds } from '../../platform/graphql/mutations.js';
 import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
 import {
   type CredentialsArg,
@@ -29,7 +26,7 @@ import {
   type SecretValue,
   type UpdateSecretCommand,
 } from './secret.rules.js';
-import type { SecretIds, UpdateResult } from './secret.service.js';
+import type { UpdateResult } from './secret.service.js';
 
 export const SecretRef = builder.objectRef<SecretView>('Secret').implement({
   description:
@@ -174,17 +171,8 @@ function newSecretValue(value: CredentialsValue | VaultValue): NewSecretValue {
   };
 }
 
-/** The secret the arguments name (Pothos has validated both ids). */
-export function secretIds(args: { teamId: string | number; secretId: string | number }): SecretIds {
-  return { teamId: validatedId(args.teamId), secretId: validatedId(args.secretId) };
-}
-
-builder.queryField('secret', (t) =>
-  lookupField(t, SecretRef, {
-    resource: 'secret',
-    description: 'One secret of the team, or null when there is none with this id. Needs secrets:read.',
-    get: (ctx, actor, { teamId, id }) => ctx.services.secrets.get(actor, { teamId, secretId: id }),
-  }),
+lookupField('secret', SecretRef, 'secret', (ctx, actor, { teamId, id }) =>
+  ctx.services.secrets.get(actor, { teamId, secretId: id }),
 );
 
 builder.mutationField('createSecret', (t) =>
@@ -194,14 +182,10 @@ builder.mutationField('createSecret', (t) =>
       'Creates a secret (native credentials or external-vault references). Needs secrets:create and admin.',
     args: {
       teamId: teamIdArg(t.arg),
-      input: t.arg({ type: CreateSecretInput, required: true, description: 'The new secret.' }),
+      input: inputArg(t.arg, CreateSecretInput, 'The new secret.'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: wrappedResult('CreateSecret', {
-      success: 'The secret was created.',
-      union: 'The created secret, or why nothing was created.',
-      data: ['secret', 'The new secret.'],
-    }),
+    errors: changedResult('CreateSecret', 'secret', 'created', 'The new secret.'),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
       const command: CreateSecretCommand = {
@@ -240,9 +224,8 @@ builder.mutationField('updateSecret', (t) =>
     description:
       'Renames, re-describes, re-types, changes the auth method, rotates credentials or replaces field mappings, all in one atomic change. Needs secrets:update and admin.',
     args: {
-      teamId: teamIdArg(t.arg),
-      secretId: resourceIdArg(t.arg, 'secret'),
-      input: t.arg({ type: UpdateSecretInput, required: true, description: 'The fields to change.' }),
+      ...resourceArgs(t.arg, 'secretId', 'secret'),
+      input: inputArg(t.arg, UpdateSecretInput, 'The fields to change.'),
       expectedVersion: t.arg.int({
         description: 'Apply only if the secret is still at this version (else VersionConflictError).',
       }),
@@ -263,7 +246,7 @@ builder.mutationField('updateSecret', (t) =>
         ...(value != null && { value: secretValue(value as CredentialsValue | MappingsValue) }),
       };
       return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.secrets.update(actor, ctx.meta, secretIds(args), command, {
+        ctx.services.secrets.update(actor, ctx.meta, resourceIds(args, 'secretId'), command, {
           expectedVersion: args.expectedVersion ?? undefined,
           dryRun: args.dryRun ?? false,
         }),
@@ -317,8 +300,7 @@ builder.mutationField('deleteSecret', (t) =>
     description:
       'Deletes a secret and (after the commit, retried until done) its stored credentials. ConflictError while locations use it. Needs secrets:delete and admin.',
     args: {
-      teamId: teamIdArg(t.arg),
-      secretId: resourceIdArg(t.arg, 'secret'),
+      ...resourceArgs(t.arg, 'secretId', 'secret'),
       expectedVersion: t.arg.int({ description: 'Delete only if the secret is still at this version.' }),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
@@ -329,7 +311,7 @@ builder.mutationField('deleteSecret', (t) =>
     ),
     resolve: async (_, args, ctx, info) => {
       const { expectedVersion } = args;
-      const ids = secretIds(args);
+      const ids = resourceIds(args, 'secretId');
       return mutate(ctx, info, args, async (actor) => {
         await ctx.services.secrets.delete(actor, ctx.meta, ids, {
           expectedVersion: expectedVersion ?? undefined,

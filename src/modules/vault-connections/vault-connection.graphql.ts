@@ -3,10 +3,10 @@ import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
-import { deletedResult, wrappedResult } from '../../platform/graphql/error-types.js';
+import { wrappedResult } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
-import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
+import { lookupField, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import {
   listArgs,
   listConnection,
@@ -15,6 +15,13 @@ import {
   PAGE_ARG_WORDING,
 } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
+import {
+  changedResult,
+  deleteField,
+  inputArg,
+  resourceArgs,
+  resourceIds,
+} from '../../platform/graphql/mutations.js';
 import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
 import type {
@@ -23,7 +30,6 @@ import type {
   UpdateVaultConnectionCommand,
   VaultFieldsCommand,
 } from './vault-connection.rules.js';
-import type { VaultConnectionIds } from './vault-connection.service.js';
 
 const setting = (key: string) => (c: VaultConnectionView) => c.settings[key] ?? null;
 
@@ -161,29 +167,16 @@ function vaultFields(settings: VaultSettingsArg): VaultFieldsCommand {
   return { vaultType: 'infisical', ...settings.infisical! };
 }
 
-/** The connection the arguments name (Pothos has validated both ids). */
-function vaultConnectionIds(args: { teamId: string | number; id: string | number }): VaultConnectionIds {
-  return { teamId: validatedId(args.teamId), connectionId: validatedId(args.id) };
-}
-
 builder.mutationField('createVaultConnection', (t) =>
   t.field({
     type: VaultConnectionRef,
     description: 'Connects an external vault. Needs vault_connections:create and admin.',
     args: {
       teamId: teamIdArg(t.arg),
-      input: t.arg({
-        type: CreateVaultConnectionInput,
-        required: true,
-        description: 'The new vault connection.',
-      }),
+      input: inputArg(t.arg, CreateVaultConnectionInput, 'The new vault connection.'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: wrappedResult('CreateVaultConnection', {
-      success: 'The vault connection was created.',
-      union: 'The created vault connection, or why nothing was created.',
-      data: ['vaultConnection', 'The vault connection, as created.'],
-    }),
+    errors: changedResult('CreateVaultConnection', 'vault connection', 'created'),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
       const command: CreateVaultConnectionCommand = {
@@ -243,14 +236,8 @@ const RotateVaultConnectionInput = builder.inputType('RotateVaultConnectionInput
   }),
 });
 
-builder.queryField('vaultConnection', (t) =>
-  lookupField(t, VaultConnectionRef, {
-    resource: 'vault connection',
-    description:
-      'One vault connection of the team, or null when there is none with this id. Needs vault_connections:read.',
-    get: (ctx, actor, { teamId, id }) =>
-      ctx.services.vaultConnections.get(actor, { teamId, connectionId: id }),
-  }),
+lookupField('vaultConnection', VaultConnectionRef, 'vault connection', (ctx, actor, { teamId, id }) =>
+  ctx.services.vaultConnections.get(actor, { teamId, connectionId: id }),
 );
 
 builder.queryField('vaultConnections', (t) =>
@@ -279,24 +266,20 @@ builder.mutationField('updateVaultConnection', (t) =>
     type: VaultConnectionRef,
     description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
     args: {
-      teamId: teamIdArg(t.arg),
-      id: resourceIdArg(t.arg, 'vault connection'),
-      input: t.arg({
-        type: UpdateVaultConnectionInput,
-        required: true,
-        description: 'The fields to change.',
-      }),
+      ...resourceArgs(t.arg, 'id', 'vault connection'),
+      input: inputArg(t.arg, UpdateVaultConnectionInput, 'The fields to change.'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: wrappedResult('UpdateVaultConnection', {
-      success: 'The vault connection was updated.',
-      union: 'The updated vault connection, or why nothing was changed.',
-      data: ['vaultConnection', 'The vault connection, as updated.'],
-    }),
+    errors: changedResult('UpdateVaultConnection', 'vault connection', 'updated'),
     resolve: async (_, args, ctx, info) => {
       const command: UpdateVaultConnectionCommand = patchOf(args.input, ['description']);
       return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.vaultConnections.update(actor, ctx.meta, vaultConnectionIds(args), command),
+        ctx.services.vaultConnections.update(
+          actor,
+          ctx.meta,
+          resourceIds(args, 'id', 'connectionId'),
+          command,
+        ),
       );
     },
   }),
@@ -308,13 +291,8 @@ builder.mutationField('rotateVaultConnection', (t) =>
     description:
       "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
     args: {
-      teamId: teamIdArg(t.arg),
-      id: resourceIdArg(t.arg, 'vault connection'),
-      input: t.arg({
-        type: RotateVaultConnectionInput,
-        required: true,
-        description: 'The new token or secret.',
-      }),
+      ...resourceArgs(t.arg, 'id', 'vault connection'),
+      input: inputArg(t.arg, RotateVaultConnectionInput, 'The new token or secret.'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
     errors: wrappedResult('RotateVaultConnection', {
@@ -325,31 +303,22 @@ builder.mutationField('rotateVaultConnection', (t) =>
     resolve: async (_, args, ctx, info) => {
       const command: RotateVaultConnectionCommand = patchOf(args.input);
       return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.vaultConnections.rotate(actor, ctx.meta, vaultConnectionIds(args), command),
+        ctx.services.vaultConnections.rotate(
+          actor,
+          ctx.meta,
+          resourceIds(args, 'id', 'connectionId'),
+          command,
+        ),
       );
     },
   }),
 );
 
-builder.mutationField('deleteVaultConnection', (t) =>
-  t.field({
-    type: 'ID',
-    description:
-      'Deletes a vault connection that no secret uses (else ConflictError) and its stored token. Needs vault_connections:delete and admin.',
-    args: {
-      teamId: teamIdArg(t.arg),
-      id: resourceIdArg(t.arg, 'vault connection'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
-    errors: deletedResult('VaultConnection', 'vault connection'),
-    resolve: async (_, args, ctx, info) => {
-      const ids = vaultConnectionIds(args);
-      return mutate(ctx, info, args, async (actor) => {
-        await ctx.services.vaultConnections.delete(actor, ctx.meta, ids);
-        return ids.connectionId;
-      });
-    },
-  }),
-);
+deleteField('deleteVaultConnection', {
+  id: ['id', 'vault connection'],
+  what: 'Deletes a vault connection that no secret uses (else ConflictError) and its stored token.',
+  remove: (ctx, actor, { teamId, id }) =>
+    ctx.services.vaultConnections.delete(actor, ctx.meta, { teamId, connectionId: id }),
+});
 
 asTeamEntity(VaultConnectionRef, (ctx, actor, ids) => ctx.services.vaultConnections.findForActor(actor, ids));

@@ -2,8 +2,8 @@ import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import type { ListQuery } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
-import { deletedResult, directResult, wrappedResult } from '../../platform/graphql/error-types.js';
-import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
+import { directResult } from '../../platform/graphql/error-types.js';
+import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
 import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import {
   listArgs,
@@ -12,11 +12,17 @@ import {
   orderInput,
   type TeamList,
 } from '../../platform/graphql/lists.js';
+import {
+  changedResult,
+  deleteField,
+  inputArg,
+  resourceArgs,
+  resourceIds,
+} from '../../platform/graphql/mutations.js';
 import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
 import { EVENT_TYPES, type EventType } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
 import { type CreateWebhookCommand, eventTypesSchema, type UpdateWebhookCommand } from './webhook.rules.js';
-import type { WebhookIds } from './webhook.service.js';
 
 /** `secret.rotated` as the GraphQL enum value SECRET_ROTATED. */
 const EventTypeEnum = builder.enumType('EventType', {
@@ -146,16 +152,8 @@ const CreateWebhookSuccess = builder.objectRef<CreatedWebhook>('CreateWebhookSuc
   }),
 });
 
-function webhookIds(args: { teamId: string | number; webhookId: string | number }): WebhookIds {
-  return { teamId: validatedId(args.teamId), webhookId: validatedId(args.webhookId) };
-}
-
-builder.queryField('webhook', (t) =>
-  lookupField(t, WebhookRef, {
-    resource: 'webhook',
-    description: 'One webhook of the team, or null when there is none with this id. Needs webhooks:read.',
-    get: (ctx, actor, { teamId, id }) => ctx.services.webhooks.get(actor, { teamId, webhookId: id }),
-  }),
+lookupField('webhook', WebhookRef, 'webhook', (ctx, actor, { teamId, id }) =>
+  ctx.services.webhooks.get(actor, { teamId, webhookId: id }),
 );
 
 builder.queryField('webhooks', (t) =>
@@ -177,7 +175,7 @@ builder.queryField('webhookDeliveries', (t) =>
     description: "A webhook's delivery log, newest first. Needs webhooks:read.",
     args: { ...listArgs(t.arg), webhookId: resourceIdArg(t.arg, 'webhook') },
     resolve: (_, args, ctx, info) => {
-      const ids = webhookIds(args);
+      const ids = resourceIds(args, 'webhookId');
       const log: TeamList<ListQuery<'created_at'>, DeliveryView> = {
         list: (actor, _teamId, query) => ctx.services.webhooks.deliveries(actor, ids, query),
       };
@@ -193,7 +191,7 @@ builder.mutationField('createWebhook', (t) =>
       "Creates a webhook; the team's change events are POSTed to it from now on. Needs webhooks:create and admin; counts toward the plan's webhook limit.",
     args: {
       teamId: teamIdArg(t.arg),
-      input: t.arg({ type: CreateWebhookInput, required: true, description: 'The new webhook.' }),
+      input: inputArg(t.arg, CreateWebhookInput, 'The new webhook.'),
       idempotencyKey: idempotencyKeyArg(
         t.arg,
         ' The result holds a one-time secret, so it is never kept: a retry with the key is a ConflictError (and changes nothing).',
@@ -218,41 +216,23 @@ builder.mutationField('updateWebhook', (t) =>
     description:
       'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
     args: {
-      teamId: teamIdArg(t.arg),
-      webhookId: resourceIdArg(t.arg, 'webhook'),
-      input: t.arg({ type: UpdateWebhookInput, required: true, description: 'The fields to change.' }),
+      ...resourceArgs(t.arg, 'webhookId', 'webhook'),
+      input: inputArg(t.arg, UpdateWebhookInput, 'The fields to change.'),
       idempotencyKey: idempotencyKeyArg(t.arg),
     },
-    errors: wrappedResult('UpdateWebhook', {
-      success: 'The webhook was updated.',
-      union: 'The updated webhook, or why nothing was changed.',
-      data: ['webhook', 'The webhook, as updated.'],
-    }),
+    errors: changedResult('UpdateWebhook', 'webhook', 'updated'),
     resolve: (_, args, ctx, info) => {
       const command: UpdateWebhookCommand = patchOf(args.input, ['description']);
       return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.webhooks.update(actor, ctx.meta, webhookIds(args), command),
+        ctx.services.webhooks.update(actor, ctx.meta, resourceIds(args, 'webhookId'), command),
       );
     },
   }),
 );
 
-builder.mutationField('deleteWebhook', (t) =>
-  t.field({
-    type: 'ID',
-    description: 'Deletes a webhook with its pending deliveries and log. Needs webhooks:delete and admin.',
-    args: {
-      teamId: teamIdArg(t.arg),
-      webhookId: resourceIdArg(t.arg, 'webhook'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
-    errors: deletedResult('Webhook', 'webhook'),
-    resolve: (_, args, ctx, info) => {
-      const ids = webhookIds(args);
-      return mutate(ctx, info, args, async (actor) => {
-        await ctx.services.webhooks.delete(actor, ctx.meta, ids);
-        return ids.webhookId;
-      });
-    },
-  }),
-);
+deleteField('deleteWebhook', {
+  id: ['webhookId', 'webhook'],
+  what: 'Deletes a webhook with its pending deliveries and log.',
+  remove: (ctx, actor, { teamId, id }) =>
+    ctx.services.webhooks.delete(actor, ctx.meta, { teamId, webhookId: id }),
+});

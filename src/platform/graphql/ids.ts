@@ -2,8 +2,9 @@ import type { ArgBuilder, ObjectRef } from '@pothos/core';
 import { z } from 'zod';
 import type { Actor } from '../../domain/scopes.js';
 import { UUID_PATTERN } from '../../domain/validation.js';
-import type { BuilderTypes, GraphQLContext } from './builder.js';
+import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { nullIfNotFound } from './error-types.js';
+import { ROOT_FIELD_SCOPES } from './shield.js';
 
 /** An id argument's check (with `validate`): a UUID, any case, else the REST shim's `uuid_parsing`. */
 export const uuidArg = z.string().refine((v) => UUID_PATTERN.test(v), {
@@ -28,28 +29,27 @@ export function validatedId(id: string | number): string {
 }
 
 /**
- * A root field that reads one resource of the team by id (`secret`, `location`, ...): null when there
- * is none with this id, or the team is not the caller's, rather than an error.
+ * `name(teamId, id)`, a root field that reads one `resource` of the team by id (`secret`, `location`,
+ * ...): null when there is none with this id, or the team is not the caller's, rather than an error.
  */
 export function lookupField<T>(
-  t: PothosSchemaTypes.QueryFieldBuilder<BuilderTypes, BuilderTypes['Root']>,
+  name: string,
   type: ObjectRef<BuilderTypes, T>,
-  options: {
-    resource: string;
-    description: string;
-    get(ctx: GraphQLContext, actor: Actor, ids: { teamId: string; id: string }): Promise<T>;
-  },
+  resource: string,
+  get: (ctx: GraphQLContext, actor: Actor, ids: { teamId: string; id: string }) => Promise<T>,
 ) {
-  return t.field({
-    type,
-    nullable: true,
-    description: options.description,
-    args: { teamId: teamIdArg(t.arg), id: resourceIdArg(t.arg, options.resource) },
-    resolve: (_, args, ctx) => {
-      const ids = { teamId: validatedId(args.teamId), id: validatedId(args.id) };
-      // Pothos types a resolver's result by whether T is a list, which it cannot decide for a type
-      // parameter: the promise is a `T | null`, what `nullable: true` of `type` asks for.
-      return nullIfNotFound(async () => options.get(ctx, await ctx.actor(), ids)) as never;
-    },
-  });
+  builder.queryField(name, (t) =>
+    t.field({
+      type,
+      nullable: true,
+      description: `One ${resource} of the team, or null when there is none with this id. Needs ${ROOT_FIELD_SCOPES.Query[name]}.`,
+      args: { teamId: teamIdArg(t.arg), id: resourceIdArg(t.arg, resource) },
+      resolve: (_, args, ctx) => {
+        const ids = { teamId: validatedId(args.teamId), id: validatedId(args.id) };
+        // Pothos types a resolver's result by whether T is a list, which it cannot decide for a type
+        // parameter: the promise is a `T | null`, what `nullable: true` of `type` asks for.
+        return nullIfNotFound(async () => get(ctx, await ctx.actor(), ids)) as never;
+      },
+    }),
+  );
 }
