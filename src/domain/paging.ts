@@ -160,6 +160,16 @@ export function pageFindOptions<SortBy extends string>(
   };
 }
 
+/** How every named resource (secrets, locations, vault connections, webhooks) can be sorted. */
+export const NAMED_RESOURCE_SORTS = ['name', 'created_at', 'updated_at'] as const;
+export type NamedResourceSort = (typeof NAMED_RESOURCE_SORTS)[number];
+/** Each of those sorts' entity property, for `pageFindOptions`. */
+export const NAMED_RESOURCE_SORT_PROPERTIES = {
+  name: 'name',
+  created_at: 'createdAt',
+  updated_at: 'updatedAt',
+} as const satisfies Record<NamedResourceSort, string>;
+
 /** The ORM condition of a name search (`q`): a case-insensitive substring; none without `q`. */
 export function nameContains(q: string | undefined): { name?: { $ilike: string } } {
   return q ? { name: { $ilike: containsPattern(q) } } : {};

@@ -1,25 +1,19 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type { SecretType } from '../../domain/providers.js';
-import { timestamp } from '../../platform/db/columns.js';
+import { authorshipColumns, namedColumns } from '../../platform/db/columns.js';
 import { Secret } from '../secrets/secret.entity.js';
 
 export const Location = defineEntity({
   name: 'Location',
   tableName: 'locations',
   properties: {
-    id: p.uuid().primary(),
-    teamId: p.uuid(),
-    name: p.string().length(255),
-    description: p.text().nullable(),
+    ...namedColumns(),
     locationType: p.string().length(64).$type<SecretType>(),
     secret: () => p.manyToOne(Secret).ref(),
     bucketName: p.string().length(255),
     region: p.string().length(100).nullable(),
     endpointUrl: p.string().length(2048).nullable(),
-    createdAt: timestamp(),
-    createdBy: p.uuid(),
-    updatedAt: timestamp(),
-    updatedBy: p.uuid(),
+    ...authorshipColumns(),
   },
 });
 export type Location = InferEntity<typeof Location>;

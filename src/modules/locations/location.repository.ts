@@ -1,17 +1,21 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import { isUuid } from '../../domain/ids.js';
-import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../domain/paging.js';
+import {
+  type ListQuery,
+  NAMED_RESOURCE_SORT_PROPERTIES,
+  type NamedResourceSort,
+  nameContains,
+  type Page,
+  pageFindOptions,
+} from '../../domain/paging.js';
 import type { SecretType } from '../../domain/providers.js';
+import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { Secret } from '../secrets/secret.entity.js';
 import { Location } from './location.entity.js';
 
 /** A location as the doors show it: plain data (GraphQL idempotent replays store it as JSON). */
-export interface LocationView {
-  id: string;
-  teamId: string;
-  name: string;
-  description: string | null;
+export interface LocationView extends NamedResourceView {
   locationType: SecretType;
   secretId: string;
   bucketName: string;
@@ -29,8 +33,7 @@ export interface LocationDetail {
   secretName: string | null;
 }
 
-export const LOCATION_SORTS = ['name', 'created_at', 'updated_at'] as const;
-export type LocationSort = (typeof LOCATION_SORTS)[number];
+export type LocationSort = NamedResourceSort;
 
 export interface LocationListQuery extends ListQuery<LocationSort> {
   locationType?: SecretType;
@@ -38,19 +41,12 @@ export interface LocationListQuery extends ListQuery<LocationSort> {
 
 export function locationView(location: Location): LocationView {
   return {
-    id: location.id,
-    teamId: location.teamId,
-    name: location.name,
-    description: location.description ?? null,
+    ...namedResourceView(location),
     locationType: location.locationType,
     secretId: location.secret.id,
     bucketName: location.bucketName,
     region: location.region ?? null,
     endpointUrl: location.endpointUrl ?? null,
-    createdAt: location.createdAt,
-    createdBy: location.createdBy,
-    updatedAt: location.updatedAt,
-    updatedBy: location.updatedBy,
   };
 }
 
@@ -125,17 +121,11 @@ export class LocationRepository {
       .findAndCount(
         Location,
         { teamId, ...(query.locationType && { locationType: query.locationType }), ...nameContains(query.q) },
-        pageFindOptions(query, SORT_PROPERTIES),
+        pageFindOptions(query, NAMED_RESOURCE_SORT_PROPERTIES),
       );
     return { items: items.map(locationView), total };
   }
 }
-
-const SORT_PROPERTIES = {
-  name: 'name',
-  created_at: 'createdAt',
-  updated_at: 'updatedAt',
-} as const satisfies Record<LocationSort, keyof Location>;
 
 interface LocationRow {
   id: string;

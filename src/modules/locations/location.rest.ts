@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { camelKeys, descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
-import { restListQuery } from '../../domain/paging.js';
+import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
 import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { LOCATION_SORTS, type LocationDetail, type LocationView } from './location.repository.js';
+import type { LocationDetail, LocationView } from './location.repository.js';
 import {
   bucketNameSchema,
   type CreateLocationCommand,
@@ -108,7 +108,7 @@ export function locationDetailResponse({
   return { ...locationResponse(location), secret_name: secretName };
 }
 
-const LIST_QUERY = restListQuery(LOCATION_SORTS, 'created_at', {
+const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
   location_type: z.enum(SECRET_TYPES).optional().meta({ description: 'Only locations of this provider.' }),
 });
 

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type { AuthMethod, SecretType } from '../../domain/providers.js';
-import { timestamp } from '../../platform/db/columns.js';
+import { authorshipColumns, namedColumns, timestamp } from '../../platform/db/columns.js';
 import { VaultConnection } from '../vault-connections/vault-connection.entity.js';
 
 export interface FieldMapping {
@@ -12,10 +12,7 @@ export const Secret = defineEntity({
   name: 'Secret',
   tableName: 'secrets',
   properties: {
-    id: p.uuid().primary(),
-    teamId: p.uuid(),
-    name: p.string().length(255),
-    description: p.text().nullable(),
+    ...namedColumns(),
     secretType: p.string().length(64).$type<SecretType>(),
     authMethod: p.string().length(64).$type<AuthMethod>(),
     storage: p.string().length(16).$type<'native' | 'external_vault'>(),
@@ -27,10 +24,7 @@ export const Secret = defineEntity({
     fieldMappings: p.json<FieldMapping[]>().nullable(),
     /** Incremented by the ORM at every flush that changes the row; a flush of a stale row fails (optimistic lock). */
     version: p.integer().version(),
-    createdAt: timestamp(),
-    createdBy: p.uuid(),
-    updatedAt: timestamp(),
-    updatedBy: p.uuid(),
+    ...authorshipColumns(),
   },
 });
 export type Secret = InferEntity<typeof Secret>;

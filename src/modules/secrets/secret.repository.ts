@@ -1,17 +1,21 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../domain/paging.js';
+import {
+  type ListQuery,
+  NAMED_RESOURCE_SORT_PROPERTIES,
+  type NamedResourceSort,
+  nameContains,
+  type Page,
+  pageFindOptions,
+} from '../../domain/paging.js';
 import type { AuthMethod, SecretType } from '../../domain/providers.js';
 import type { Actor } from '../../domain/scopes.js';
 import type { VaultType } from '../../domain/vaults.js';
+import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { type FieldMapping, Secret, SecretVersion } from './secret.entity.js';
 
 /** A secret as the doors show it: plain data, never credentials. */
-export interface SecretView {
-  id: string;
-  teamId: string;
-  name: string;
-  description: string | null;
+export interface SecretView extends NamedResourceView {
   secretType: SecretType;
   authMethod: AuthMethod;
   storage: 'native' | 'external_vault';
@@ -33,8 +37,7 @@ export interface SecretDetail {
   updatedByEmail: string | null;
 }
 
-export const SECRET_SORTS = ['name', 'created_at', 'updated_at'] as const;
-export type SecretSort = (typeof SECRET_SORTS)[number];
+export type SecretSort = NamedResourceSort;
 
 export interface SecretListQuery extends ListQuery<SecretSort> {
   secretType?: SecretType;
@@ -42,20 +45,13 @@ export interface SecretListQuery extends ListQuery<SecretSort> {
 
 export function secretView(secret: Secret): SecretView {
   return {
-    id: secret.id,
-    teamId: secret.teamId,
-    name: secret.name,
-    description: secret.description ?? null,
+    ...namedResourceView(secret),
     secretType: secret.secretType,
     authMethod: secret.authMethod,
     storage: secret.storage,
     vaultConnectionId: secret.vaultConnection?.id ?? null,
     fieldMappings: secret.fieldMappings ?? null,
     version: secret.version,
-    createdAt: secret.createdAt,
-    createdBy: secret.createdBy,
-    updatedAt: secret.updatedAt,
-    updatedBy: secret.updatedBy,
   };
 }
 
@@ -110,7 +106,7 @@ export class SecretRepository {
       .findAndCount(
         Secret,
         { teamId, ...(query.secretType && { secretType: query.secretType }), ...nameContains(query.q) },
-        pageFindOptions(query, SORT_PROPERTIES),
+        pageFindOptions(query, NAMED_RESOURCE_SORT_PROPERTIES),
       );
     return { items: items.map(secretView), total };
   }
@@ -162,12 +158,6 @@ export interface LinkedLocation {
   name: string;
   location_type: SecretType;
 }
-
-const SORT_PROPERTIES = {
-  name: 'name',
-  created_at: 'createdAt',
-  updated_at: 'updatedAt',
-} as const satisfies Record<SecretSort, keyof Secret>;
 
 interface SecretRow {
   id: string;

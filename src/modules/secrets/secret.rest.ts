@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
 import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
-import { restListQuery } from '../../domain/paging.js';
+import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { AUTH_METHODS, SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow, plainObject } from '../../domain/validation.js';
 import { VAULT_TYPES } from '../../domain/vaults.js';
@@ -24,7 +24,7 @@ import {
 } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { SECRET_SORTS, type SecretDetail, type SecretView } from './secret.repository.js';
+import type { SecretDetail, SecretView } from './secret.repository.js';
 import {
   type CreateSecretCommand,
   FIELD_MAPPINGS_MAX,
@@ -215,7 +215,7 @@ export const secretConflictResponseSchema = errorResponseSchema
   })
   .meta({ id: 'SecretConflictResponse' });
 
-const LIST_QUERY = restListQuery(SECRET_SORTS, 'created_at', {
+const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
   secret_type: z.enum(SECRET_TYPES).optional().meta({ description: 'Only secrets of this provider.' }),
 });
 

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type { VaultType } from '../../domain/vaults.js';
-import { timestamp } from '../../platform/db/columns.js';
+import { authorshipColumns, namedColumns, timestamp } from '../../platform/db/columns.js';
 
 /** Non-secret settings of a vault connection (project, environment, ...); tokens live in the credential store. */
 export type VaultSettings = Record<string, string>;
@@ -9,19 +9,13 @@ export const VaultConnection = defineEntity({
   name: 'VaultConnection',
   tableName: 'vault_connections',
   properties: {
-    id: p.uuid().primary(),
-    teamId: p.uuid(),
-    name: p.string().length(255),
-    description: p.text().nullable(),
+    ...namedColumns(),
     vaultType: p.string().length(32).$type<VaultType>(),
     settings: p.json<VaultSettings>(),
     credentialRef: p.string().length(512),
     credentialVersion: p.integer(),
     lastVerifiedAt: timestamp().nullable(),
-    createdAt: timestamp(),
-    createdBy: p.uuid(),
-    updatedAt: timestamp(),
-    updatedBy: p.uuid(),
+    ...authorshipColumns(),
   },
 });
 export type VaultConnection = InferEntity<typeof VaultConnection>;

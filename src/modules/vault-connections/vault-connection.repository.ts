@@ -1,15 +1,19 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
-import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../domain/paging.js';
+import {
+  type ListQuery,
+  NAMED_RESOURCE_SORT_PROPERTIES,
+  type NamedResourceSort,
+  nameContains,
+  type Page,
+  pageFindOptions,
+} from '../../domain/paging.js';
 import type { VaultType } from '../../domain/vaults.js';
+import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
 import { VaultConnection, type VaultSettings } from './vault-connection.entity.js';
 
 /** A vault connection as the doors show it: plain data, never its token or client secret. */
-export interface VaultConnectionView {
-  id: string;
-  teamId: string;
-  name: string;
-  description: string | null;
+export interface VaultConnectionView extends NamedResourceView {
   vaultType: VaultType;
   /** The non-secret settings of its vault type, by stored name (`project`, `client_id`, ...). */
   settings: VaultSettings;
@@ -20,32 +24,18 @@ export interface VaultConnectionView {
   updatedBy: string;
 }
 
-export const VAULT_CONNECTION_SORTS = ['name', 'created_at', 'updated_at'] as const;
-export type VaultConnectionSort = (typeof VAULT_CONNECTION_SORTS)[number];
+export type VaultConnectionSort = NamedResourceSort;
 
 export interface VaultConnectionListQuery extends ListQuery<VaultConnectionSort> {
   vaultType?: VaultType;
 }
 
-const SORT_PROPERTIES = {
-  name: 'name',
-  created_at: 'createdAt',
-  updated_at: 'updatedAt',
-} as const satisfies Record<VaultConnectionSort, keyof VaultConnection>;
-
 export function vaultConnectionView(connection: VaultConnection): VaultConnectionView {
   return {
-    id: connection.id,
-    teamId: connection.teamId,
-    name: connection.name,
-    description: connection.description ?? null,
+    ...namedResourceView(connection),
     vaultType: connection.vaultType,
     settings: connection.settings,
     lastVerifiedAt: connection.lastVerifiedAt ?? null,
-    createdAt: connection.createdAt,
-    createdBy: connection.createdBy,
-    updatedAt: connection.updatedAt,
-    updatedBy: connection.updatedBy,
   };
 }
 
@@ -71,7 +61,7 @@ export class VaultConnectionRepository {
       .findAndCount(
         VaultConnection,
         { teamId, ...(query.vaultType && { vaultType: query.vaultType }), ...nameContains(query.q) },
-        pageFindOptions(query, SORT_PROPERTIES),
+        pageFindOptions(query, NAMED_RESOURCE_SORT_PROPERTIES),
       );
     return { items: items.map(vaultConnectionView), total };
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { descriptionSchema, nameSchema, patchOf, snakeCase } from '../../domain/names.js';
-import { restListQuery } from '../../domain/paging.js';
+import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { VAULT_TYPES, type VaultType } from '../../domain/vaults.js';
 import {
@@ -15,7 +15,7 @@ import {
 import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import { VAULT_CONNECTION_SORTS, type VaultConnectionView } from './vault-connection.repository.js';
+import type { VaultConnectionView } from './vault-connection.repository.js';
 import {
   type CreateVaultConnectionCommand,
   ROTATION_FIELDS,
@@ -186,7 +186,7 @@ const rotateBodyDoc = z.union(
   VAULT_TYPES.map((type) => z.strictObject(bodyShape(ROTATION_FIELDS[type].shape))),
 );
 
-const LIST_QUERY = restListQuery(VAULT_CONNECTION_SORTS, 'created_at', {
+const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
   vault_type: z.enum(VAULT_TYPES).optional().meta({ description: 'Only connections to this vault service.' }),
 });
 

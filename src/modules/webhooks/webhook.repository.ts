@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
-import { type ListQuery, nameContains, type Page, pageFindOptions } from '../../domain/paging.js';
+import {
+  type ListQuery,
+  NAMED_RESOURCE_SORT_PROPERTIES,
+  type NamedResourceSort,
+  nameContains,
+  type Page,
+  pageFindOptions,
+} from '../../domain/paging.js';
+import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
 import type { Sql } from '../../platform/db/unit-of-work.js';
 import { type ChangeEvent, type EventType, eventPayload, type FeedPosition } from '../events/change-event.js';
 import { SETTLED_HEAD } from '../events/event.repository.js';
 import { Webhook } from './webhook.entity.js';
 
 /** A webhook as the doors show it: never its signing secret. */
-export interface WebhookView {
-  id: string;
-  teamId: string;
-  name: string;
-  description: string | null;
+export interface WebhookView extends NamedResourceView {
   url: string;
   eventTypes: EventType[];
   active: boolean;
@@ -56,27 +60,14 @@ export interface DueDelivery {
   signingSecret: string;
 }
 
-export const WEBHOOK_SORTS = ['name', 'created_at', 'updated_at'] as const;
-export type WebhookSort = (typeof WEBHOOK_SORTS)[number];
-const SORT_PROPERTIES = {
-  name: 'name',
-  created_at: 'createdAt',
-  updated_at: 'updatedAt',
-} as const satisfies Record<WebhookSort, keyof Webhook>;
+export type WebhookSort = NamedResourceSort;
 
 export function webhookView(webhook: Webhook): WebhookView {
   return {
-    id: webhook.id,
-    teamId: webhook.teamId,
-    name: webhook.name,
-    description: webhook.description ?? null,
+    ...namedResourceView(webhook),
     url: webhook.url,
     eventTypes: [...webhook.eventTypes],
     active: webhook.active,
-    createdAt: webhook.createdAt,
-    createdBy: webhook.createdBy,
-    updatedAt: webhook.updatedAt,
-    updatedBy: webhook.updatedBy,
   };
 }
 
@@ -135,7 +126,11 @@ export class WebhookRepository {
   async list(teamId: string, query: ListQuery<WebhookSort>): Promise<Page<WebhookView>> {
     const [items, total] = await this.orm.em
       .fork()
-      .findAndCount(Webhook, { teamId, ...nameContains(query.q) }, pageFindOptions(query, SORT_PROPERTIES));
+      .findAndCount(
+        Webhook,
+        { teamId, ...nameContains(query.q) },
+        pageFindOptions(query, NAMED_RESOURCE_SORT_PROPERTIES),
+      );
     return { items: items.map(webhookView), total };
   }
 

@@ -1,18 +1,13 @@
 import { z } from 'zod';
 import { camelKeys, descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
-import { restListQuery } from '../../domain/paging.js';
+import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
 import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { iso } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { EVENT_TYPES } from '../events/change-event.js';
-import {
-  type CreatedWebhook,
-  type DeliveryView,
-  WEBHOOK_SORTS,
-  type WebhookView,
-} from './webhook.repository.js';
+import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
 import {
   type CreateWebhookCommand,
   eventTypesSchema,
@@ -124,7 +119,7 @@ function deliveryResponse(delivery: DeliveryView): z.infer<typeof deliveryRespon
   };
 }
 
-const LIST_QUERY = restListQuery(WEBHOOK_SORTS, 'created_at', {});
+const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {});
 const DELIVERIES_QUERY = restListQuery(['created_at'], 'created_at', {}, { search: false });
 const TAGS: ['Webhooks'] = ['Webhooks'];
 

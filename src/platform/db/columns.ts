@@ -13,3 +13,46 @@ export function authoredBy(userId: string) {
 export function changedBy(userId: string) {
   return { updatedAt: new Date(), updatedBy: userId };
 }
+
+/** The columns every named resource of a team starts with (secrets, locations, vault connections, webhooks). */
+export const namedColumns = () => ({
+  id: p.uuid().primary(),
+  teamId: p.uuid(),
+  name: p.string().length(255),
+  description: p.text().nullable(),
+});
+
+/** The columns every named resource ends with: `authoredBy` and `changedBy` set them. */
+export const authorshipColumns = () => ({
+  createdAt: timestamp(),
+  createdBy: p.uuid(),
+  updatedAt: timestamp(),
+  updatedBy: p.uuid(),
+});
+
+/** What the doors show of those columns. */
+export interface NamedResourceView {
+  id: string;
+  teamId: string;
+  name: string;
+  description: string | null;
+  createdAt: Date;
+  createdBy: string;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+export function namedResourceView(
+  row: Omit<NamedResourceView, 'description'> & { description?: string | null },
+): NamedResourceView {
+  return {
+    id: row.id,
+    teamId: row.teamId,
+    name: row.name,
+    description: row.description ?? null,
+    createdAt: row.createdAt,
+    createdBy: row.createdBy,
+    updatedAt: row.updatedAt,
+    updatedBy: row.updatedBy,
+  };
+}
