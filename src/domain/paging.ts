@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { camelCase } from './names.js';
 import { parseOrThrow } from './validation.js';
 
 export const PAGE_LIMIT_MAX = 100;
@@ -146,15 +147,12 @@ export function restPage<T, R>(
 }
 
 /**
- * The ORM find options of a list page: ordered by the property of the sort key (`properties`), ties
- * broken by id in the same direction so that pages stay stable when sort values repeat.
+ * The ORM find options of a list page: ordered by the entity property a sort key names (`created_at`:
+ * `createdAt`), ties broken by id in the same direction so that pages stay stable when sort values repeat.
  */
-export function pageFindOptions<SortBy extends string>(
-  query: ListQuery<SortBy>,
-  properties: Record<SortBy, string>,
-) {
+export function pageFindOptions(query: ListQuery<string>) {
   return {
-    orderBy: [{ [properties[query.sortBy]]: query.sortOrder }, { id: query.sortOrder }],
+    orderBy: [{ [camelCase(query.sortBy)]: query.sortOrder }, { id: query.sortOrder }],
     limit: query.limit,
     offset: query.offset,
   };
@@ -163,12 +161,7 @@ export function pageFindOptions<SortBy extends string>(
 /** How every named resource (secrets, locations, vault connections, webhooks) can be sorted. */
 export const NAMED_RESOURCE_SORTS = ['name', 'created_at', 'updated_at'] as const;
 export type NamedResourceSort = (typeof NAMED_RESOURCE_SORTS)[number];
-/** Each of those sorts' entity property, for `pageFindOptions`. */
-export const NAMED_RESOURCE_SORT_PROPERTIES = {
-  name: 'name',
-  created_at: 'createdAt',
-  updated_at: 'updatedAt',
-} as const satisfies Record<NamedResourceSort, string>;
+export type NamedResourceListQuery = ListQuery<NamedResourceSort>;
 
 /** The ORM condition of a name search (`q`): a case-insensitive substring; none without `q`. */
 export function nameContains(q: string | undefined): { name?: { $ilike: string } } {

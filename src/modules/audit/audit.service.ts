@@ -17,7 +17,6 @@ export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 /** The log sorts by creation time only. */
 export const AUDIT_SORTS = ['created_at'] as const;
 export type AuditSort = (typeof AUDIT_SORTS)[number];
-const SORT_PROPERTIES = { created_at: 'createdAt' } as const satisfies Record<AuditSort, keyof AuditEvent>;
 
 /** A page of the audit list and its filters, validated by the doors (ids lower-cased). */
 export interface AuditListQuery extends ListQuery<AuditSort> {
@@ -86,9 +85,7 @@ export class AuditService {
     if (query.eventType) where.eventType = query.eventType;
     if (from || to) where.createdAt = { ...(from && { $gte: from }), ...(to && { $lt: to }) };
     if (query.q) where.resourceName = { $ilike: containsPattern(query.q) };
-    const [items, total] = await this.orm.em
-      .fork()
-      .findAndCount(AuditEvent, where, pageFindOptions(query, SORT_PROPERTIES));
+    const [items, total] = await this.orm.em.fork().findAndCount(AuditEvent, where, pageFindOptions(query));
     return { items: items.map(auditEventView), total };
   }
 }

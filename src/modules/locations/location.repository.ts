@@ -1,9 +1,7 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import { isUuid } from '../../domain/ids.js';
 import {
-  type ListQuery,
-  NAMED_RESOURCE_SORT_PROPERTIES,
-  type NamedResourceSort,
+  type NamedResourceListQuery,
   nameContains,
   type Page,
   pageFindOptions,
@@ -33,9 +31,7 @@ export interface LocationDetail {
   secretName: string | null;
 }
 
-export type LocationSort = NamedResourceSort;
-
-export interface LocationListQuery extends ListQuery<LocationSort> {
+export interface LocationListQuery extends NamedResourceListQuery {
   locationType?: SecretType;
 }
 
@@ -121,7 +117,7 @@ export class LocationRepository {
       .findAndCount(
         Location,
         { teamId, ...(query.locationType && { locationType: query.locationType }), ...nameContains(query.q) },
-        pageFindOptions(query, NAMED_RESOURCE_SORT_PROPERTIES),
+        pageFindOptions(query),
       );
     return { items: items.map(locationView), total };
   }

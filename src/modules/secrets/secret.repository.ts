@@ -1,8 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import {
-  type ListQuery,
-  NAMED_RESOURCE_SORT_PROPERTIES,
-  type NamedResourceSort,
+  type NamedResourceListQuery,
   nameContains,
   type Page,
   pageFindOptions,
@@ -37,9 +35,7 @@ export interface SecretDetail {
   updatedByEmail: string | null;
 }
 
-export type SecretSort = NamedResourceSort;
-
-export interface SecretListQuery extends ListQuery<SecretSort> {
+export interface SecretListQuery extends NamedResourceListQuery {
   secretType?: SecretType;
 }
 
@@ -106,7 +102,7 @@ export class SecretRepository {
       .findAndCount(
         Secret,
         { teamId, ...(query.secretType && { secretType: query.secretType }), ...nameContains(query.q) },
-        pageFindOptions(query, NAMED_RESOURCE_SORT_PROPERTIES),
+        pageFindOptions(query),
       );
     return { items: items.map(secretView), total };
   }

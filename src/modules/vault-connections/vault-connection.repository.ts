@@ -1,8 +1,6 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import {
-  type ListQuery,
-  NAMED_RESOURCE_SORT_PROPERTIES,
-  type NamedResourceSort,
+  type NamedResourceListQuery,
   nameContains,
   type Page,
   pageFindOptions,
@@ -24,9 +22,7 @@ export interface VaultConnectionView extends NamedResourceView {
   updatedBy: string;
 }
 
-export type VaultConnectionSort = NamedResourceSort;
-
-export interface VaultConnectionListQuery extends ListQuery<VaultConnectionSort> {
+export interface VaultConnectionListQuery extends NamedResourceListQuery {
   vaultType?: VaultType;
 }
 
@@ -61,7 +57,7 @@ export class VaultConnectionRepository {
       .findAndCount(
         VaultConnection,
         { teamId, ...(query.vaultType && { vaultType: query.vaultType }), ...nameContains(query.q) },
-        pageFindOptions(query, NAMED_RESOURCE_SORT_PROPERTIES),
+        pageFindOptions(query),
       );
     return { items: items.map(vaultConnectionView), total };
   }

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import {
   type ListQuery,
-  NAMED_RESOURCE_SORT_PROPERTIES,
-  type NamedResourceSort,
+  type NamedResourceListQuery,
   nameContains,
   type Page,
   pageFindOptions,
@@ -59,8 +58,6 @@ export interface DueDelivery {
   url: string;
   signingSecret: string;
 }
-
-export type WebhookSort = NamedResourceSort;
 
 export function webhookView(webhook: Webhook): WebhookView {
   return {
@@ -123,14 +120,10 @@ export class WebhookRepository {
     return row?.n ?? 0;
   }
 
-  async list(teamId: string, query: ListQuery<WebhookSort>): Promise<Page<WebhookView>> {
+  async list(teamId: string, query: NamedResourceListQuery): Promise<Page<WebhookView>> {
     const [items, total] = await this.orm.em
       .fork()
-      .findAndCount(
-        Webhook,
-        { teamId, ...nameContains(query.q) },
-        pageFindOptions(query, NAMED_RESOURCE_SORT_PROPERTIES),
-      );
+      .findAndCount(Webhook, { teamId, ...nameContains(query.q) }, pageFindOptions(query));
     return { items: items.map(webhookView), total };
   }
 

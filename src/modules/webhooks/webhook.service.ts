@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../../domain/errors.js';
-import type { ListQuery, Page } from '../../domain/paging.js';
+import type { ListQuery, NamedResourceListQuery, Page } from '../../domain/paging.js';
 import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
 import { authoredBy, changedBy } from '../../platform/db/columns.js';
 import { autocommit, unitOfWork } from '../../platform/db/unit-of-work.js';
@@ -15,7 +15,6 @@ import {
   type CreatedWebhook,
   type DeliveryView,
   WebhookRepository,
-  type WebhookSort,
   type WebhookView,
   webhookView,
 } from './webhook.repository.js';
@@ -56,7 +55,7 @@ export class WebhookService {
     return (await this.repository.find(teamId, webhookId)) ?? notFound();
   }
 
-  async list(actor: Actor, teamId: string, query: ListQuery<WebhookSort>): Promise<Page<WebhookView>> {
+  async list(actor: Actor, teamId: string, query: NamedResourceListQuery): Promise<Page<WebhookView>> {
     authorize(actor, teamId, 'webhooks:read');
     return this.repository.list(teamId, query);
   }
