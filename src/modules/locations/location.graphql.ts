@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
+import { patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
@@ -21,7 +21,12 @@ import {
   resourceArgs,
   resourceIds,
 } from '../../platform/graphql/mutations.js';
-import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
+import {
+  changeTrackingFields,
+  namedFields,
+  namedInputFields,
+  namedPatchFields,
+} from '../../platform/graphql/resource-fields.js';
 import { SecretRef } from '../secrets/secret.graphql.js';
 import type { LocationView } from './location.repository.js';
 import {
@@ -107,12 +112,7 @@ const CreateLocationInput = builder.inputType('CreateLocationInput', {
   description: 'A new location: a bucket at a provider and the secret that reaches it.',
   validate: createLocationFields,
   fields: (t) => ({
-    name: t.string({
-      required: true,
-      validate: nameSchema,
-      description: '1–255 characters, unique in the team.',
-    }),
-    description: t.string({ validate: descriptionSchema, description: 'At most 2000 characters.' }),
+    ...namedInputFields(t),
     locationType: t.field({
       type: SecretTypeEnum,
       required: true,
@@ -142,14 +142,7 @@ const UpdateLocationInput = builder.inputType('UpdateLocationInput', {
     'A partial update: only the fields sent change. An empty input changes nothing. The location type is immutable.',
   validate: updateLocationFields,
   fields: (t) => ({
-    name: t.string({
-      validate: nameSchema.nullish(),
-      description: '1–255 characters, unique in the team. Omitted or null: unchanged.',
-    }),
-    description: t.string({
-      validate: descriptionSchema.nullish(),
-      description: 'Omitted: unchanged; null: cleared.',
-    }),
+    ...namedPatchFields(t, '1–255 characters, unique in the team. Omitted or null: unchanged.'),
     bucketName: t.string({ description: '1–255 characters. Omitted or null: unchanged.' }),
     region: t.string({ description: 'Omitted: unchanged; null: cleared.' }),
     endpointUrl: t.string({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
+import { patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
@@ -9,7 +9,12 @@ import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql
 import { lookupField, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
 import { changedResult, inputArg, resourceArgs, resourceIds } from '../../platform/graphql/mutations.js';
-import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
+import {
+  changeTrackingFields,
+  namedFields,
+  namedInputFields,
+  namedPatchFields,
+} from '../../platform/graphql/resource-fields.js';
 import {
   type CredentialsArg,
   CredentialsInput,
@@ -87,12 +92,7 @@ const NewSecretValueInput = builder.inputType('NewSecretValueInput', {
 const CreateSecretInput = builder.inputType('CreateSecretInput', {
   description: 'A new secret: its name, provider, auth method and credentials (or vault references).',
   fields: (t) => ({
-    name: t.string({
-      required: true,
-      validate: nameSchema,
-      description: '1–255 characters, unique in the team.',
-    }),
-    description: t.string({ validate: descriptionSchema, description: 'At most 2000 characters.' }),
+    ...namedInputFields(t),
     secretType: t.field({ type: SecretTypeEnum, required: true, description: 'The provider.' }),
     authMethod: t.field({
       type: AuthMethodEnum,
@@ -127,11 +127,7 @@ const SecretValueInput = builder.inputType('SecretValueInput', {
 const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
   description: 'A partial update: only the fields sent change. An empty input changes nothing.',
   fields: (t) => ({
-    name: t.string({ validate: nameSchema.nullish(), description: 'Omitted or null: unchanged.' }),
-    description: t.string({
-      validate: descriptionSchema.nullish(),
-      description: 'Omitted: unchanged; null: cleared.',
-    }),
+    ...namedPatchFields(t),
     secretType: t.field({
       type: SecretTypeEnum,
       description:

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
+import { patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
@@ -22,7 +22,12 @@ import {
   resourceArgs,
   resourceIds,
 } from '../../platform/graphql/mutations.js';
-import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
+import {
+  changeTrackingFields,
+  namedFields,
+  namedInputFields,
+  namedPatchFields,
+} from '../../platform/graphql/resource-fields.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
 import type {
   CreateVaultConnectionCommand,
@@ -134,12 +139,7 @@ const VaultSettingsInput = builder.inputType('VaultSettingsInput', {
 const CreateVaultConnectionInput = builder.inputType('CreateVaultConnectionInput', {
   description: 'A new vault connection: its name and the settings of one vault type.',
   fields: (t) => ({
-    name: t.string({
-      required: true,
-      validate: nameSchema,
-      description: '1–255 characters, unique in the team.',
-    }),
-    description: t.string({ validate: descriptionSchema, description: 'At most 2000 characters.' }),
+    ...namedInputFields(t),
     settings: t.field({
       type: VaultSettingsInput,
       required: true,
@@ -218,11 +218,7 @@ const UpdateVaultConnectionInput = builder.inputType('UpdateVaultConnectionInput
   description:
     'A partial update of the name and description. Tokens change only through rotateVaultConnection; other settings never change.',
   fields: (t) => ({
-    name: t.string({ validate: nameSchema.nullish(), description: 'Omitted or null: unchanged.' }),
-    description: t.string({
-      validate: descriptionSchema.nullish(),
-      description: 'Omitted: unchanged; null: cleared.',
-    }),
+    ...namedPatchFields(t),
   }),
 });
 

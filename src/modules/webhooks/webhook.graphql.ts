@@ -1,4 +1,4 @@
-import { descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
+import { patchOf } from '../../domain/names.js';
 import type { ListQuery } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
@@ -19,7 +19,12 @@ import {
   resourceArgs,
   resourceIds,
 } from '../../platform/graphql/mutations.js';
-import { changeTrackingFields, namedFields } from '../../platform/graphql/resource-fields.js';
+import {
+  changeTrackingFields,
+  namedFields,
+  namedInputFields,
+  namedPatchFields,
+} from '../../platform/graphql/resource-fields.js';
 import { EVENT_TYPES, type EventType } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
 import { type CreateWebhookCommand, eventTypesSchema, type UpdateWebhookCommand } from './webhook.rules.js';
@@ -105,12 +110,7 @@ const WebhookOrder = orderInput('Webhook', {
 const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
   description: 'A new webhook.',
   fields: (t) => ({
-    name: t.string({
-      required: true,
-      validate: nameSchema,
-      description: '1–255 characters, unique in the team.',
-    }),
-    description: t.string({ validate: descriptionSchema, description: 'At most 2000 characters.' }),
+    ...namedInputFields(t),
     url: t.string({
       required: true,
       description: 'Where to POST events: https, at a public address (unless the operator allows otherwise).',
@@ -127,11 +127,7 @@ const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
 const UpdateWebhookInput = builder.inputType('UpdateWebhookInput', {
   description: 'A partial update: only the fields sent change.',
   fields: (t) => ({
-    name: t.string({ validate: nameSchema.nullish(), description: 'Omitted or null: unchanged.' }),
-    description: t.string({
-      validate: descriptionSchema.nullish(),
-      description: 'Omitted: unchanged; null: cleared.',
-    }),
+    ...namedPatchFields(t),
     url: t.string({ description: 'Omitted or null: unchanged.' }),
     eventTypes: t.field({
       type: [EventTypeEnum],

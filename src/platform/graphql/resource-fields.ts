@@ -1,3 +1,4 @@
+import { descriptionSchema, nameSchema } from '../../domain/names.js';
 import type { BuilderTypes } from './builder.js';
 
 /** Fields several object types share word for word, apart from the resource's name. */
@@ -42,6 +43,31 @@ export function changeTrackingFields<
     updatedBy: t.id({
       description: `The user behind the last ${lastChangeBy}.`,
       resolve: (r) => r.updatedBy,
+    }),
+  };
+}
+
+type InputFieldBuilder = PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>;
+
+/** `name` and `description` of a create input. */
+export function namedInputFields(t: InputFieldBuilder) {
+  return {
+    name: t.string({
+      required: true,
+      validate: nameSchema,
+      description: '1–255 characters, unique in the team.',
+    }),
+    description: t.string({ validate: descriptionSchema, description: 'At most 2000 characters.' }),
+  };
+}
+
+/** `name` (null: unchanged) and `description` (null: cleared) of an update input. */
+export function namedPatchFields(t: InputFieldBuilder, nameDescription = 'Omitted or null: unchanged.') {
+  return {
+    name: t.string({ validate: nameSchema.nullish(), description: nameDescription }),
+    description: t.string({
+      validate: descriptionSchema.nullish(),
+      description: 'Omitted: unchanged; null: cleared.',
     }),
   };
 }
