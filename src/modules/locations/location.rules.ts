@@ -115,14 +115,8 @@ export interface LocationState {
 }
 
 /** What an accepted update changes. `changedFields` are the fields' REST names, in a stable order. */
-export interface LocationChange {
-  name?: string;
-  description?: string | null;
-  bucketName?: string;
-  region?: string | null;
-  endpointUrl?: string | null;
-  /** As sent: the use case checks, with `checkLinkedSecret`, that it names a secret the location may use. */
-  secretId?: string;
+export interface LocationChange extends UpdateLocationCommand {
+  /** `secretId` is as sent: the use case checks, with `checkLinkedSecret`, that it names a secret the location may use. */
   changedFields: string[];
 }
 

@@ -117,9 +117,7 @@ export function checkRotation(vaultType: VaultType, command: RotateVaultConnecti
 }
 
 /** What an accepted update changes; `changedFields` by REST name, in a stable order. */
-export interface VaultConnectionChange {
-  name?: string;
-  description?: string | null;
+export interface VaultConnectionChange extends UpdateVaultConnectionCommand {
   changedFields: string[];
 }
 

@@ -149,10 +149,11 @@ export async function pingDatabase(orm: MikroORM): Promise<void> {
 }
 
 /**
- * The pool had no free connection within its acquire timeout (every connection busy): a 503 the
- * caller may retry, not an unexpected error. Null for any other error.
+ * The error as a 503 the caller may retry: an `UnavailableError` itself, or the pool having had no
+ * free connection within its acquire timeout (every connection busy). Null for any other error.
  */
-export function poolExhausted(error: unknown): UnavailableError | null {
+export function asUnavailable(error: unknown): UnavailableError | null {
+  if (error instanceof UnavailableError) return error;
   for (let cause = error; cause instanceof Error; cause = cause.cause) {
     if (cause.name === 'KnexTimeoutError') {
       return new UnavailableError('The database is busy: no connection was free in time. Retry shortly.', 1);

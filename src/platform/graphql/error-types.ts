@@ -14,12 +14,11 @@ import {
   type Issue,
   NotFoundError,
   UnauthenticatedError,
-  UnavailableError,
   ValidationError,
   VersionConflictError,
 } from '../../domain/errors.js';
 import { camelCase } from '../../domain/names.js';
-import { poolExhausted } from '../db/database.js';
+import { asUnavailable } from '../db/database.js';
 import { builder } from './builder.js';
 
 interface InputIssue {
@@ -211,7 +210,7 @@ export function toGraphQLError(error: unknown): GraphQLError | null {
   if (error instanceof NotFoundError) {
     return new GraphQLError(error.message, { extensions: { code: 'NOT_FOUND' } });
   }
-  const unavailable = error instanceof UnavailableError ? error : poolExhausted(error);
+  const unavailable = asUnavailable(error);
   if (unavailable) {
     return new GraphQLError(unavailable.message, {
       extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: unavailable.retryAfterSeconds },

@@ -5,12 +5,11 @@ import {
   type Issue,
   NotFoundError,
   UnauthenticatedError,
-  UnavailableError,
   ValidationError,
   VersionConflictError,
 } from '../../domain/errors.js';
 import { snakeCase } from '../../domain/names.js';
-import { poolExhausted } from '../db/database.js';
+import { asUnavailable } from '../db/database.js';
 
 export interface RestResponse {
   status: number;
@@ -63,7 +62,7 @@ export function restError(error: unknown): RestResponse | null {
     };
   }
   if (error instanceof ConflictError) return { status: 409, body: { detail: error.message, ...error.extra } };
-  const unavailable = error instanceof UnavailableError ? error : poolExhausted(error);
+  const unavailable = asUnavailable(error);
   if (unavailable) {
     return {
       status: 503,
