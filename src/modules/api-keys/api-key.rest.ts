@@ -11,7 +11,7 @@ import {
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
 import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
-import { iso } from '../../platform/http/rest-views.js';
+import { iso, restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { API_KEY_SORTS, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import {
@@ -76,19 +76,7 @@ export const apiKeyResponseSchema = z
 
 /** ApiKeyResponse: never the secret or its hash. */
 export function apiKeyResponse(key: ApiKeyView): z.infer<typeof apiKeyResponseSchema> {
-  return {
-    id: key.id,
-    key_id: key.keyId,
-    name: key.name,
-    scopes: [...key.scopes],
-    expires_at: iso(key.expiresAt),
-    revoked_at: iso(key.revokedAt),
-    rotated_at: iso(key.rotatedAt),
-    last_used_at: iso(key.lastUsedAt),
-    created_at: iso(key.createdAt),
-    created_by: key.createdBy,
-    is_active: isActive(key),
-  };
+  return restBody(apiKeyResponseSchema, key, { scopes: [...key.scopes], is_active: isActive(key) });
 }
 
 export const createdApiKeyResponseSchema = z

@@ -5,7 +5,7 @@ import { SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
 import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
-import { iso } from '../../platform/http/rest-views.js';
+import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { LocationDetail, LocationView } from './location.repository.js';
 import {
@@ -80,20 +80,7 @@ export const locationResponseSchema = z
   .meta({ id: 'LocationResponse' });
 
 export function locationResponse(location: LocationView): z.infer<typeof locationResponseSchema> {
-  return {
-    id: location.id,
-    name: location.name,
-    description: location.description,
-    location_type: location.locationType,
-    secret_id: location.secretId,
-    bucket_name: location.bucketName,
-    region: location.region,
-    endpoint_url: location.endpointUrl,
-    created_at: iso(location.createdAt),
-    created_by: location.createdBy,
-    updated_at: iso(location.updatedAt),
-    updated_by: location.updatedBy,
-  };
+  return restBody(locationResponseSchema, location);
 }
 
 export const locationDetailResponseSchema = locationResponseSchema

@@ -22,7 +22,7 @@ import {
   type PathParams,
   type Route,
 } from '../../platform/http/rest-router.js';
-import { iso } from '../../platform/http/rest-views.js';
+import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { SecretDetail, SecretView } from './secret.repository.js';
 import {
@@ -134,17 +134,7 @@ export const secretResponseSchema = z
   .meta({ id: 'SecretResponse' });
 
 export function secretResponse(secret: SecretView): z.infer<typeof secretResponseSchema> {
-  return {
-    id: secret.id,
-    name: secret.name,
-    description: secret.description ?? null,
-    secret_type: secret.secretType,
-    auth_method: secret.authMethod,
-    created_at: iso(secret.createdAt),
-    created_by: secret.createdBy,
-    updated_at: iso(secret.updatedAt),
-    updated_by: secret.updatedBy,
-  };
+  return restBody(secretResponseSchema, secret);
 }
 
 /** GET one secret: the response plus its locations and, for an external-vault secret, its vault. */

@@ -13,7 +13,7 @@ import {
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
 import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
-import { iso } from '../../platform/http/rest-views.js';
+import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
 import {
@@ -119,15 +119,7 @@ export const vaultConnectionResponseSchema = z
 export function vaultConnectionResponse(
   connection: VaultConnectionView,
 ): z.infer<typeof vaultConnectionResponseSchema> {
-  return {
-    id: connection.id,
-    name: connection.name,
-    description: connection.description ?? null,
-    vault_type: connection.vaultType,
-    last_verified_at: iso(connection.lastVerifiedAt),
-    created_at: iso(connection.createdAt),
-    created_by: connection.createdBy,
-  };
+  return restBody(vaultConnectionResponseSchema, connection);
 }
 
 export const vaultConnectionListItemSchema = vaultConnectionResponseSchema
@@ -138,11 +130,7 @@ export const vaultConnectionListItemSchema = vaultConnectionResponseSchema
 export function vaultConnectionListItem(
   connection: VaultConnectionView,
 ): z.infer<typeof vaultConnectionListItemSchema> {
-  return {
-    ...vaultConnectionResponse(connection),
-    updated_at: iso(connection.updatedAt),
-    updated_by: connection.updatedBy,
-  };
+  return restBody(vaultConnectionListItemSchema, connection);
 }
 
 /** The non-secret settings of every vault type (VAULT_SETTINGS); a detail carries its own type's. */

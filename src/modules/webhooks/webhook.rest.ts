@@ -4,7 +4,7 @@ import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
 import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
-import { iso } from '../../platform/http/rest-views.js';
+import { iso, restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { EVENT_TYPES } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
@@ -63,18 +63,7 @@ export const webhookResponseSchema = z
   .meta({ id: 'WebhookResponse' });
 
 export function webhookResponse(webhook: WebhookView): z.infer<typeof webhookResponseSchema> {
-  return {
-    id: webhook.id,
-    name: webhook.name,
-    description: webhook.description,
-    url: webhook.url,
-    event_types: webhook.eventTypes,
-    active: webhook.active,
-    created_at: iso(webhook.createdAt),
-    created_by: webhook.createdBy,
-    updated_at: iso(webhook.updatedAt),
-    updated_by: webhook.updatedBy,
-  };
+  return restBody(webhookResponseSchema, webhook);
 }
 
 export const createdWebhookResponseSchema = webhookResponseSchema
