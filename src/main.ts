@@ -1,21 +1,23 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-import { loadConfig } from './platform/config.js';
-import { DataDirInUseError, startEmbedded } from './platform/db/embedded.js';
-import { createLogger } from './platform/logger.js';
+import { DataDirInUseError, DEFAULT_DATA_DIR, startEmbedded } from './platform/db/embedded.js';
 
+// First of all, the embedded database starts in its worker thread, so that PGlite's start-up overlaps
+// the loading of everything else: its two settings are read here as loadConfig reads them.
+const embedded = process.env.DATABASE_URL
+  ? undefined
+  : startEmbedded(process.env.DATA_DIR ?? DEFAULT_DATA_DIR, () =>
+      import('./platform/db/database.js').then((db) => db.pgliteTemplate()),
+    );
+embedded?.catch(() => {}); // openDatabase awaits it
+
+const { loadConfig } = await import('./platform/config.js');
+const { createLogger } = await import('./platform/logger.js');
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
 
 async function main(): Promise<void> {
-  // The embedded database starts (in its worker thread) before, and the database opens while, the
-  // ORM, HTTP and GraphQL modules load.
-  const embedded = config.DATABASE_URL
-    ? undefined
-    : startEmbedded(config.DATA_DIR, () =>
-        import('./platform/db/database.js').then((db) => db.pgliteTemplate()),
-      );
-  embedded?.catch(() => {}); // openDatabase awaits it
+  // The database opens while the ORM, HTTP and GraphQL modules load.
   const database = import('./app/database.js').then(({ openConfiguredDatabase }) =>
     openConfiguredDatabase(config, { embedded }),
   );

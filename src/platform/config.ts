@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_DATA_DIR } from './db/embedded.js';
 
 const flag = (fallback: boolean) =>
   z
@@ -42,7 +43,7 @@ export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().optional()),
-  DATA_DIR: z.string().default('./.data'),
+  DATA_DIR: z.string().default(DEFAULT_DATA_DIR),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   CREDENTIAL_STORE: z.enum(['local', 'ssm']).default('local'),
   CREDENTIAL_KEY: z.preprocess(

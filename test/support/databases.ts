@@ -10,6 +10,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { ormOptions, pgliteTemplate } from '../../src/platform/db/database.js';
+import { PGLITE_OPTIONS } from '../../src/platform/db/pglite-options.js';
 
 /** A database no other app of the run uses; `url` until `drop()`. */
 export interface OwnDatabase {
@@ -53,7 +54,7 @@ export async function createOwnDatabase(
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'own-db-'));
   cpSync(await pgliteTemplate(), path.join(dir, 'pg'), { recursive: true });
-  const pglite = await PGlite.create(path.join(dir, 'pg'));
+  const pglite = await PGlite.create(path.join(dir, 'pg'), PGLITE_OPTIONS);
   const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 32 });
   keepExtendedQueriesWhole(server, pglite);
   await server.start();

@@ -3,6 +3,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { TestProject } from 'vitest/node';
 import { migrate, ormOptions } from '../../src/platform/db/database.js';
+import { PGLITE_OPTIONS } from '../../src/platform/db/pglite-options.js';
 import { keepExtendedQueriesWhole } from './databases.js';
 
 declare module 'vitest' {
@@ -27,7 +28,7 @@ export default async function setup(project: TestProject) {
     project.provide('databaseKind', 'server');
     return;
   }
-  const pglite = await PGlite.create('memory://');
+  const pglite = await PGlite.create('memory://', PGLITE_OPTIONS);
   const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 32 });
   keepExtendedQueriesWhole(server, pglite);
   await server.start();

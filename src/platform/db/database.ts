@@ -54,23 +54,32 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 async function openEmbedded(starting: Promise<EmbeddedServer>, entities: Entities): Promise<Database> {
-  const embedded = await starting;
-  let orm: MikroORM | undefined;
+  // The ORM discovers its entities while PGlite starts, and connects once it listens.
+  const orm = await MikroORM.init({
+    ...ormOptions('postgresql://embedded/postgres', 1, entities),
+    connect: false,
+  });
+  let embedded: EmbeddedServer;
   try {
-    orm = await initOrm(`postgresql://postgres:postgres@${embedded.address}/postgres`, 1, entities);
+    embedded = await starting;
+  } catch (error) {
+    await orm.close();
+    throw error;
+  }
+  try {
+    await orm.reconnect({ clientUrl: `postgresql://postgres:postgres@${embedded.address}/postgres` });
     await migrate(orm, false);
   } catch (error) {
-    await orm?.close();
+    await orm.close();
     await embedded.close();
     throw error;
   }
-  const opened = orm;
   return {
     orm,
     embedded: true,
     listenUrl: null,
     async close() {
-      await opened.close();
+      await orm.close();
       await embedded.close();
     },
   };

@@ -6,6 +6,9 @@ import { migrationNames } from '../../../migrations/index.js';
 import { startWorker } from '../worker-thread.js';
 import type { EmbeddedWorkerData } from './embedded-worker.js';
 
+/** Where the embedded database lives when `DATA_DIR` is not set. */
+export const DEFAULT_DATA_DIR = './.data';
+
 export class DataDirInUseError extends Error {
   constructor(dataDir: string, pid: number) {
     super(
