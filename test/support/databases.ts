@@ -5,12 +5,12 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { ormOptions, pgliteTemplate } from '../../src/platform/db/database.js';
-import { PGLITE_OPTIONS } from '../../src/platform/db/pglite-options.js';
+import { createPGlite } from '../../src/platform/db/pglite.js';
 
 /** A database no other app of the run uses; `url` until `drop()`. */
 export interface OwnDatabase {
@@ -54,7 +54,7 @@ export async function createOwnDatabase(
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'own-db-'));
   cpSync(await pgliteTemplate(), path.join(dir, 'pg'), { recursive: true });
-  const pglite = await PGlite.create(path.join(dir, 'pg'), PGLITE_OPTIONS);
+  const pglite = await createPGlite(path.join(dir, 'pg'));
   const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 32 });
   keepExtendedQueriesWhole(server, pglite);
   await server.start();

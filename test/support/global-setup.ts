@@ -1,9 +1,8 @@
-import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { TestProject } from 'vitest/node';
 import { migrate, ormOptions } from '../../src/platform/db/database.js';
-import { PGLITE_OPTIONS } from '../../src/platform/db/pglite-options.js';
+import { createPGlite } from '../../src/platform/db/pglite.js';
 import { keepExtendedQueriesWhole } from './databases.js';
 
 declare module 'vitest' {
@@ -28,7 +27,7 @@ export default async function setup(project: TestProject) {
     project.provide('databaseKind', 'server');
     return;
   }
-  const pglite = await PGlite.create('memory://', PGLITE_OPTIONS);
+  const pglite = await createPGlite('memory://');
   const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 32 });
   keepExtendedQueriesWhole(server, pglite);
   await server.start();

@@ -6,9 +6,8 @@
  */
 import { cpSync, renameSync, rmSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { PGLITE_OPTIONS } from './pglite-options.js';
+import { createPGlite } from './pglite.js';
 
 export interface EmbeddedWorkerData {
   pgDir: string;
@@ -27,7 +26,7 @@ if (template) {
     // PGlite initialises the directory itself.
   }
 }
-const pglite = await PGlite.create(pgDir, PGLITE_OPTIONS);
+const pglite = await createPGlite(pgDir);
 // One socket connection and a pool of one: PGlite runs one session, so a second connection
 // queried inside an open transaction would deadlock.
 const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
