@@ -13,7 +13,14 @@ embedded?.catch(() => {}); // openDatabase awaits it
 
 const { loadConfig } = await import('./platform/config.js');
 const { createLogger } = await import('./platform/logger.js');
-const config = loadConfig();
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  // An invalid configuration leaves no lock behind on the data directory.
+  await embedded?.then((server) => server.close()).catch(() => {});
+  throw error;
+}
 const logger = createLogger(config.LOG_LEVEL);
 
 async function main(): Promise<void> {
