@@ -9,6 +9,9 @@ export function iso(date: Date | string | null | undefined): string | null {
   return date ? new Date(date).toISOString() : null;
 }
 
+/** Each response schema's fields with the view property each is read from, worked out once. */
+const bodyFields = new WeakMap<z.ZodObject, { field: string; property: string; timestamp: boolean }[]>();
+
 /**
  * A view as the REST body `schema` describes: exactly the schema's fields (the allow-list: nothing
  * else of the view is sent), each read from the view's camelCase property; timestamps (`…_at`) as ISO
@@ -19,11 +22,21 @@ export function restBody<Shape extends z.ZodRawShape>(
   view: object,
   computed: Partial<z.infer<z.ZodObject<Shape>>> = {},
 ): z.infer<z.ZodObject<Shape>> {
+  let fields = bodyFields.get(schema);
+  if (!fields) {
+    fields = Object.keys(schema.shape).map((field) => ({
+      field,
+      property: camelCase(field),
+      timestamp: field.endsWith('_at'),
+    }));
+    bodyFields.set(schema, fields);
+  }
   const properties = view as Record<string, unknown>;
+  const given = computed as Record<string, unknown>;
   const body: Record<string, unknown> = {};
-  for (const field of Object.keys(schema.shape)) {
-    const value = field in computed ? computed[field as keyof typeof computed] : properties[camelCase(field)];
-    body[field] = field.endsWith('_at') ? iso(value as Date | string | null) : (value ?? null);
+  for (const { field, property, timestamp } of fields) {
+    const value = field in given ? given[field] : properties[property];
+    body[field] = timestamp ? iso(value as Date | string | null) : (value ?? null);
   }
   return body as z.infer<z.ZodObject<Shape>>;
 }
