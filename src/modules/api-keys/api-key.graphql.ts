@@ -4,9 +4,15 @@ import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf } from '../../platform/graphql/connection.js';
 import { directResult } from '../../platform/graphql/error-types.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import {
+  lookupField,
+  resourceArgs,
+  resourceIds,
+  teamIdArg,
+  validatedId,
+} from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
-import { changedResult, inputArg, resourceArgs, resourceIds } from '../../platform/graphql/mutations.js';
+import { changedResult, inputArg } from '../../platform/graphql/mutations.js';
 import { API_KEY_SORTS, type ApiKeySort, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import { type CreateApiKeyCommand, createApiKeyRules, isActive } from './api-key.rules.js';
 

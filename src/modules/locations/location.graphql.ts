@@ -5,7 +5,13 @@ import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connect
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import {
+  lookupField,
+  resourceArgs,
+  resourceIds,
+  teamIdArg,
+  validatedId,
+} from '../../platform/graphql/ids.js';
 import {
   listArgs,
   listConnection,
@@ -14,13 +20,7 @@ import {
   PAGE_ARG_WORDING,
 } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import {
-  changedResult,
-  deleteField,
-  inputArg,
-  resourceArgs,
-  resourceIds,
-} from '../../platform/graphql/mutations.js';
+import { changedResult, deleteField, inputArg } from '../../platform/graphql/mutations.js';
 import {
   changeTrackingFields,
   namedFields,

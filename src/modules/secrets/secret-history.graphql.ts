@@ -8,7 +8,7 @@ import {
   wrappedResult,
 } from '../../platform/graphql/error-types.js';
 import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { resourceArgs, resourceIds } from '../../platform/graphql/mutations.js';
+import { resourceArgs, resourceIds } from '../../platform/graphql/ids.js';
 import type { SecretVersion } from './secret.entity.js';
 import { SecretRef } from './secret.graphql.js';
 

@@ -6,9 +6,15 @@ import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from '../../platfor
 import { directResult, VERSIONED_MUTATION_ERRORS } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import {
+  lookupField,
+  resourceArgs,
+  resourceIds,
+  teamIdArg,
+  validatedId,
+} from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
-import { changedResult, inputArg, resourceArgs, resourceIds } from '../../platform/graphql/mutations.js';
+import { changedResult, inputArg } from '../../platform/graphql/mutations.js';
 import {
   changeTrackingFields,
   namedFields,

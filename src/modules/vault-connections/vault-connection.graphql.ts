@@ -6,7 +6,13 @@ import { VaultTypeEnum } from '../../platform/graphql/enums.js';
 import { wrappedResult } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import {
+  lookupField,
+  resourceArgs,
+  resourceIds,
+  teamIdArg,
+  validatedId,
+} from '../../platform/graphql/ids.js';
 import {
   listArgs,
   listConnection,
@@ -15,13 +21,7 @@ import {
   PAGE_ARG_WORDING,
 } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import {
-  changedResult,
-  deleteField,
-  inputArg,
-  resourceArgs,
-  resourceIds,
-} from '../../platform/graphql/mutations.js';
+import { changedResult, deleteField, inputArg } from '../../platform/graphql/mutations.js';
 import {
   changeTrackingFields,
   namedFields,

@@ -4,7 +4,14 @@ import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { directResult } from '../../platform/graphql/error-types.js';
 import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceIdArg, teamIdArg, validatedId } from '../../platform/graphql/ids.js';
+import {
+  lookupField,
+  resourceArgs,
+  resourceIdArg,
+  resourceIds,
+  teamIdArg,
+  validatedId,
+} from '../../platform/graphql/ids.js';
 import {
   listArgs,
   listConnection,
@@ -12,13 +19,7 @@ import {
   orderInput,
   type TeamList,
 } from '../../platform/graphql/lists.js';
-import {
-  changedResult,
-  deleteField,
-  inputArg,
-  resourceArgs,
-  resourceIds,
-} from '../../platform/graphql/mutations.js';
+import { changedResult, deleteField, inputArg } from '../../platform/graphql/mutations.js';
 import {
   changeTrackingFields,
   namedFields,

@@ -28,6 +28,27 @@ export function validatedId(id: string | number): string {
   return String(id).toLowerCase();
 }
 
+type IdArg = ReturnType<typeof resourceIdArg>;
+
+/** `teamId`, then the id argument `id` naming one `resource` of the team: `resourceArgs(t.arg, 'locationId', 'location')`. */
+export function resourceArgs<Id extends string>(arg: ArgBuilder<BuilderTypes>, id: Id, resource: string) {
+  return { teamId: teamIdArg(arg), [id]: resourceIdArg(arg, resource) } as {
+    teamId: ReturnType<typeof teamIdArg>;
+  } & { [K in Id]: IdArg };
+}
+
+/**
+ * The ids the arguments name as the service takes them (Pothos has validated both):
+ * `resourceIds(args, 'id', 'connectionId')` reads the `id` argument as `connectionId`.
+ */
+export function resourceIds<Arg extends string, Key extends string = Arg>(
+  args: { teamId: string } & { [K in Arg]: string },
+  arg: Arg,
+  key: Key = arg as unknown as Key,
+): { teamId: string } & { [K in Key]: string } {
+  return { teamId: validatedId(args.teamId), [key]: validatedId(args[arg]) } as never;
+}
+
 /**
  * `name(teamId, id)`, a root field that reads one `resource` of the team by id (`secret`, `location`,
  * ...): null when there is none with this id, or the team is not the caller's, rather than an error.
@@ -43,9 +64,9 @@ export function lookupField<T>(
       type,
       nullable: true,
       description: `One ${resource} of the team, or null when there is none with this id. Needs ${ROOT_FIELD_SCOPES.Query[name]}.`,
-      args: { teamId: teamIdArg(t.arg), id: resourceIdArg(t.arg, resource) },
+      args: resourceArgs(t.arg, 'id', resource),
       resolve: (_, args, ctx) => {
-        const ids = { teamId: validatedId(args.teamId), id: validatedId(args.id) };
+        const ids = resourceIds(args, 'id');
         // Pothos types a resolver's result by whether T is a list, which it cannot decide for a type
         // parameter: the promise is a `T | null`, what `nullable: true` of `type` asks for.
         return nullIfNotFound(async () => get(ctx, await ctx.actor(), ids)) as never;

@@ -4,19 +4,10 @@ import type { Actor } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { deletedResult, wrappedResult } from './error-types.js';
 import { idempotencyKeyArg, mutate } from './idempotency.js';
-import { resourceIdArg, teamIdArg, validatedId } from './ids.js';
+import { resourceArgs, resourceIds } from './ids.js';
 import { ROOT_FIELD_SCOPES } from './shield.js';
 
 /** The pieces every mutation of a team's resources is made of, worded alike across the schema. */
-
-type IdArg = ReturnType<typeof resourceIdArg>;
-
-/** `teamId`, then the id argument `id` naming one `resource` of the team: `resourceArgs(t.arg, 'locationId', 'location')`. */
-export function resourceArgs<Id extends string>(arg: ArgBuilder<BuilderTypes>, id: Id, resource: string) {
-  return { teamId: teamIdArg(arg), [id]: resourceIdArg(arg, resource) } as {
-    teamId: ReturnType<typeof teamIdArg>;
-  } & { [K in Id]: IdArg };
-}
 
 /** A mutation's required `input` argument. */
 export function inputArg<Fields extends object>(
@@ -25,18 +16,6 @@ export function inputArg<Fields extends object>(
   description: string,
 ) {
   return arg({ type, required: true, description });
-}
-
-/**
- * The ids the arguments name as the service takes them (Pothos has validated both):
- * `resourceIds(args, 'id', 'connectionId')` reads the `id` argument as `connectionId`.
- */
-export function resourceIds<Arg extends string, Key extends string = Arg>(
-  args: { teamId: string } & { [K in Arg]: string },
-  arg: Arg,
-  key: Key = arg as unknown as Key,
-): { teamId: string } & { [K in Key]: string } {
-  return { teamId: validatedId(args.teamId), [key]: validatedId(args[arg]) } as never;
 }
 
 /**
