@@ -131,22 +131,27 @@ export interface Child {
 const running = new Set<Child>();
 const API_KEY = /dr_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}/g;
 
+/** The node flags of `npm start` (package.json's start script: `node <flags> scripts/start.mjs`), in `root`. */
+export function startFlags(root = ROOT): string[] {
+  const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  return scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
 /**
- * The product server as `npm start` runs it (compiled, see scripts/start.mjs), or from its sources
- * through tsx when a preload needs them (profiling).
+ * The product server as `npm start` runs it (compiled, see scripts/start.mjs, with its node flags), or
+ * from its sources through tsx when a preload needs them (profiling).
  */
 export function startProduct(
   name: string,
   env: Record<string, string | undefined>,
   options: { nodeArgs?: string[]; imports?: string[]; root?: string } = {},
 ): Child {
+  const nodeArgs = [...startFlags(options.root), ...(options.nodeArgs ?? [])];
   return options.imports?.length
-    ? startNode(name, 'src/main.ts', env, options)
-    : startNode(name, 'scripts/start.mjs', env, {
-        nodeArgs: options.nodeArgs,
-        tsx: false,
-        root: options.root,
-      });
+    ? startNode(name, 'src/main.ts', env, { ...options, nodeArgs })
+    : startNode(name, 'scripts/start.mjs', env, { nodeArgs, tsx: false, root: options.root });
 }
 
 /** Starts `node [nodeArgs] <script>` from the project root (or `root`: another checkout), logging to bench/results/logs/<name>.log. */

@@ -29,7 +29,15 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cpuSeconds, machineBusySeconds, RESULTS_DIR, ROOT, sleep, waitForQuiet } from './harness.js';
+import {
+  cpuSeconds,
+  machineBusySeconds,
+  RESULTS_DIR,
+  ROOT,
+  sleep,
+  startFlags,
+  waitForQuiet,
+} from './harness.js';
 import { formatSummary, summarize } from './summarize-profile.js';
 
 const cold = process.argv.includes('--cold');
@@ -72,7 +80,7 @@ async function start(dataDir: string, nodeArgs: string[] = []): Promise<Sample> 
   );
   const machine0 = machineBusySeconds();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
+  const child = spawn(process.execPath, [...startFlags(), ...nodeArgs, ...entry], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
