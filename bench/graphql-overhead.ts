@@ -4,7 +4,7 @@
  * router) and nothing else. Compares the GraphQL `updateSecret` rename with the REST PATCH rename.
  *
  * `tsx bench/graphql-overhead.ts [--workload=graphql-rename,rest-rename] [--cpu-prof]`
- * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 3), BENCH_CONNECTIONS (64).
+ * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 10), BENCH_CONNECTIONS (64).
  *
  * Only the services a rename touches are stubbed (API key lookup, `secrets.update`); everything in
  * front of them is the real code. `--cpu-prof` writes bench/results/profile/overhead-<workload>.cpuprofile
@@ -132,7 +132,7 @@ async function drive() {
   const profile = argv.includes('--cpu-prof');
   const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
   const durationS = num('BENCH_DURATION', 10);
-  const warmupS = num('BENCH_WARMUP', 3);
+  const warmupS = num('BENCH_WARMUP', 10);
   const connections = num('BENCH_CONNECTIONS', 64);
 
   for (const id of ids) {

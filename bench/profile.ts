@@ -3,7 +3,7 @@
  *
  * `tsx bench/profile.ts [--workload=rest-rename] [--smoke]`
  * Env: DATABASE_URL / BENCH_DATABASE_URL (as bench/run.ts), BENCH_PROFILE_DURATION (s, default 15),
- *      BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS (64), BENCH_TEAMS (10), BENCH_SECRETS (100).
+ *      BENCH_WARMUP (s, default 10), BENCH_CONNECTIONS (64), BENCH_TEAMS (10), BENCH_SECRETS (100).
  *
  * The server runs with `node --cpu-prof` and a preload that counts SQL statements (bench/sql-trace.ts).
  * After a warm-up, the load window's wall-clock bounds are recorded; the summary (bench/summarize-profile.ts)
@@ -34,7 +34,7 @@ const workloadId = argv.find((a) => a.startsWith('--workload='))?.split('=')[1] 
 const num = (name: string, full: number, short: number) =>
   process.env[name] ? Number(process.env[name]) : smoke ? short : full;
 const durationS = num('BENCH_PROFILE_DURATION', 15, 3);
-const warmupS = num('BENCH_WARMUP', 3, 1);
+const warmupS = num('BENCH_WARMUP', 10, 1);
 const connections = num('BENCH_CONNECTIONS', 64, 64);
 const teams = num('BENCH_TEAMS', 10, 3);
 const secretsPerTeam = num('BENCH_SECRETS', 100, 20);

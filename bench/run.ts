@@ -54,7 +54,7 @@ const settings = {
   mode: smoke ? 'smoke' : 'full',
   durationS: num('BENCH_DURATION', 10, 2),
   rateDurationS: num('BENCH_RATE_DURATION', 10, 2),
-  warmupS: num('BENCH_WARMUP', 3, 1),
+  warmupS: num('BENCH_WARMUP', 10, 1),
   connections: num('BENCH_CONNECTIONS', 64, 64),
   rate: num('BENCH_RATE', 200, 200),
   teams: num('BENCH_TEAMS', 10, 3),
