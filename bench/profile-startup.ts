@@ -46,7 +46,7 @@ const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice('--
 const kind = cold ? 'cold' : 'warm';
 /** Before each start, wait up to this long until other processes use < 30 % of a core. */
 const quietWaitS = Number(process.env.BENCH_QUIET_WAIT ?? 20);
-const entry = viaTsx ? ['--import', 'tsx', 'src/main.ts'] : ['scripts/start.mjs'];
+const entry = [...startFlags(), ...(viaTsx ? ['--import', 'tsx', 'src/main.ts'] : ['scripts/start.mjs'])];
 
 interface Sample {
   ms: number;
@@ -80,7 +80,7 @@ async function start(dataDir: string, nodeArgs: string[] = []): Promise<Sample> 
   );
   const machine0 = machineBusySeconds();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...startFlags(), ...nodeArgs, ...entry], {
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
