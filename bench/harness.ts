@@ -328,7 +328,7 @@ export interface LoadOptions {
   request: RequestSpec;
   /** Is a 2xx response really a success? (GraphQL answers 200 with errors in the body.) */
   bodyOk?: (body: string) => boolean;
-  /** Latencies of responses completed in the first `discardMs` are left out of the percentiles. */
+  /** Responses to requests sent in the first `discardMs` are left out of the percentiles and the rate. */
   discardMs?: number;
   /**
    * With `overallRate`: spread the connections' start phases evenly over the second. Without it,
@@ -400,7 +400,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
     const now = performance.now();
     lastResponseAt = now;
-    if (now < discardUntil) return;
+    // By send time: the t = 0 burst (see staggerClients) is left out however long it takes to drain.
+    if (now - responseTime < discardUntil) return;
     measuredResponses++;
     if (status >= 200 && status < 300) latencies.push(responseTime);
   });

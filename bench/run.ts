@@ -61,7 +61,7 @@ const settings = {
   secretsPerTeam: num('BENCH_SECRETS', 100, 20),
   startupRuns: flag('skip-startup') ? 0 : num('BENCH_STARTUP_RUNS', 2, 1),
   stagger: !flag('no-stagger'),
-  /** Responses completing in the first second of a fixed-rate run are left out (see harness.runLoad). */
+  /** Requests sent in the first second of a fixed-rate run are left out (see harness.runLoad). */
   rateDiscardMs: 1000,
   /** Longest wait for other processes to go quiet before each workload. */
   quietWaitS: num('BENCH_QUIET_WAIT', 30, 10),
@@ -126,8 +126,9 @@ async function runWorkload(
     log(`${workload.id}: waiting for the machine to quieten (other processes use ${pct}% of a core)`),
   );
   const dataDir = mkdtempSync(path.join(tmpdir(), 'bench-data-'));
-  // Dead tuples from the previous workload's updates must not slow this one down.
-  await sql(databaseUrl, 'vacuum analyze');
+  // Dead tuples from the previous workload's updates must not slow this one down, nor the writing of
+  // the pages they and the vacuum dirtied.
+  await sql(databaseUrl, 'vacuum analyze', 'checkpoint');
   const { server, helpers, url } = await startServer(workload, {
     databaseUrl,
     dataDir,
