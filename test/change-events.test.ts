@@ -5,6 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
+import { listen } from '../src/platform/db/notifications.js';
+import type { Logger } from '../src/platform/logger.js';
 import { sleep, UNKNOWN_UUID, unique } from './support/constants.js';
 import { openWritingTransaction } from './support/databases.js';
 import { createApiKey, createNativeSecret } from './support/factories.js';
@@ -491,5 +493,33 @@ if (inject('databaseKind') === 'server')
         Array.from({ length: 12 }, (_, i) => i + 2),
       );
       sub.close();
+    });
+  });
+
+// LISTEN/NOTIFY is a PostgreSQL server's: the embedded database's feed polls.
+if (inject('databaseKind') === 'server')
+  describe('the LISTEN connection that wakes the other instances', () => {
+    it('delivers a notification, and drops one sent while or after it closes without an error or a warning', async () => {
+      const warnings: unknown[] = [];
+      const logger = { warn: (...args: unknown[]) => warnings.push(args) } as unknown as Logger;
+      const channel = `test_${randomBytes(6).toString('hex')}`;
+      // Each connection calls its listener once connected, then once per notification.
+      const wakes = { receiver: 0, sender: 0 };
+      const receiver = listen(inject('databaseUrl'), channel, () => wakes.receiver++, logger);
+      const sender = listen(inject('databaseUrl'), channel, () => wakes.sender++, logger);
+      try {
+        await expect.poll(() => Math.min(wakes.receiver, wakes.sender), { timeout: 5000 }).toBe(1);
+        await sender.notify();
+        await expect.poll(() => wakes.receiver, { timeout: 2000 }).toBe(2);
+        const inFlight = sender.notify();
+        const closing = sender.close();
+        await expect(sender.notify()).resolves.toBeUndefined();
+        await expect(inFlight).resolves.toBeUndefined();
+        await closing;
+        await expect(sender.notify()).resolves.toBeUndefined();
+        expect(warnings).toEqual([]);
+      } finally {
+        await Promise.all([receiver.close(), sender.close()]);
+      }
     });
   });

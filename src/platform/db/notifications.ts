@@ -5,7 +5,7 @@ import { describeError, type Logger } from '../logger.js';
  * `LISTEN channel` on a connection of its own to a PostgreSQL server, calling `onNotify` for each
  * notification and after every (re)connection (notifications sent meanwhile are lost: the caller
  * then looks for itself). Reconnects with backoff until closed. `notify()` sends a notification on
- * the same connection (none while it is down: the listeners' own polls catch up).
+ * the same connection (none while it is down or once closed: the listeners' own polls catch up).
  */
 export function listen(
   connectionString: string,
@@ -53,7 +53,11 @@ export function listen(
   void connect();
   return {
     async notify() {
-      if (connected) await client?.query('select pg_notify($1, $2)', [channel, '']);
+      if (!connected || closed) return;
+      // Closing ends the connection under a notification in flight: nobody is left to wake then.
+      await client?.query('select pg_notify($1, $2)', [channel, '']).catch((error: unknown) => {
+        if (!closed) throw error;
+      });
     },
     async close() {
       closed = true;
