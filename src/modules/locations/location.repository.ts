@@ -1,13 +1,14 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import { isUuid } from '../../domain/ids.js';
-import {
-  type NamedResourceListQuery,
-  nameContains,
-  type Page,
-  pageFindOptions,
-} from '../../domain/paging.js';
+import type { NamedResourceListQuery, Page } from '../../domain/paging.js';
 import type { SecretType } from '../../domain/providers.js';
-import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
+import {
+  type NamedResourceRow,
+  type NamedResourceView,
+  namedResourceView,
+  namedResourceViewFromRow,
+} from '../../platform/db/columns.js';
+import { findNamedResourcePage } from '../../platform/db/pages.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { Secret } from '../secrets/secret.entity.js';
 import { Location } from './location.entity.js';
@@ -19,10 +20,6 @@ export interface LocationView extends NamedResourceView {
   bucketName: string;
   region: string | null;
   endpointUrl: string | null;
-  createdAt: Date;
-  createdBy: string;
-  updatedAt: Date;
-  updatedBy: string;
 }
 
 /** A location with the name of the secret it uses: the detail view. */
@@ -111,32 +108,18 @@ export class LocationRepository {
     return bySecret;
   }
 
-  async list(teamId: string, query: LocationListQuery): Promise<Page<LocationView>> {
-    const [items, total] = await this.orm.em
-      .fork()
-      .findAndCount(
-        Location,
-        { teamId, ...(query.locationType && { locationType: query.locationType }), ...nameContains(query.q) },
-        pageFindOptions(query),
-      );
-    return { items: items.map(locationView), total };
+  list(teamId: string, query: LocationListQuery): Promise<Page<LocationView>> {
+    const where = { teamId, ...(query.locationType && { locationType: query.locationType }) };
+    return findNamedResourcePage(this.orm, Location, where, query, locationView);
   }
 }
 
-interface LocationRow {
-  id: string;
-  team_id: string;
-  name: string;
-  description: string | null;
+interface LocationRow extends NamedResourceRow {
   location_type: SecretType;
   secret_id: string;
   bucket_name: string;
   region: string | null;
   endpoint_url: string | null;
-  created_at: Date;
-  created_by: string;
-  updated_at: Date;
-  updated_by: string;
 }
 
 /** A location row's columns (`LocationRow`). Listed, not `l.*`: a prepared statement's result columns must not change under it. */
@@ -153,18 +136,11 @@ const LOAD_LOCATION_DETAIL = `select ${LOCATION_COLUMNS}, s.name as secret_name
 
 function viewFromRow(row: LocationRow): LocationView {
   return {
-    id: row.id,
-    teamId: row.team_id,
-    name: row.name,
-    description: row.description,
+    ...namedResourceViewFromRow(row),
     locationType: row.location_type,
     secretId: row.secret_id,
     bucketName: row.bucket_name,
     region: row.region,
     endpointUrl: row.endpoint_url,
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    updatedAt: row.updated_at,
-    updatedBy: row.updated_by,
   };
 }

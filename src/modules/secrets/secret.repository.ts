@@ -1,14 +1,15 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import {
-  type NamedResourceListQuery,
-  nameContains,
-  type Page,
-  pageFindOptions,
-} from '../../domain/paging.js';
+import type { NamedResourceListQuery, Page } from '../../domain/paging.js';
 import type { AuthMethod, SecretType } from '../../domain/providers.js';
 import type { Actor } from '../../domain/scopes.js';
 import type { VaultType } from '../../domain/vaults.js';
-import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
+import {
+  type NamedResourceRow,
+  type NamedResourceView,
+  namedResourceView,
+  namedResourceViewFromRow,
+} from '../../platform/db/columns.js';
+import { findNamedResourcePage } from '../../platform/db/pages.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { type FieldMapping, Secret, SecretVersion } from './secret.entity.js';
 
@@ -20,10 +21,6 @@ export interface SecretView extends NamedResourceView {
   vaultConnectionId: string | null;
   fieldMappings: FieldMapping[] | null;
   version: number;
-  createdAt: Date;
-  createdBy: string;
-  updatedAt: Date;
-  updatedBy: string;
 }
 
 /** A secret with what depends on it and who touched it: the detail view. */
@@ -96,15 +93,9 @@ export class SecretRepository {
     };
   }
 
-  async list(teamId: string, query: SecretListQuery): Promise<Page<SecretView>> {
-    const [items, total] = await this.orm.em
-      .fork()
-      .findAndCount(
-        Secret,
-        { teamId, ...(query.secretType && { secretType: query.secretType }), ...nameContains(query.q) },
-        pageFindOptions(query),
-      );
-    return { items: items.map(secretView), total };
+  list(teamId: string, query: SecretListQuery): Promise<Page<SecretView>> {
+    const where = { teamId, ...(query.secretType && { secretType: query.secretType }) };
+    return findNamedResourcePage(this.orm, Secret, where, query, secretView);
   }
 
   /** The team's secrets among `ids` (federation lookups by id alone). */
@@ -155,11 +146,7 @@ export interface LinkedLocation {
   location_type: SecretType;
 }
 
-interface SecretRow {
-  id: string;
-  team_id: string;
-  name: string;
-  description: string | null;
+interface SecretRow extends NamedResourceRow {
   secret_type: SecretType;
   auth_method: AuthMethod;
   storage: SecretView['storage'];
@@ -168,10 +155,6 @@ interface SecretRow {
   vault_connection_id: string | null;
   field_mappings: FieldMapping[] | null;
   version: number;
-  created_at: Date;
-  created_by: string;
-  updated_at: Date;
-  updated_by: string;
   vault_type: VaultType | null;
 }
 
@@ -209,20 +192,13 @@ const LOAD_SECRET_DETAIL = `select ${SECRET_COLUMNS}, vc.name as vault_connectio
 
 function viewFromRow(row: SecretRow): SecretView {
   return {
-    id: row.id,
-    teamId: row.team_id,
-    name: row.name,
-    description: row.description,
+    ...namedResourceViewFromRow(row),
     secretType: row.secret_type,
     authMethod: row.auth_method,
     storage: row.storage,
     vaultConnectionId: row.vault_connection_id,
     fieldMappings: row.field_mappings,
     version: row.version,
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    updatedAt: row.updated_at,
-    updatedBy: row.updated_by,
   };
 }
 

@@ -1,12 +1,8 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
-import {
-  type NamedResourceListQuery,
-  nameContains,
-  type Page,
-  pageFindOptions,
-} from '../../domain/paging.js';
+import type { NamedResourceListQuery, Page } from '../../domain/paging.js';
 import type { VaultType } from '../../domain/vaults.js';
 import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
+import { findNamedResourcePage } from '../../platform/db/pages.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
 import { VaultConnection, type VaultSettings } from './vault-connection.entity.js';
 
@@ -16,10 +12,6 @@ export interface VaultConnectionView extends NamedResourceView {
   /** The non-secret settings of its vault type, by stored name (`project`, `client_id`, ...). */
   settings: VaultSettings;
   lastVerifiedAt: Date | null;
-  createdAt: Date;
-  createdBy: string;
-  updatedAt: Date;
-  updatedBy: string;
 }
 
 export interface VaultConnectionListQuery extends NamedResourceListQuery {
@@ -51,15 +43,9 @@ export class VaultConnectionRepository {
     return found.map(vaultConnectionView);
   }
 
-  async list(teamId: string, query: VaultConnectionListQuery): Promise<Page<VaultConnectionView>> {
-    const [items, total] = await this.orm.em
-      .fork()
-      .findAndCount(
-        VaultConnection,
-        { teamId, ...(query.vaultType && { vaultType: query.vaultType }), ...nameContains(query.q) },
-        pageFindOptions(query),
-      );
-    return { items: items.map(vaultConnectionView), total };
+  list(teamId: string, query: VaultConnectionListQuery): Promise<Page<VaultConnectionView>> {
+    const where = { teamId, ...(query.vaultType && { vaultType: query.vaultType }) };
+    return findNamedResourcePage(this.orm, VaultConnection, where, query, vaultConnectionView);
   }
 
   /** How many of the team's secrets use each connection (0 for none), in one statement. */

@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
-import {
-  type ListQuery,
-  type NamedResourceListQuery,
-  nameContains,
-  type Page,
-  pageFindOptions,
-} from '../../domain/paging.js';
+import type { ListQuery, NamedResourceListQuery, Page } from '../../domain/paging.js';
 import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
+import { findNamedResourcePage } from '../../platform/db/pages.js';
 import type { Sql } from '../../platform/db/unit-of-work.js';
 import { type ChangeEvent, type EventType, eventPayload, type FeedPosition } from '../events/change-event.js';
 import { SETTLED_HEAD } from '../events/event.repository.js';
@@ -18,10 +13,6 @@ export interface WebhookView extends NamedResourceView {
   url: string;
   eventTypes: EventType[];
   active: boolean;
-  createdAt: Date;
-  createdBy: string;
-  updatedAt: Date;
-  updatedBy: string;
 }
 
 /** A webhook just created, with its signing secret: shown this once. */
@@ -120,11 +111,8 @@ export class WebhookRepository {
     return row?.n ?? 0;
   }
 
-  async list(teamId: string, query: NamedResourceListQuery): Promise<Page<WebhookView>> {
-    const [items, total] = await this.orm.em
-      .fork()
-      .findAndCount(Webhook, { teamId, ...nameContains(query.q) }, pageFindOptions(query));
-    return { items: items.map(webhookView), total };
+  list(teamId: string, query: NamedResourceListQuery): Promise<Page<WebhookView>> {
+    return findNamedResourcePage(this.orm, Webhook, { teamId }, query, webhookView);
   }
 
   /** The webhook's deliveries, newest first. */

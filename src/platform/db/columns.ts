@@ -56,3 +56,28 @@ export function namedResourceView(
     updatedBy: row.updatedBy,
   };
 }
+
+/** Those columns as a tuned statement returns them (snake_case). */
+export interface NamedResourceRow {
+  id: string;
+  team_id: string;
+  name: string;
+  description: string | null;
+  created_at: Date;
+  created_by: string;
+  updated_at: Date;
+  updated_by: string;
+}
+
+export function namedResourceViewFromRow(row: NamedResourceRow): NamedResourceView {
+  return {
+    id: row.id,
+    teamId: row.team_id,
+    name: row.name,
+    description: row.description,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+  };
+}
