@@ -1,4 +1,4 @@
-import { p } from '@mikro-orm/core';
+import { defineEntity, p } from '@mikro-orm/core';
 
 /** Every timestamp column: timestamptz with millisecond precision (what JavaScript dates hold). */
 export const timestamp = () => p.datetime().columnType('timestamptz(3)');
@@ -15,7 +15,7 @@ export function changedBy(userId: string) {
 }
 
 /** The columns every named resource of a team starts with (secrets, locations, vault connections, webhooks). */
-export const namedColumns = () => ({
+const namedColumns = () => ({
   id: p.uuid().primary(),
   teamId: p.uuid(),
   name: p.string().length(255),
@@ -23,12 +23,25 @@ export const namedColumns = () => ({
 });
 
 /** The columns every named resource ends with: `authoredBy` and `changedBy` set them. */
-export const authorshipColumns = () => ({
+const authorshipColumns = () => ({
   createdAt: timestamp(),
   createdBy: p.uuid(),
   updatedAt: timestamp(),
   updatedBy: p.uuid(),
 });
+
+/** A named resource's entity: `namedColumns`, then its own `properties`, then `authorshipColumns`. */
+export function defineNamedResource<const Properties extends Record<string, unknown>>(
+  name: string,
+  tableName: string,
+  properties: Properties,
+) {
+  return defineEntity({
+    name,
+    tableName,
+    properties: { ...namedColumns(), ...properties, ...authorshipColumns() },
+  });
+}
 
 /** What the doors show of those columns. */
 export interface NamedResourceView {
