@@ -21,3 +21,8 @@ export function parsePathIds<K extends string>(ids: Record<K, string>): Record<K
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID_PATTERN.test(value);
 }
+
+/** The items by their id. */
+export function byId<T extends { id: string }>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((item) => [item.id, item]));
+}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, type MikroORM, ref } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../../domain/errors.js';
+import { byId } from '../../domain/ids.js';
 import type { Page } from '../../domain/paging.js';
 import type { SecretType } from '../../domain/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
@@ -59,8 +60,7 @@ export class LocationService {
   /** Federation entity lookup by (valid, lower-case) id alone: the caller's team's locations among `ids`. */
   async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, LocationView>> {
     authorize(actor, actor.teamId, 'locations:read');
-    const found = await this.repository.findMany(actor.teamId, ids);
-    return new Map(found.map((location) => [location.id, location]));
+    return byId(await this.repository.findMany(actor.teamId, ids));
   }
 
   async list(actor: Actor, teamId: string, query: LocationListQuery): Promise<Page<LocationView>> {
@@ -84,8 +84,7 @@ export class LocationService {
    */
   async secretsByIds(actor: Actor, teamId: string, secretIds: string[]): Promise<Map<string, SecretView>> {
     authorize(actor, teamId, 'secrets:read');
-    const secrets = await this.secrets.findMany(teamId, secretIds);
-    return new Map(secrets.map((secret) => [secret.id, secret]));
+    return byId(await this.secrets.findMany(teamId, secretIds));
   }
 
   async create(

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, LockMode, type MikroORM, OptimisticLockError } from '@mikro-orm/postgresql';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../domain/errors.js';
-import { isUuid } from '../../domain/ids.js';
+import { byId, isUuid } from '../../domain/ids.js';
 import type { Page } from '../../domain/paging.js';
 import type { SecretType } from '../../domain/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
@@ -88,8 +88,7 @@ export class SecretService {
   /** Federation entity lookup by (valid, lower-case) id alone: the caller's team's secrets among `ids`. */
   async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, SecretView>> {
     authorize(actor, actor.teamId, 'secrets:read');
-    const found = await this.repository.findMany(actor.teamId, ids);
-    return new Map(found.map((secret) => [secret.id, secret]));
+    return byId(await this.repository.findMany(actor.teamId, ids));
   }
 
   async create(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
+import { byId } from '../../domain/ids.js';
 import type { Page } from '../../domain/paging.js';
 import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
 import {
@@ -9,7 +10,7 @@ import {
 } from '../../platform/credentials/credential-cleanup.js';
 import { type CredentialStore, vaultConnectionRef } from '../../platform/credentials/credential-store.js';
 import { authoredBy, changedBy } from '../../platform/db/columns.js';
-import { unitOfWork } from '../../platform/db/unit-of-work.js';
+import { type Tx, unitOfWork } from '../../platform/db/unit-of-work.js';
 import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { VaultConnection } from './vault-connection.entity.js';
@@ -65,8 +66,7 @@ export class VaultConnectionService {
   /** Federation entity lookup by (valid, lower-case) id alone: the caller's team's connections among `ids`. */
   async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, VaultConnectionView>> {
     authorize(actor, actor.teamId, 'vault_connections:read');
-    const found = await this.repository.findMany(actor.teamId, ids);
-    return new Map(found.map((connection) => [connection.id, connection]));
+    return byId(await this.repository.findMany(actor.teamId, ids));
   }
 
   async list(
@@ -124,17 +124,13 @@ export class VaultConnectionService {
     ids: VaultConnectionIds,
     command: UpdateVaultConnectionCommand,
   ): Promise<VaultConnectionView> {
-    authorize(actor, ids.teamId, 'vault_connections:update');
-    const connection = await unitOfWork(this.orm, async (em) => {
-      const connection = await this.lockForWrite(em, ids);
+    return this.changeLocked(actor, ids, async (em, connection) => {
       const { changedFields, ...change } = planVaultConnectionUpdate(connection, command);
-      if (changedFields.length === 0) return connection;
+      if (changedFields.length === 0) return;
       if (change.name !== undefined) await this.assertNameFree(em, ids.teamId, change.name);
       em.assign(connection, { ...change, ...changedBy(actor.userId) });
       audit(em, actor, meta, 'updated', connection, changedFields);
-      return connection;
     });
-    return vaultConnectionView(connection);
   }
 
   /**
@@ -150,10 +146,7 @@ export class VaultConnectionService {
     ids: VaultConnectionIds,
     command: RotateVaultConnectionCommand,
   ): Promise<VaultConnectionView> {
-    authorize(actor, ids.teamId, 'vault_connections:update');
-    const connection = await unitOfWork(this.orm, async (em, tx) => {
-      // The row lock makes concurrent rotations of one connection take turns.
-      const connection = await this.lockForWrite(em, ids);
+    return this.changeLocked(actor, ids, async (em, connection, tx) => {
       const credentials = checkRotation(connection.vaultType, command);
       const ref = connection.credentialRef;
       const version = await this.store.put(ref, credentials, tx, connection.credentialVersion);
@@ -165,9 +158,7 @@ export class VaultConnectionService {
         ...changedBy(actor.userId),
       });
       audit(em, actor, meta, 'rotated', connection, Object.keys(credentials));
-      return connection;
     });
-    return vaultConnectionView(connection);
   }
 
   /** Deletes an unused connection; 409 naming the secrets that still use it. */
@@ -185,6 +176,24 @@ export class VaultConnectionService {
       audit(em, actor, meta, 'deleted', connection);
     });
     void this.cleanup?.drain();
+  }
+
+  /**
+   * Changes the team's connection in one unit of work, under its row lock: concurrent updates and
+   * rotations of one connection take turns.
+   */
+  private async changeLocked(
+    actor: Actor,
+    ids: VaultConnectionIds,
+    change: (em: EntityManager, connection: VaultConnection, tx: Tx) => Promise<void>,
+  ): Promise<VaultConnectionView> {
+    authorize(actor, ids.teamId, 'vault_connections:update');
+    const connection = await unitOfWork(this.orm, async (em, tx) => {
+      const connection = await this.lockForWrite(em, ids);
+      await change(em, connection, tx);
+      return connection;
+    });
+    return vaultConnectionView(connection);
   }
 
   private async lockForWrite(em: EntityManager, { teamId, connectionId }: VaultConnectionIds) {
