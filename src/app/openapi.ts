@@ -97,6 +97,15 @@ const TAGS = [
   { name: 'Service', description: 'Health, readiness and this document. No API key needed.' },
 ];
 
+/** An X-RateLimit-* header: a count, sent only when rate limits are on. */
+function rateLimitHeader(description: string) {
+  return {
+    description: `${description} Sent when rate limits are on.`,
+    required: false,
+    schema: { type: 'integer', minimum: 0 },
+  };
+}
+
 /** Response headers, each with whether a response that names it always sends it (overridable per use). */
 const HEADERS: Record<
   ResponseHeader | RateLimitHeader | 'X-Request-Id',
@@ -108,22 +117,11 @@ const HEADERS: Record<
     required: true,
     schema: { type: 'string', minLength: 1, maxLength: 64 },
   },
-  'X-RateLimit-Limit': {
-    description:
-      'Requests allowed per minute (per API key; per client IP until the key is known). Sent when rate limits are on.',
-    required: false,
-    schema: { type: 'integer', minimum: 0 },
-  },
-  'X-RateLimit-Remaining': {
-    description: 'Requests left in the current minute. Sent when rate limits are on.',
-    required: false,
-    schema: { type: 'integer', minimum: 0 },
-  },
-  'X-RateLimit-Reset': {
-    description: 'When the current window ends, in Unix seconds. Sent when rate limits are on.',
-    required: false,
-    schema: { type: 'integer', minimum: 0 },
-  },
+  'X-RateLimit-Limit': rateLimitHeader(
+    'Requests allowed per minute (per API key; per client IP until the key is known).',
+  ),
+  'X-RateLimit-Remaining': rateLimitHeader('Requests left in the current minute.'),
+  'X-RateLimit-Reset': rateLimitHeader('When the current window ends, in Unix seconds.'),
   'Retry-After': {
     description: 'Seconds to wait before retrying.',
     required: true,
