@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { restListQuery } from '../../domain/paging.js';
 import { timestampInput, UUID_PATTERN } from '../../domain/validation.js';
+import { listRoute } from '../../platform/http/resource-routes.js';
 import { idSchema, timestampSchema } from '../../platform/http/rest-docs.js';
-import { listRoute, type Route } from '../../platform/http/rest-router.js';
-import { iso } from '../../platform/http/rest-views.js';
+import type { Route } from '../../platform/http/rest-router.js';
+import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { AUDIT_RESOURCE_TYPES, AUDIT_SORTS, type AuditEventView } from './audit.service.js';
 
@@ -38,23 +39,14 @@ export const auditEventResponseSchema = z
 
 /** One audit entry: names of changed fields, never their values. */
 export function auditEventResponse(event: AuditEventView): z.infer<typeof auditEventResponseSchema> {
-  return {
-    id: event.id,
-    event_type: event.eventType,
-    resource_type: event.resourceType,
-    resource_id: event.resourceId,
-    resource_name: event.resourceName,
+  return restBody(auditEventResponseSchema, event, {
     actor: {
       type: actorType(event),
       user_id: event.actorUserId ?? null,
       api_key_id: event.actorApiKeyId ?? null,
     },
-    changed_fields: [...event.changedFields],
-    ip_address: event.ip ?? null,
-    user_agent: event.userAgent ?? null,
-    request_id: event.requestId ?? null,
-    created_at: iso(event.createdAt),
-  };
+    ip_address: event.ip,
+  });
 }
 
 const uuid = z
