@@ -2,16 +2,17 @@ import { z } from 'zod';
 import { restListQuery } from '../../domain/paging.js';
 import { SCOPES, type Scope } from '../../domain/scopes.js';
 import { parseOrThrow, timestampInput } from '../../domain/validation.js';
+import { deleteRoute, itemRoute, listRoute } from '../../platform/http/resource-routes.js';
 import {
   conflict,
-  deleted,
+  createdFields,
   errorResponseSchema,
   idSchema,
   notFound,
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
-import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
-import { iso, restBody } from '../../platform/http/rest-views.js';
+import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { API_KEY_SORTS, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import {
@@ -68,8 +69,7 @@ export const apiKeyResponseSchema = z
     last_used_at: timestampSchema
       .nullable()
       .meta({ description: 'May lag the latest use by up to a minute.' }),
-    created_at: timestampSchema,
-    created_by: idSchema,
+    ...createdFields,
     is_active: z.boolean().meta({ description: 'Neither revoked nor expired.' }),
   })
   .meta({ id: 'ApiKeyResponse' });
@@ -87,23 +87,13 @@ export const createdApiKeyResponseSchema = z
     full_key: fullKeySchema,
     scopes: scopesSchema,
     expires_at: timestampSchema.nullable(),
-    created_at: timestampSchema,
-    created_by: idSchema,
+    ...createdFields,
   })
   .meta({ id: 'CreatedApiKeyResponse' });
 
 /** The create response: the one place (with rotate) where `full_key` appears. */
 function createdResponse({ apiKey, fullKey }: IssuedApiKey): z.infer<typeof createdApiKeyResponseSchema> {
-  return {
-    id: apiKey.id,
-    key_id: apiKey.keyId,
-    name: apiKey.name,
-    full_key: fullKey,
-    scopes: [...apiKey.scopes],
-    expires_at: iso(apiKey.expiresAt),
-    created_at: iso(apiKey.createdAt),
-    created_by: apiKey.createdBy,
-  };
+  return restBody(createdApiKeyResponseSchema, apiKey, { full_key: fullKey, scopes: [...apiKey.scopes] });
 }
 
 export const rotatedApiKeyResponseSchema = apiKeyResponseSchema
@@ -163,24 +153,15 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
         apiKeys.list(actor, params.team_id, { ...list, includeRevoked: filters.include_revoked ?? true }),
       view: apiKeyResponse,
     }),
-    {
+    itemRoute({
       method: 'GET',
       path: `${base}/:api_key_id`,
-      doc: {
-        operationId: 'getApiKey',
-        summary: 'Get an API key',
-        tags: TAGS,
-        scope: 'api_keys:read',
-        responses: {
-          200: { description: 'The key (never its secret).', schema: apiKeyResponseSchema },
-          404: notFound('API key'),
-        },
-      },
-      handle: async ({ actor, params }) => ({
-        status: 200,
-        body: apiKeyResponse(await apiKeys.get(actor, apiKeyIds(params))),
-      }),
-    },
+      what: 'API key',
+      doc: { operationId: 'getApiKey', summary: 'Get an API key', tags: TAGS, scope: 'api_keys:read' },
+      response: { description: 'The key (never its secret).', schema: apiKeyResponseSchema },
+      run: ({ actor, params }) => apiKeys.get(actor, apiKeyIds(params)),
+      view: apiKeyResponse,
+    }),
     {
       method: 'POST',
       path: `${base}/:api_key_id/rotate`,
@@ -232,21 +213,17 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
         return { status: 200, body: apiKeyResponse(await apiKeys.revoke(actor, meta, apiKeyIds(params))) };
       },
     },
-    {
-      method: 'DELETE',
+    deleteRoute({
       path: `${base}/:api_key_id`,
+      what: 'API key',
       doc: {
         operationId: 'deleteApiKey',
         summary: 'Delete an API key',
         description: 'Permanent; the audit log keeps its id and name.',
         tags: TAGS,
         scope: 'api_keys:delete',
-        responses: { 204: deleted('API key'), 404: notFound('API key') },
       },
-      handle: async ({ actor, meta, params }) => {
-        await apiKeys.delete(actor, meta, apiKeyIds(params));
-        return { status: 204 };
-      },
-    },
+      delete: ({ actor, meta, params }) => apiKeys.delete(actor, meta, apiKeyIds(params)),
+    }),
   ];
 }

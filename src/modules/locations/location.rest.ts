@@ -3,8 +3,15 @@ import { camelKeys, descriptionSchema, nameSchema, patchOf } from '../../domain/
 import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow } from '../../domain/validation.js';
-import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
-import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
+import { deleteRoute, itemRoute, listRoute } from '../../platform/http/resource-routes.js';
+import {
+  conflict,
+  createdFields,
+  idSchema,
+  namedResourceFields,
+  updatedFields,
+} from '../../platform/http/rest-docs.js';
+import type { PathParams, Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { LocationDetail, LocationView } from './location.repository.js';
@@ -64,18 +71,14 @@ export function locationIds(params: PathParams): LocationIds {
 
 export const locationResponseSchema = z
   .object({
-    id: idSchema,
-    name: z.string(),
-    description: z.string().nullable(),
+    ...namedResourceFields,
     location_type: z.enum(SECRET_TYPES),
     secret_id: idSchema,
     bucket_name: z.string(),
     region: z.string().nullable(),
     endpoint_url: z.string().nullable(),
-    created_at: timestampSchema,
-    created_by: idSchema,
-    updated_at: timestampSchema,
-    updated_by: idSchema,
+    ...createdFields,
+    ...updatedFields,
   })
   .meta({ id: 'LocationResponse' });
 
@@ -103,10 +106,11 @@ const TAGS: ['Locations'] = ['Locations'];
 
 /** REST routes for this resource: thin translations to the shared service. */
 export function locationRoutes({ locations }: Services): Route[] {
+  const base = '/v1/teams/:team_id/locations';
   return [
     {
       method: 'POST',
-      path: '/v1/teams/:team_id/locations',
+      path: base,
       doc: {
         operationId: 'createLocation',
         summary: 'Create a location',
@@ -128,7 +132,7 @@ export function locationRoutes({ locations }: Services): Route[] {
       }),
     },
     listRoute({
-      path: '/v1/teams/:team_id/locations',
+      path: base,
       doc: { operationId: 'listLocations', summary: 'List locations', tags: TAGS, scope: 'locations:read' },
       query: LIST_QUERY,
       page: ['A page of locations.', locationResponseSchema],
@@ -136,30 +140,22 @@ export function locationRoutes({ locations }: Services): Route[] {
         locations.list(actor, params.team_id, { ...list, locationType: filters.location_type }),
       view: locationResponse,
     }),
-    {
+    itemRoute({
       method: 'GET',
-      path: '/v1/teams/:team_id/locations/:location_id',
-      doc: {
-        operationId: 'getLocation',
-        summary: 'Get a location',
-        tags: TAGS,
-        scope: 'locations:read',
-        responses: {
-          200: {
-            description: 'The location, with the name of its secret.',
-            schema: locationDetailResponseSchema,
-          },
-          404: notFound('location'),
-        },
+      path: `${base}/:location_id`,
+      what: 'location',
+      doc: { operationId: 'getLocation', summary: 'Get a location', tags: TAGS, scope: 'locations:read' },
+      response: {
+        description: 'The location, with the name of its secret.',
+        schema: locationDetailResponseSchema,
       },
-      handle: async ({ actor, params }) => {
-        const detail = await locations.getDetail(actor, locationIds(params));
-        return { status: 200, body: locationDetailResponse(detail) };
-      },
-    },
-    {
+      run: ({ actor, params }) => locations.getDetail(actor, locationIds(params)),
+      view: locationDetailResponse,
+    }),
+    itemRoute({
       method: 'PATCH',
-      path: '/v1/teams/:team_id/locations/:location_id',
+      path: `${base}/:location_id`,
+      what: 'location',
       doc: {
         operationId: 'updateLocation',
         summary: 'Update a location',
@@ -168,33 +164,23 @@ export function locationRoutes({ locations }: Services): Route[] {
         tags: TAGS,
         scope: 'locations:update',
         body: updateLocationSchema,
-        responses: {
-          200: { description: 'The location after the change.', schema: locationResponseSchema },
-          404: notFound('location'),
-          409: conflict('A location with the new name exists in the team.'),
-        },
+        responses: { 409: conflict('A location with the new name exists in the team.') },
       },
-      handle: async ({ actor, meta, params, body }) => ({
-        status: 200,
-        body: locationResponse(
-          await locations.update(actor, meta, locationIds(params), updateLocationCommand(body)),
-        ),
-      }),
-    },
-    {
-      method: 'DELETE',
-      path: '/v1/teams/:team_id/locations/:location_id',
+      response: { description: 'The location after the change.', schema: locationResponseSchema },
+      run: ({ actor, meta, params, body }) =>
+        locations.update(actor, meta, locationIds(params), updateLocationCommand(body)),
+      view: locationResponse,
+    }),
+    deleteRoute({
+      path: `${base}/:location_id`,
+      what: 'location',
       doc: {
         operationId: 'deleteLocation',
         summary: 'Delete a location',
         tags: TAGS,
         scope: 'locations:delete',
-        responses: { 204: deleted('Location'), 404: notFound('location') },
       },
-      handle: async ({ actor, meta, params }) => {
-        await locations.delete(actor, meta, locationIds(params));
-        return { status: 204 };
-      },
-    },
+      delete: ({ actor, meta, params }) => locations.delete(actor, meta, locationIds(params)),
+    }),
   ];
 }

@@ -5,6 +5,7 @@ import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { AUTH_METHODS, SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow, plainObject } from '../../domain/validation.js';
 import { VAULT_TYPES } from '../../domain/vaults.js';
+import { listRoute } from '../../platform/http/resource-routes.js';
 import {
   conflict,
   credentialStoreUnavailable,
@@ -15,13 +16,7 @@ import {
   preconditionFailed,
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
-import {
-  etagOf,
-  expectedVersionFrom,
-  listRoute,
-  type PathParams,
-  type Route,
-} from '../../platform/http/rest-router.js';
+import { etagOf, expectedVersionFrom, type PathParams, type Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { SecretDetail, SecretView } from './secret.repository.js';

@@ -3,16 +3,18 @@ import { descriptionSchema, nameSchema, patchOf, snakeCase } from '../../domain/
 import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { VAULT_TYPES, type VaultType } from '../../domain/vaults.js';
+import { deleteRoute, type ItemRouteDoc, itemRoute, listRoute } from '../../platform/http/resource-routes.js';
 import {
   conflict,
+  createdFields,
   credentialStoreUnavailable,
-  deleted,
   errorResponseSchema,
   idSchema,
-  notFound,
+  namedResourceFields,
   timestampSchema,
+  updatedFields,
 } from '../../platform/http/rest-docs.js';
-import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
+import type { PathParams, RestRequest, Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
@@ -106,13 +108,10 @@ export function vaultConnectionIds(params: PathParams): VaultConnectionIds {
 /** The create response (docs/contract.md §4): never a token or client secret. */
 export const vaultConnectionResponseSchema = z
   .object({
-    id: idSchema,
-    name: z.string(),
-    description: z.string().nullable(),
+    ...namedResourceFields,
     vault_type: z.enum(VAULT_TYPES),
     last_verified_at: timestampSchema.nullable(),
-    created_at: timestampSchema,
-    created_by: idSchema,
+    ...createdFields,
   })
   .meta({ id: 'VaultConnectionResponse' });
 
@@ -123,7 +122,7 @@ export function vaultConnectionResponse(
 }
 
 export const vaultConnectionListItemSchema = vaultConnectionResponseSchema
-  .extend({ updated_at: timestampSchema, updated_by: idSchema })
+  .extend(updatedFields)
   .meta({ id: 'VaultConnectionListItem' });
 
 /** A list item: the create response plus who changed it last. */
@@ -153,10 +152,13 @@ export const vaultConnectionDetailSchema = vaultConnectionListItemSchema
   .meta({ id: 'VaultConnectionDetail' });
 
 /** GET, PATCH and rotate: the list item plus the non-secret settings of its vault type and its secret count. */
-export function vaultConnectionDetail(
-  connection: VaultConnectionView,
-  secretCount: number,
-): z.infer<typeof vaultConnectionDetailSchema> {
+export function vaultConnectionDetail({
+  connection,
+  secretCount,
+}: {
+  connection: VaultConnectionView;
+  secretCount: number;
+}): z.infer<typeof vaultConnectionDetailSchema> {
   const settings = Object.fromEntries(
     VAULT_SETTINGS[connection.vaultType].map((key) => [key, connection.settings[key] ?? null]),
   );
@@ -182,17 +184,32 @@ const TAGS: ['Vault connections'] = ['Vault connections'];
 
 /** REST routes for this resource: thin translations to the shared service. */
 export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
-  const detail = async (connection: VaultConnectionView) => ({
-    status: 200,
-    body: vaultConnectionDetail(
-      connection,
-      (await vaultConnections.secretCounts(connection.teamId, [connection.id])).get(connection.id) ?? 0,
-    ),
-  });
+  const base = '/v1/teams/:team_id/vault-connections';
+  /** A route on one connection that answers its detail: the connection `run` gives, with its secret count. */
+  const detailRoute = (route: {
+    method: 'GET' | 'POST' | 'PATCH';
+    path: string;
+    doc: ItemRouteDoc;
+    description: string;
+    run(request: RestRequest): Promise<VaultConnectionView>;
+  }) =>
+    itemRoute({
+      method: route.method,
+      path: route.path,
+      what: 'vault connection',
+      doc: route.doc,
+      response: { description: route.description, schema: vaultConnectionDetailSchema },
+      run: async (request) => {
+        const connection = await route.run(request);
+        const counts = await vaultConnections.secretCounts(connection.teamId, [connection.id]);
+        return { connection, secretCount: counts.get(connection.id) ?? 0 };
+      },
+      view: vaultConnectionDetail,
+    });
   return [
     {
       method: 'POST',
-      path: '/v1/teams/:team_id/vault-connections',
+      path: base,
       doc: {
         operationId: 'createVaultConnection',
         summary: 'Connect an external vault',
@@ -220,7 +237,7 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
       }),
     },
     listRoute({
-      path: '/v1/teams/:team_id/vault-connections',
+      path: base,
       doc: {
         operationId: 'listVaultConnections',
         summary: 'List vault connections',
@@ -233,28 +250,21 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         vaultConnections.list(actor, params.team_id, { ...list, vaultType: filters.vault_type }),
       view: vaultConnectionListItem,
     }),
-    {
+    detailRoute({
       method: 'GET',
-      path: '/v1/teams/:team_id/vault-connections/:connection_id',
+      path: `${base}/:connection_id`,
       doc: {
         operationId: 'getVaultConnection',
         summary: 'Get a vault connection',
         tags: TAGS,
         scope: 'vault_connections:read',
-        responses: {
-          200: {
-            description: 'The connection, its non-secret settings and how many secrets use it.',
-            schema: vaultConnectionDetailSchema,
-          },
-          404: notFound('vault connection'),
-        },
       },
-      handle: async ({ actor, params }) =>
-        detail(await vaultConnections.get(actor, vaultConnectionIds(params))),
-    },
-    {
+      description: 'The connection, its non-secret settings and how many secrets use it.',
+      run: ({ actor, params }) => vaultConnections.get(actor, vaultConnectionIds(params)),
+    }),
+    detailRoute({
       method: 'PATCH',
-      path: '/v1/teams/:team_id/vault-connections/:connection_id',
+      path: `${base}/:connection_id`,
       doc: {
         operationId: 'updateVaultConnection',
         summary: 'Rename or re-describe a vault connection',
@@ -264,25 +274,15 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         scope: 'vault_connections:update',
         // Every other key is refused by name, so the body is closed.
         body: updateFieldsSchema.strict(),
-        responses: {
-          200: { description: 'The connection after the change.', schema: vaultConnectionDetailSchema },
-          404: notFound('vault connection'),
-          409: conflict('A vault connection with the new name exists in the team.'),
-        },
+        responses: { 409: conflict('A vault connection with the new name exists in the team.') },
       },
-      handle: async ({ actor, meta, params, body }) =>
-        detail(
-          await vaultConnections.update(
-            actor,
-            meta,
-            vaultConnectionIds(params),
-            updateVaultConnectionCommand(body),
-          ),
-        ),
-    },
-    {
+      description: 'The connection after the change.',
+      run: ({ actor, meta, params, body }) =>
+        vaultConnections.update(actor, meta, vaultConnectionIds(params), updateVaultConnectionCommand(body)),
+    }),
+    detailRoute({
       method: 'POST',
-      path: '/v1/teams/:team_id/vault-connections/:connection_id/rotate',
+      path: `${base}/:connection_id/rotate`,
       doc: {
         operationId: 'rotateVaultConnection',
         summary: "Replace a vault connection's token",
@@ -291,25 +291,15 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         tags: TAGS,
         scope: 'vault_connections:update',
         body: rotateBodyDoc,
-        responses: {
-          200: { description: 'The connection after the rotation.', schema: vaultConnectionDetailSchema },
-          404: notFound('vault connection'),
-          503: credentialStoreUnavailable,
-        },
+        responses: { 503: credentialStoreUnavailable },
       },
-      handle: async ({ actor, meta, params, body }) =>
-        detail(
-          await vaultConnections.rotate(
-            actor,
-            meta,
-            vaultConnectionIds(params),
-            rotateVaultConnectionCommand(body),
-          ),
-        ),
-    },
-    {
-      method: 'DELETE',
-      path: '/v1/teams/:team_id/vault-connections/:connection_id',
+      description: 'The connection after the rotation.',
+      run: ({ actor, meta, params, body }) =>
+        vaultConnections.rotate(actor, meta, vaultConnectionIds(params), rotateVaultConnectionCommand(body)),
+    }),
+    deleteRoute({
+      path: `${base}/:connection_id`,
+      what: 'vault connection',
       doc: {
         operationId: 'deleteVaultConnection',
         summary: 'Delete a vault connection',
@@ -317,18 +307,13 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         tags: TAGS,
         scope: 'vault_connections:delete',
         responses: {
-          204: deleted('Vault connection'),
-          404: notFound('vault connection'),
           409: conflict(
             'Secrets use the connection (listed in `secrets`).',
             vaultConnectionConflictResponseSchema,
           ),
         },
       },
-      handle: async ({ actor, meta, params }) => {
-        await vaultConnections.delete(actor, meta, vaultConnectionIds(params));
-        return { status: 204 };
-      },
-    },
+      delete: ({ actor, meta, params }) => vaultConnections.delete(actor, meta, vaultConnectionIds(params)),
+    }),
   ];
 }

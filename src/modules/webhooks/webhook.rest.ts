@@ -2,9 +2,17 @@ import { z } from 'zod';
 import { camelKeys, descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
-import { conflict, deleted, idSchema, notFound, timestampSchema } from '../../platform/http/rest-docs.js';
-import { listRoute, type PathParams, type Route } from '../../platform/http/rest-router.js';
-import { iso, restBody } from '../../platform/http/rest-views.js';
+import { deleteRoute, itemRoute, listRoute } from '../../platform/http/resource-routes.js';
+import {
+  conflict,
+  createdFields,
+  idSchema,
+  namedResourceFields,
+  timestampSchema,
+  updatedFields,
+} from '../../platform/http/rest-docs.js';
+import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { EVENT_TYPES } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
@@ -49,16 +57,12 @@ function webhookIds(params: PathParams): WebhookIds {
 
 export const webhookResponseSchema = z
   .object({
-    id: idSchema,
-    name: z.string(),
-    description: z.string().nullable(),
+    ...namedResourceFields,
     url: z.string(),
     event_types: z.array(z.enum(EVENT_TYPES)).meta({ description: 'Empty: all event types.' }),
     active: z.boolean(),
-    created_at: timestampSchema,
-    created_by: idSchema,
-    updated_at: timestampSchema,
-    updated_by: idSchema,
+    ...createdFields,
+    ...updatedFields,
   })
   .meta({ id: 'WebhookResponse' });
 
@@ -94,18 +98,7 @@ export const deliveryResponseSchema = z
   .meta({ id: 'WebhookDeliveryResponse' });
 
 function deliveryResponse(delivery: DeliveryView): z.infer<typeof deliveryResponseSchema> {
-  return {
-    id: delivery.id,
-    event_id: delivery.eventId,
-    event_type: delivery.eventType,
-    status: delivery.status,
-    attempts: delivery.attempts,
-    last_status_code: delivery.lastStatusCode,
-    last_error: delivery.lastError,
-    next_attempt_at: iso(delivery.nextAttemptAt),
-    created_at: iso(delivery.createdAt),
-    delivered_at: iso(delivery.deliveredAt),
-  };
+  return restBody(deliveryResponseSchema, delivery);
 }
 
 const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {});
@@ -157,27 +150,19 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
       list: ({ actor, params }, { list }) => webhooks.list(actor, params.team_id, list),
       view: webhookResponse,
     }),
-    {
+    itemRoute({
       method: 'GET',
       path: `${base}/:webhook_id`,
-      doc: {
-        operationId: 'getWebhook',
-        summary: 'Get a webhook',
-        tags: TAGS,
-        scope: 'webhooks:read',
-        responses: {
-          200: { description: 'The webhook (never its signing secret).', schema: webhookResponseSchema },
-          404: notFound('webhook'),
-        },
-      },
-      handle: async ({ actor, params }) => ({
-        status: 200,
-        body: webhookResponse(await webhooks.get(actor, webhookIds(params))),
-      }),
-    },
-    {
+      what: 'webhook',
+      doc: { operationId: 'getWebhook', summary: 'Get a webhook', tags: TAGS, scope: 'webhooks:read' },
+      response: { description: 'The webhook (never its signing secret).', schema: webhookResponseSchema },
+      run: ({ actor, params }) => webhooks.get(actor, webhookIds(params)),
+      view: webhookResponse,
+    }),
+    itemRoute({
       method: 'PATCH',
       path: `${base}/:webhook_id`,
+      what: 'webhook',
       doc: {
         operationId: 'updateWebhook',
         summary: 'Update a webhook',
@@ -185,35 +170,25 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
         tags: TAGS,
         scope: 'webhooks:update',
         body: updateWebhookSchema,
-        responses: {
-          200: { description: 'The webhook after the change.', schema: webhookResponseSchema },
-          404: notFound('webhook'),
-          409: conflict('A webhook with the new name exists in the team.'),
-        },
+        responses: { 409: conflict('A webhook with the new name exists in the team.') },
       },
-      handle: async ({ actor, meta, params, body }) => ({
-        status: 200,
-        body: webhookResponse(
-          await webhooks.update(actor, meta, webhookIds(params), updateWebhookCommand(body)),
-        ),
-      }),
-    },
-    {
-      method: 'DELETE',
+      response: { description: 'The webhook after the change.', schema: webhookResponseSchema },
+      run: ({ actor, meta, params, body }) =>
+        webhooks.update(actor, meta, webhookIds(params), updateWebhookCommand(body)),
+      view: webhookResponse,
+    }),
+    deleteRoute({
       path: `${base}/:webhook_id`,
+      what: 'webhook',
       doc: {
         operationId: 'deleteWebhook',
         summary: 'Delete a webhook',
         description: 'Its pending deliveries and delivery log go with it.',
         tags: TAGS,
         scope: 'webhooks:delete',
-        responses: { 204: deleted('Webhook'), 404: notFound('webhook') },
       },
-      handle: async ({ actor, meta, params }) => {
-        await webhooks.delete(actor, meta, webhookIds(params));
-        return { status: 204 };
-      },
-    },
+      delete: ({ actor, meta, params }) => webhooks.delete(actor, meta, webhookIds(params)),
+    }),
     listRoute({
       path: `${base}/:webhook_id/deliveries`,
       doc: {

@@ -49,6 +49,13 @@ export const timestampSchema = z.iso
   .datetime()
   .meta({ id: 'Timestamp', description: 'ISO-8601 in UTC, e.g. 2026-11-26T10:15:30.123Z.' });
 
+/** The fields a named resource's response starts with. */
+export const namedResourceFields = { id: idSchema, name: z.string(), description: z.string().nullable() };
+/** Who created a resource, and when. */
+export const createdFields = { created_at: timestampSchema, created_by: idSchema };
+/** Who changed a resource last, and when. */
+export const updatedFields = { updated_at: timestampSchema, updated_by: idSchema };
+
 /** The FastAPI-style error body (400, 401, 403, 404, 409, 413, 503): see restError(). */
 export const errorResponseSchema = z
   .object({ detail: z.string().meta({ description: 'What went wrong, for humans.' }) })

@@ -1,8 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { z } from 'zod';
 import { BadRequestError } from '../../domain/errors.js';
 import { parsePathIds } from '../../domain/ids.js';
-import { type ListQuery, type Page, restPage, restPageSchema } from '../../domain/paging.js';
 import type { Actor, RequestMeta } from '../../domain/scopes.js';
 import { authorize } from '../../domain/scopes.js';
 import type { IdempotencyKeys } from './idempotency.js';
@@ -35,37 +33,6 @@ export interface Route {
   handle(request: RestRequest): Promise<RestResponse>;
   /** What the OpenAPI document says about the route (src/app/openapi.ts); every route should have one. */
   doc?: RouteDoc;
-}
-
-/**
- * `GET path`: a page of a team's list. `query` is the list's query string (`restListQuery`): the
- * OpenAPI document shows its schema, and the handler parses the request's with it (after the router
- * applied the scope); `list` calls the service with what it parsed, `view` renders each item, and
- * `page` says what the 200 holds.
- */
-export function listRoute<Parsed extends { page: number; list: ListQuery<string> }, T, R>(options: {
-  path: string;
-  doc: Omit<RouteDoc, 'query' | 'responses'>;
-  query: { schema: z.ZodObject; parse(query: URLSearchParams): Parsed };
-  page: [description: string, item: z.ZodType];
-  list(request: RestRequest, parsed: Parsed): Promise<Page<T>>;
-  view(item: T): R;
-}): Route {
-  const [description, item] = options.page;
-  return {
-    method: 'GET',
-    path: options.path,
-    doc: {
-      ...options.doc,
-      query: options.query.schema,
-      responses: { 200: { description, schema: restPageSchema(item) } },
-    },
-    handle: async (request) => {
-      const parsed = options.query.parse(request.query);
-      const result = await options.list(request, parsed);
-      return { status: 200, body: restPage(parsed.page, parsed.list, result, options.view) };
-    },
-  };
 }
 
 interface CompiledRoute extends Route {
