@@ -5,13 +5,13 @@ import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { AUTH_METHODS, SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow, plainObject } from '../../domain/validation.js';
 import { VAULT_TYPES } from '../../domain/vaults.js';
-import { listRoute } from '../../platform/http/resource-routes.js';
+import { deleteRoute, listRoute } from '../../platform/http/resource-routes.js';
 import {
   conflict,
   credentialStoreUnavailable,
-  deleted,
   errorResponseSchema,
   idSchema,
+  namedResourceFields,
   notFound,
   preconditionFailed,
   timestampSchema,
@@ -116,9 +116,7 @@ function bodyIssue(path: string[], message: string): ValidationError {
 /** SecretResponse (create, update): never credentials, vault tokens or resolved references. */
 export const secretResponseSchema = z
   .object({
-    id: idSchema,
-    name: z.string(),
-    description: z.string().nullable(),
+    ...namedResourceFields,
     secret_type: z.enum(SECRET_TYPES),
     auth_method: z.enum(AUTH_METHODS),
     created_at: timestampSchema,
@@ -337,9 +335,9 @@ export function secretRoutes({ secrets }: Services): Route[] {
         return { status: 200, body: dryRunResponse };
       },
     },
-    {
-      method: 'DELETE',
+    deleteRoute({
       path: '/v1/teams/:team_id/secrets/:secret_id',
+      what: 'secret',
       doc: {
         operationId: 'deleteSecret',
         summary: 'Delete a secret',
@@ -349,19 +347,13 @@ export function secretRoutes({ secrets }: Services): Route[] {
         scope: 'secrets:delete',
         requestHeaders: IF_MATCH,
         responses: {
-          204: deleted('Secret'),
-          404: notFound('secret'),
           409: conflict('Locations use the secret (listed in `locations`).', secretConflictResponseSchema),
           412: preconditionFailed,
         },
       },
-      handle: async ({ actor, meta, params, headers }) => {
-        await secrets.delete(actor, meta, secretIds(params), {
-          expectedVersion: expectedVersionFrom(headers),
-        });
-        return { status: 204 };
-      },
-    },
+      delete: ({ actor, meta, params, headers }) =>
+        secrets.delete(actor, meta, secretIds(params), { expectedVersion: expectedVersionFrom(headers) }),
+    }),
   ];
 }
 
