@@ -3,16 +3,10 @@ import type { Scope } from '../../domain/scopes.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf } from '../../platform/graphql/connection.js';
 import { directResult } from '../../platform/graphql/error-types.js';
-import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
-import {
-  lookupField,
-  resourceArgs,
-  resourceIds,
-  teamIdArg,
-  validatedId,
-} from '../../platform/graphql/ids.js';
+import { mutate, mutateCommand, ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
+import { lookupField, resourceIds, validatedId } from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
-import { changedResult, inputArg } from '../../platform/graphql/mutations.js';
+import { changedResult, createArgs, resourceMutationArgs } from '../../platform/graphql/mutations.js';
 import { API_KEY_SORTS, type ApiKeySort, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import { type CreateApiKeyCommand, createApiKeyRules, isActive } from './api-key.rules.js';
 
@@ -135,9 +129,6 @@ const DeleteApiKeySuccess = builder.objectRef<{ deletedId: string }>('DeleteApiK
   fields: (t) => ({ deletedId: t.exposeID('deletedId', { description: 'The id of the deleted key.' }) }),
 });
 
-const ONE_TIME_SECRET_NOTE =
-  ' The result holds a one-time secret, so it is never kept: a retry with the key is a ConflictError (and changes nothing).';
-
 builder.queryField('apiKeys', (t) =>
   t.field({
     type: ApiKeyConnection,
@@ -168,11 +159,7 @@ builder.mutationField('createApiKey', (t) =>
     type: CreateApiKeySuccess,
     description:
       'Creates an API key acting for the calling key’s member. Needs api_keys:create and admin; counts toward the plan’s active-key limit.',
-    args: {
-      teamId: teamIdArg(t.arg),
-      input: inputArg(t.arg, CreateApiKeyInput, 'The new key.'),
-      idempotencyKey: idempotencyKeyArg(t.arg, ONE_TIME_SECRET_NOTE),
-    },
+    args: createArgs(t.arg, CreateApiKeyInput, 'The new key.', ONE_TIME_SECRET_NOTE),
     errors: directResult('CreateApiKey', 'The new key (its secret shown once), or why nothing was created.'),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
@@ -194,10 +181,7 @@ builder.mutationField('rotateApiKey', (t) =>
     type: RotateApiKeySuccess,
     description:
       'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
-    args: {
-      ...resourceArgs(t.arg, 'id', 'API key'),
-      idempotencyKey: idempotencyKeyArg(t.arg, ONE_TIME_SECRET_NOTE),
-    },
+    args: resourceMutationArgs(t.arg, ['id', 'API key'], ONE_TIME_SECRET_NOTE),
     errors: directResult(
       'RotateApiKey',
       'The key with its new secret (shown once), or why nothing was changed.',
@@ -214,10 +198,7 @@ builder.mutationField('revokeApiKey', (t) =>
     type: ApiKeyRef,
     description:
       'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
-    args: {
-      ...resourceArgs(t.arg, 'id', 'API key'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
+    args: resourceMutationArgs(t.arg, ['id', 'API key']),
     errors: changedResult('RevokeApiKey', 'API key', 'revoked'),
     resolve: (_, args, ctx, info) =>
       mutate(ctx, info, args, (actor) =>
@@ -231,10 +212,7 @@ builder.mutationField('deleteApiKey', (t) =>
     type: DeleteApiKeySuccess,
     description:
       'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
-    args: {
-      ...resourceArgs(t.arg, 'id', 'API key'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
+    args: resourceMutationArgs(t.arg, ['id', 'API key']),
     errors: directResult('DeleteApiKey', 'The deleted id, or why nothing was deleted.'),
     resolve: async (_, args, ctx, info) => {
       const ids = resourceIds(args, 'id', 'apiKeyId');

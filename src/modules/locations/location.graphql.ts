@@ -4,14 +4,8 @@ import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
-import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
-import {
-  lookupField,
-  resourceArgs,
-  resourceIds,
-  teamIdArg,
-  validatedId,
-} from '../../platform/graphql/ids.js';
+import { mutateCommand } from '../../platform/graphql/idempotency.js';
+import { lookupField, resourceIds, validatedId } from '../../platform/graphql/ids.js';
 import {
   listArgs,
   listConnection,
@@ -20,7 +14,7 @@ import {
   PAGE_ARG_WORDING,
 } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import { changedResult, deleteField, inputArg } from '../../platform/graphql/mutations.js';
+import { changeArgs, changedResult, createArgs, deleteField } from '../../platform/graphql/mutations.js';
 import {
   changeTrackingFields,
   namedFields,
@@ -182,11 +176,7 @@ builder.mutationField('createLocation', (t) =>
   t.field({
     type: LocationRef,
     description: 'Creates a location. Needs locations:create and admin.',
-    args: {
-      teamId: teamIdArg(t.arg),
-      input: inputArg(t.arg, CreateLocationInput, 'The new location.'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
+    args: createArgs(t.arg, CreateLocationInput, 'The new location.'),
     errors: changedResult('CreateLocation', 'location', 'created'),
     resolve: (_, args, ctx, info) =>
       mutateCommand(ctx, info, args, (actor) =>
@@ -200,11 +190,7 @@ builder.mutationField('updateLocation', (t) =>
     type: LocationRef,
     description:
       'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
-    args: {
-      ...resourceArgs(t.arg, 'locationId', 'location'),
-      input: inputArg(t.arg, UpdateLocationInput, 'The fields to change.'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
+    args: changeArgs(t.arg, ['locationId', 'location'], UpdateLocationInput),
     errors: changedResult('UpdateLocation', 'location', 'updated'),
     resolve: (_, args, ctx, info) => {
       const command: UpdateLocationCommand = patchOf(args.input, ['description', 'region', 'endpointUrl']);

@@ -6,15 +6,9 @@ import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from '../../platfor
 import { directResult, VERSIONED_MUTATION_ERRORS } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
-import {
-  lookupField,
-  resourceArgs,
-  resourceIds,
-  teamIdArg,
-  validatedId,
-} from '../../platform/graphql/ids.js';
+import { lookupField, resourceArgs, resourceIds, validatedId } from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
-import { changedResult, inputArg } from '../../platform/graphql/mutations.js';
+import { changedResult, createArgs, inputArg } from '../../platform/graphql/mutations.js';
 import {
   changeTrackingFields,
   namedFields,
@@ -182,11 +176,7 @@ builder.mutationField('createSecret', (t) =>
     type: SecretRef,
     description:
       'Creates a secret (native credentials or external-vault references). Needs secrets:create and admin.',
-    args: {
-      teamId: teamIdArg(t.arg),
-      input: inputArg(t.arg, CreateSecretInput, 'The new secret.'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
+    args: createArgs(t.arg, CreateSecretInput, 'The new secret.'),
     errors: changedResult('CreateSecret', 'secret', 'created', 'The new secret.'),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;

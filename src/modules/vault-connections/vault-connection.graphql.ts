@@ -5,14 +5,8 @@ import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connect
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
 import { wrappedResult } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
-import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
-import {
-  lookupField,
-  resourceArgs,
-  resourceIds,
-  teamIdArg,
-  validatedId,
-} from '../../platform/graphql/ids.js';
+import { mutateCommand } from '../../platform/graphql/idempotency.js';
+import { lookupField, resourceIds, validatedId } from '../../platform/graphql/ids.js';
 import {
   listArgs,
   listConnection,
@@ -21,7 +15,7 @@ import {
   PAGE_ARG_WORDING,
 } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import { changedResult, deleteField, inputArg } from '../../platform/graphql/mutations.js';
+import { changeArgs, changedResult, createArgs, deleteField } from '../../platform/graphql/mutations.js';
 import {
   changeTrackingFields,
   namedFields,
@@ -171,11 +165,7 @@ builder.mutationField('createVaultConnection', (t) =>
   t.field({
     type: VaultConnectionRef,
     description: 'Connects an external vault. Needs vault_connections:create and admin.',
-    args: {
-      teamId: teamIdArg(t.arg),
-      input: inputArg(t.arg, CreateVaultConnectionInput, 'The new vault connection.'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
+    args: createArgs(t.arg, CreateVaultConnectionInput, 'The new vault connection.'),
     errors: changedResult('CreateVaultConnection', 'vault connection', 'created'),
     resolve: async (_, args, ctx, info) => {
       const { input } = args;
@@ -261,11 +251,7 @@ builder.mutationField('updateVaultConnection', (t) =>
   t.field({
     type: VaultConnectionRef,
     description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
-    args: {
-      ...resourceArgs(t.arg, 'id', 'vault connection'),
-      input: inputArg(t.arg, UpdateVaultConnectionInput, 'The fields to change.'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
+    args: changeArgs(t.arg, ['id', 'vault connection'], UpdateVaultConnectionInput),
     errors: changedResult('UpdateVaultConnection', 'vault connection', 'updated'),
     resolve: async (_, args, ctx, info) => {
       const command: UpdateVaultConnectionCommand = patchOf(args.input, ['description']);
@@ -286,11 +272,12 @@ builder.mutationField('rotateVaultConnection', (t) =>
     type: VaultConnectionRef,
     description:
       "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
-    args: {
-      ...resourceArgs(t.arg, 'id', 'vault connection'),
-      input: inputArg(t.arg, RotateVaultConnectionInput, 'The new token or secret.'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
+    args: changeArgs(
+      t.arg,
+      ['id', 'vault connection'],
+      RotateVaultConnectionInput,
+      'The new token or secret.',
+    ),
     errors: wrappedResult('RotateVaultConnection', {
       success: "The vault connection's token or client secret was replaced.",
       union: 'The rotated vault connection, or why nothing was changed.',

@@ -3,15 +3,8 @@ import type { ListQuery } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { directResult } from '../../platform/graphql/error-types.js';
-import { idempotencyKeyArg, mutateCommand } from '../../platform/graphql/idempotency.js';
-import {
-  lookupField,
-  resourceArgs,
-  resourceIdArg,
-  resourceIds,
-  teamIdArg,
-  validatedId,
-} from '../../platform/graphql/ids.js';
+import { mutateCommand, ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
+import { lookupField, resourceIdArg, resourceIds, validatedId } from '../../platform/graphql/ids.js';
 import {
   listArgs,
   listConnection,
@@ -19,7 +12,7 @@ import {
   orderInput,
   type TeamList,
 } from '../../platform/graphql/lists.js';
-import { changedResult, deleteField, inputArg } from '../../platform/graphql/mutations.js';
+import { changeArgs, changedResult, createArgs, deleteField } from '../../platform/graphql/mutations.js';
 import {
   changeTrackingFields,
   namedFields,
@@ -186,14 +179,7 @@ builder.mutationField('createWebhook', (t) =>
     type: CreateWebhookSuccess,
     description:
       "Creates a webhook; the team's change events are POSTed to it from now on. Needs webhooks:create and admin; counts toward the plan's webhook limit.",
-    args: {
-      teamId: teamIdArg(t.arg),
-      input: inputArg(t.arg, CreateWebhookInput, 'The new webhook.'),
-      idempotencyKey: idempotencyKeyArg(
-        t.arg,
-        ' The result holds a one-time secret, so it is never kept: a retry with the key is a ConflictError (and changes nothing).',
-      ),
-    },
+    args: createArgs(t.arg, CreateWebhookInput, 'The new webhook.', ONE_TIME_SECRET_NOTE),
     errors: directResult(
       'CreateWebhook',
       'The new webhook (its signing secret shown once), or why nothing was created.',
@@ -212,11 +198,7 @@ builder.mutationField('updateWebhook', (t) =>
     type: WebhookRef,
     description:
       'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
-    args: {
-      ...resourceArgs(t.arg, 'webhookId', 'webhook'),
-      input: inputArg(t.arg, UpdateWebhookInput, 'The fields to change.'),
-      idempotencyKey: idempotencyKeyArg(t.arg),
-    },
+    args: changeArgs(t.arg, ['webhookId', 'webhook'], UpdateWebhookInput),
     errors: changedResult('UpdateWebhook', 'webhook', 'updated'),
     resolve: (_, args, ctx, info) => {
       const command: UpdateWebhookCommand = patchOf(args.input, ['description']);

@@ -4,6 +4,10 @@ import type { Actor } from '../../domain/scopes.js';
 import type { BuilderTypes, GraphQLContext } from './builder.js';
 import { commandPathIn, defaultInputPath, type IssuePathMapper, translate } from './error-types.js';
 
+/** `idempotencyKeyArg`'s note for a mutation whose result holds a one-time secret (`holdsOneTimeSecret`). */
+export const ONE_TIME_SECRET_NOTE =
+  ' The result holds a one-time secret, so it is never kept: a retry with the key is a ConflictError (and changes nothing).';
+
 /** The `idempotencyKey` argument of every mutation; `note` adds what differs for this one. */
 export const idempotencyKeyArg = (arg: ArgBuilder<BuilderTypes>, note = '') =>
   arg.string({

@@ -28,13 +28,18 @@ export function validatedId(id: string | number): string {
   return String(id).toLowerCase();
 }
 
-type IdArg = ReturnType<typeof resourceIdArg>;
+/** `teamId` and the id argument `Id`, as `resourceArgs` returns them. */
+export type ResourceArgs<Id extends string> = { teamId: ReturnType<typeof teamIdArg> } & {
+  [K in Id]: ReturnType<typeof resourceIdArg>;
+};
 
 /** `teamId`, then the id argument `id` naming one `resource` of the team: `resourceArgs(t.arg, 'locationId', 'location')`. */
-export function resourceArgs<Id extends string>(arg: ArgBuilder<BuilderTypes>, id: Id, resource: string) {
-  return { teamId: teamIdArg(arg), [id]: resourceIdArg(arg, resource) } as {
-    teamId: ReturnType<typeof teamIdArg>;
-  } & { [K in Id]: IdArg };
+export function resourceArgs<Id extends string>(
+  arg: ArgBuilder<BuilderTypes>,
+  id: Id,
+  resource: string,
+): ResourceArgs<Id> {
+  return { teamId: teamIdArg(arg), [id]: resourceIdArg(arg, resource) } as ResourceArgs<Id>;
 }
 
 /**
