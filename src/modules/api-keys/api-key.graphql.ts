@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Scope } from '../../domain/scopes.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf } from '../../platform/graphql/connection.js';
+import { valuesOf } from '../../platform/graphql/enums.js';
 import { directResult } from '../../platform/graphql/error-types.js';
 import { mutate, mutateCommand, ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
 import { lookupField, resourceIds, validatedId } from '../../platform/graphql/ids.js';
@@ -67,9 +68,7 @@ const API_KEY_SORT_DESCRIPTIONS: Record<ApiKeySort, string> = {
 const ApiKeyOrder = orderInput('ApiKey', {
   description: 'Default: CREATED_AT, DESC. Keys never used sort last either way.',
   fieldDescription: 'What API keys can be sorted by.',
-  values: Object.fromEntries(
-    API_KEY_SORTS.map((s) => [s.toUpperCase(), { value: s, description: API_KEY_SORT_DESCRIPTIONS[s] }]),
-  ) as Record<string, { value: ApiKeySort; description: string }>,
+  values: valuesOf(API_KEY_SORTS, (s) => API_KEY_SORT_DESCRIPTIONS[s]),
 });
 
 const ApiKeyFilter = builder.inputType('ApiKeyFilter', {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, SortOrderEnum } from '../../platform/graphql/connection.js';
+import { describedValues, valuesOf } from '../../platform/graphql/enums.js';
 import { uuidArg, validatedId } from '../../platform/graphql/ids.js';
 import { listArgs, listConnection, listQuery } from '../../platform/graphql/lists.js';
 import { actorType } from './audit.rest.js';
@@ -16,21 +17,16 @@ const AUDIT_RESOURCE_DESCRIPTIONS: Record<AuditResourceType, string> = {
 
 const AuditResourceTypeEnum = builder.enumType('AuditResourceType', {
   description: 'The kind of resource an audit event is about.',
-  values: Object.fromEntries(
-    AUDIT_RESOURCE_TYPES.map((r) => [
-      r.toUpperCase(),
-      { value: r, description: AUDIT_RESOURCE_DESCRIPTIONS[r] },
-    ]),
-  ) as Record<string, { value: AuditResourceType; description: string }>,
+  values: valuesOf(AUDIT_RESOURCE_TYPES, (r) => AUDIT_RESOURCE_DESCRIPTIONS[r]),
 });
 
 const AuditActorTypeEnum = builder.enumType('AuditActorType', {
   description: 'What kind of actor made a change.',
-  values: {
-    API_KEY: { value: 'api_key', description: 'A request made with an API key (on behalf of its member).' },
-    USER: { value: 'user', description: 'A user, with no API key on record for the change.' },
-    SYSTEM: { value: 'system', description: 'The service itself; no request facts.' },
-  } as const,
+  values: describedValues({
+    api_key: 'A request made with an API key (on behalf of its member).',
+    user: 'A user, with no API key on record for the change.',
+    system: 'The service itself; no request facts.',
+  }),
 });
 
 export const AuditActorRef = builder

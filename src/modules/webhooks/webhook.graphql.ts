@@ -2,6 +2,7 @@ import { patchOf } from '../../domain/names.js';
 import type { ListQuery } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
+import { describedValues, valuesOf } from '../../platform/graphql/enums.js';
 import { directResult } from '../../platform/graphql/error-types.js';
 import { mutateCommand, ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
 import { lookupField, resourceIdArg, resourceIds, validatedId } from '../../platform/graphql/ids.js';
@@ -19,7 +20,7 @@ import {
   namedInputFields,
   namedPatchFields,
 } from '../../platform/graphql/resource-fields.js';
-import { EVENT_TYPES, type EventType } from '../events/change-event.js';
+import { EVENT_TYPES } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
 import { type CreateWebhookCommand, eventTypesSchema, type UpdateWebhookCommand } from './webhook.rules.js';
 
@@ -27,21 +28,16 @@ import { type CreateWebhookCommand, eventTypesSchema, type UpdateWebhookCommand 
 const EventTypeEnum = builder.enumType('EventType', {
   description:
     'A kind of change event, as webhooks deliver it in `type` (e.g. SECRET_ROTATED is `secret.rotated`).',
-  values: Object.fromEntries(
-    EVENT_TYPES.map((type) => [
-      type.replace('.', '_').toUpperCase(),
-      { value: type, description: `\`${type}\`` },
-    ]),
-  ) as Record<string, { value: EventType; description: string }>,
+  values: valuesOf(EVENT_TYPES, (type) => `\`${type}\``),
 });
 
 const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
   description: 'Where a delivery stands.',
-  values: {
-    PENDING: { value: 'pending', description: 'Not delivered yet: tried again at nextAttemptAt.' },
-    DELIVERED: { value: 'delivered', description: 'The receiver answered 2xx.' },
-    FAILED: { value: 'failed', description: 'Given up after the last attempt.' },
-  } as const,
+  values: describedValues({
+    pending: 'Not delivered yet: tried again at nextAttemptAt.',
+    delivered: 'The receiver answered 2xx.',
+    failed: 'Given up after the last attempt.',
+  }),
 });
 
 const WebhookRef = builder.objectRef<WebhookView>('Webhook').implement({

@@ -2,6 +2,7 @@ import type { ObjectRef } from '@pothos/core';
 import { ValidationError } from '../../domain/errors.js';
 import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, type Page } from '../../domain/paging.js';
 import { type BuilderTypes, builder } from './builder.js';
+import { describedValues } from './enums.js';
 
 /** Relay connections over offset pages: opaque cursors, `totalCount`, `first` ≤ 100, forward only. */
 
@@ -87,15 +88,15 @@ export function connectionOf<T>(name: string, node: ObjectRef<BuilderTypes, T>) 
 
 export const SortOrderEnum = builder.enumType('SortOrder', {
   description: 'A sort direction.',
-  values: {
-    ASC: { value: 'asc', description: 'Ascending: A to Z, oldest first.' },
-    DESC: { value: 'desc', description: 'Descending: Z to A, newest first.' },
-  } as const,
+  values: describedValues({
+    asc: 'Ascending: A to Z, oldest first.',
+    desc: 'Descending: Z to A, newest first.',
+  }),
 });
 
 /** The values of a `<Resource>OrderField` enum: name, creation time or last-change time. */
-export const ORDER_FIELD_VALUES = {
-  NAME: { value: 'name', description: 'By name.' },
-  CREATED_AT: { value: 'created_at', description: 'By creation time.' },
-  UPDATED_AT: { value: 'updated_at', description: 'By the time of the last change.' },
-} as const;
+export const ORDER_FIELD_VALUES = describedValues({
+  name: 'By name.',
+  created_at: 'By creation time.',
+  updated_at: 'By the time of the last change.',
+});

@@ -10,11 +10,22 @@ import type { VaultType } from '../../domain/vaults.js';
 import { VAULT_TYPES } from '../../domain/vaults.js';
 import { builder } from './builder.js';
 
-/** GraphQL enums use the upper-case REST strings as names and the REST strings as internal values. */
-function valuesOf<T extends string>(items: readonly T[], describe?: (item: T) => string) {
+/**
+ * GraphQL enums use the upper-case REST strings as names (a dot as `_`: `secret.rotated` is
+ * SECRET_ROTATED) and the REST strings as internal values.
+ */
+export function valuesOf<T extends string>(items: readonly T[], describe: (item: T) => string) {
   return Object.fromEntries(
-    items.map((item) => [item.toUpperCase(), { value: item, description: describe?.(item) }]),
-  ) as Record<string, { value: T; description?: string }>;
+    items.map((item) => [
+      item.toUpperCase().replaceAll('.', '_'),
+      { value: item, description: describe(item) },
+    ]),
+  ) as Record<string, { value: T; description: string }>;
+}
+
+/** `valuesOf` the REST strings described: `describedValues({ pending: 'Not delivered yet.' })`. */
+export function describedValues<T extends string>(descriptions: Record<T, string>) {
+  return valuesOf(Object.keys(descriptions) as T[], (item) => descriptions[item]);
 }
 
 export const SecretTypeEnum = builder.enumType('SecretType', {
@@ -66,11 +77,8 @@ export const VaultTypeEnum = builder.enumType('VaultType', {
 
 export const SecretStorageEnum = builder.enumType('SecretStorage', {
   description: 'Where the credentials live, fixed at creation.',
-  values: {
-    NATIVE: { value: 'native', description: 'Encrypted in our credential store; never returned.' },
-    EXTERNAL_VAULT: {
-      value: 'external_vault',
-      description: 'In an external vault, referenced by field mappings.',
-    },
-  } as const,
+  values: describedValues({
+    native: 'Encrypted in our credential store; never returned.',
+    external_vault: 'In an external vault, referenced by field mappings.',
+  }),
 });
