@@ -20,7 +20,16 @@ import { UnauthenticatedError } from '../src/domain/errors.js';
 import type { Actor } from '../src/domain/scopes.js';
 import { createHttpServer } from '../src/platform/http/server.js';
 import { createLogger } from '../src/platform/logger.js';
-import { cpuSeconds, freePort, RESULTS_DIR, runLoad, startNode, stopAll, waitHealthy } from './harness.js';
+import {
+  cpuSeconds,
+  freePort,
+  RESULTS_DIR,
+  runLoad,
+  startNode,
+  stopAll,
+  WARMUP_S,
+  waitHealthy,
+} from './harness.js';
 import { formatSummary, summarize } from './summarize-profile.js';
 import { UPDATE_SECRET } from './workloads.js';
 
@@ -132,7 +141,7 @@ async function drive() {
   const profile = argv.includes('--cpu-prof');
   const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
   const durationS = num('BENCH_DURATION', 10);
-  const warmupS = num('BENCH_WARMUP', 10);
+  const warmupS = num('BENCH_WARMUP', WARMUP_S);
   const connections = num('BENCH_CONNECTIONS', 64);
 
   for (const id of ids) {

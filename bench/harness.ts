@@ -13,6 +13,12 @@ export const LOG_DIR = path.join(RESULTS_DIR, 'logs');
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Seconds of load before anything is measured (env `BENCH_WARMUP` overrides): V8 is still optimising
+ * the server's code for several seconds under load (bench/README, "What runs").
+ */
+export const WARMUP_S = 10;
+
 // ---------------------------------------------------------------------------------------------
 // Database
 // ---------------------------------------------------------------------------------------------

@@ -22,7 +22,16 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { benchDatabaseUrl, CpuMeter, ensureDatabase, RESULTS_DIR, runLoad, sql, stopAll } from './harness.js';
+import {
+  benchDatabaseUrl,
+  CpuMeter,
+  ensureDatabase,
+  RESULTS_DIR,
+  runLoad,
+  sql,
+  stopAll,
+  WARMUP_S,
+} from './harness.js';
 import { seed } from './seed.js';
 import { startServer } from './servers.js';
 import { formatSummary, summarize } from './summarize-profile.js';
@@ -34,7 +43,7 @@ const workloadId = argv.find((a) => a.startsWith('--workload='))?.split('=')[1] 
 const num = (name: string, full: number, short: number) =>
   process.env[name] ? Number(process.env[name]) : smoke ? short : full;
 const durationS = num('BENCH_PROFILE_DURATION', 15, 3);
-const warmupS = num('BENCH_WARMUP', 10, 1);
+const warmupS = num('BENCH_WARMUP', WARMUP_S, 1);
 const connections = num('BENCH_CONNECTIONS', 64, 64);
 const teams = num('BENCH_TEAMS', 10, 3);
 const secretsPerTeam = num('BENCH_SECRETS', 100, 20);

@@ -31,6 +31,7 @@ import {
   sql,
   startProduct,
   stopAll,
+  WARMUP_S,
   waitForQuiet,
 } from './harness.js';
 import { seed } from './seed.js';
@@ -54,7 +55,7 @@ const settings = {
   mode: smoke ? 'smoke' : 'full',
   durationS: num('BENCH_DURATION', 10, 2),
   rateDurationS: num('BENCH_RATE_DURATION', 10, 2),
-  warmupS: num('BENCH_WARMUP', 10, 1),
+  warmupS: num('BENCH_WARMUP', WARMUP_S, 1),
   connections: num('BENCH_CONNECTIONS', 64, 64),
   rate: num('BENCH_RATE', 200, 200),
   teams: num('BENCH_TEAMS', 10, 3),
