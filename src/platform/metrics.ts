@@ -26,61 +26,51 @@ const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 
 /** Seconds: from a fast database write to a slow request. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds: a store call can be faster than any request (a local store's write). */
+const STORE_BUCKETS = [0.001, ...LATENCY_BUCKETS];
+
+/** Every metric's help text (its `# HELP` line in a scrape), by metric name. */
+const HELP = {
+  http_requests_total: 'HTTP requests answered, by method, route template and status',
+  http_request_duration_seconds:
+    'Time from receiving an HTTP request to finishing its response, by method, route template and status',
+  graphql_operations_total:
+    'GraphQL operations executed, by operation type and name; outcome "error" when the result has errors',
+  graphql_operation_duration_seconds:
+    'Execution time of GraphQL operations (after parsing and validation), by operation type and name',
+  credential_store_calls_total:
+    'Credential store calls, by store kind, operation and outcome (anything but "success" is a failure)',
+  credential_store_call_duration_seconds:
+    'Duration of credential store calls (SSM: including the SDK retries), by store kind and operation',
+  webhook_deliveries_total:
+    'Webhook deliveries: queued (an event for a webhook), then each attempt delivered, retrying or failed (given up)',
+  graphql_live_streams: 'Open GraphQL subscription streams (change events) on this instance',
+  db_pool_connections_used: 'Database connections lent out of the pool',
+  db_pool_connections_free: 'Idle database connections in the pool',
+  db_pool_pending_acquires: 'Callers waiting for a database connection from the pool',
+  db_pool_pending_creates: 'Database connections being opened by the pool',
+} as const;
+type MetricName = keyof typeof HELP;
+
+const HTTP_LABELS = ['method', 'route', 'status'] as const;
+/** The labels of the GraphQL and store durations; their counters add the outcome. */
+const GRAPHQL_LABELS = ['operation_type', 'operation_name'] as const;
+const STORE_LABELS = ['store', 'operation'] as const;
 
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered, by method, route template and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-
-  readonly httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from receiving an HTTP request to finishing its response, by method, route template and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-
-  readonly graphqlOperations = new Counter({
-    name: 'graphql_operations_total',
-    help: 'GraphQL operations executed, by operation type and name; outcome "error" when the result has errors',
-    labelNames: ['operation_type', 'operation_name', 'outcome'] as const,
-    registers: [this.registry],
-  });
-
-  readonly graphqlDuration = new Histogram({
-    name: 'graphql_operation_duration_seconds',
-    help: 'Execution time of GraphQL operations (after parsing and validation), by operation type and name',
-    labelNames: ['operation_type', 'operation_name'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-
-  readonly storeCalls = new Counter({
-    name: 'credential_store_calls_total',
-    help: 'Credential store calls, by store kind, operation and outcome (anything but "success" is a failure)',
-    labelNames: ['store', 'operation', 'outcome'] as const,
-    registers: [this.registry],
-  });
-
-  readonly storeDuration = new Histogram({
-    name: 'credential_store_call_duration_seconds',
-    help: 'Duration of credential store calls (SSM: including the SDK retries), by store kind and operation',
-    labelNames: ['store', 'operation'] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
-
-  readonly webhookDeliveries = new Counter({
-    name: 'webhook_deliveries_total',
-    help: 'Webhook deliveries: queued (an event for a webhook), then each attempt delivered, retrying or failed (given up)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly httpRequests = this.counter('http_requests_total', HTTP_LABELS);
+  readonly httpDuration = this.histogram('http_request_duration_seconds', HTTP_LABELS);
+  readonly graphqlOperations = this.counter('graphql_operations_total', [...GRAPHQL_LABELS, 'outcome']);
+  readonly graphqlDuration = this.histogram('graphql_operation_duration_seconds', GRAPHQL_LABELS);
+  readonly storeCalls = this.counter('credential_store_calls_total', [...STORE_LABELS, 'outcome']);
+  readonly storeDuration = this.histogram(
+    'credential_store_call_duration_seconds',
+    STORE_LABELS,
+    STORE_BUCKETS,
+  );
+  readonly webhookDeliveries = this.counter('webhook_deliveries_total', ['outcome']);
 
   private liveStreams: () => number = () => 0;
 
@@ -89,35 +79,17 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    const pool = () => this.pool();
-    const gauge = (name: string, help: string, read: (stats: PoolStats) => number) =>
-      new Gauge({
-        name,
-        help,
-        registers: [this.registry],
-        // Sampled at scrape time; 0 while the pool does not exist (not yet opened, or closed).
-        collect() {
-          const stats = pool();
-          this.set(stats ? read(stats) : 0);
-        },
+    this.gauge('graphql_live_streams', () => this.liveStreams());
+    // Each reads 0 while the pool does not exist (not yet opened, or closed).
+    const poolGauge = (name: MetricName, read: (stats: PoolStats) => number) =>
+      this.gauge(name, () => {
+        const stats = this.pool();
+        return stats ? read(stats) : 0;
       });
-    const liveStreams = () => this.liveStreams();
-    new Gauge({
-      name: 'graphql_live_streams',
-      help: 'Open GraphQL subscription streams (change events) on this instance',
-      registers: [this.registry],
-      collect() {
-        this.set(liveStreams());
-      },
-    });
-    gauge('db_pool_connections_used', 'Database connections lent out of the pool', (p) => p.numUsed());
-    gauge('db_pool_connections_free', 'Idle database connections in the pool', (p) => p.numFree());
-    gauge('db_pool_pending_acquires', 'Callers waiting for a database connection from the pool', (p) =>
-      p.numPendingAcquires(),
-    );
-    gauge('db_pool_pending_creates', 'Database connections being opened by the pool', (p) =>
-      p.numPendingCreates(),
-    );
+    poolGauge('db_pool_connections_used', (p) => p.numUsed());
+    poolGauge('db_pool_connections_free', (p) => p.numFree());
+    poolGauge('db_pool_pending_acquires', (p) => p.numPendingAcquires());
+    poolGauge('db_pool_pending_creates', (p) => p.numPendingCreates());
   }
 
   /** Where the live-streams gauge reads from. */
@@ -166,5 +138,29 @@ export class Metrics {
   /** The text a Prometheus scrape gets, and its content type. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private counter<Label extends string>(name: MetricName, labelNames: readonly Label[]) {
+    return new Counter({ name, help: HELP[name], labelNames, registers: [this.registry] });
+  }
+
+  private histogram<Label extends string>(
+    name: MetricName,
+    labelNames: readonly Label[],
+    buckets = LATENCY_BUCKETS,
+  ) {
+    return new Histogram({ name, help: HELP[name], labelNames, buckets, registers: [this.registry] });
+  }
+
+  /** A gauge that reads its value at scrape time. */
+  private gauge(name: MetricName, read: () => number): void {
+    new Gauge({
+      name,
+      help: HELP[name],
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 }
