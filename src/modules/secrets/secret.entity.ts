@@ -1,6 +1,6 @@
-import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { type InferEntity, p } from '@mikro-orm/core';
 import type { AuthMethod, SecretType } from '../../domain/providers.js';
-import { defineNamedResource, timestamp } from '../../platform/db/columns.js';
+import { defineEntityWithCreatedAt, defineNamedResource } from '../../platform/db/columns.js';
 import { VaultConnection } from '../vault-connections/vault-connection.entity.js';
 
 export interface FieldMapping {
@@ -23,20 +23,15 @@ export const Secret = defineNamedResource('Secret', 'secrets', {
 });
 export type Secret = InferEntity<typeof Secret>;
 
-export const SecretVersion = defineEntity({
-  name: 'SecretVersion',
-  tableName: 'secret_versions',
-  properties: {
-    secretId: p.uuid().primary(),
-    version: p.integer().primary(),
-    changedFields: p.array(),
-    secretType: p.string().length(64).$type<SecretType>(),
-    authMethod: p.string().length(64).$type<AuthMethod>(),
-    credentialVersion: p.integer().nullable(),
-    fieldMappings: p.json<FieldMapping[]>().nullable(),
-    actorUserId: p.uuid().nullable(),
-    actorApiKeyId: p.uuid().nullable(),
-    createdAt: timestamp(),
-  },
+export const SecretVersion = defineEntityWithCreatedAt('SecretVersion', 'secret_versions', {
+  secretId: p.uuid().primary(),
+  version: p.integer().primary(),
+  changedFields: p.array(),
+  secretType: p.string().length(64).$type<SecretType>(),
+  authMethod: p.string().length(64).$type<AuthMethod>(),
+  credentialVersion: p.integer().nullable(),
+  fieldMappings: p.json<FieldMapping[]>().nullable(),
+  actorUserId: p.uuid().nullable(),
+  actorApiKeyId: p.uuid().nullable(),
 });
 export type SecretVersion = InferEntity<typeof SecretVersion>;

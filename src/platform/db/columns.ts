@@ -3,6 +3,15 @@ import { defineEntity, p } from '@mikro-orm/core';
 /** Every timestamp column: timestamptz with millisecond precision (what JavaScript dates hold). */
 export const timestamp = () => p.datetime().columnType('timestamptz(3)');
 
+/** An entity whose rows record when they were created: its `properties`, then `createdAt`. */
+export function defineEntityWithCreatedAt<const Properties extends Record<string, unknown>>(
+  name: string,
+  tableName: string,
+  properties: Properties,
+) {
+  return defineEntity({ name, tableName, properties: { ...properties, createdAt: timestamp() } });
+}
+
 /** A new row's authorship: created and last changed by `userId`, now. */
 export function authoredBy(userId: string) {
   const now = new Date();
