@@ -1,9 +1,9 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { NotFoundError, UnauthenticatedError } from '../../domain/errors.js';
-import type { Page } from '../../domain/paging.js';
 import { type Actor, authorize, isScope, type RequestMeta } from '../../domain/scopes.js';
 import { unitOfWork } from '../../platform/db/unit-of-work.js';
 import { describeError, type Logger } from '../../platform/logger.js';
+import { TeamResourceService } from '../../platform/team-resource-service.js';
 import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import {
@@ -31,7 +31,7 @@ const audit = auditOf('api_key');
 export const LAST_USED_FLUSH_MS = 60_000;
 
 /** Every API key use case, shared by the REST and GraphQL doors, plus the batched `last_used_at` writer. */
-export class ApiKeyService {
+export class ApiKeyService extends TeamResourceService<ApiKeyView, ApiKeyListQuery, 'apiKeyId'> {
   readonly repository: ApiKeyRepository;
   /** Key id → latest use (epoch ms) not yet written. */
   private pending = new Map<string, number>();
@@ -49,6 +49,7 @@ export class ApiKeyService {
       authCacheTtlMs?: number;
     } = {},
   ) {
+    super({ readScope: 'api_keys:read', idKey: 'apiKeyId', notFound });
     this.repository = new ApiKeyRepository(orm);
     this.authCache = new AuthCache(options.authCacheTtlMs ?? DEFAULT_AUTH_CACHE_TTL_MS);
     trackAuthCache(orm, this.authCache);
@@ -88,16 +89,6 @@ export class ApiKeyService {
     const rows = await this.repository.byIds(apiKeyIds);
     const active = rows.filter((row) => isActive({ revokedAt: row.revoked_at, expiresAt: row.expires_at }));
     return new Map(active.map((row) => [row.id, actorOf(row)]));
-  }
-
-  async list(actor: Actor, teamId: string, query: ApiKeyListQuery): Promise<Page<ApiKeyView>> {
-    authorize(actor, teamId, 'api_keys:read');
-    return this.repository.list(teamId, query);
-  }
-
-  async get(actor: Actor, { teamId, apiKeyId }: ApiKeyIds): Promise<ApiKeyView> {
-    authorize(actor, teamId, 'api_keys:read');
-    return (await this.repository.find(teamId, apiKeyId)) ?? notFound();
   }
 
   /** Creates a key for the caller's user. It can never carry a scope the calling key lacks or the caller's role cannot reach. */

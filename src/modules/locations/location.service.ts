@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { type EntityManager, type MikroORM, ref } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../../domain/errors.js';
 import { byId } from '../../domain/ids.js';
-import type { Page } from '../../domain/paging.js';
 import type { SecretType } from '../../domain/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
-import { authoredBy, changedBy } from '../../platform/db/columns.js';
-import { unitOfWork } from '../../platform/db/unit-of-work.js';
+import { changedBy, newNamedResource } from '../../platform/db/columns.js';
+import { WritableResourceService } from '../../platform/team-resource-service.js';
 import { auditOf } from '../audit/audit.repository.js';
 import type { Secret } from '../secrets/secret.entity.js';
 import { SecretRepository, type SecretView } from '../secrets/secret.repository.js';
@@ -37,35 +35,31 @@ export interface LocationIds {
 }
 
 /** Every location use case, shared by the REST and GraphQL doors. */
-export class LocationService {
+export class LocationService extends WritableResourceService<
+  Location,
+  LocationView,
+  LocationListQuery,
+  'locationId'
+> {
   readonly repository: LocationRepository;
   private readonly secrets: SecretRepository;
 
-  constructor(private readonly orm: MikroORM) {
+  constructor(orm: MikroORM) {
+    super(orm, {
+      readScope: 'locations:read',
+      deleteScope: 'locations:delete',
+      idKey: 'locationId',
+      notFound,
+      audit,
+    });
     this.repository = new LocationRepository(orm);
     this.secrets = new SecretRepository(orm);
-  }
-
-  async get(actor: Actor, { teamId, locationId }: LocationIds): Promise<LocationView> {
-    authorize(actor, teamId, 'locations:read');
-    return (await this.repository.find(teamId, locationId)) ?? notFound();
   }
 
   /** The location with the name of its secret (the REST detail view). */
   async getDetail(actor: Actor, { teamId, locationId }: LocationIds): Promise<LocationDetail> {
     authorize(actor, teamId, 'locations:read');
     return (await this.repository.detail(teamId, locationId)) ?? notFound();
-  }
-
-  /** Federation entity lookup by (valid, lower-case) id alone: the caller's team's locations among `ids`. */
-  async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, LocationView>> {
-    authorize(actor, actor.teamId, 'locations:read');
-    return byId(await this.repository.findMany(actor.teamId, ids));
-  }
-
-  async list(actor: Actor, teamId: string, query: LocationListQuery): Promise<Page<LocationView>> {
-    authorize(actor, teamId, 'locations:read');
-    return this.repository.list(teamId, query);
   }
 
   /** The team's locations that use each of the secrets (`Secret.locations`, batched per GraphQL request). */
@@ -95,25 +89,19 @@ export class LocationService {
   ): Promise<LocationView> {
     authorize(actor, teamId, 'locations:create');
     checkEndpointUrl(command.locationType, command.endpointUrl);
-    const location = await unitOfWork(this.orm, async (em, tx) => {
+    const location = await this.insertAudited(actor, meta, createdFields(command), async (em, tx) => {
       const secret = await this.lockLinkedSecret(em, teamId, command.secretId, command.locationType);
       if (await this.repository.nameTaken(tx.sql, teamId, command.name)) {
         throw locationNameTaken(command.name);
       }
-      const created = em.create(Location, {
-        id: randomUUID(),
-        teamId,
-        name: command.name,
-        description: command.description ?? null,
+      return em.create(Location, {
+        ...newNamedResource(teamId, command, actor.userId),
         locationType: command.locationType,
         secret,
         bucketName: command.bucketName,
         region: command.region ?? null,
         endpointUrl: command.endpointUrl ?? null,
-        ...authoredBy(actor.userId),
       });
-      audit(em, actor, meta, 'created', created, createdFields(command));
-      return created;
     });
     return locationView(location);
   }
@@ -121,37 +109,26 @@ export class LocationService {
   async update(
     actor: Actor,
     meta: RequestMeta,
-    { teamId, locationId }: LocationIds,
+    ids: LocationIds,
     command: UpdateLocationCommand,
   ): Promise<LocationView> {
+    const { teamId } = ids;
     authorize(actor, teamId, 'locations:update');
-    const location = await unitOfWork(this.orm, async (em, tx) => {
-      // The row lock serializes concurrent updates of one location: each sees the previous one's result.
-      const location = (await this.repository.lockForWrite(em, teamId, locationId)) ?? notFound();
+    const location = await this.changeLocked(ids, async (em, location, tx) => {
       const { secretId, changedFields, ...change } = planLocationUpdate(locationView(location), command);
       const secret =
         command.secretId === undefined
           ? undefined
           : await this.lockLinkedSecret(em, teamId, command.secretId, location.locationType);
-      if (changedFields.length === 0) return location;
+      if (changedFields.length === 0) return;
       if (change.name !== undefined && (await this.repository.nameTaken(tx.sql, teamId, change.name))) {
         throw locationNameTaken(change.name);
       }
       em.assign(location, { ...change, ...changedBy(actor.userId) });
       if (secretId !== undefined) location.secret = ref(secret!);
       audit(em, actor, meta, 'updated', location, changedFields);
-      return location;
     });
     return locationView(location);
-  }
-
-  async delete(actor: Actor, meta: RequestMeta, { teamId, locationId }: LocationIds): Promise<void> {
-    authorize(actor, teamId, 'locations:delete');
-    await unitOfWork(this.orm, async (em) => {
-      const location = (await this.repository.lockForWrite(em, teamId, locationId)) ?? notFound();
-      em.remove(location);
-      audit(em, actor, meta, 'deleted', location);
-    });
   }
 
   /** The secret a location of `locationType` is to use: the team's, of that type, held FOR SHARE. */

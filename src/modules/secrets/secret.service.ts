@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, LockMode, type MikroORM, OptimisticLockError } from '@mikro-orm/postgresql';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../domain/errors.js';
-import { byId, isUuid } from '../../domain/ids.js';
-import type { Page } from '../../domain/paging.js';
+import { isUuid } from '../../domain/ids.js';
 import type { SecretType } from '../../domain/providers.js';
 import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
 import {
@@ -10,8 +9,9 @@ import {
   queueCredentialDeletion,
 } from '../../platform/credentials/credential-cleanup.js';
 import { type CredentialStore, secretRef } from '../../platform/credentials/credential-store.js';
-import { authoredBy, changedBy } from '../../platform/db/columns.js';
+import { changedBy, newNamedResource } from '../../platform/db/columns.js';
 import { autocommit, type Tx, unitOfWork } from '../../platform/db/unit-of-work.js';
+import { TeamResourceService } from '../../platform/team-resource-service.js';
 import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { VaultConnection } from '../vault-connections/vault-connection.entity.js';
@@ -54,7 +54,7 @@ export interface WriteOptions {
 }
 
 /** Every secret use case, shared by the REST and GraphQL doors. */
-export class SecretService {
+export class SecretService extends TeamResourceService<SecretView, SecretListQuery, 'secretId'> {
   readonly repository: SecretRepository;
 
   constructor(
@@ -62,12 +62,8 @@ export class SecretService {
     private readonly store: CredentialStore,
     private readonly cleanup: CredentialCleanup,
   ) {
+    super({ readScope: 'secrets:read', idKey: 'secretId', notFound });
     this.repository = new SecretRepository(orm);
-  }
-
-  async get(actor: Actor, { teamId, secretId }: SecretIds): Promise<SecretView> {
-    authorize(actor, teamId, 'secrets:read');
-    return (await this.repository.find(teamId, secretId)) ?? notFound();
   }
 
   async getDetail(actor: Actor, { teamId, secretId }: SecretIds): Promise<SecretDetail> {
@@ -75,20 +71,9 @@ export class SecretService {
     return (await this.repository.detail(teamId, secretId)) ?? notFound();
   }
 
-  async list(actor: Actor, teamId: string, query: SecretListQuery): Promise<Page<SecretView>> {
-    authorize(actor, teamId, 'secrets:read');
-    return this.repository.list(teamId, query);
-  }
-
   /** How many locations use each secret, in one query. */
   locationCounts(secretIds: readonly string[]): Promise<Map<string, number>> {
     return this.repository.locationCounts(secretIds);
-  }
-
-  /** Federation entity lookup by (valid, lower-case) id alone: the caller's team's secrets among `ids`. */
-  async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, SecretView>> {
-    authorize(actor, actor.teamId, 'secrets:read');
-    return byId(await this.repository.findMany(actor.teamId, ids));
   }
 
   async create(
@@ -121,19 +106,16 @@ export class SecretService {
       if (await this.repository.nameTaken(tx.sql, teamId, command.name)) throw nameTaken(command.name);
       const id = randomUUID();
       const ref = secretRef(teamId, id);
+      const credentialVersion = credentials ? await this.store.put(ref, credentials, tx) : null;
       const created = em.create(Secret, {
-        id,
-        teamId,
-        name: command.name,
-        description: command.description ?? null,
+        ...newNamedResource(teamId, command, actor.userId, id),
         secretType: command.secretType,
         authMethod: command.authMethod,
         storage: credentials ? 'native' : 'external_vault',
         credentialRef: credentials ? ref : null,
-        credentialVersion: credentials ? await this.store.put(ref, credentials, tx) : null,
+        credentialVersion,
         vaultConnection: vault?.connection ?? null,
         fieldMappings: vault?.fieldMappings ?? null,
-        ...authoredBy(actor.userId),
       });
       const createdFields = [
         'name',

@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
-import { byId } from '../../domain/ids.js';
-import type { Page } from '../../domain/paging.js';
 import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
 import {
   type CredentialCleanup,
   queueCredentialDeletion,
 } from '../../platform/credentials/credential-cleanup.js';
 import { type CredentialStore, vaultConnectionRef } from '../../platform/credentials/credential-store.js';
-import { authoredBy, changedBy } from '../../platform/db/columns.js';
-import { type Tx, unitOfWork } from '../../platform/db/unit-of-work.js';
+import { changedBy, newNamedResource } from '../../platform/db/columns.js';
+import type { Tx } from '../../platform/db/unit-of-work.js';
+import { WritableResourceService } from '../../platform/team-resource-service.js';
 import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { VaultConnection } from './vault-connection.entity.js';
@@ -44,38 +43,30 @@ export interface VaultConnectionIds {
 }
 
 /** Every vault connection use case, shared by the REST and GraphQL doors. */
-export class VaultConnectionService {
+export class VaultConnectionService extends WritableResourceService<
+  VaultConnection,
+  VaultConnectionView,
+  VaultConnectionListQuery,
+  'connectionId'
+> {
   readonly repository: VaultConnectionRepository;
 
   constructor(
-    private readonly orm: MikroORM,
+    orm: MikroORM,
     private readonly store: CredentialStore,
     /** Answered by the secrets module, which depends on this one (a secret names its connection). */
     private readonly secretsUsing: SecretsUsingConnection,
     /** When given, drained right after a delete commits (else the worker's interval picks the deletion up). */
     private readonly cleanup?: Pick<CredentialCleanup, 'drain'>,
   ) {
+    super(orm, {
+      readScope: 'vault_connections:read',
+      deleteScope: 'vault_connections:delete',
+      idKey: 'connectionId',
+      notFound,
+      audit,
+    });
     this.repository = new VaultConnectionRepository(orm);
-  }
-
-  async get(actor: Actor, { teamId, connectionId }: VaultConnectionIds): Promise<VaultConnectionView> {
-    authorize(actor, teamId, 'vault_connections:read');
-    return (await this.repository.find(teamId, connectionId)) ?? notFound();
-  }
-
-  /** Federation entity lookup by (valid, lower-case) id alone: the caller's team's connections among `ids`. */
-  async findForActor(actor: Actor, ids: readonly string[]): Promise<Map<string, VaultConnectionView>> {
-    authorize(actor, actor.teamId, 'vault_connections:read');
-    return byId(await this.repository.findMany(actor.teamId, ids));
-  }
-
-  async list(
-    actor: Actor,
-    teamId: string,
-    query: VaultConnectionListQuery,
-  ): Promise<Page<VaultConnectionView>> {
-    authorize(actor, teamId, 'vault_connections:read');
-    return this.repository.list(teamId, query);
   }
 
   /**
@@ -94,25 +85,20 @@ export class VaultConnectionService {
   ): Promise<VaultConnectionView> {
     authorize(actor, teamId, 'vault_connections:create');
     const { settings, credentials, createdFields } = planVaultConnection(command);
-    const connection = await unitOfWork(this.orm, async (em, tx) => {
+    const connection = await this.insertAudited(actor, meta, createdFields, async (em, tx) => {
       await assertWithinPlan(em, teamId, 'vault_connections', () => em.count(VaultConnection, { teamId }));
       await this.assertNameFree(em, teamId, command.name);
       const id = randomUUID();
       const ref = vaultConnectionRef(teamId, id);
-      const created = em.create(VaultConnection, {
-        id,
-        teamId,
-        name: command.name,
-        description: command.description ?? null,
+      const credentialVersion = await this.store.put(ref, credentials, tx);
+      return em.create(VaultConnection, {
+        ...newNamedResource(teamId, command, actor.userId, id),
         vaultType: command.vaultType,
         settings,
         credentialRef: ref,
-        credentialVersion: await this.store.put(ref, credentials, tx),
+        credentialVersion,
         lastVerifiedAt: null,
-        ...authoredBy(actor.userId),
       });
-      audit(em, actor, meta, 'created', { id, name: command.name }, createdFields);
-      return created;
     });
     return vaultConnectionView(connection);
   }
@@ -124,7 +110,7 @@ export class VaultConnectionService {
     ids: VaultConnectionIds,
     command: UpdateVaultConnectionCommand,
   ): Promise<VaultConnectionView> {
-    return this.changeLocked(actor, ids, async (em, connection) => {
+    return this.updateLocked(actor, ids, async (em, connection) => {
       const { changedFields, ...change } = planVaultConnectionUpdate(connection, command);
       if (changedFields.length === 0) return;
       if (change.name !== undefined) await this.assertNameFree(em, ids.teamId, change.name);
@@ -146,7 +132,7 @@ export class VaultConnectionService {
     ids: VaultConnectionIds,
     command: RotateVaultConnectionCommand,
   ): Promise<VaultConnectionView> {
-    return this.changeLocked(actor, ids, async (em, connection, tx) => {
+    return this.updateLocked(actor, ids, async (em, connection, tx) => {
       const credentials = checkRotation(connection.vaultType, command);
       const ref = connection.credentialRef;
       const version = await this.store.put(ref, credentials, tx, connection.credentialVersion);
@@ -162,42 +148,34 @@ export class VaultConnectionService {
   }
 
   /** Deletes an unused connection; 409 naming the secrets that still use it. */
-  async delete(actor: Actor, meta: RequestMeta, ids: VaultConnectionIds): Promise<void> {
-    authorize(actor, ids.teamId, 'vault_connections:delete');
-    // The row lock orders this against a secret being created on the connection (it holds the row
-    // FOR SHARE): that secret is either committed and counted here, or finds the connection gone.
-    await unitOfWork(this.orm, async (em, tx) => {
-      const connection = await this.lockForWrite(em, ids);
-      await this.assertUnused(em, connection.id);
-      em.remove(connection);
-      // The stored token goes through the outbox: removed from the credential store after the
-      // commit by the cleanup worker, retried until it succeeds.
-      await queueCredentialDeletion(tx.sql, connection.credentialRef);
-      audit(em, actor, meta, 'deleted', connection);
-    });
+  override async delete(actor: Actor, meta: RequestMeta, ids: VaultConnectionIds): Promise<void> {
+    await super.delete(actor, meta, ids);
     void this.cleanup?.drain();
   }
 
   /**
-   * Changes the team's connection in one unit of work, under its row lock: concurrent updates and
-   * rotations of one connection take turns.
+   * A connection in use is not deleted (409). The row lock orders this against a secret being created
+   * on the connection (it holds the row FOR SHARE): that secret is either committed and counted here,
+   * or finds the connection gone. The stored token goes through the outbox: removed from the
+   * credential store after the commit by the cleanup worker, retried until it succeeds.
    */
-  private async changeLocked(
+  protected override async beforeDelete(
+    em: EntityManager,
+    connection: VaultConnection,
+    tx: Tx,
+  ): Promise<void> {
+    await this.assertUnused(em, connection.id);
+    await queueCredentialDeletion(tx.sql, connection.credentialRef);
+  }
+
+  /** An update or rotation of the connection: behind the update scope, under its row lock. */
+  private async updateLocked(
     actor: Actor,
     ids: VaultConnectionIds,
     change: (em: EntityManager, connection: VaultConnection, tx: Tx) => Promise<void>,
   ): Promise<VaultConnectionView> {
     authorize(actor, ids.teamId, 'vault_connections:update');
-    const connection = await unitOfWork(this.orm, async (em, tx) => {
-      const connection = await this.lockForWrite(em, ids);
-      await change(em, connection, tx);
-      return connection;
-    });
-    return vaultConnectionView(connection);
-  }
-
-  private async lockForWrite(em: EntityManager, { teamId, connectionId }: VaultConnectionIds) {
-    return (await this.repository.lockForWrite(em, teamId, connectionId)) ?? notFound();
+    return vaultConnectionView(await this.changeLocked(ids, change));
   }
 
   private async assertUnused(em: EntityManager, connectionId: string): Promise<void> {

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../../domain/errors.js';
 import type { ListQuery, NamedResourceListQuery, Page } from '../../domain/paging.js';
 import { type Actor, authorize, type RequestMeta } from '../../domain/scopes.js';
-import { authoredBy, changedBy } from '../../platform/db/columns.js';
-import { autocommit, unitOfWork } from '../../platform/db/unit-of-work.js';
+import { changedBy, newNamedResource } from '../../platform/db/columns.js';
+import { autocommit } from '../../platform/db/unit-of-work.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
+import { WritableResourceService } from '../../platform/team-resource-service.js';
 import { auditOf } from '../audit/audit.repository.js';
 import { assertWithinPlan } from '../teams/plan-limits.js';
 import { type DispatcherOptions, WebhookDispatcher } from './webhook.dispatcher.js';
@@ -35,29 +35,31 @@ export interface WebhookIds {
 }
 
 /** Every webhook use case, shared by the REST and GraphQL doors. */
-export class WebhookService {
+export class WebhookService extends WritableResourceService<
+  Webhook,
+  WebhookView,
+  NamedResourceListQuery,
+  'webhookId'
+> {
   readonly repository: WebhookRepository;
 
   readonly dispatcher: WebhookDispatcher;
 
   constructor(
-    private readonly orm: MikroORM,
+    orm: MikroORM,
     logger: Logger,
     private readonly policy: DispatcherOptions,
     metrics?: Metrics,
   ) {
+    super(orm, {
+      readScope: 'webhooks:read',
+      deleteScope: 'webhooks:delete',
+      idKey: 'webhookId',
+      notFound,
+      audit,
+    });
     this.repository = new WebhookRepository(orm);
     this.dispatcher = new WebhookDispatcher(orm, this.repository, logger, policy, metrics);
-  }
-
-  async get(actor: Actor, { teamId, webhookId }: WebhookIds): Promise<WebhookView> {
-    authorize(actor, teamId, 'webhooks:read');
-    return (await this.repository.find(teamId, webhookId)) ?? notFound();
-  }
-
-  async list(actor: Actor, teamId: string, query: NamedResourceListQuery): Promise<Page<WebhookView>> {
-    authorize(actor, teamId, 'webhooks:read');
-    return this.repository.list(teamId, query);
   }
 
   /** The webhook's delivery log, newest first. */
@@ -79,21 +81,15 @@ export class WebhookService {
     authorize(actor, teamId, 'webhooks:create');
     const url = checkTargetUrl(command.url, this.policy);
     const signingSecret = newSigningSecret();
-    const webhook = await unitOfWork(this.orm, async (em, tx) => {
+    const webhook = await this.insertAudited(actor, meta, createdFields(command), async (em, tx) => {
       await assertWithinPlan(em, teamId, 'webhooks', () => this.repository.count(tx.sql, teamId));
-      const created = em.create(Webhook, {
-        id: randomUUID(),
-        teamId,
-        name: command.name,
-        description: command.description ?? null,
+      return em.create(Webhook, {
+        ...newNamedResource(teamId, command, actor.userId),
         url,
         eventTypes: command.eventTypes ?? [],
         signingSecret,
         active: command.active ?? true,
-        ...authoredBy(actor.userId),
       });
-      audit(em, actor, meta, 'created', created, createdFields(command));
-      return created;
     });
     this.dispatcher.wake(true);
     return { webhook: webhookView(webhook), signingSecret };
@@ -102,36 +98,25 @@ export class WebhookService {
   async update(
     actor: Actor,
     meta: RequestMeta,
-    { teamId, webhookId }: WebhookIds,
+    ids: WebhookIds,
     command: UpdateWebhookCommand,
   ): Promise<WebhookView> {
-    authorize(actor, teamId, 'webhooks:update');
+    authorize(actor, ids.teamId, 'webhooks:update');
     const change = {
       ...command,
       ...(command.url !== undefined && { url: checkTargetUrl(command.url, this.policy) }),
     };
-    const webhook = await unitOfWork(this.orm, async (em) => {
-      const webhook = (await this.repository.lockForWrite(em, teamId, webhookId)) ?? notFound();
+    const webhook = await this.changeLocked(ids, async (em, webhook) => {
       const before = webhookView(webhook);
       const changedFields = (Object.keys(change) as (keyof UpdateWebhookCommand)[])
         .filter((field) => !sameValue(change[field], before[field]))
         .map((field) => (field === 'eventTypes' ? 'event_types' : field));
-      if (changedFields.length === 0) return webhook;
+      if (changedFields.length === 0) return;
       em.assign(webhook, { ...change, ...changedBy(actor.userId) });
       audit(em, actor, meta, 'updated', webhook, changedFields);
-      return webhook;
     });
     this.dispatcher.wake(true);
     return webhookView(webhook);
-  }
-
-  async delete(actor: Actor, meta: RequestMeta, { teamId, webhookId }: WebhookIds): Promise<void> {
-    authorize(actor, teamId, 'webhooks:delete');
-    await unitOfWork(this.orm, async (em) => {
-      const webhook = (await this.repository.lockForWrite(em, teamId, webhookId)) ?? notFound();
-      em.remove(webhook);
-      audit(em, actor, meta, 'deleted', webhook);
-    });
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
 
 /** Every timestamp column: timestamptz with millisecond precision (what JavaScript dates hold). */
@@ -16,6 +17,19 @@ export function defineEntityWithCreatedAt<const Properties extends Record<string
 export function authoredBy(userId: string) {
   const now = new Date();
   return { createdAt: now, createdBy: userId, updatedAt: now, updatedBy: userId };
+}
+
+/**
+ * A new named resource's columns of `namedColumns` and `authorshipColumns`: its id (a new one unless
+ * given), team, name and description, created by `userId` now.
+ */
+export function newNamedResource(
+  teamId: string,
+  { name, description }: { name: string; description?: string | null },
+  userId: string,
+  id: string = randomUUID(),
+) {
+  return { id, teamId, name, description: description ?? null, ...authoredBy(userId) };
 }
 
 /** A changed row's last-change columns: by `userId`, now. */
