@@ -1,6 +1,6 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import { isUuid } from '../../domain/ids.js';
-import type { NamedResourceListQuery, Page } from '../../domain/paging.js';
+import type { NamedResourceListQuery } from '../../domain/paging.js';
 import type { SecretType } from '../../domain/providers.js';
 import {
   type NamedResourceRow,
@@ -8,7 +8,7 @@ import {
   namedResourceView,
   namedResourceViewFromRow,
 } from '../../platform/db/columns.js';
-import { findNamedResourcePage } from '../../platform/db/pages.js';
+import { TunedNamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { Secret } from '../secrets/secret.entity.js';
 import { Location } from './location.entity.js';
@@ -47,12 +47,21 @@ export function locationView(location: Location): LocationView {
  * Every SQL statement about locations. Reads are tuned statements (prepared on a PostgreSQL server)
  * or ORM queries; writes go through the unit of work, whose EntityManager loads and flushes entities.
  */
-export class LocationRepository {
-  constructor(private readonly orm: MikroORM) {}
-
-  /** The team's location, managed by `em`, row-locked until the unit of work ends; null when there is none. */
-  lockForWrite(em: EntityManager, teamId: string, locationId: string): Promise<Location | null> {
-    return em.findOne(Location, { id: locationId, teamId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+export class LocationRepository extends TunedNamedResourceRepository<
+  Location,
+  LocationRow,
+  LocationView,
+  LocationListQuery
+> {
+  constructor(orm: MikroORM) {
+    super(orm, {
+      entity: Location,
+      view: locationView,
+      filter: 'locationType',
+      loadOne: LOAD_LOCATION,
+      loadMany: LOAD_LOCATIONS,
+      viewFromRow,
+    });
   }
 
   /**
@@ -72,11 +81,6 @@ export class LocationRepository {
     return (await sql('select 1 from locations where team_id = $1 and name = $2', [teamId, name])).length > 0;
   }
 
-  async find(teamId: string, locationId: string): Promise<LocationView | null> {
-    const [row] = await autocommit(this.orm)<LocationRow>(LOAD_LOCATION, [locationId, teamId]);
-    return row ? viewFromRow(row) : null;
-  }
-
   /** The location with the name of its secret: one statement. */
   async detail(teamId: string, locationId: string): Promise<LocationDetail | null> {
     const [row] = await autocommit(this.orm)<LocationRow & { secret_name: string | null }>(
@@ -84,16 +88,6 @@ export class LocationRepository {
       [locationId, teamId],
     );
     return row ? { location: viewFromRow(row), secretName: row.secret_name } : null;
-  }
-
-  /** The team's locations among `ids` (federation lookups by id alone). */
-  async findMany(teamId: string, ids: readonly string[]): Promise<LocationView[]> {
-    if (ids.length === 0) return [];
-    const rows = await autocommit(this.orm)<LocationRow>(
-      `${SELECT_LOCATIONS} where l.id = any($1) and l.team_id = $2`,
-      [ids, teamId],
-    );
-    return rows.map(viewFromRow);
   }
 
   /** The team's locations that use each of the secrets, by name: one statement for them all. */
@@ -106,11 +100,6 @@ export class LocationRepository {
     );
     for (const row of rows) bySecret.get(row.secret_id)?.push(viewFromRow(row));
     return bySecret;
-  }
-
-  list(teamId: string, query: LocationListQuery): Promise<Page<LocationView>> {
-    const where = { teamId, ...(query.locationType && { locationType: query.locationType }) };
-    return findNamedResourcePage(this.orm, Location, where, query, locationView);
   }
 }
 
@@ -128,6 +117,7 @@ const LOCATION_COLUMNS = `l.id, l.team_id, l.name, l.description, l.location_typ
 const SELECT_LOCATIONS = `select ${LOCATION_COLUMNS} from locations l`;
 
 const LOAD_LOCATION = `${SELECT_LOCATIONS} where l.id = $1 and l.team_id = $2`;
+const LOAD_LOCATIONS = `${SELECT_LOCATIONS} where l.id = any($1) and l.team_id = $2`;
 
 const LOAD_LOCATION_DETAIL = `select ${LOCATION_COLUMNS}, s.name as secret_name
   from locations l

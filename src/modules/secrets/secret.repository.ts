@@ -1,5 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { NamedResourceListQuery, Page } from '../../domain/paging.js';
+import type { NamedResourceListQuery } from '../../domain/paging.js';
 import type { AuthMethod, SecretType } from '../../domain/providers.js';
 import type { Actor } from '../../domain/scopes.js';
 import type { VaultType } from '../../domain/vaults.js';
@@ -9,7 +9,7 @@ import {
   namedResourceView,
   namedResourceViewFromRow,
 } from '../../platform/db/columns.js';
-import { findNamedResourcePage } from '../../platform/db/pages.js';
+import { TunedNamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { type FieldMapping, Secret, SecretVersion } from './secret.entity.js';
 
@@ -52,8 +52,22 @@ export function secretView(secret: Secret): SecretView {
  * Every SQL statement about secrets. Reads are tuned statements (prepared on a PostgreSQL server);
  * writes go through the unit of work: `load` attaches the row to its EntityManager, which flushes it.
  */
-export class SecretRepository {
-  constructor(private readonly orm: MikroORM) {}
+export class SecretRepository extends TunedNamedResourceRepository<
+  Secret,
+  SecretRow,
+  SecretView,
+  SecretListQuery
+> {
+  constructor(orm: MikroORM) {
+    super(orm, {
+      entity: Secret,
+      view: secretView,
+      filter: 'secretType',
+      loadOne: LOAD_SECRET,
+      loadMany: LOAD_SECRETS,
+      viewFromRow,
+    });
+  }
 
   /**
    * The team's secret as a managed entity of `em` (read with one prepared statement, attached with
@@ -73,11 +87,6 @@ export class SecretRepository {
     return { secret: em.map(Secret, columns), vaultType };
   }
 
-  async find(teamId: string, secretId: string): Promise<SecretView | null> {
-    const [row] = await autocommit(this.orm)<SecretRow>(LOAD_SECRET, [secretId, teamId]);
-    return row ? viewFromRow(row) : null;
-  }
-
   /** The secret with its locations, vault connection and the emails of its creator and last editor: one statement. */
   async detail(teamId: string, secretId: string): Promise<SecretDetail | null> {
     const [row] = await autocommit(this.orm)<DetailRow>(LOAD_SECRET_DETAIL, [secretId, teamId]);
@@ -91,21 +100,6 @@ export class SecretRepository {
       createdByEmail: row.created_by_email,
       updatedByEmail: row.updated_by_email,
     };
-  }
-
-  list(teamId: string, query: SecretListQuery): Promise<Page<SecretView>> {
-    const where = { teamId, ...(query.secretType && { secretType: query.secretType }) };
-    return findNamedResourcePage(this.orm, Secret, where, query, secretView);
-  }
-
-  /** The team's secrets among `ids` (federation lookups by id alone). */
-  async findMany(teamId: string, ids: readonly string[]): Promise<SecretView[]> {
-    if (ids.length === 0) return [];
-    const rows = await autocommit(this.orm)<SecretRow>(
-      `${SELECT_SECRETS} where s.id = any($1) and s.team_id = $2`,
-      [ids, teamId],
-    );
-    return rows.map(viewFromRow);
   }
 
   /** How many locations use each secret, in one statement. */
@@ -171,6 +165,7 @@ const SELECT_SECRETS = `select ${SECRET_COLUMNS}
 
 const LOAD_SECRET = `${SELECT_SECRETS} where s.id = $1 and s.team_id = $2`;
 const LOAD_SECRET_FOR_UPDATE = `${LOAD_SECRET} for update of s`;
+const LOAD_SECRETS = `${SELECT_SECRETS} where s.id = any($1) and s.team_id = $2`;
 
 interface DetailRow extends SecretRow {
   vault_connection_name: string | null;

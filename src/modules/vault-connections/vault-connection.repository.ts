@@ -1,8 +1,8 @@
-import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
-import type { NamedResourceListQuery, Page } from '../../domain/paging.js';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { NamedResourceListQuery } from '../../domain/paging.js';
 import type { VaultType } from '../../domain/vaults.js';
 import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
-import { findNamedResourcePage } from '../../platform/db/pages.js';
+import { NamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
 import { VaultConnection, type VaultSettings } from './vault-connection.entity.js';
 
@@ -28,24 +28,13 @@ export function vaultConnectionView(connection: VaultConnection): VaultConnectio
 }
 
 /** Every query about vault connections; writes go through the unit of work (`lockForWrite`). */
-export class VaultConnectionRepository {
-  constructor(private readonly orm: MikroORM) {}
-
-  async find(teamId: string, connectionId: string): Promise<VaultConnectionView | null> {
-    const connection = await this.orm.em.fork().findOne(VaultConnection, { id: connectionId, teamId });
-    return connection ? vaultConnectionView(connection) : null;
-  }
-
-  /** The team's connections among `ids` (federation and relation lookups by id alone). */
-  async findMany(teamId: string, ids: readonly string[]): Promise<VaultConnectionView[]> {
-    if (ids.length === 0) return [];
-    const found = await this.orm.em.fork().find(VaultConnection, { id: { $in: [...ids] }, teamId });
-    return found.map(vaultConnectionView);
-  }
-
-  list(teamId: string, query: VaultConnectionListQuery): Promise<Page<VaultConnectionView>> {
-    const where = { teamId, ...(query.vaultType && { vaultType: query.vaultType }) };
-    return findNamedResourcePage(this.orm, VaultConnection, where, query, vaultConnectionView);
+export class VaultConnectionRepository extends NamedResourceRepository<
+  VaultConnection,
+  VaultConnectionView,
+  VaultConnectionListQuery
+> {
+  constructor(orm: MikroORM) {
+    super(orm, { entity: VaultConnection, view: vaultConnectionView, filter: 'vaultType' });
   }
 
   /** How many of the team's secrets use each connection (0 for none), in one statement. */
@@ -60,15 +49,6 @@ export class VaultConnectionRepository {
     );
     for (const row of rows) counts.set(row.id, Number(row.n));
     return counts;
-  }
-
-  /** The team's connection, managed by `em`, its row locked until the unit of work ends; null when there is none. */
-  lockForWrite(em: EntityManager, teamId: string, connectionId: string): Promise<VaultConnection | null> {
-    return em.findOne(
-      VaultConnection,
-      { id: connectionId, teamId },
-      { lockMode: LockMode.PESSIMISTIC_WRITE },
-    );
   }
 
   async nameTaken(em: EntityManager, teamId: string, name: string): Promise<boolean> {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ListQuery, NamedResourceListQuery, Page } from '../../domain/paging.js';
 import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
-import { findNamedResourcePage } from '../../platform/db/pages.js';
+import { NamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import type { Sql } from '../../platform/db/unit-of-work.js';
 import { type ChangeEvent, type EventType, eventPayload, type FeedPosition } from '../events/change-event.js';
 import { SETTLED_HEAD } from '../events/event.repository.js';
@@ -91,17 +91,9 @@ function deliveryView(row: DeliveryRow): DeliveryView {
 }
 
 /** Every SQL statement about webhooks and their deliveries (the outbox). */
-export class WebhookRepository {
-  constructor(private readonly orm: MikroORM) {}
-
-  /** The team's webhook, managed by `em`, row-locked until the unit of work ends; null when there is none. */
-  lockForWrite(em: EntityManager, teamId: string, webhookId: string): Promise<Webhook | null> {
-    return em.findOne(Webhook, { id: webhookId, teamId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  }
-
-  async find(teamId: string, webhookId: string): Promise<WebhookView | null> {
-    const webhook = await this.orm.em.fork().findOne(Webhook, { id: webhookId, teamId });
-    return webhook ? webhookView(webhook) : null;
+export class WebhookRepository extends NamedResourceRepository<Webhook, WebhookView, NamedResourceListQuery> {
+  constructor(orm: MikroORM) {
+    super(orm, { entity: Webhook, view: webhookView });
   }
 
   async count(sql: Sql, teamId: string): Promise<number> {
@@ -109,10 +101,6 @@ export class WebhookRepository {
       teamId,
     ]);
     return row?.n ?? 0;
-  }
-
-  list(teamId: string, query: NamedResourceListQuery): Promise<Page<WebhookView>> {
-    return findNamedResourcePage(this.orm, Webhook, { teamId }, query, webhookView);
   }
 
   /** The webhook's deliveries, newest first. */
