@@ -112,18 +112,18 @@ const LIST_QUERY = restListQuery(API_KEY_SORTS, 'created_at', {
     .meta({ description: 'false: only keys that are not revoked.', default: 'true' }),
 });
 
-const API_KEYS = teamResource('/v1/teams/:team_id/api-keys/:api_key_id', 'API key');
+const API_KEYS = teamResource('/v1/teams/:team_id/api-keys/:api_key_id', 'API key', { ids: apiKeyIds });
 
 /** An action on a key that takes no input: no body or `{}`; anything in it is refused before `run`. */
-function noInputAction<T>(verb: string, route: ActionRoute<T> & { description: string }): Route {
+function noInputAction<T>(verb: string, route: ActionRoute<T, ApiKeyIds> & { description: string }): Route {
   return API_KEYS.action(verb, {
     ...route,
     description: `${route.description} No input: send no body or \`{}\`.`,
     body: noInputSchema,
     bodyOptional: true,
-    run: (request) => {
+    run: (request, ids) => {
       parseOrThrow(noInputSchema, request.body);
-      return route.run(request);
+      return route.run(request, ids);
     },
   });
 }
@@ -146,8 +146,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
           schema: errorResponseSchema,
         },
       },
-      run: ({ actor, meta, params, body }) =>
-        apiKeys.create(actor, meta, params.team_id, createApiKeyCommand(body)),
+      run: ({ actor, meta, body }, teamId) => apiKeys.create(actor, meta, teamId, createApiKeyCommand(body)),
       view: createdResponse,
       oneTimeSecret: true,
     }),
@@ -160,7 +159,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
     }),
     API_KEYS.get({
       response: { description: 'The key (never its secret).', schema: apiKeyResponseSchema },
-      run: ({ actor, params }) => apiKeys.get(actor, apiKeyIds(params)),
+      run: ({ actor }, ids) => apiKeys.get(actor, ids),
       view: apiKeyResponse,
     }),
     noInputAction('rotate', {
@@ -171,7 +170,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
         schema: rotatedApiKeyResponseSchema,
       },
       responses: { 409: conflict('The key is revoked or expired.') },
-      run: ({ actor, meta, params }) => apiKeys.rotate(actor, meta, apiKeyIds(params)),
+      run: ({ actor, meta }, ids) => apiKeys.rotate(actor, meta, ids),
       view: rotatedResponse,
       oneTimeSecret: true,
     }),
@@ -180,12 +179,12 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
         'The key stops working at once but stays listed for audit. Revoking a revoked key changes nothing.',
       action: 'delete',
       response: { description: 'The revoked key.', schema: apiKeyResponseSchema },
-      run: ({ actor, meta, params }) => apiKeys.revoke(actor, meta, apiKeyIds(params)),
+      run: ({ actor, meta }, ids) => apiKeys.revoke(actor, meta, ids),
       view: apiKeyResponse,
     }),
     API_KEYS.delete({
       description: 'Permanent; the audit log keeps its id and name.',
-      delete: ({ actor, meta, params }) => apiKeys.delete(actor, meta, apiKeyIds(params)),
+      delete: ({ actor, meta }, ids) => apiKeys.delete(actor, meta, ids),
     }),
   ];
 }

@@ -102,6 +102,7 @@ const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
 });
 
 const LOCATIONS = teamResource('/v1/teams/:team_id/locations/:location_id', 'location', {
+  ids: locationIds,
   uniqueNames: true,
 });
 
@@ -113,8 +114,8 @@ export function locationRoutes({ locations }: Services): Route[] {
         '`secret_id` must be a secret of the team whose `secret_type` equals `location_type`. `endpoint_url` is required for s3_compatible and accepted only by S3-style providers.',
       body: createLocationSchema,
       response: { description: 'The created location.', schema: locationResponseSchema },
-      run: ({ actor, meta, params, body }) =>
-        locations.create(actor, meta, params.team_id, createLocationCommand(body)),
+      run: ({ actor, meta, body }, teamId) =>
+        locations.create(actor, meta, teamId, createLocationCommand(body)),
       view: locationResponse,
     }),
     LOCATIONS.list({
@@ -129,7 +130,7 @@ export function locationRoutes({ locations }: Services): Route[] {
         description: 'The location, with the name of its secret.',
         schema: locationDetailResponseSchema,
       },
-      run: ({ actor, params }) => locations.getDetail(actor, locationIds(params)),
+      run: ({ actor }, ids) => locations.getDetail(actor, ids),
       view: locationDetailResponse,
     }),
     LOCATIONS.update({
@@ -137,12 +138,11 @@ export function locationRoutes({ locations }: Services): Route[] {
         'Omitted or null means unchanged, except `description`, `region` and `endpoint_url`, where null clears. `location_type` cannot change.',
       body: updateLocationSchema,
       response: { description: 'The location after the change.', schema: locationResponseSchema },
-      run: ({ actor, meta, params, body }) =>
-        locations.update(actor, meta, locationIds(params), updateLocationCommand(body)),
+      run: ({ actor, meta, body }, ids) => locations.update(actor, meta, ids, updateLocationCommand(body)),
       view: locationResponse,
     }),
     LOCATIONS.delete({
-      delete: ({ actor, meta, params }) => locations.delete(actor, meta, locationIds(params)),
+      delete: ({ actor, meta }, ids) => locations.delete(actor, meta, ids),
     }),
   ];
 }

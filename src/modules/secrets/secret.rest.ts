@@ -210,7 +210,10 @@ const patchQuerySchema = z.strictObject({
     .meta({ description: 'true: validate and report what would change, without changing anything.' }),
 });
 
-const SECRETS = teamResource('/v1/teams/:team_id/secrets/:secret_id', 'secret', { uniqueNames: true });
+const SECRETS = teamResource('/v1/teams/:team_id/secrets/:secret_id', 'secret', {
+  ids: secretIds,
+  uniqueNames: true,
+});
 const IF_MATCH = {
   'If-Match':
     'Optional: `"<version>"` from an ETag. The request fails with 412 unless it is the current version; `*` or no header: unconditional.',
@@ -247,15 +250,14 @@ export function secretRoutes({ secrets }: Services): Route[] {
         },
         503: credentialStoreUnavailable,
       },
-      run: ({ actor, meta, params, body }) =>
-        secrets.create(actor, meta, params.team_id, createSecretCommand(body)),
+      run: ({ actor, meta, body }, teamId) => secrets.create(actor, meta, teamId, createSecretCommand(body)),
       view: secretResponse,
       etag: (secret) => secret.version,
     }),
     SECRETS.get({
       description: 'With its locations and, for an external-vault secret, its vault connection and mappings.',
       response: { description: 'The secret.', schema: secretDetailResponseSchema },
-      run: ({ actor, params }) => secrets.getDetail(actor, secretIds(params)),
+      run: ({ actor }, ids) => secrets.getDetail(actor, ids),
       view: secretDetailResponse,
       etag: (detail) => detail.secret.version,
     }),
@@ -310,8 +312,8 @@ export function secretRoutes({ secrets }: Services): Route[] {
         409: conflict('Locations use the secret (listed in `locations`).', secretConflictResponseSchema),
         412: preconditionFailed,
       },
-      delete: ({ actor, meta, params, headers }) =>
-        secrets.delete(actor, meta, secretIds(params), { expectedVersion: expectedVersionFrom(headers) }),
+      delete: ({ actor, meta, headers }, ids) =>
+        secrets.delete(actor, meta, ids, { expectedVersion: expectedVersionFrom(headers) }),
     }),
   ];
 }

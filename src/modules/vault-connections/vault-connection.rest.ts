@@ -183,16 +183,22 @@ const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
 const VAULT_CONNECTIONS = teamResource(
   '/v1/teams/:team_id/vault-connections/:connection_id',
   'vault connection',
-  { uniqueNames: true },
+  {
+    ids: vaultConnectionIds,
+    uniqueNames: true,
+  },
 );
 
 /** REST routes for this resource: thin translations to the shared service. */
 export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
   /** What GET, PATCH and rotate answer: the connection `run` gives, with its secret count, as its detail. */
-  const detail = (description: string, run: (request: RestRequest) => Promise<VaultConnectionView>) => ({
+  const detail = (
+    description: string,
+    run: (request: RestRequest, ids: VaultConnectionIds) => Promise<VaultConnectionView>,
+  ) => ({
     response: { description, schema: vaultConnectionDetailSchema },
-    run: async (request: RestRequest) => {
-      const connection = await run(request);
+    run: async (request: RestRequest, ids: VaultConnectionIds) => {
+      const connection = await run(request, ids);
       const counts = await vaultConnections.secretCounts(connection.teamId, [connection.id]);
       return { connection, secretCount: counts.get(connection.id) ?? 0 };
     },
@@ -213,8 +219,8 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         },
         503: credentialStoreUnavailable,
       },
-      run: ({ actor, meta, params, body }) =>
-        vaultConnections.create(actor, meta, params.team_id, createVaultConnectionCommand(body)),
+      run: ({ actor, meta, body }, teamId) =>
+        vaultConnections.create(actor, meta, teamId, createVaultConnectionCommand(body)),
       view: vaultConnectionResponse,
     }),
     VAULT_CONNECTIONS.list({
@@ -225,8 +231,8 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
       view: vaultConnectionListItem,
     }),
     VAULT_CONNECTIONS.get(
-      detail('The connection, its non-secret settings and how many secrets use it.', ({ actor, params }) =>
-        vaultConnections.get(actor, vaultConnectionIds(params)),
+      detail('The connection, its non-secret settings and how many secrets use it.', ({ actor }, ids) =>
+        vaultConnections.get(actor, ids),
       ),
     ),
     VAULT_CONNECTIONS.update({
@@ -235,8 +241,8 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         'Only `name` (null: unchanged) and `description` (null: cleared). Tokens change through the rotate endpoint; any other field is refused.',
       // Every other key is refused by name, so the body is closed.
       body: updateFieldsSchema.strict(),
-      ...detail('The connection after the change.', ({ actor, meta, params, body }) =>
-        vaultConnections.update(actor, meta, vaultConnectionIds(params), updateVaultConnectionCommand(body)),
+      ...detail('The connection after the change.', ({ actor, meta, body }, ids) =>
+        vaultConnections.update(actor, meta, ids, updateVaultConnectionCommand(body)),
       ),
     }),
     VAULT_CONNECTIONS.action('rotate', {
@@ -246,8 +252,8 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
       action: 'update',
       body: rotateBodyDoc,
       responses: { 503: credentialStoreUnavailable },
-      ...detail('The connection after the rotation.', ({ actor, meta, params, body }) =>
-        vaultConnections.rotate(actor, meta, vaultConnectionIds(params), rotateVaultConnectionCommand(body)),
+      ...detail('The connection after the rotation.', ({ actor, meta, body }, ids) =>
+        vaultConnections.rotate(actor, meta, ids, rotateVaultConnectionCommand(body)),
       ),
     }),
     VAULT_CONNECTIONS.delete({
@@ -258,7 +264,7 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
           vaultConnectionConflictResponseSchema,
         ),
       },
-      delete: ({ actor, meta, params }) => vaultConnections.delete(actor, meta, vaultConnectionIds(params)),
+      delete: ({ actor, meta }, ids) => vaultConnections.delete(actor, meta, ids),
     }),
   ];
 }

@@ -107,7 +107,10 @@ function deliveryResponse(delivery: DeliveryView): z.infer<typeof deliveryRespon
 
 const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {});
 const DELIVERIES_QUERY = restListQuery(['created_at'], 'created_at', {}, { search: false });
-const WEBHOOKS = teamResource('/v1/teams/:team_id/webhooks/:webhook_id', 'webhook', { uniqueNames: true });
+const WEBHOOKS = teamResource('/v1/teams/:team_id/webhooks/:webhook_id', 'webhook', {
+  ids: webhookIds,
+  uniqueNames: true,
+});
 
 /** REST routes for webhooks: thin translations to the shared service. */
 export function webhookRoutes({ webhooks }: Services): Route[] {
@@ -120,8 +123,8 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
         description: 'The webhook, with `signing_secret` shown this once.',
         schema: createdWebhookResponseSchema,
       },
-      run: ({ actor, meta, params, body }) =>
-        webhooks.create(actor, meta, params.team_id, createWebhookCommand(body)),
+      run: ({ actor, meta, body }, teamId) =>
+        webhooks.create(actor, meta, teamId, createWebhookCommand(body)),
       view: createdWebhookResponse,
       oneTimeSecret: true,
     }),
@@ -133,20 +136,19 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
     }),
     WEBHOOKS.get({
       response: { description: 'The webhook (never its signing secret).', schema: webhookResponseSchema },
-      run: ({ actor, params }) => webhooks.get(actor, webhookIds(params)),
+      run: ({ actor }, ids) => webhooks.get(actor, ids),
       view: webhookResponse,
     }),
     WEBHOOKS.update({
       description: 'Omitted or null means unchanged, except `description`, where null clears.',
       body: updateWebhookSchema,
       response: { description: 'The webhook after the change.', schema: webhookResponseSchema },
-      run: ({ actor, meta, params, body }) =>
-        webhooks.update(actor, meta, webhookIds(params), updateWebhookCommand(body)),
+      run: ({ actor, meta, body }, ids) => webhooks.update(actor, meta, ids, updateWebhookCommand(body)),
       view: webhookResponse,
     }),
     WEBHOOKS.delete({
       description: 'Its pending deliveries and delivery log go with it.',
-      delete: ({ actor, meta, params }) => webhooks.delete(actor, meta, webhookIds(params)),
+      delete: ({ actor, meta }, ids) => webhooks.delete(actor, meta, ids),
     }),
     listRoute({
       path: '/v1/teams/:team_id/webhooks/:webhook_id/deliveries',

@@ -8,7 +8,7 @@ import { type ListQuery, type Page, restPage, restPageSchema } from '../../domai
 import { isScope } from '../../domain/scopes.js';
 import { conflict, deleted, notFound, type ResponseDoc, type RouteDoc } from './rest-docs.js';
 import type { RestResponse } from './rest-errors.js';
-import { etagOf, type RestRequest, type Route } from './rest-router.js';
+import { etagOf, type PathParams, type RestRequest, type Route } from './rest-router.js';
 
 /** What a list's query string parses into: the page asked for and the list query (sort, search, limit). */
 type ParsedList = { page: number; list: ListQuery<string> };
@@ -147,8 +147,11 @@ type DocExtras = Omit<ItemRouteDoc, 'operationId' | 'summary' | 'tags' | 'scope'
 
 type ScopeAction = 'read' | 'create' | 'update' | 'delete';
 
+/** An `ItemAnswer` whose `run` is also given what the path names: the team's id, or the item's ids. */
+export type AnswerAt<T, At> = Omit<ItemAnswer<T>, 'run'> & { run(request: RestRequest, at: At): Promise<T> };
+
 /** An action on an item of a `teamResource` (rotate, revoke): what it answers, its doc and the scope of `action`. */
-export type ActionRoute<T> = ItemAnswer<T> &
+export type ActionRoute<T, Ids> = AnswerAt<T, Ids> &
   DocExtras & { action: Exclude<ScopeAction, 'read'>; bodyOptional?: boolean };
 
 /**
@@ -158,10 +161,15 @@ export type ActionRoute<T> = ItemAnswer<T> &
  * `listLocations`, `getLocation`, `updateLocation`, `deleteLocation`, `<verb>Location` for an action
  * such as rotate), and so do the summaries ("Create a location", "List locations", ...) unless a
  * route gives its own, the tag (`Locations`), the scopes (`locations:read`, ...) and the 404 and 204
- * descriptions. Where names are unique in a team (`uniqueNames`), a create and an update answer 409
- * when the name is taken.
+ * descriptions. A create's `run` is given the team's id, an item route's the item's `ids` (from the
+ * path's). Where names are unique in a team (`uniqueNames`), a create and an update answer 409 when
+ * the name is taken.
  */
-export function teamResource(itemPath: string, what: string, options: { uniqueNames?: boolean } = {}) {
+export function teamResource<Ids>(
+  itemPath: string,
+  what: string,
+  options: { ids(params: PathParams): Ids; uniqueNames?: boolean },
+) {
   const [, path, collection] = /^(\/v1\/teams\/:team_id\/([a-z-]+))\/:[a-z_]+$/.exec(itemPath) ?? [];
   if (!path || !collection) throw new Error(`Not the path of a team's item: ${itemPath}`);
   const name = what
@@ -181,7 +189,16 @@ export function teamResource(itemPath: string, what: string, options: { uniqueNa
   /** The 409 of a create or update where names are unique. */
   const nameTaken = (which: string): RouteDoc['responses'] =>
     options.uniqueNames ? { 409: conflict(`A ${what} with ${which} exists in the team.`) } : {};
-  const item = { path: itemPath, what };
+  /** An item route's answer, its `run` given the item's ids. */
+  const onItem = <T>({
+    run,
+    ...answer
+  }: AnswerAt<T, Ids>): ItemAnswer<T> & { path: string; what: string } => ({
+    ...answer,
+    path: itemPath,
+    what,
+    run: (request) => run(request, options.ids(request.params)),
+  });
   return {
     tags,
     /** `GET` on the collection: a page of the team's items, each an `item`. */
@@ -191,68 +208,66 @@ export function teamResource(itemPath: string, what: string, options: { uniqueNa
         description?: string;
       },
     ): Route {
-      const { item: itemSchema, description, ...listing } = route;
+      const { item, description, ...listing } = route;
       return listRoute({
         ...listing,
         path,
         doc: doc(`list${name}s`, `List ${what}s`, 'read', { description }),
-        page: [`A page of ${what}s.`, itemSchema],
+        page: [`A page of ${what}s.`, item],
       });
     },
     /** `POST` on the collection. */
-    create<T>({ response, run, view, etag, oneTimeSecret, ...extras }: ItemAnswer<T> & DocExtras): Route {
+    create<T>({
+      response,
+      run,
+      view,
+      etag,
+      oneTimeSecret,
+      ...extras
+    }: AnswerAt<T, string> & DocExtras): Route {
       const created = itemDoc('create', 'create', extras);
       return createRoute({
         path,
         doc: { ...created, responses: { ...nameTaken('this name'), ...extras.responses } },
         response,
-        run,
+        run: (request) => run(request, request.params.team_id),
         view,
         etag,
         oneTimeSecret,
       });
     },
     /** `GET` on the item. */
-    get<T>({ response, run, view, etag, ...extras }: ItemAnswer<T> & DocExtras): Route {
-      return itemRoute({
-        ...item,
-        method: 'GET',
-        doc: itemDoc('get', 'read', extras),
-        response,
-        run,
-        view,
-        etag,
-      });
+    get<T>({ response, run, view, etag, ...extras }: AnswerAt<T, Ids> & DocExtras): Route {
+      const answer = onItem({ response, run, view, etag });
+      return itemRoute({ ...answer, method: 'GET', doc: itemDoc('get', 'read', extras) });
     },
     /** `PATCH` on the item. */
-    update<T>({ response, run, view, ...extras }: ItemAnswer<T> & DocExtras): Route {
+    update<T>({ response, run, view, ...extras }: AnswerAt<T, Ids> & DocExtras): Route {
       const updated = itemDoc('update', 'update', extras);
       return itemRoute({
-        ...item,
+        ...onItem({ response, run, view }),
         method: 'PATCH',
         doc: { ...updated, responses: { ...nameTaken('the new name'), ...extras.responses } },
-        response,
-        run,
-        view,
       });
     },
     /** `DELETE` on the item. */
-    delete(route: DocExtras & { delete(request: RestRequest): Promise<unknown> }): Route {
+    delete(route: DocExtras & { delete(request: RestRequest, ids: Ids): Promise<unknown> }): Route {
       const { delete: remove, ...extras } = route;
-      return deleteRoute({ ...item, doc: itemDoc('delete', 'delete', extras), delete: remove });
+      return deleteRoute({
+        path: itemPath,
+        what,
+        doc: itemDoc('delete', 'delete', extras),
+        delete: (request) => remove(request, options.ids(request.params)),
+      });
     },
     /** `POST` on `<item>/<verb>`: an action on the item, under the scope of `action`. */
-    action<T>(verb: string, route: ActionRoute<T>): Route {
+    action<T>(verb: string, route: ActionRoute<T, Ids>): Route {
       const { action, response, run, view, oneTimeSecret, bodyOptional, ...extras } = route;
       return itemRoute({
-        ...item,
+        ...onItem({ response, run, view, oneTimeSecret }),
         method: 'POST',
         path: `${itemPath}/${verb}`,
         doc: itemDoc(verb, action, extras),
-        response,
-        run,
-        view,
-        oneTimeSecret,
         bodyOptional,
       });
     },
