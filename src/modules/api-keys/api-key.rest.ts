@@ -10,7 +10,7 @@ import {
   idSchema,
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
-import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import type { Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { API_KEY_SORTS, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
@@ -41,11 +41,6 @@ export function createApiKeyCommand(body: unknown): CreateApiKeyCommand {
     scopes: input.scopes as Scope[],
     expiresAt: input.expires_at == null ? null : new Date(input.expires_at),
   };
-}
-
-/** The key a route's path names (the router has validated both ids). */
-export function apiKeyIds(params: PathParams): ApiKeyIds {
-  return { teamId: params.team_id, apiKeyId: params.api_key_id! };
 }
 
 const keyIdSchema = z
@@ -112,7 +107,7 @@ const LIST_QUERY = restListQuery(API_KEY_SORTS, 'created_at', {
     .meta({ description: 'false: only keys that are not revoked.', default: 'true' }),
 });
 
-const API_KEYS = teamResource('/v1/teams/:team_id/api-keys/:api_key_id', 'API key', { ids: apiKeyIds });
+const API_KEYS = teamResource('/v1/teams/:team_id/api-keys/:api_key_id', 'API key');
 
 /** An action on a key that takes no input: no body or `{}`; anything in it is refused before `run`. */
 function noInputAction<T>(verb: string, route: ActionRoute<T, ApiKeyIds> & { description: string }): Route {

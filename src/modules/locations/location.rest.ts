@@ -10,7 +10,7 @@ import {
   namedResourceFields,
   updatedFields,
 } from '../../platform/http/rest-docs.js';
-import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import type { Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { LocationDetail, LocationView } from './location.repository.js';
@@ -23,7 +23,6 @@ import {
   secretIdSchema,
   type UpdateLocationCommand,
 } from './location.rules.js';
-import type { LocationIds } from './location.service.js';
 
 export const createLocationSchema = z.strictObject({
   name: nameSchema,
@@ -63,11 +62,6 @@ export function updateLocationCommand(body: unknown): UpdateLocationCommand {
   return patchOf(patch, ['description', 'region', 'endpoint_url']);
 }
 
-/** The location a route's path names (the router has validated both ids). */
-export function locationIds(params: PathParams): LocationIds {
-  return { teamId: params.team_id, locationId: params.location_id! };
-}
-
 export const locationResponseSchema = z
   .object({
     ...namedResourceFields,
@@ -102,7 +96,6 @@ const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
 });
 
 const LOCATIONS = teamResource('/v1/teams/:team_id/locations/:location_id', 'location', {
-  ids: locationIds,
   uniqueNames: true,
 });
 

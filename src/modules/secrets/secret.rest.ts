@@ -11,6 +11,7 @@ import {
   credentialStoreUnavailable,
   errorResponseSchema,
   idSchema,
+  ifMatchHeader,
   namedResourceFields,
   notFound,
   preconditionFailed,
@@ -210,14 +211,7 @@ const patchQuerySchema = z.strictObject({
     .meta({ description: 'true: validate and report what would change, without changing anything.' }),
 });
 
-const SECRETS = teamResource('/v1/teams/:team_id/secrets/:secret_id', 'secret', {
-  ids: secretIds,
-  uniqueNames: true,
-});
-const IF_MATCH = {
-  'If-Match':
-    'Optional: `"<version>"` from an ETag. The request fails with 412 unless it is the current version; `*` or no header: unconditional.',
-};
+const SECRETS = teamResource('/v1/teams/:team_id/secrets/:secret_id', 'secret', { uniqueNames: true });
 
 /** REST routes for secrets: thin translations to the shared service. */
 export function secretRoutes({ secrets }: Services): Route[] {
@@ -272,7 +266,7 @@ export function secretRoutes({ secrets }: Services): Route[] {
         tags: SECRETS.tags,
         scope: 'secrets:update',
         query: patchQuerySchema,
-        requestHeaders: IF_MATCH,
+        requestHeaders: ifMatchHeader,
         body: updateSecretSchema,
         responses: {
           200: {
@@ -307,7 +301,7 @@ export function secretRoutes({ secrets }: Services): Route[] {
     },
     SECRETS.delete({
       description: 'Refused while locations use the secret. Stored credentials are removed after the commit.',
-      requestHeaders: IF_MATCH,
+      requestHeaders: ifMatchHeader,
       responses: {
         409: conflict('Locations use the secret (listed in `locations`).', secretConflictResponseSchema),
         412: preconditionFailed,
@@ -319,6 +313,4 @@ export function secretRoutes({ secrets }: Services): Route[] {
 }
 
 /** The secret a route's path names (the router has validated both ids). */
-export function secretIds(params: PathParams): SecretIds {
-  return { teamId: params.team_id, secretId: params.secret_id! };
-}
+export const secretIds: (params: PathParams) => SecretIds = SECRETS.ids;

@@ -14,7 +14,7 @@ import {
   timestampSchema,
   updatedFields,
 } from '../../platform/http/rest-docs.js';
-import type { PathParams, RestRequest, Route } from '../../platform/http/rest-router.js';
+import type { RestRequest, Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
@@ -100,11 +100,6 @@ export function rotateVaultConnectionCommand(body: unknown): RotateVaultConnecti
   return patchOf(parseOrThrow(rotateBodySchema, body));
 }
 
-/** The connection a route's path names (the router has validated both ids). */
-export function vaultConnectionIds(params: PathParams): VaultConnectionIds {
-  return { teamId: params.team_id, connectionId: params.connection_id! };
-}
-
 /** The create response (docs/contract.md §4): never a token or client secret. */
 export const vaultConnectionResponseSchema = z
   .object({
@@ -183,10 +178,7 @@ const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
 const VAULT_CONNECTIONS = teamResource(
   '/v1/teams/:team_id/vault-connections/:connection_id',
   'vault connection',
-  {
-    ids: vaultConnectionIds,
-    uniqueNames: true,
-  },
+  { uniqueNames: true },
 );
 
 /** REST routes for this resource: thin translations to the shared service. */

@@ -10,7 +10,7 @@ import {
   timestampSchema,
   updatedFields,
 } from '../../platform/http/rest-docs.js';
-import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import type { Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { EVENT_TYPES } from '../events/change-event.js';
@@ -21,7 +21,6 @@ import {
   type UpdateWebhookCommand,
   webhookUrlSchema,
 } from './webhook.rules.js';
-import type { WebhookIds } from './webhook.service.js';
 
 const EVENT_TYPES_DESCRIPTION = `The event types to deliver (${EVENT_TYPES.join(', ')}); empty: all.`;
 
@@ -48,10 +47,6 @@ export function createWebhookCommand(body: unknown): CreateWebhookCommand {
 
 export function updateWebhookCommand(body: unknown): UpdateWebhookCommand {
   return patchOf(parseOrThrow(updateWebhookSchema, body), ['description']);
-}
-
-function webhookIds(params: PathParams): WebhookIds {
-  return { teamId: params.team_id, webhookId: params.webhook_id! };
 }
 
 export const webhookResponseSchema = z
@@ -107,10 +102,7 @@ function deliveryResponse(delivery: DeliveryView): z.infer<typeof deliveryRespon
 
 const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {});
 const DELIVERIES_QUERY = restListQuery(['created_at'], 'created_at', {}, { search: false });
-const WEBHOOKS = teamResource('/v1/teams/:team_id/webhooks/:webhook_id', 'webhook', {
-  ids: webhookIds,
-  uniqueNames: true,
-});
+const WEBHOOKS = teamResource('/v1/teams/:team_id/webhooks/:webhook_id', 'webhook', { uniqueNames: true });
 
 /** REST routes for webhooks: thin translations to the shared service. */
 export function webhookRoutes({ webhooks }: Services): Route[] {
@@ -162,7 +154,7 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
       },
       query: DELIVERIES_QUERY,
       page: ['A page of deliveries.', deliveryResponseSchema],
-      list: ({ actor, params }, { list }) => webhooks.deliveries(actor, webhookIds(params), list),
+      list: ({ actor, params }, { list }) => webhooks.deliveries(actor, WEBHOOKS.ids(params), list),
       view: deliveryResponse,
     }),
   ];

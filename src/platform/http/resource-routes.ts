@@ -4,6 +4,7 @@
  * `teamResource`, which names them all by the API's conventions.
  */
 import type { z } from 'zod';
+import { type CamelKeys, camelCase } from '../../domain/names.js';
 import { type ListQuery, type Page, restPage, restPageSchema } from '../../domain/paging.js';
 import { isScope } from '../../domain/scopes.js';
 import { conflict, deleted, notFound, type ResponseDoc, type RouteDoc } from './rest-docs.js';
@@ -63,7 +64,7 @@ export interface ItemAnswer<T> {
 }
 
 /** The success response of an `ItemAnswer`, and its doc. */
-function answer<T>(status: 200 | 201, route: ItemAnswer<T>) {
+function answer<T>(status: 200 | 201, route: ItemAnswer<T>): { doc: ResponseDoc; handle: Route['handle'] } {
   const { run, view, etag, oneTimeSecret } = route;
   return {
     doc: etag ? { ...route.response, headers: { ETag: 'always' } } : route.response,
@@ -76,7 +77,7 @@ function answer<T>(status: 200 | 201, route: ItemAnswer<T>) {
         ...(oneTimeSecret && { oneTimeSecret }),
       };
     },
-  } satisfies { doc: ResponseDoc; handle: Route['handle'] };
+  };
 }
 
 /** `POST path`: creates an item of a team and answers 201 with it. */
@@ -147,6 +148,11 @@ type DocExtras = Omit<ItemRouteDoc, 'operationId' | 'summary' | 'tags' | 'scope'
 
 type ScopeAction = 'read' | 'create' | 'update' | 'delete';
 
+/** The ids an item path names: `/v1/teams/:team_id/locations/:location_id`, `{ teamId, locationId }`. */
+type ItemIds<Path extends string> = Path extends `/v1/teams/:team_id/${string}/:${infer Id}`
+  ? { teamId: string } & CamelKeys<Record<Id, string>>
+  : never;
+
 /** An `ItemAnswer` whose `run` is also given what the path names: the team's id, or the item's ids. */
 export type AnswerAt<T, At> = Omit<ItemAnswer<T>, 'run'> & { run(request: RestRequest, at: At): Promise<T> };
 
@@ -161,17 +167,21 @@ export type ActionRoute<T, Ids> = AnswerAt<T, Ids> &
  * `listLocations`, `getLocation`, `updateLocation`, `deleteLocation`, `<verb>Location` for an action
  * such as rotate), and so do the summaries ("Create a location", "List locations", ...) unless a
  * route gives its own, the tag (`Locations`), the scopes (`locations:read`, ...) and the 404 and 204
- * descriptions. A create's `run` is given the team's id, an item route's the item's `ids` (from the
- * path's). Where names are unique in a team (`uniqueNames`), a create and an update answer 409 when
+ * descriptions. A create's `run` is given the team's id, an item route's the item's ids: the team's
+ * and the item's, named as in the path (`:location_id`: `{ teamId, locationId }`). Where names are unique in a team (`uniqueNames`), a create and an update answer 409 when
  * the name is taken.
  */
-export function teamResource<Ids>(
-  itemPath: string,
+export function teamResource<Path extends string>(
+  itemPath: Path,
   what: string,
-  options: { ids(params: PathParams): Ids; uniqueNames?: boolean },
+  options: { uniqueNames?: boolean } = {},
 ) {
-  const [, path, collection] = /^(\/v1\/teams\/:team_id\/([a-z-]+))\/:[a-z_]+$/.exec(itemPath) ?? [];
-  if (!path || !collection) throw new Error(`Not the path of a team's item: ${itemPath}`);
+  type Ids = ItemIds<Path>;
+  const [, path, collection, idParam] =
+    /^(\/v1\/teams\/:team_id\/([a-z-]+))\/:([a-z_]+)$/.exec(itemPath) ?? [];
+  if (!path || !collection || !idParam) throw new Error(`Not the path of a team's item: ${itemPath}`);
+  const ids = (params: PathParams) =>
+    ({ teamId: params.team_id, [camelCase(idParam)]: params[idParam] }) as Ids;
   const name = what
     .split(' ')
     .map((word) => capitalized(word.toLowerCase()))
@@ -197,10 +207,12 @@ export function teamResource<Ids>(
     ...answer,
     path: itemPath,
     what,
-    run: (request) => run(request, options.ids(request.params)),
+    run: (request) => run(request, ids(request.params)),
   });
   return {
     tags,
+    /** The ids the item path names (the router has validated them). */
+    ids,
     /** `GET` on the collection: a page of the team's items, each an `item`. */
     list<Parsed extends ParsedList, T, R>(
       route: Pick<ListRouteOptions<Parsed, T, R>, 'query' | 'list' | 'view'> & {
@@ -257,7 +269,7 @@ export function teamResource<Ids>(
         path: itemPath,
         what,
         doc: itemDoc('delete', 'delete', extras),
-        delete: (request) => remove(request, options.ids(request.params)),
+        delete: (request) => remove(request, ids(request.params)),
       });
     },
     /** `POST` on `<item>/<verb>`: an action on the item, under the scope of `action`. */
