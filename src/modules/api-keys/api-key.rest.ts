@@ -2,16 +2,15 @@ import { z } from 'zod';
 import { restListQuery } from '../../domain/paging.js';
 import { SCOPES, type Scope } from '../../domain/scopes.js';
 import { parseOrThrow, timestampInput } from '../../domain/validation.js';
-import { deleteRoute, itemRoute, listRoute } from '../../platform/http/resource-routes.js';
+import { type ActionRoute, teamResource } from '../../platform/http/resource-routes.js';
 import {
   conflict,
   createdFields,
   errorResponseSchema,
   idSchema,
-  notFound,
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
-import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import type { Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { API_KEY_SORTS, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
@@ -42,11 +41,6 @@ export function createApiKeyCommand(body: unknown): CreateApiKeyCommand {
     scopes: input.scopes as Scope[],
     expiresAt: input.expires_at == null ? null : new Date(input.expires_at),
   };
-}
-
-/** The key a route's path names (the router has validated both ids). */
-export function apiKeyIds(params: PathParams): ApiKeyIds {
-  return { teamId: params.team_id, apiKeyId: params.api_key_id! };
 }
 
 const keyIdSchema = z
@@ -100,6 +94,11 @@ export const rotatedApiKeyResponseSchema = apiKeyResponseSchema
   .extend({ full_key: fullKeySchema })
   .meta({ id: 'RotatedApiKeyResponse' });
 
+/** The rotate response: the key, with its new `full_key`. */
+function rotatedResponse({ apiKey, fullKey }: IssuedApiKey): z.infer<typeof rotatedApiKeyResponseSchema> {
+  return { ...apiKeyResponse(apiKey), full_key: fullKey };
+}
+
 const LIST_QUERY = restListQuery(API_KEY_SORTS, 'created_at', {
   include_revoked: z
     .enum(['true', 'false'])
@@ -108,122 +107,79 @@ const LIST_QUERY = restListQuery(API_KEY_SORTS, 'created_at', {
     .meta({ description: 'false: only keys that are not revoked.', default: 'true' }),
 });
 
-const TAGS: ['API keys'] = ['API keys'];
-const NO_INPUT = 'No input: send no body or `{}`.';
+const API_KEYS = teamResource('/v1/teams/:team_id/api-keys/:api_key_id', 'API key');
+
+/** An action on a key that takes no input: no body or `{}`; anything in it is refused before `run`. */
+function noInputAction<T>(verb: string, route: ActionRoute<T, ApiKeyIds> & { description: string }): Route {
+  return API_KEYS.action(verb, {
+    ...route,
+    description: `${route.description} No input: send no body or \`{}\`.`,
+    body: noInputSchema,
+    bodyOptional: true,
+    run: (request, ids) => {
+      parseOrThrow(noInputSchema, request.body);
+      return route.run(request, ids);
+    },
+  });
+}
 
 /** REST routes for this resource: thin translations to the shared service. */
 export function apiKeyRoutes({ apiKeys }: Services): Route[] {
-  const base = '/v1/teams/:team_id/api-keys';
   return [
-    {
-      method: 'POST',
-      path: base,
-      doc: {
-        operationId: 'createApiKey',
-        summary: 'Create an API key',
-        description:
-          "The key acts for the calling key's member. It can carry only scopes the calling key carries and its role reaches.",
-        tags: TAGS,
-        scope: 'api_keys:create',
-        body: createApiKeySchema,
-        responses: {
-          201: {
-            description: 'The key, with `full_key` shown this once.',
-            schema: createdApiKeyResponseSchema,
-          },
-          403: {
-            description:
-              "The API key lacks the scope or role, a requested scope is beyond the caller, or the team's plan allows no more active keys.",
-            schema: errorResponseSchema,
-          },
+    API_KEYS.create({
+      description:
+        "The key acts for the calling key's member. It can carry only scopes the calling key carries and its role reaches.",
+      body: createApiKeySchema,
+      response: {
+        description: 'The key, with `full_key` shown this once.',
+        schema: createdApiKeyResponseSchema,
+      },
+      responses: {
+        403: {
+          description:
+            "The API key lacks the scope or role, a requested scope is beyond the caller, or the team's plan allows no more active keys.",
+          schema: errorResponseSchema,
         },
       },
-      handle: async ({ actor, meta, params, body }) => ({
-        status: 201,
-        body: createdResponse(await apiKeys.create(actor, meta, params.team_id, createApiKeyCommand(body))),
-        oneTimeSecret: true,
-      }),
-    },
-    listRoute({
-      path: base,
-      doc: { operationId: 'listApiKeys', summary: 'List API keys', tags: TAGS, scope: 'api_keys:read' },
+      run: ({ actor, meta, body }, teamId) => apiKeys.create(actor, meta, teamId, createApiKeyCommand(body)),
+      view: createdResponse,
+      oneTimeSecret: true,
+    }),
+    API_KEYS.list({
       query: LIST_QUERY,
-      page: ['A page of API keys.', apiKeyResponseSchema],
+      item: apiKeyResponseSchema,
       list: ({ actor, params }, { list, filters }) =>
         apiKeys.list(actor, params.team_id, { ...list, includeRevoked: filters.include_revoked ?? true }),
       view: apiKeyResponse,
     }),
-    itemRoute({
-      method: 'GET',
-      path: `${base}/:api_key_id`,
-      what: 'API key',
-      doc: { operationId: 'getApiKey', summary: 'Get an API key', tags: TAGS, scope: 'api_keys:read' },
+    API_KEYS.get({
       response: { description: 'The key (never its secret).', schema: apiKeyResponseSchema },
-      run: ({ actor, params }) => apiKeys.get(actor, apiKeyIds(params)),
+      run: ({ actor }, ids) => apiKeys.get(actor, ids),
       view: apiKeyResponse,
     }),
-    {
-      method: 'POST',
-      path: `${base}/:api_key_id/rotate`,
-      bodyOptional: true,
-      doc: {
-        operationId: 'rotateApiKey',
-        summary: 'Rotate an API key',
-        description: `A new secret for the same key id, name and scopes; the old secret stops working at once. ${NO_INPUT}`,
-        tags: TAGS,
-        scope: 'api_keys:create',
-        body: noInputSchema,
-        responses: {
-          200: {
-            description: 'The key, with the new `full_key` shown this once.',
-            schema: rotatedApiKeyResponseSchema,
-          },
-          404: notFound('API key'),
-          409: conflict('The key is revoked or expired.'),
-        },
+    noInputAction('rotate', {
+      description: 'A new secret for the same key id, name and scopes; the old secret stops working at once.',
+      action: 'create',
+      response: {
+        description: 'The key, with the new `full_key` shown this once.',
+        schema: rotatedApiKeyResponseSchema,
       },
-      handle: async ({ actor, meta, params, body }) => {
-        parseOrThrow(noInputSchema, body);
-        const rotated = await apiKeys.rotate(actor, meta, apiKeyIds(params));
-        const response: z.infer<typeof rotatedApiKeyResponseSchema> = {
-          ...apiKeyResponse(rotated.apiKey),
-          full_key: rotated.fullKey,
-        };
-        return { status: 200, body: response, oneTimeSecret: true };
-      },
-    },
-    {
-      method: 'POST',
-      path: `${base}/:api_key_id/revoke`,
-      bodyOptional: true,
-      doc: {
-        operationId: 'revokeApiKey',
-        summary: 'Revoke an API key',
-        description: `The key stops working at once but stays listed for audit. Revoking a revoked key changes nothing. ${NO_INPUT}`,
-        tags: TAGS,
-        scope: 'api_keys:delete',
-        body: noInputSchema,
-        responses: {
-          200: { description: 'The revoked key.', schema: apiKeyResponseSchema },
-          404: notFound('API key'),
-        },
-      },
-      handle: async ({ actor, meta, params, body }) => {
-        parseOrThrow(noInputSchema, body);
-        return { status: 200, body: apiKeyResponse(await apiKeys.revoke(actor, meta, apiKeyIds(params))) };
-      },
-    },
-    deleteRoute({
-      path: `${base}/:api_key_id`,
-      what: 'API key',
-      doc: {
-        operationId: 'deleteApiKey',
-        summary: 'Delete an API key',
-        description: 'Permanent; the audit log keeps its id and name.',
-        tags: TAGS,
-        scope: 'api_keys:delete',
-      },
-      delete: ({ actor, meta, params }) => apiKeys.delete(actor, meta, apiKeyIds(params)),
+      responses: { 409: conflict('The key is revoked or expired.') },
+      run: ({ actor, meta }, ids) => apiKeys.rotate(actor, meta, ids),
+      view: rotatedResponse,
+      oneTimeSecret: true,
+    }),
+    noInputAction('revoke', {
+      description:
+        'The key stops working at once but stays listed for audit. Revoking a revoked key changes nothing.',
+      action: 'delete',
+      response: { description: 'The revoked key.', schema: apiKeyResponseSchema },
+      run: ({ actor, meta }, ids) => apiKeys.revoke(actor, meta, ids),
+      view: apiKeyResponse,
+    }),
+    API_KEYS.delete({
+      description: 'Permanent; the audit log keeps its id and name.',
+      delete: ({ actor, meta }, ids) => apiKeys.delete(actor, meta, ids),
     }),
   ];
 }

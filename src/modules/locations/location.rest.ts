@@ -3,15 +3,14 @@ import { camelKeys, descriptionSchema, nameSchema, patchOf } from '../../domain/
 import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow } from '../../domain/validation.js';
-import { deleteRoute, itemRoute, listRoute } from '../../platform/http/resource-routes.js';
+import { teamResource } from '../../platform/http/resource-routes.js';
 import {
-  conflict,
   createdFields,
   idSchema,
   namedResourceFields,
   updatedFields,
 } from '../../platform/http/rest-docs.js';
-import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import type { Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { LocationDetail, LocationView } from './location.repository.js';
@@ -24,7 +23,6 @@ import {
   secretIdSchema,
   type UpdateLocationCommand,
 } from './location.rules.js';
-import type { LocationIds } from './location.service.js';
 
 export const createLocationSchema = z.strictObject({
   name: nameSchema,
@@ -64,11 +62,6 @@ export function updateLocationCommand(body: unknown): UpdateLocationCommand {
   return patchOf(patch, ['description', 'region', 'endpoint_url']);
 }
 
-/** The location a route's path names (the router has validated both ids). */
-export function locationIds(params: PathParams): LocationIds {
-  return { teamId: params.team_id, locationId: params.location_id! };
-}
-
 export const locationResponseSchema = z
   .object({
     ...namedResourceFields,
@@ -102,85 +95,47 @@ const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
   location_type: z.enum(SECRET_TYPES).optional().meta({ description: 'Only locations of this provider.' }),
 });
 
-const TAGS: ['Locations'] = ['Locations'];
+const LOCATIONS = teamResource('/v1/teams/:team_id/locations/:location_id', 'location', {
+  uniqueNames: true,
+});
 
 /** REST routes for this resource: thin translations to the shared service. */
 export function locationRoutes({ locations }: Services): Route[] {
-  const base = '/v1/teams/:team_id/locations';
   return [
-    {
-      method: 'POST',
-      path: base,
-      doc: {
-        operationId: 'createLocation',
-        summary: 'Create a location',
-        description:
-          '`secret_id` must be a secret of the team whose `secret_type` equals `location_type`. `endpoint_url` is required for s3_compatible and accepted only by S3-style providers.',
-        tags: TAGS,
-        scope: 'locations:create',
-        body: createLocationSchema,
-        responses: {
-          201: { description: 'The created location.', schema: locationResponseSchema },
-          409: conflict('A location with this name exists in the team.'),
-        },
-      },
-      handle: async ({ actor, meta, params, body }) => ({
-        status: 201,
-        body: locationResponse(
-          await locations.create(actor, meta, params.team_id, createLocationCommand(body)),
-        ),
-      }),
-    },
-    listRoute({
-      path: base,
-      doc: { operationId: 'listLocations', summary: 'List locations', tags: TAGS, scope: 'locations:read' },
+    LOCATIONS.create({
+      description:
+        '`secret_id` must be a secret of the team whose `secret_type` equals `location_type`. `endpoint_url` is required for s3_compatible and accepted only by S3-style providers.',
+      body: createLocationSchema,
+      response: { description: 'The created location.', schema: locationResponseSchema },
+      run: ({ actor, meta, body }, teamId) =>
+        locations.create(actor, meta, teamId, createLocationCommand(body)),
+      view: locationResponse,
+    }),
+    LOCATIONS.list({
       query: LIST_QUERY,
-      page: ['A page of locations.', locationResponseSchema],
+      item: locationResponseSchema,
       list: ({ actor, params }, { list, filters }) =>
         locations.list(actor, params.team_id, { ...list, locationType: filters.location_type }),
       view: locationResponse,
     }),
-    itemRoute({
-      method: 'GET',
-      path: `${base}/:location_id`,
-      what: 'location',
-      doc: { operationId: 'getLocation', summary: 'Get a location', tags: TAGS, scope: 'locations:read' },
+    LOCATIONS.get({
       response: {
         description: 'The location, with the name of its secret.',
         schema: locationDetailResponseSchema,
       },
-      run: ({ actor, params }) => locations.getDetail(actor, locationIds(params)),
+      run: ({ actor }, ids) => locations.getDetail(actor, ids),
       view: locationDetailResponse,
     }),
-    itemRoute({
-      method: 'PATCH',
-      path: `${base}/:location_id`,
-      what: 'location',
-      doc: {
-        operationId: 'updateLocation',
-        summary: 'Update a location',
-        description:
-          'Omitted or null means unchanged, except `description`, `region` and `endpoint_url`, where null clears. `location_type` cannot change.',
-        tags: TAGS,
-        scope: 'locations:update',
-        body: updateLocationSchema,
-        responses: { 409: conflict('A location with the new name exists in the team.') },
-      },
+    LOCATIONS.update({
+      description:
+        'Omitted or null means unchanged, except `description`, `region` and `endpoint_url`, where null clears. `location_type` cannot change.',
+      body: updateLocationSchema,
       response: { description: 'The location after the change.', schema: locationResponseSchema },
-      run: ({ actor, meta, params, body }) =>
-        locations.update(actor, meta, locationIds(params), updateLocationCommand(body)),
+      run: ({ actor, meta, body }, ids) => locations.update(actor, meta, ids, updateLocationCommand(body)),
       view: locationResponse,
     }),
-    deleteRoute({
-      path: `${base}/:location_id`,
-      what: 'location',
-      doc: {
-        operationId: 'deleteLocation',
-        summary: 'Delete a location',
-        tags: TAGS,
-        scope: 'locations:delete',
-      },
-      delete: ({ actor, meta, params }) => locations.delete(actor, meta, locationIds(params)),
+    LOCATIONS.delete({
+      delete: ({ actor, meta }, ids) => locations.delete(actor, meta, ids),
     }),
   ];
 }

@@ -6,6 +6,7 @@ import {
   conflict,
   credentialStoreUnavailable,
   idSchema,
+  ifMatchHeader,
   notFound,
   preconditionFailed,
   type RouteDoc,
@@ -58,10 +59,7 @@ export const SECRET_HISTORY_ROUTE_DOCS: Record<string, RouteDoc> = {
       "Makes the version's credentials (native) or field mappings (external vault) current again, as a new version.",
     tags: TAGS,
     scope: 'secrets:update',
-    requestHeaders: {
-      'If-Match':
-        'Optional: `"<version>"` from an ETag. The request fails with 412 unless it is the current version; `*` or no header: unconditional.',
-    },
+    requestHeaders: ifMatchHeader,
     body: rollbackSchema,
     responses: {
       200: {

@@ -5,12 +5,13 @@ import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { AUTH_METHODS, SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow, plainObject } from '../../domain/validation.js';
 import { VAULT_TYPES } from '../../domain/vaults.js';
-import { deleteRoute, listRoute } from '../../platform/http/resource-routes.js';
+import { teamResource } from '../../platform/http/resource-routes.js';
 import {
   conflict,
   credentialStoreUnavailable,
   errorResponseSchema,
   idSchema,
+  ifMatchHeader,
   namedResourceFields,
   notFound,
   preconditionFailed,
@@ -210,20 +211,14 @@ const patchQuerySchema = z.strictObject({
     .meta({ description: 'true: validate and report what would change, without changing anything.' }),
 });
 
-const TAGS: ['Secrets'] = ['Secrets'];
-const IF_MATCH = {
-  'If-Match':
-    'Optional: `"<version>"` from an ETag. The request fails with 412 unless it is the current version; `*` or no header: unconditional.',
-};
+const SECRETS = teamResource('/v1/teams/:team_id/secrets/:secret_id', 'secret', { uniqueNames: true });
 
 /** REST routes for secrets: thin translations to the shared service. */
 export function secretRoutes({ secrets }: Services): Route[] {
   return [
-    listRoute({
-      path: '/v1/teams/:team_id/secrets',
-      doc: { operationId: 'listSecrets', summary: 'List secrets', tags: TAGS, scope: 'secrets:read' },
+    SECRETS.list({
       query: LIST_QUERY,
-      page: ['A page of secrets.', secretListItemSchema],
+      item: secretListItemSchema,
       list: async ({ actor, params }, { list, filters }) => {
         const { items, total } = await secrets.list(actor, params.team_id, {
           ...list,
@@ -237,60 +232,29 @@ export function secretRoutes({ secrets }: Services): Route[] {
       },
       view: secretListItem,
     }),
-    {
-      method: 'POST',
-      path: '/v1/teams/:team_id/secrets',
-      doc: {
-        operationId: 'createSecret',
-        summary: 'Create a secret',
-        description:
-          'Native (`credentials`, written to the credential store and never returned) or external vault (`vault_connection_id` with `field_mappings`): exactly one of the two.',
-        tags: TAGS,
-        scope: 'secrets:create',
-        body: createSecretSchema,
-        responses: {
-          201: {
-            description: 'The created secret.',
-            schema: secretResponseSchema,
-            headers: { ETag: 'always' },
-          },
-          403: {
-            description: "The API key lacks the scope or role, or the team's plan allows no more secrets.",
-            schema: errorResponseSchema,
-          },
-          409: conflict('A secret with this name exists in the team.'),
-          503: credentialStoreUnavailable,
+    SECRETS.create({
+      description:
+        'Native (`credentials`, written to the credential store and never returned) or external vault (`vault_connection_id` with `field_mappings`): exactly one of the two.',
+      body: createSecretSchema,
+      response: { description: 'The created secret.', schema: secretResponseSchema },
+      responses: {
+        403: {
+          description: "The API key lacks the scope or role, or the team's plan allows no more secrets.",
+          schema: errorResponseSchema,
         },
+        503: credentialStoreUnavailable,
       },
-      handle: async ({ actor, meta, params, body }) => {
-        const secret = await secrets.create(actor, meta, params.team_id, createSecretCommand(body));
-        return { status: 201, body: secretResponse(secret), headers: etagOf(secret.version) };
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/teams/:team_id/secrets/:secret_id',
-      doc: {
-        operationId: 'getSecret',
-        summary: 'Get a secret',
-        description:
-          'With its locations and, for an external-vault secret, its vault connection and mappings.',
-        tags: TAGS,
-        scope: 'secrets:read',
-        responses: {
-          200: {
-            description: 'The secret.',
-            schema: secretDetailResponseSchema,
-            headers: { ETag: 'always' },
-          },
-          404: notFound('secret'),
-        },
-      },
-      handle: async ({ actor, params }) => {
-        const detail = await secrets.getDetail(actor, secretIds(params));
-        return { status: 200, body: secretDetailResponse(detail), headers: etagOf(detail.secret.version) };
-      },
-    },
+      run: ({ actor, meta, body }, teamId) => secrets.create(actor, meta, teamId, createSecretCommand(body)),
+      view: secretResponse,
+      etag: (secret) => secret.version,
+    }),
+    SECRETS.get({
+      description: 'With its locations and, for an external-vault secret, its vault connection and mappings.',
+      response: { description: 'The secret.', schema: secretDetailResponseSchema },
+      run: ({ actor }, ids) => secrets.getDetail(actor, ids),
+      view: secretDetailResponse,
+      etag: (detail) => detail.secret.version,
+    }),
     {
       method: 'PATCH',
       path: '/v1/teams/:team_id/secrets/:secret_id',
@@ -299,10 +263,10 @@ export function secretRoutes({ secrets }: Services): Route[] {
         summary: 'Update a secret',
         description:
           'Every field optional; omitted or null means unchanged, except `description: null`, which clears it. `{}` changes nothing. A change of auth method to one with other credential fields needs new `credentials` (native) or `field_mappings` (external vault) in the same request.',
-        tags: TAGS,
+        tags: SECRETS.tags,
         scope: 'secrets:update',
         query: patchQuerySchema,
-        requestHeaders: IF_MATCH,
+        requestHeaders: ifMatchHeader,
         body: updateSecretSchema,
         responses: {
           200: {
@@ -335,29 +299,18 @@ export function secretRoutes({ secrets }: Services): Route[] {
         return { status: 200, body: dryRunResponse };
       },
     },
-    deleteRoute({
-      path: '/v1/teams/:team_id/secrets/:secret_id',
-      what: 'secret',
-      doc: {
-        operationId: 'deleteSecret',
-        summary: 'Delete a secret',
-        description:
-          'Refused while locations use the secret. Stored credentials are removed after the commit.',
-        tags: TAGS,
-        scope: 'secrets:delete',
-        requestHeaders: IF_MATCH,
-        responses: {
-          409: conflict('Locations use the secret (listed in `locations`).', secretConflictResponseSchema),
-          412: preconditionFailed,
-        },
+    SECRETS.delete({
+      description: 'Refused while locations use the secret. Stored credentials are removed after the commit.',
+      requestHeaders: ifMatchHeader,
+      responses: {
+        409: conflict('Locations use the secret (listed in `locations`).', secretConflictResponseSchema),
+        412: preconditionFailed,
       },
-      delete: ({ actor, meta, params, headers }) =>
-        secrets.delete(actor, meta, secretIds(params), { expectedVersion: expectedVersionFrom(headers) }),
+      delete: ({ actor, meta, headers }, ids) =>
+        secrets.delete(actor, meta, ids, { expectedVersion: expectedVersionFrom(headers) }),
     }),
   ];
 }
 
 /** The secret a route's path names (the router has validated both ids). */
-export function secretIds(params: PathParams): SecretIds {
-  return { teamId: params.team_id, secretId: params.secret_id! };
-}
+export const secretIds: (params: PathParams) => SecretIds = SECRETS.ids;

@@ -3,7 +3,7 @@ import { descriptionSchema, nameSchema, patchOf, snakeCase } from '../../domain/
 import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { VAULT_TYPES, type VaultType } from '../../domain/vaults.js';
-import { deleteRoute, type ItemRouteDoc, itemRoute, listRoute } from '../../platform/http/resource-routes.js';
+import { teamResource } from '../../platform/http/resource-routes.js';
 import {
   conflict,
   createdFields,
@@ -14,7 +14,7 @@ import {
   timestampSchema,
   updatedFields,
 } from '../../platform/http/rest-docs.js';
-import type { PathParams, RestRequest, Route } from '../../platform/http/rest-router.js';
+import type { RestRequest, Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
@@ -100,11 +100,6 @@ export function rotateVaultConnectionCommand(body: unknown): RotateVaultConnecti
   return patchOf(parseOrThrow(rotateBodySchema, body));
 }
 
-/** The connection a route's path names (the router has validated both ids). */
-export function vaultConnectionIds(params: PathParams): VaultConnectionIds {
-  return { teamId: params.team_id, connectionId: params.connection_id! };
-}
-
 /** The create response (docs/contract.md §4): never a token or client secret. */
 export const vaultConnectionResponseSchema = z
   .object({
@@ -180,140 +175,88 @@ const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
   vault_type: z.enum(VAULT_TYPES).optional().meta({ description: 'Only connections to this vault service.' }),
 });
 
-const TAGS: ['Vault connections'] = ['Vault connections'];
+const VAULT_CONNECTIONS = teamResource(
+  '/v1/teams/:team_id/vault-connections/:connection_id',
+  'vault connection',
+  { uniqueNames: true },
+);
 
 /** REST routes for this resource: thin translations to the shared service. */
 export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
-  const base = '/v1/teams/:team_id/vault-connections';
-  /** A route on one connection that answers its detail: the connection `run` gives, with its secret count. */
-  const detailRoute = (route: {
-    method: 'GET' | 'POST' | 'PATCH';
-    path: string;
-    doc: ItemRouteDoc;
-    description: string;
-    run(request: RestRequest): Promise<VaultConnectionView>;
-  }) =>
-    itemRoute({
-      method: route.method,
-      path: route.path,
-      what: 'vault connection',
-      doc: route.doc,
-      response: { description: route.description, schema: vaultConnectionDetailSchema },
-      run: async (request) => {
-        const connection = await route.run(request);
-        const counts = await vaultConnections.secretCounts(connection.teamId, [connection.id]);
-        return { connection, secretCount: counts.get(connection.id) ?? 0 };
-      },
-      view: vaultConnectionDetail,
-    });
-  return [
-    {
-      method: 'POST',
-      path: base,
-      doc: {
-        operationId: 'createVaultConnection',
-        summary: 'Connect an external vault',
-        description:
-          'The body depends on `vault_type`. Tokens and client secrets go to the credential store and are never returned.',
-        tags: TAGS,
-        scope: 'vault_connections:create',
-        body: createBodyDoc,
-        responses: {
-          201: { description: 'The created connection.', schema: vaultConnectionResponseSchema },
-          403: {
-            description:
-              "The API key lacks the scope or role, or the team's plan allows no more vault connections.",
-            schema: errorResponseSchema,
-          },
-          409: conflict('A vault connection with this name exists in the team.'),
-          503: credentialStoreUnavailable,
-        },
-      },
-      handle: async ({ actor, meta, params, body }) => ({
-        status: 201,
-        body: vaultConnectionResponse(
-          await vaultConnections.create(actor, meta, params.team_id, createVaultConnectionCommand(body)),
-        ),
-      }),
+  /** What GET, PATCH and rotate answer: the connection `run` gives, with its secret count, as its detail. */
+  const detail = (
+    description: string,
+    run: (request: RestRequest, ids: VaultConnectionIds) => Promise<VaultConnectionView>,
+  ) => ({
+    response: { description, schema: vaultConnectionDetailSchema },
+    run: async (request: RestRequest, ids: VaultConnectionIds) => {
+      const connection = await run(request, ids);
+      const counts = await vaultConnections.secretCounts(connection.teamId, [connection.id]);
+      return { connection, secretCount: counts.get(connection.id) ?? 0 };
     },
-    listRoute({
-      path: base,
-      doc: {
-        operationId: 'listVaultConnections',
-        summary: 'List vault connections',
-        tags: TAGS,
-        scope: 'vault_connections:read',
+    view: vaultConnectionDetail,
+  });
+  return [
+    VAULT_CONNECTIONS.create({
+      summary: 'Connect an external vault',
+      description:
+        'The body depends on `vault_type`. Tokens and client secrets go to the credential store and are never returned.',
+      body: createBodyDoc,
+      response: { description: 'The created connection.', schema: vaultConnectionResponseSchema },
+      responses: {
+        403: {
+          description:
+            "The API key lacks the scope or role, or the team's plan allows no more vault connections.",
+          schema: errorResponseSchema,
+        },
+        503: credentialStoreUnavailable,
       },
+      run: ({ actor, meta, body }, teamId) =>
+        vaultConnections.create(actor, meta, teamId, createVaultConnectionCommand(body)),
+      view: vaultConnectionResponse,
+    }),
+    VAULT_CONNECTIONS.list({
       query: LIST_QUERY,
-      page: ['A page of vault connections.', vaultConnectionListItemSchema],
+      item: vaultConnectionListItemSchema,
       list: ({ actor, params }, { list, filters }) =>
         vaultConnections.list(actor, params.team_id, { ...list, vaultType: filters.vault_type }),
       view: vaultConnectionListItem,
     }),
-    detailRoute({
-      method: 'GET',
-      path: `${base}/:connection_id`,
-      doc: {
-        operationId: 'getVaultConnection',
-        summary: 'Get a vault connection',
-        tags: TAGS,
-        scope: 'vault_connections:read',
-      },
-      description: 'The connection, its non-secret settings and how many secrets use it.',
-      run: ({ actor, params }) => vaultConnections.get(actor, vaultConnectionIds(params)),
+    VAULT_CONNECTIONS.get(
+      detail('The connection, its non-secret settings and how many secrets use it.', ({ actor }, ids) =>
+        vaultConnections.get(actor, ids),
+      ),
+    ),
+    VAULT_CONNECTIONS.update({
+      summary: 'Rename or re-describe a vault connection',
+      description:
+        'Only `name` (null: unchanged) and `description` (null: cleared). Tokens change through the rotate endpoint; any other field is refused.',
+      // Every other key is refused by name, so the body is closed.
+      body: updateFieldsSchema.strict(),
+      ...detail('The connection after the change.', ({ actor, meta, body }, ids) =>
+        vaultConnections.update(actor, meta, ids, updateVaultConnectionCommand(body)),
+      ),
     }),
-    detailRoute({
-      method: 'PATCH',
-      path: `${base}/:connection_id`,
-      doc: {
-        operationId: 'updateVaultConnection',
-        summary: 'Rename or re-describe a vault connection',
-        description:
-          'Only `name` (null: unchanged) and `description` (null: cleared). Tokens change through the rotate endpoint; any other field is refused.',
-        tags: TAGS,
-        scope: 'vault_connections:update',
-        // Every other key is refused by name, so the body is closed.
-        body: updateFieldsSchema.strict(),
-        responses: { 409: conflict('A vault connection with the new name exists in the team.') },
-      },
-      description: 'The connection after the change.',
-      run: ({ actor, meta, params, body }) =>
-        vaultConnections.update(actor, meta, vaultConnectionIds(params), updateVaultConnectionCommand(body)),
+    VAULT_CONNECTIONS.action('rotate', {
+      summary: "Replace a vault connection's token",
+      description:
+        '`access_token` for 1Password (`ops_...`) and Doppler (`dp.st....`), `client_secret` for Infisical. The old value is never returned again; the SSM store keeps it in the parameter history until the connection is deleted.',
+      action: 'update',
+      body: rotateBodyDoc,
+      responses: { 503: credentialStoreUnavailable },
+      ...detail('The connection after the rotation.', ({ actor, meta, body }, ids) =>
+        vaultConnections.rotate(actor, meta, ids, rotateVaultConnectionCommand(body)),
+      ),
     }),
-    detailRoute({
-      method: 'POST',
-      path: `${base}/:connection_id/rotate`,
-      doc: {
-        operationId: 'rotateVaultConnection',
-        summary: "Replace a vault connection's token",
-        description:
-          '`access_token` for 1Password (`ops_...`) and Doppler (`dp.st....`), `client_secret` for Infisical. The old value is never returned again; the SSM store keeps it in the parameter history until the connection is deleted.',
-        tags: TAGS,
-        scope: 'vault_connections:update',
-        body: rotateBodyDoc,
-        responses: { 503: credentialStoreUnavailable },
+    VAULT_CONNECTIONS.delete({
+      description: 'Refused while secrets use it. The stored token is removed after the commit.',
+      responses: {
+        409: conflict(
+          'Secrets use the connection (listed in `secrets`).',
+          vaultConnectionConflictResponseSchema,
+        ),
       },
-      description: 'The connection after the rotation.',
-      run: ({ actor, meta, params, body }) =>
-        vaultConnections.rotate(actor, meta, vaultConnectionIds(params), rotateVaultConnectionCommand(body)),
-    }),
-    deleteRoute({
-      path: `${base}/:connection_id`,
-      what: 'vault connection',
-      doc: {
-        operationId: 'deleteVaultConnection',
-        summary: 'Delete a vault connection',
-        description: 'Refused while secrets use it. The stored token is removed after the commit.',
-        tags: TAGS,
-        scope: 'vault_connections:delete',
-        responses: {
-          409: conflict(
-            'Secrets use the connection (listed in `secrets`).',
-            vaultConnectionConflictResponseSchema,
-          ),
-        },
-      },
-      delete: ({ actor, meta, params }) => vaultConnections.delete(actor, meta, vaultConnectionIds(params)),
+      delete: ({ actor, meta }, ids) => vaultConnections.delete(actor, meta, ids),
     }),
   ];
 }

@@ -2,16 +2,15 @@ import { z } from 'zod';
 import { camelKeys, descriptionSchema, nameSchema, patchOf } from '../../domain/names.js';
 import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
-import { deleteRoute, itemRoute, listRoute } from '../../platform/http/resource-routes.js';
+import { listRoute, teamResource } from '../../platform/http/resource-routes.js';
 import {
-  conflict,
   createdFields,
   idSchema,
   namedResourceFields,
   timestampSchema,
   updatedFields,
 } from '../../platform/http/rest-docs.js';
-import type { PathParams, Route } from '../../platform/http/rest-router.js';
+import type { Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { EVENT_TYPES } from '../events/change-event.js';
@@ -22,7 +21,6 @@ import {
   type UpdateWebhookCommand,
   webhookUrlSchema,
 } from './webhook.rules.js';
-import type { WebhookIds } from './webhook.service.js';
 
 const EVENT_TYPES_DESCRIPTION = `The event types to deliver (${EVENT_TYPES.join(', ')}); empty: all.`;
 
@@ -51,10 +49,6 @@ export function updateWebhookCommand(body: unknown): UpdateWebhookCommand {
   return patchOf(parseOrThrow(updateWebhookSchema, body), ['description']);
 }
 
-function webhookIds(params: PathParams): WebhookIds {
-  return { teamId: params.team_id, webhookId: params.webhook_id! };
-}
-
 export const webhookResponseSchema = z
   .object({
     ...namedResourceFields,
@@ -78,6 +72,11 @@ export const createdWebhookResponseSchema = webhookResponseSchema
     }),
   })
   .meta({ id: 'CreatedWebhookResponse' });
+
+/** The create response: the one place where `signing_secret` appears. */
+function createdWebhookResponse(created: CreatedWebhook): z.infer<typeof createdWebhookResponseSchema> {
+  return { ...webhookResponse(created.webhook), signing_secret: created.signingSecret };
+}
 
 export const deliveryResponseSchema = z
   .object({
@@ -103,105 +102,59 @@ function deliveryResponse(delivery: DeliveryView): z.infer<typeof deliveryRespon
 
 const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {});
 const DELIVERIES_QUERY = restListQuery(['created_at'], 'created_at', {}, { search: false });
-const TAGS: ['Webhooks'] = ['Webhooks'];
+const WEBHOOKS = teamResource('/v1/teams/:team_id/webhooks/:webhook_id', 'webhook', { uniqueNames: true });
 
 /** REST routes for webhooks: thin translations to the shared service. */
 export function webhookRoutes({ webhooks }: Services): Route[] {
-  const base = '/v1/teams/:team_id/webhooks';
   return [
-    {
-      method: 'POST',
-      path: base,
-      doc: {
-        operationId: 'createWebhook',
-        summary: 'Create a webhook',
-        description:
-          "Events of the team are POSTed to `url` as they commit, signed with `X-Signature` (see the README). The team's plan caps the number of webhooks.",
-        tags: TAGS,
-        scope: 'webhooks:create',
-        body: createWebhookSchema,
-        responses: {
-          201: {
-            description: 'The webhook, with `signing_secret` shown this once.',
-            schema: createdWebhookResponseSchema,
-          },
-          409: conflict('A webhook with this name exists in the team.'),
-        },
+    WEBHOOKS.create({
+      description:
+        "Events of the team are POSTed to `url` as they commit, signed with `X-Signature` (see the README). The team's plan caps the number of webhooks.",
+      body: createWebhookSchema,
+      response: {
+        description: 'The webhook, with `signing_secret` shown this once.',
+        schema: createdWebhookResponseSchema,
       },
-      handle: async ({ actor, meta, params, body }) => {
-        const created: CreatedWebhook = await webhooks.create(
-          actor,
-          meta,
-          params.team_id,
-          createWebhookCommand(body),
-        );
-        const response: z.infer<typeof createdWebhookResponseSchema> = {
-          ...webhookResponse(created.webhook),
-          signing_secret: created.signingSecret,
-        };
-        return { status: 201, body: response, oneTimeSecret: true };
-      },
-    },
-    listRoute({
-      path: base,
-      doc: { operationId: 'listWebhooks', summary: 'List webhooks', tags: TAGS, scope: 'webhooks:read' },
+      run: ({ actor, meta, body }, teamId) =>
+        webhooks.create(actor, meta, teamId, createWebhookCommand(body)),
+      view: createdWebhookResponse,
+      oneTimeSecret: true,
+    }),
+    WEBHOOKS.list({
       query: LIST_QUERY,
-      page: ['A page of webhooks.', webhookResponseSchema],
+      item: webhookResponseSchema,
       list: ({ actor, params }, { list }) => webhooks.list(actor, params.team_id, list),
       view: webhookResponse,
     }),
-    itemRoute({
-      method: 'GET',
-      path: `${base}/:webhook_id`,
-      what: 'webhook',
-      doc: { operationId: 'getWebhook', summary: 'Get a webhook', tags: TAGS, scope: 'webhooks:read' },
+    WEBHOOKS.get({
       response: { description: 'The webhook (never its signing secret).', schema: webhookResponseSchema },
-      run: ({ actor, params }) => webhooks.get(actor, webhookIds(params)),
+      run: ({ actor }, ids) => webhooks.get(actor, ids),
       view: webhookResponse,
     }),
-    itemRoute({
-      method: 'PATCH',
-      path: `${base}/:webhook_id`,
-      what: 'webhook',
-      doc: {
-        operationId: 'updateWebhook',
-        summary: 'Update a webhook',
-        description: 'Omitted or null means unchanged, except `description`, where null clears.',
-        tags: TAGS,
-        scope: 'webhooks:update',
-        body: updateWebhookSchema,
-        responses: { 409: conflict('A webhook with the new name exists in the team.') },
-      },
+    WEBHOOKS.update({
+      description: 'Omitted or null means unchanged, except `description`, where null clears.',
+      body: updateWebhookSchema,
       response: { description: 'The webhook after the change.', schema: webhookResponseSchema },
-      run: ({ actor, meta, params, body }) =>
-        webhooks.update(actor, meta, webhookIds(params), updateWebhookCommand(body)),
+      run: ({ actor, meta, body }, ids) => webhooks.update(actor, meta, ids, updateWebhookCommand(body)),
       view: webhookResponse,
     }),
-    deleteRoute({
-      path: `${base}/:webhook_id`,
-      what: 'webhook',
-      doc: {
-        operationId: 'deleteWebhook',
-        summary: 'Delete a webhook',
-        description: 'Its pending deliveries and delivery log go with it.',
-        tags: TAGS,
-        scope: 'webhooks:delete',
-      },
-      delete: ({ actor, meta, params }) => webhooks.delete(actor, meta, webhookIds(params)),
+    WEBHOOKS.delete({
+      description: 'Its pending deliveries and delivery log go with it.',
+      delete: ({ actor, meta }, ids) => webhooks.delete(actor, meta, ids),
     }),
     listRoute({
-      path: `${base}/:webhook_id/deliveries`,
+      path: '/v1/teams/:team_id/webhooks/:webhook_id/deliveries',
       doc: {
         operationId: 'listWebhookDeliveries',
         summary: "List a webhook's deliveries",
         description:
           'One per event sent to the webhook: its status, attempts and last error. Newest first by default.',
-        tags: TAGS,
+        tags: WEBHOOKS.tags,
         scope: 'webhooks:read',
       },
       query: DELIVERIES_QUERY,
       page: ['A page of deliveries.', deliveryResponseSchema],
-      list: ({ actor, params }, { list }) => webhooks.deliveries(actor, webhookIds(params), list),
+      list: ({ actor, params }, { list }) => webhooks.deliveries(actor, WEBHOOKS.ids(params), list),
       view: deliveryResponse,
     }),
   ];

@@ -10,10 +10,9 @@ import {
 } from 'graphql';
 import {
   ConflictError,
-  ForbiddenError,
+  domainError,
   type Issue,
   NotFoundError,
-  UnauthenticatedError,
   ValidationError,
   VersionConflictError,
 } from '../../domain/errors.js';
@@ -200,21 +199,19 @@ export async function translate<T>(
 
 /** Errors outside the result unions: authentication, authorization and availability, with stable codes. */
 export function toGraphQLError(error: unknown): GraphQLError | null {
-  if (error instanceof UnauthenticatedError) {
-    return new GraphQLError('Not authenticated', { extensions: { code: 'UNAUTHENTICATED' } });
-  }
-  if (error instanceof ForbiddenError) {
-    return new GraphQLError(error.message, { extensions: { code: 'FORBIDDEN' } });
-  }
-  // Outside a result union (queries, lists): another team's id reads like an unknown one.
-  if (error instanceof NotFoundError) {
-    return new GraphQLError(error.message, { extensions: { code: 'NOT_FOUND' } });
-  }
-  const unavailable = asUnavailable(error);
-  if (unavailable) {
-    return new GraphQLError(unavailable.message, {
-      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: unavailable.retryAfterSeconds },
-    });
+  const failure = domainError(error) ?? asUnavailable(error);
+  switch (failure?.kind) {
+    case 'unauthenticated':
+      return new GraphQLError('Not authenticated', { extensions: { code: 'UNAUTHENTICATED' } });
+    case 'forbidden':
+      return new GraphQLError(failure.message, { extensions: { code: 'FORBIDDEN' } });
+    // Outside a result union (queries, lists): another team's id reads like an unknown one.
+    case 'not_found':
+      return new GraphQLError(failure.message, { extensions: { code: 'NOT_FOUND' } });
+    case 'unavailable':
+      return new GraphQLError(failure.message, {
+        extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: failure.retryAfterSeconds },
+      });
   }
   if (error instanceof InputValidationError) {
     return new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT' } });

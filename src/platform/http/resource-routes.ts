@@ -1,11 +1,27 @@
 /**
- * Builders of the routes most resources have: a page of the team's list, a route on one item (get,
- * change, act on it) and a delete, each with the responses its kind always has.
+ * Builders of the routes most resources have: a page of the team's list, a create, a route on one
+ * item (get, change, act on it) and a delete, each with the responses its kind always has; and
+ * `teamResource`, which names them all by the API's conventions.
  */
 import type { z } from 'zod';
+import { type CamelKeys, camelCase } from '../../domain/names.js';
 import { type ListQuery, type Page, restPage, restPageSchema } from '../../domain/paging.js';
-import { deleted, notFound, type ResponseDoc, type RouteDoc } from './rest-docs.js';
-import type { RestRequest, Route } from './rest-router.js';
+import { isScope } from '../../domain/scopes.js';
+import { conflict, deleted, notFound, type ResponseDoc, type RouteDoc } from './rest-docs.js';
+import type { RestResponse } from './rest-errors.js';
+import { etagOf, type PathParams, type RestRequest, type Route } from './rest-router.js';
+
+/** What a list's query string parses into: the page asked for and the list query (sort, search, limit). */
+type ParsedList = { page: number; list: ListQuery<string> };
+
+export interface ListRouteOptions<Parsed extends ParsedList, T, R> {
+  path: string;
+  doc: Omit<RouteDoc, 'query' | 'responses'>;
+  query: { schema: z.ZodObject; parse(query: URLSearchParams): Parsed };
+  page: [description: string, item: z.ZodType];
+  list(request: RestRequest, parsed: Parsed): Promise<Page<T>>;
+  view(item: T): R;
+}
 
 /**
  * `GET path`: a page of a team's list. `query` is the list's query string (`restListQuery`): the
@@ -13,14 +29,7 @@ import type { RestRequest, Route } from './rest-router.js';
  * applied the scope); `list` calls the service with what it parsed, `view` renders each item, and
  * `page` says what the 200 holds.
  */
-export function listRoute<Parsed extends { page: number; list: ListQuery<string> }, T, R>(options: {
-  path: string;
-  doc: Omit<RouteDoc, 'query' | 'responses'>;
-  query: { schema: z.ZodObject; parse(query: URLSearchParams): Parsed };
-  page: [description: string, item: z.ZodType];
-  list(request: RestRequest, parsed: Parsed): Promise<Page<T>>;
-  view(item: T): R;
-}): Route {
+export function listRoute<Parsed extends ParsedList, T, R>(options: ListRouteOptions<Parsed, T, R>): Route {
   const [description, item] = options.page;
   return {
     method: 'GET',
@@ -42,27 +51,69 @@ export function listRoute<Parsed extends { page: number; list: ListQuery<string>
 export type ItemRouteDoc = Omit<RouteDoc, 'responses'> & { responses?: RouteDoc['responses'] };
 
 /**
- * A route on one item of a team (get, change or act on it), 404 when the item is not the caller's
- * (`what` names it: `API key`). `run` does the work, `view` renders the item it gives, and `response` says what the 200 holds.
+ * What a route that gives one item answers: `run` does the work, `view` renders the item it gives,
+ * and `response` says what the success holds. With `etag`, the response carries the item's version
+ * as its ETag; with `oneTimeSecret`, its body holds a secret shown this once (never replayed).
  */
-export function itemRoute<T>(options: {
-  method: 'GET' | 'POST' | 'PATCH';
-  path: string;
-  what: string;
-  doc: ItemRouteDoc;
+export interface ItemAnswer<T> {
   response: ResponseDoc;
   run(request: RestRequest): Promise<T>;
   view(item: T): unknown;
-}): Route {
-  const { run, view } = options;
+  etag?(item: T): number;
+  oneTimeSecret?: boolean;
+}
+
+/** The success response of an `ItemAnswer`, and its doc. */
+function answer<T>(status: 200 | 201, route: ItemAnswer<T>): { doc: ResponseDoc; handle: Route['handle'] } {
+  const { run, view, etag, oneTimeSecret } = route;
+  return {
+    doc: etag ? { ...route.response, headers: { ETag: 'always' } } : route.response,
+    handle: async (request: RestRequest): Promise<RestResponse> => {
+      const item = await run(request);
+      return {
+        status,
+        body: view(item),
+        ...(etag && { headers: etagOf(etag(item)) }),
+        ...(oneTimeSecret && { oneTimeSecret }),
+      };
+    },
+  };
+}
+
+/** `POST path`: creates an item of a team and answers 201 with it. */
+export function createRoute<T>(options: ItemAnswer<T> & { path: string; doc: ItemRouteDoc }): Route {
+  const { doc, handle } = answer(201, options);
+  return {
+    method: 'POST',
+    path: options.path,
+    doc: { ...options.doc, responses: { 201: doc, ...options.doc.responses } },
+    handle,
+  };
+}
+
+/**
+ * A route on one item of a team (get, change or act on it), 404 when the item is not the caller's
+ * (`what` names it: `API key`). `bodyOptional`: an action that takes no input may be sent no body.
+ */
+export function itemRoute<T>(
+  options: ItemAnswer<T> & {
+    method: 'GET' | 'POST' | 'PATCH';
+    path: string;
+    what: string;
+    doc: ItemRouteDoc;
+    bodyOptional?: boolean;
+  },
+): Route {
+  const { doc, handle } = answer(200, options);
   return {
     method: options.method,
     path: options.path,
+    ...(options.bodyOptional && { bodyOptional: true }),
     doc: {
       ...options.doc,
-      responses: { 200: options.response, 404: notFound(options.what), ...options.doc.responses },
+      responses: { 200: doc, 404: notFound(options.what), ...options.doc.responses },
     },
-    handle: async (request) => ({ status: 200, body: view(await run(request)) }),
+    handle,
   };
 }
 
@@ -79,15 +130,158 @@ export function deleteRoute(options: {
     path: options.path,
     doc: {
       ...options.doc,
-      responses: {
-        204: deleted(what.charAt(0).toUpperCase() + what.slice(1)),
-        404: notFound(what),
-        ...options.doc.responses,
-      },
+      responses: { 204: deleted(capitalized(what)), 404: notFound(what), ...options.doc.responses },
     },
     handle: async (request) => {
       await options.delete(request);
       return { status: 204 };
+    },
+  };
+}
+
+function capitalized(words: string): string {
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** What a route of a `teamResource` adds to its doc: a summary of its own, a description, inputs, other responses. */
+type DocExtras = Omit<ItemRouteDoc, 'operationId' | 'summary' | 'tags' | 'scope'> & { summary?: string };
+
+type ScopeAction = 'read' | 'create' | 'update' | 'delete';
+
+/** The ids an item path names: `/v1/teams/:team_id/locations/:location_id`, `{ teamId, locationId }`. */
+type ItemIds<Path extends string> = Path extends `/v1/teams/:team_id/${string}/:${infer Id}`
+  ? { teamId: string } & CamelKeys<Record<Id, string>>
+  : never;
+
+/** An `ItemAnswer` whose `run` is also given what the path names: the team's id, or the item's ids. */
+export type AnswerAt<T, At> = Omit<ItemAnswer<T>, 'run'> & { run(request: RestRequest, at: At): Promise<T> };
+
+/** An action on an item of a `teamResource` (rotate, revoke): what it answers, its doc and the scope of `action`. */
+export type ActionRoute<T, Ids> = AnswerAt<T, Ids> &
+  DocExtras & { action: Exclude<ScopeAction, 'read'>; bodyOptional?: boolean };
+
+/**
+ * The routes of a team's resource, named by the API's conventions. `itemPath` is one item's path
+ * (`/v1/teams/:team_id/locations/:location_id`; the path before it is the collection's), and `what`
+ * is one item in words (`location`, `API key`). The operation ids follow from them (`createLocation`,
+ * `listLocations`, `getLocation`, `updateLocation`, `deleteLocation`, `<verb>Location` for an action
+ * such as rotate), and so do the summaries ("Create a location", "List locations", ...) unless a
+ * route gives its own, the tag (`Locations`), the scopes (`locations:read`, ...) and the 404 and 204
+ * descriptions. A create's `run` is given the team's id, an item route's the item's ids: the team's
+ * and the item's, named as in the path (`:location_id`: `{ teamId, locationId }`). Where names are unique in a team (`uniqueNames`), a create and an update answer 409 when
+ * the name is taken.
+ */
+export function teamResource<Path extends string>(
+  itemPath: Path,
+  what: string,
+  options: { uniqueNames?: boolean } = {},
+) {
+  type Ids = ItemIds<Path>;
+  const [, path, collection, idParam] =
+    /^(\/v1\/teams\/:team_id\/([a-z-]+))\/:([a-z_]+)$/.exec(itemPath) ?? [];
+  if (!path || !collection || !idParam) throw new Error(`Not the path of a team's item: ${itemPath}`);
+  const ids = (params: PathParams) =>
+    ({ teamId: params.team_id, [camelCase(idParam)]: params[idParam] }) as Ids;
+  const name = what
+    .split(' ')
+    .map((word) => capitalized(word.toLowerCase()))
+    .join('');
+  const one = `${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what}`;
+  const tags: [string] = [`${capitalized(what)}s`];
+  const doc = (operationId: string, summary: string, action: ScopeAction, extras: DocExtras) => {
+    const scope = `${collection.replaceAll('-', '_')}:${action}`;
+    if (!isScope(scope)) throw new Error(`No scope ${scope} for ${itemPath}`);
+    return { summary, ...extras, operationId, tags, scope };
+  };
+  /** The doc of the route `<verb>` on one item: `<verb><Name>`, "<Verb> a <what>". */
+  const itemDoc = (verb: string, action: ScopeAction, extras: DocExtras): ItemRouteDoc =>
+    doc(`${verb}${name}`, `${capitalized(verb)} ${one}`, action, extras);
+  /** The 409 of a create or update where names are unique. */
+  const nameTaken = (which: string): RouteDoc['responses'] =>
+    options.uniqueNames ? { 409: conflict(`A ${what} with ${which} exists in the team.`) } : {};
+  /** An item route's answer, its `run` given the item's ids. */
+  const onItem = <T>({
+    run,
+    ...answer
+  }: AnswerAt<T, Ids>): ItemAnswer<T> & { path: string; what: string } => ({
+    ...answer,
+    path: itemPath,
+    what,
+    run: (request) => run(request, ids(request.params)),
+  });
+  return {
+    tags,
+    /** The ids the item path names (the router has validated them). */
+    ids,
+    /** `GET` on the collection: a page of the team's items, each an `item`. */
+    list<Parsed extends ParsedList, T, R>(
+      route: Pick<ListRouteOptions<Parsed, T, R>, 'query' | 'list' | 'view'> & {
+        item: z.ZodType;
+        description?: string;
+      },
+    ): Route {
+      const { item, description, ...listing } = route;
+      return listRoute({
+        ...listing,
+        path,
+        doc: doc(`list${name}s`, `List ${what}s`, 'read', { description }),
+        page: [`A page of ${what}s.`, item],
+      });
+    },
+    /** `POST` on the collection. */
+    create<T>({
+      response,
+      run,
+      view,
+      etag,
+      oneTimeSecret,
+      ...extras
+    }: AnswerAt<T, string> & DocExtras): Route {
+      const created = itemDoc('create', 'create', extras);
+      return createRoute({
+        path,
+        doc: { ...created, responses: { ...nameTaken('this name'), ...extras.responses } },
+        response,
+        run: (request) => run(request, request.params.team_id),
+        view,
+        etag,
+        oneTimeSecret,
+      });
+    },
+    /** `GET` on the item. */
+    get<T>({ response, run, view, etag, ...extras }: AnswerAt<T, Ids> & DocExtras): Route {
+      const answer = onItem({ response, run, view, etag });
+      return itemRoute({ ...answer, method: 'GET', doc: itemDoc('get', 'read', extras) });
+    },
+    /** `PATCH` on the item. */
+    update<T>({ response, run, view, ...extras }: AnswerAt<T, Ids> & DocExtras): Route {
+      const updated = itemDoc('update', 'update', extras);
+      return itemRoute({
+        ...onItem({ response, run, view }),
+        method: 'PATCH',
+        doc: { ...updated, responses: { ...nameTaken('the new name'), ...extras.responses } },
+      });
+    },
+    /** `DELETE` on the item. */
+    delete(route: DocExtras & { delete(request: RestRequest, ids: Ids): Promise<unknown> }): Route {
+      const { delete: remove, ...extras } = route;
+      return deleteRoute({
+        path: itemPath,
+        what,
+        doc: itemDoc('delete', 'delete', extras),
+        delete: (request) => remove(request, ids(request.params)),
+      });
+    },
+    /** `POST` on `<item>/<verb>`: an action on the item, under the scope of `action`. */
+    action<T>(verb: string, route: ActionRoute<T, Ids>): Route {
+      const { action, response, run, view, oneTimeSecret, bodyOptional, ...extras } = route;
+      return itemRoute({
+        ...onItem({ response, run, view, oneTimeSecret }),
+        method: 'POST',
+        path: `${itemPath}/${verb}`,
+        doc: itemDoc(verb, action, extras),
+        bodyOptional,
+      });
     },
   };
 }

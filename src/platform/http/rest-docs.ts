@@ -108,6 +108,12 @@ export const credentialStoreUnavailable: ResponseDoc = {
   headers: { 'Retry-After': 'always' },
 };
 
+/** The request header of a route that honours If-Match (its 412 is `preconditionFailed`). */
+export const ifMatchHeader = {
+  'If-Match':
+    'Optional: `"<version>"` from an ETag. The request fails with 412 unless it is the current version; `*` or no header: unconditional.',
+};
+
 /** 412 from a route that honours If-Match. */
 export const preconditionFailed: ResponseDoc = {
   description: 'If-Match names a version that is no longer current; the ETag header has the current one.',

@@ -1,13 +1,4 @@
-import {
-  BadRequestError,
-  ConflictError,
-  ForbiddenError,
-  type Issue,
-  NotFoundError,
-  UnauthenticatedError,
-  ValidationError,
-  VersionConflictError,
-} from '../../domain/errors.js';
+import { domainError, type Issue } from '../../domain/errors.js';
 import { snakeCase } from '../../domain/names.js';
 import { asUnavailable } from '../db/database.js';
 
@@ -36,39 +27,45 @@ function restBodyPath(path: Issue['path']): Issue['path'] {
 
 /** The one mapping from domain errors to REST responses; null for an unexpected error. */
 export function restError(error: unknown): RestResponse | null {
-  if (error instanceof ValidationError) {
-    return {
-      status: 422,
-      body: {
-        detail: error.issues.map((issue) => ({
-          loc: issue.source ? [issue.source, ...issue.path] : ['body', ...restBodyPath(issue.path)],
-          msg: issue.message,
-          type: issue.code,
-        })),
-      },
-    };
+  const failure = domainError(error) ?? asUnavailable(error);
+  if (!failure) return null;
+  switch (failure.kind) {
+    case 'bad_request':
+      return { status: 400, body: { detail: failure.message } };
+    case 'unauthenticated':
+      return {
+        status: 401,
+        body: { detail: 'Not authenticated' },
+        headers: { 'www-authenticate': 'Bearer' },
+      };
+    case 'forbidden':
+      return { status: 403, body: { detail: failure.message } };
+    case 'not_found':
+      return { status: 404, body: { detail: failure.message } };
+    case 'conflict':
+      return { status: 409, body: { detail: failure.message, ...failure.extra } };
+    case 'version_conflict':
+      return {
+        status: 412,
+        body: { detail: failure.message, current_version: failure.currentVersion },
+        headers: { etag: `"${failure.currentVersion}"` },
+      };
+    case 'validation':
+      return {
+        status: 422,
+        body: {
+          detail: failure.issues.map((issue) => ({
+            loc: issue.source ? [issue.source, ...issue.path] : ['body', ...restBodyPath(issue.path)],
+            msg: issue.message,
+            type: issue.code,
+          })),
+        },
+      };
+    case 'unavailable':
+      return {
+        status: 503,
+        body: { detail: failure.message },
+        headers: { 'retry-after': String(failure.retryAfterSeconds) },
+      };
   }
-  if (error instanceof BadRequestError) return { status: 400, body: { detail: error.message } };
-  if (error instanceof UnauthenticatedError) {
-    return { status: 401, body: { detail: 'Not authenticated' }, headers: { 'www-authenticate': 'Bearer' } };
-  }
-  if (error instanceof ForbiddenError) return { status: 403, body: { detail: error.message } };
-  if (error instanceof NotFoundError) return { status: 404, body: { detail: error.message } };
-  if (error instanceof VersionConflictError) {
-    return {
-      status: 412,
-      body: { detail: error.message, current_version: error.currentVersion },
-      headers: { etag: `"${error.currentVersion}"` },
-    };
-  }
-  if (error instanceof ConflictError) return { status: 409, body: { detail: error.message, ...error.extra } };
-  const unavailable = asUnavailable(error);
-  if (unavailable) {
-    return {
-      status: 503,
-      body: { detail: unavailable.message },
-      headers: { 'retry-after': String(unavailable.retryAfterSeconds) },
-    };
-  }
-  return null;
 }
