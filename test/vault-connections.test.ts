@@ -6,22 +6,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
-import { ISO_TIMESTAMP, sleep } from './support/constants.js';
+import { ISO_TIMESTAMP, sleep, VAULT_CONNECTION_RESPONSE_KEYS } from './support/constants.js';
 import { createVaultConnection, createVaultSecret, ONEPASSWORD_MAPPINGS } from './support/factories.js';
 import { auditTrail, graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
-const BASE_FIELDS = [
-  'created_at',
-  'created_by',
-  'description',
-  'id',
-  'last_verified_at',
-  'name',
-  'vault_type',
-];
-const LIST_FIELDS = [...BASE_FIELDS, 'updated_at', 'updated_by'].sort();
+const LIST_FIELDS = [...VAULT_CONNECTION_RESPONSE_KEYS, 'updated_at', 'updated_by'].sort();
 const SETTINGS: Record<string, string[]> = {
   onepassword: [],
   doppler: ['config', 'project'],

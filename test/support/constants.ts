@@ -27,6 +27,17 @@ export const SECRET_RESPONSE_KEYS = [
   'updated_by',
 ];
 
+/** The fields of a vault connection as created (`VaultConnectionResponse`), sorted. */
+export const VAULT_CONNECTION_RESPONSE_KEYS = [
+  'created_at',
+  'created_by',
+  'description',
+  'id',
+  'last_verified_at',
+  'name',
+  'vault_type',
+];
+
 /** A timestamp as the API writes it: ISO-8601 in UTC with milliseconds. */
 export const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
