@@ -9,15 +9,8 @@
  * independent app instances (own pools, own caches, nothing shared but the database) in this process,
  * on the run's database, which proves the same guarantees rest on the database alone.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  rest,
-  TEST_CREDENTIAL_KEY,
-  type TestApp,
-  type TestTeam,
-  useApp,
-  useApps,
-} from './support/harness.js';
+import { describe, expect, inject, it } from 'vitest';
+import { rest, type TestApp, type TestTeam, useApp, useApps, useServerProcesses } from './support/harness.js';
 import {
   conditionalRace,
   idempotentCreateStorm,
@@ -26,7 +19,6 @@ import {
   unconditionalBurst,
 } from './support/scenarios/concurrency.js';
 import { inspectorFor } from './support/scenarios/inspect.js';
-import { type ServerProcess, startServerProcess } from './support/scenarios/processes.js';
 
 async function newSecret(t: TestApp, team: TestTeam): Promise<string> {
   const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
@@ -100,18 +92,7 @@ describe('two app instances in one process, one database (every test database)',
 if (inject('databaseKind') === 'server')
   describe('server processes on one PostgreSQL', () => {
     const t = useApp({ env: { LOG_LEVEL: 'warn' } });
-    const servers: ServerProcess[] = [];
-    beforeAll(async () => {
-      const env = {
-        DATABASE_URL: inject('databaseUrl'),
-        CREDENTIAL_KEY: TEST_CREDENTIAL_KEY,
-        DATABASE_POOL_MAX: '5',
-      };
-      servers.push(...(await Promise.all([1, 2, 3].map(() => startServerProcess(env)))));
-    }, 120_000);
-    afterAll(async () => {
-      await Promise.all(servers.map((s) => s.stop()));
-    });
+    const servers = useServerProcesses(3, t, { DATABASE_POOL_MAX: '5' });
     scenarios('2 processes', () => ({ urls: servers.slice(0, 2).map((s) => s.url), t }), {
       clients: 40,
       burst: 100,
