@@ -150,20 +150,13 @@ describe('Idempotency-Key claims and the write transaction', () => {
   it('frees the key when the write is refused inside its transaction', async () => {
     const team = await t.newTeam();
     const call = rest(t.url, team.ownerKey);
-    const make = (name: string) =>
-      call('POST', `/v1/teams/${team.teamId}/secrets`, {
-        name,
-        secret_type: 's3',
-        auth_method: 's3_access_key',
-        credentials: { access_key_id: 'AKIA-F', secret_access_key: 'f' },
-      });
-    const taken = await make('taken');
-    const mover = await make('mover');
-    const path = `/v1/teams/${team.teamId}/secrets/${mover.body.id}`;
+    const taken = await createNativeSecret(t, team, { name: 'taken' });
+    const mover = await createNativeSecret(t, team, { name: 'mover' });
+    const path = `/v1/teams/${team.teamId}/secrets/${mover.id}`;
     const clash = await call('PATCH', path, { name: 'taken' }, { 'idempotency-key': 'clash-1' });
     expect(clash.status).toBe(409);
     expect(await sql("select 1 from idempotency_keys where key = 'clash-1'")).toEqual([]);
-    await call('PATCH', `/v1/teams/${team.teamId}/secrets/${taken.body.id}`, { name: 'freed' });
+    await call('PATCH', `/v1/teams/${team.teamId}/secrets/${taken.id}`, { name: 'freed' });
     const retry = await call('PATCH', path, { name: 'taken' }, { 'idempotency-key': 'clash-1' });
     expect(retry.status).toBe(200);
     expect(retry.body.name).toBe('taken');
