@@ -6,8 +6,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
+import { ONEPASSWORD_MAPPINGS } from './support/bodies.js';
 import { ISO_TIMESTAMP, sleep, VAULT_CONNECTION_RESPONSE_KEYS } from './support/constants.js';
-import { createVaultConnection, createVaultSecret, ONEPASSWORD_MAPPINGS } from './support/factories.js';
+import { createVaultConnection, createVaultSecret } from './support/factories.js';
 import { auditTrail, graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
