@@ -13,7 +13,7 @@ import type { CredentialValue } from '../src/platform/credentials/credential-sto
 import { LocalCredentialStore, loadCredentialKey } from '../src/platform/credentials/local-store.js';
 import { autocommit, unitOfWork } from '../src/platform/db/unit-of-work.js';
 import { SECRET_RESPONSE_KEYS, sleep, unique, VAULT_CONNECTION_RESPONSE_KEYS } from './support/constants.js';
-import { createNativeSecret } from './support/factories.js';
+import { createNativeSecret, newTeamWithSecret } from './support/factories.js';
 import type { FakeSsm, Fault } from './support/fake-ssm.js';
 import {
   graphql,
@@ -116,10 +116,9 @@ async function expectUnchanged(t: TestApp, id: string, before: SecretRow, creden
  * REST path, and its row as created.
  */
 async function newSecret(t: TestApp, credentials: CredentialValue) {
-  const team = await t.newTeam();
-  const api = rest(t.url, team.ownerKey);
-  const id = await createSecret(t, team, credentials);
-  return { team, api, id, path: `/v1/teams/${team.teamId}/secrets/${id}`, before: await secretRow(t, id) };
+  const { team, api, secret, path } = await newTeamWithSecret(t, { credentials });
+  expect(JSON.stringify(secret)).not.toContain(CANARY);
+  return { team, api, id: secret.id, path, before: await secretRow(t, secret.id) };
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   createNativeSecret,
   createVaultConnection,
   createVaultSecret,
+  newTeamWithSecret,
 } from './support/factories.js';
 import { graphql, recordSql, rest, type TestApp, type TestTeam, useApp } from './support/harness.js';
 
@@ -61,16 +62,8 @@ const nativeBody = (name: string, type: 's3' | 'r2' = 's3') => ({
 /** A Doppler connection whose token `expectNoInternals` looks for. */
 const DOPPLER = { vault_type: 'doppler', access_token: VAULT_TOKEN, project: 'p', config: 'c' };
 
-/**
- * A new team and a native secret of it (canary credentials, a name made from `label`): the owner's
- * REST client, the secret as created, and its REST path.
- */
-async function newSecret(label: string) {
-  const team = await t.newTeam();
-  const api = rest(t.url, team.ownerKey);
-  const secret = await createNativeSecret(t, team, nativeBody(unique(label)));
-  return { team, api, secret, path: `/v1/teams/${team.teamId}/secrets/${secret.id}` };
-}
+/** A new team with a native secret of canary credentials, named after `label` (see `newTeamWithSecret`). */
+const newSecret = (label: string) => newTeamWithSecret(t, nativeBody(unique(label)));
 
 async function emailOf(app: TestApp, userId: string): Promise<string> {
   const rows = await sql<{ email: string }>(app, 'select email from users where id = ?', [userId]);

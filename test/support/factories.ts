@@ -46,6 +46,20 @@ export function createNativeSecret(
   });
 }
 
+/**
+ * A new team of `app` with a native secret (`body` as for `createNativeSecret`): the team, its
+ * owner's REST client, the secret as created, and the secret's REST path.
+ */
+export async function newTeamWithSecret<T extends Team>(
+  app: ServerUrl & { newTeam(): Promise<T> },
+  body: Record<string, unknown> = {},
+) {
+  const team = await app.newTeam();
+  const api = rest(app.url, team.ownerKey);
+  const secret = await createNativeSecret(app, team, body);
+  return { team, api, secret, path: `/v1/teams/${team.teamId}/secrets/${secret.id}` };
+}
+
 /** `createNativeSecret` bodies for the other types (an s3_compatible or gcs location needs one). */
 export const S3_COMPATIBLE_SECRET = { secret_type: 's3_compatible', auth_method: 's3_compatible_access_key' };
 export const GCS_SECRET = {
