@@ -10,7 +10,9 @@
  * on the run's database, which proves the same guarantees rest on the database alone.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { rest, type TestApp, type TestTeam, useApp, useApps, useServerProcesses } from './support/harness.js';
+import { unique } from './support/constants.js';
+import { createNativeSecret } from './support/factories.js';
+import { type TestApp, type TestTeam, useApp, useApps, useServerProcesses } from './support/harness.js';
 import {
   conditionalRace,
   idempotentCreateStorm,
@@ -21,14 +23,11 @@ import {
 import { inspectorFor } from './support/scenarios/inspect.js';
 
 async function newSecret(t: TestApp, team: TestTeam): Promise<string> {
-  const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name: `multi-${Math.random().toString(36).slice(2)}`,
-    secret_type: 's3',
-    auth_method: 's3_access_key',
+  const created = await createNativeSecret(t, team, {
+    name: unique('multi'),
     credentials: { access_key_id: 'AKIAMULTI', secret_access_key: 'initial' },
   });
-  expect(created.status, created.text).toBe(201);
-  return created.body.id;
+  return created.id;
 }
 
 function scenarios(
