@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ISO_TIMESTAMP, sleep } from './support/constants.js';
+import { ISO_TIMESTAMP, randomS3Credentials, sleep } from './support/constants.js';
 import { graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -34,11 +34,6 @@ async function keyRowId(fullKey: string): Promise<string> {
 const logsPath = (team: TestTeam, query = '') =>
   `/v1/teams/${team.teamId}/audit-logs${query ? `?${query}` : ''}`;
 
-const s3Credentials = () => ({
-  access_key_id: `AKIA${randomBytes(6).toString('hex').toUpperCase()}`,
-  secret_access_key: randomBytes(20).toString('base64url'),
-});
-
 interface Story {
   team: TestTeam;
   ownerKeyId: string;
@@ -57,8 +52,8 @@ async function story(): Promise<Story> {
   const team = await t.newTeam();
   const call = rest(t.url, team.ownerKey);
   const headers = { 'user-agent': USER_AGENT };
-  const credentials = s3Credentials();
-  const rotatedCredentials = s3Credentials();
+  const credentials = randomS3Credentials();
+  const rotatedCredentials = randomS3Credentials();
   const before = new Date(Date.now() - 1).toISOString();
   const created = await call(
     'POST',
@@ -289,7 +284,7 @@ describe('REST: GET /v1/teams/{team_id}/audit-logs', () => {
       name: 'audited-2',
       secret_type: 's3',
       auth_method: 's3_access_key',
-      credentials: s3Credentials(),
+      credentials: randomS3Credentials(),
     });
     expect(clash.status).toBe(409);
     const invalid = await rest(t.url, s.team.ownerKey)('POST', `/v1/teams/${s.team.teamId}/api-keys`, {

@@ -56,29 +56,27 @@ async function read(app: TestApp, team: TestTeam, key: string) {
 const ACCEPTED = { rest: 200, graphql: 'ok' };
 const REFUSED = { rest: 401, graphql: 'UNAUTHENTICATED' };
 
-describe('changes made through this process: the very next request sees them', () => {
-  it('REST revoke', async () => {
-    const team = await a.newTeam();
-    const key = await newKey(a, team);
-    expect(await read(a, team, key.fullKey)).toEqual(ACCEPTED);
-    const revoked = await rest(a.url, team.ownerKey)('POST', `${keysPath(team)}/${key.id}/revoke`, {});
-    expect(revoked.status, revoked.text).toBe(200);
-    expect(await read(a, team, key.fullKey)).toEqual(REFUSED);
-  });
+/** A key of a new team made through `app` and read through it once (accepted, so `app` has it cached). */
+async function cachedKey(app: TestApp, extra: Record<string, unknown> = {}) {
+  const team = await app.newTeam();
+  const key = await newKey(app, team, extra);
+  expect(await read(app, team, key.fullKey)).toEqual(ACCEPTED);
+  return { team, key };
+}
 
-  it('REST delete', async () => {
-    const team = await a.newTeam();
-    const key = await newKey(a, team);
-    expect(await read(a, team, key.fullKey)).toEqual(ACCEPTED);
-    const deleted = await rest(a.url, team.ownerKey)('DELETE', `${keysPath(team)}/${key.id}`);
-    expect(deleted.status, deleted.text).toBe(204);
+describe('changes made through this process: the very next request sees them', () => {
+  it.each([
+    ['revoke', 'POST', '/revoke', {}, 200],
+    ['delete', 'DELETE', '', undefined, 204],
+  ])('REST %s', async (_, method, suffix, body, status) => {
+    const { team, key } = await cachedKey(a);
+    const res = await rest(a.url, team.ownerKey)(method, `${keysPath(team)}/${key.id}${suffix}`, body);
+    expect(res.status, res.text).toBe(status);
     expect(await read(a, team, key.fullKey)).toEqual(REFUSED);
   });
 
   it('rotation: the old secret fails at once, the new one works', async () => {
-    const team = await a.newTeam();
-    const key = await newKey(a, team);
-    expect(await read(a, team, key.fullKey)).toEqual(ACCEPTED);
+    const { team, key } = await cachedKey(a);
     const rotated = await rest(a.url, team.ownerKey)('POST', `${keysPath(team)}/${key.id}/rotate`, {});
     expect(rotated.status, rotated.text).toBe(200);
     expect(keyIdOf(rotated.body.full_key)).toBe(keyIdOf(key.fullKey));
@@ -108,9 +106,7 @@ describe('changes made through this process: the very next request sees them', (
 
 describe('changes made by another process', () => {
   it('within the TTL a process may still accept a key another process revoked (the cache is in use)', async () => {
-    const team = await a.newTeam();
-    const key = await newKey(a, team);
-    expect(await read(a, team, key.fullKey)).toEqual(ACCEPTED);
+    const { team, key } = await cachedKey(a);
     const revoked = await rest(other.url, team.ownerKey)('POST', `${keysPath(team)}/${key.id}/revoke`, {});
     expect(revoked.status, revoked.text).toBe(200);
     expect(await read(other, team, key.fullKey)).toEqual(REFUSED);
@@ -123,18 +119,14 @@ describe('changes made by another process', () => {
     ['deleted by SQL', (id: string) => sql('delete from api_keys where id = ?', [id])],
     ['expired by SQL', (id: string) => sql('update api_keys set expires_at = now() where id = ?', [id])],
   ])('a key %s is refused once the TTL has passed since the change', async (_, change) => {
-    const team = await short.newTeam();
-    const key = await newKey(short, team);
-    expect(await read(short, team, key.fullKey)).toEqual(ACCEPTED);
+    const { team, key } = await cachedKey(short);
     await change(key.id);
     await waitUntil(Date.now() + SHORT_TTL_MS);
     expect(await read(short, team, key.fullKey)).toEqual(REFUSED);
   });
 
   it('a key revoked through another process’s API is refused once the TTL has passed', async () => {
-    const team = await short.newTeam();
-    const key = await newKey(short, team);
-    expect(await read(short, team, key.fullKey)).toEqual(ACCEPTED);
+    const { team, key } = await cachedKey(short);
     const revoked = await rest(other.url, team.ownerKey)('POST', `${keysPath(team)}/${key.id}/revoke`, {});
     expect(revoked.status, revoked.text).toBe(200);
     await waitUntil(Date.now() + SHORT_TTL_MS);
@@ -157,10 +149,8 @@ describe('changes made by another process', () => {
 
 describe('expiry, failures and last use', () => {
   it('a cached key is refused from its expires_at on', async () => {
-    const team = await a.newTeam();
     const expiresAt = Date.now() + 3_000;
-    const key = await newKey(a, team, { expires_at: new Date(expiresAt).toISOString() });
-    expect(await read(a, team, key.fullKey)).toEqual(ACCEPTED);
+    const { team, key } = await cachedKey(a, { expires_at: new Date(expiresAt).toISOString() });
     await waitUntil(expiresAt);
     expect(await read(a, team, key.fullKey)).toEqual(REFUSED);
   });
@@ -175,18 +165,14 @@ describe('expiry, failures and last use', () => {
   });
 
   it('a wrong secret for a cached key id is refused and does not disturb the cached key', async () => {
-    const team = await a.newTeam();
-    const key = await newKey(a, team);
-    expect(await read(a, team, key.fullKey)).toEqual(ACCEPTED);
+    const { team, key } = await cachedKey(a);
     const last = key.fullKey.at(-1) === 'A' ? 'B' : 'A';
     expect(await read(a, team, key.fullKey.slice(0, -1) + last)).toEqual(REFUSED);
     expect(await read(a, team, key.fullKey)).toEqual(ACCEPTED);
   });
 
   it('uses answered from the cache still reach last_used_at', async () => {
-    const team = await a.newTeam();
-    const key = await newKey(a, team);
-    expect(await read(a, team, key.fullKey)).toEqual(ACCEPTED);
+    const { team, key } = await cachedKey(a);
     await a.app.services.apiKeys.flushLastUsed();
     const [{ last_used_at: first }] = await sql('select last_used_at from api_keys where id = ?', [key.id]);
     expect(first).not.toBeNull();

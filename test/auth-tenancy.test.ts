@@ -7,7 +7,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { unique } from './support/constants.js';
+import { randomS3Credentials, unique } from './support/constants.js';
+import { createNativeSecret } from './support/factories.js';
 import { queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -66,11 +67,6 @@ const keyIdOf = (key: string) => key.slice(3, 15);
 
 const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
-const s3Credentials = () => ({
-  access_key_id: `AKIA${randomBytes(6).toString('hex').toUpperCase()}`,
-  secret_access_key: randomBytes(20).toString('base64url'),
-});
-
 interface World {
   team: TestTeam;
   other: TestTeam;
@@ -84,15 +80,12 @@ async function world(): Promise<World> {
   const team = await t.newTeam();
   const other = await t.newTeam();
   const make = async (owner: TestTeam) => {
-    const created = await rest(t.url, owner.ownerKey)('POST', `/v1/teams/${owner.teamId}/secrets`, {
+    const created = await createNativeSecret(t, owner, {
       name: unique('base'),
       description: 'original description',
-      secret_type: 's3',
-      auth_method: 's3_access_key',
-      credentials: s3Credentials(),
+      credentials: randomS3Credentials(),
     });
-    expect(created.status, created.text).toBe(201);
-    return created.body.id as string;
+    return created.id;
   };
   return { team, other, secretId: await make(team), otherSecretId: await make(other) };
 }
@@ -162,7 +155,7 @@ const REST_OPS: RestOp[] = [
         name: unique('new-secret'),
         secret_type: 's3',
         auth_method: 's3_access_key',
-        credentials: s3Credentials(),
+        credentials: randomS3Credentials(),
       }),
   },
   {
@@ -179,7 +172,7 @@ const REST_OPS: RestOp[] = [
       restAs(auth, 'PATCH', `/v1/teams/${teamId}/secrets/${secretId}`, {
         name: unique('renamed'),
         description: 'changed by an attacker',
-        credentials: s3Credentials(),
+        credentials: randomS3Credentials(),
       }),
   },
   {
@@ -229,7 +222,7 @@ const GQL_OPS: GqlOp[] = [
     field: 'createSecret',
     success: 'CreateSecretSuccess',
     call: (auth, { teamId }) => {
-      const c = s3Credentials();
+      const c = randomS3Credentials();
       return gqlAs(
         auth,
         `mutation($t: ID!, $i: CreateSecretInput!) { createSecret(teamId: $t, input: $i) {
@@ -257,7 +250,7 @@ const GQL_OPS: GqlOp[] = [
     field: 'updateSecret',
     success: 'UpdateSecretSuccess',
     call: (auth, { teamId, secretId }) => {
-      const c = s3Credentials();
+      const c = randomS3Credentials();
       return gqlAs(
         auth,
         `mutation($t: ID!, $s: ID!, $i: UpdateSecretInput!) { updateSecret(teamId: $t, secretId: $s, input: $i) {
@@ -649,7 +642,7 @@ describe('404: another team, or a resource of another team; existence never leak
     expect(getForeign.text).toBe(getRandom.text);
     expect(getForeign.text).not.toContain(before.otherRead.name);
 
-    const body = { name: unique('steal'), description: 'x', credentials: s3Credentials() };
+    const body = { name: unique('steal'), description: 'x', credentials: randomS3Credentials() };
     const patchForeign = await call('PATCH', `${base}/${w.otherSecretId}`, body);
     const patchRandom = await call('PATCH', `${base}/${random}`, body);
     expect(patchForeign.status, patchForeign.text).toBe(404);

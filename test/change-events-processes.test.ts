@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createNativeSecret } from './support/factories.js';
-import { graphql, rest, TEST_CREDENTIAL_KEY, useApp, useApps } from './support/harness.js';
-import { type ServerProcess, startServerProcess } from './support/scenarios/processes.js';
+import { graphql, rest, useApp, useApps, useServerProcesses } from './support/harness.js';
 import { SECRET_EVENTS, subscribe } from './support/sse.js';
 import { startReceiver } from './support/webhook-receiver.js';
 
@@ -72,22 +71,18 @@ if (inject('databaseKind') === 'server')
     // A database of their own: every app drains the webhook outbox of its database with its settings.
     const loopbackReceivers = { WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
     const t = useApp({ env: { LOG_LEVEL: 'warn', ...loopbackReceivers }, database: 'own' });
-    const servers: ServerProcess[] = [];
+    // The default poll (1 s) is a safety net only: NOTIFY must bring the event well within a second.
+    const servers = useServerProcesses(2, t, {
+      DATABASE_POOL_MAX: '5',
+      EVENTS_POLL_MS: '60000',
+      ...loopbackReceivers,
+    });
     let target: Awaited<ReturnType<typeof startReceiver>>;
     beforeAll(async () => {
       target = await startReceiver();
-      // The default poll (1 s) is a safety net only: NOTIFY must bring the event well within a second.
-      const env = {
-        DATABASE_URL: t.config.DATABASE_URL,
-        CREDENTIAL_KEY: TEST_CREDENTIAL_KEY,
-        DATABASE_POOL_MAX: '5',
-        EVENTS_POLL_MS: '60000',
-        ...loopbackReceivers,
-      };
-      servers.push(...(await Promise.all([1, 2].map(() => startServerProcess(env)))));
-    }, 120_000);
+    });
     afterAll(async () => {
-      await Promise.all([...servers.map((s) => s.stop()), target?.close()]);
+      await target?.close();
     });
 
     it('a rotation through one process is seen by a subscriber of the other, once, within a second', async () => {

@@ -12,8 +12,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { CredentialValue } from '../src/platform/credentials/credential-store.js';
 import { LocalCredentialStore, loadCredentialKey } from '../src/platform/credentials/local-store.js';
 import { autocommit, unitOfWork } from '../src/platform/db/unit-of-work.js';
-import { SECRET_RESPONSE_KEYS, sleep, unique } from './support/constants.js';
-import { createNativeSecret } from './support/factories.js';
+import { SECRET_RESPONSE_KEYS, sleep, unique, VAULT_CONNECTION_RESPONSE_KEYS } from './support/constants.js';
+import { createNativeSecret, newTeamWithSecret } from './support/factories.js';
 import type { FakeSsm, Fault } from './support/fake-ssm.js';
 import {
   graphql,
@@ -105,6 +105,63 @@ async function createSecret(t: TestApp, team: TestTeam, credentials: CredentialV
   return secret.id;
 }
 
+/** Asserts the secret's row is still `before` and still reads `credentials`. */
+async function expectUnchanged(t: TestApp, id: string, before: SecretRow, credentials: CredentialValue) {
+  expect(await secretRow(t, id)).toEqual(before);
+  expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(credentials);
+}
+
+/**
+ * A new team with a native secret holding `credentials`: the owner's REST client, the secret's id and
+ * REST path, and its row as created.
+ */
+async function newSecret(t: TestApp, credentials: CredentialValue) {
+  const { team, api, secret, path } = await newTeamWithSecret(t, { credentials });
+  expect(JSON.stringify(secret)).not.toContain(CANARY);
+  return { team, api, id: secret.id, path, before: await secretRow(t, secret.id) };
+}
+
+/**
+ * Runs `work` while a trigger `before <event> on <table>` raises an exception for the rows matching
+ * `condition`: the database failing inside the request. The trigger and its function go afterwards.
+ */
+async function withFailingTrigger<T>(
+  t: TestApp,
+  event: 'insert' | 'update',
+  table: string,
+  condition: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const fn = `cs_test_fail_${randomBytes(5).toString('hex')}`; // a SQL identifier: no hyphens
+  await sql(
+    t,
+    `create or replace function ${fn}() returns trigger as $$ begin if ${condition} then raise exception 'injected failure on ${table}'; end if; return new; end $$ language plpgsql`,
+  );
+  try {
+    await sql(t, `create trigger ${fn} before ${event} on ${table} for each row execute function ${fn}()`);
+    return await work();
+  } finally {
+    await sql(t, `drop trigger if exists ${fn} on ${table}`);
+    await sql(t, `drop function if exists ${fn}()`);
+  }
+}
+
+/** Runs `work` while the fake SSM fails `op` with `fault` (`count` times at most); clears the faults after. */
+async function withFault<T>(
+  fake: FakeSsm,
+  op: string,
+  fault: Fault,
+  count: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  fake.failNext(op, fault, count);
+  try {
+    return await work();
+  } finally {
+    fake.clearFaults();
+  }
+}
+
 const sortCreds = (list: CredentialValue[]) =>
   [...list].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
@@ -150,16 +207,13 @@ function storeSuite(kind: 'local' | 'ssm') {
 
     it('rotation advances the row to a new version holding exactly the new credentials; old versions stay readable', async () => {
       const { t, fake } = ctx;
-      const team = await t.newTeam();
-      const api = rest(t.url, team.ownerKey);
       const c1 = accessKey('rotate-1');
-      const id = await createSecret(t, team, c1);
-      const before = await secretRow(t, id);
+      const { team, api, id, path, before } = await newSecret(t, c1);
       expect(before.credential_ref).toBe(`teams/${team.teamId}/secrets/${id}`);
       expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
 
       const c2 = accessKey('rotate-2');
-      const res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, { credentials: c2 });
+      const res = await api('PATCH', path, { credentials: c2 });
       expect(res.status, res.text).toBe(200);
       expect(Object.keys(res.body).sort()).toEqual(SECRET_RESPONSE_KEYS);
       expect(res.text).not.toContain(CANARY);
@@ -214,31 +268,14 @@ function storeSuite(kind: 'local' | 'ssm') {
 
     it('a database failure after the store write leaves the row on the previous, still readable version', async () => {
       const { t, fake } = ctx;
-      const team = await t.newTeam();
-      const api = rest(t.url, team.ownerKey);
       const c1 = accessKey('dbfail-1');
-      const id = await createSecret(t, team, c1);
-      const before = await secretRow(t, id);
+      const { api, id, path, before } = await newSecret(t, c1);
 
-      const suffix = randomBytes(5).toString('hex'); // in a SQL identifier: no hyphens
-      const fn = `cs_test_fail_${kind}_${suffix}`;
-      const marker = `FAIL-DB-${suffix}`;
+      const marker = unique(`FAIL-DB-${kind}`);
       const c2 = accessKey('dbfail-2');
-      let res: Awaited<ReturnType<typeof api>>;
-      await sql(
-        t,
-        `create or replace function ${fn}() returns trigger as $$ begin if new.description = '${marker}' then raise exception 'injected failure'; end if; return new; end $$ language plpgsql`,
+      const res = await withFailingTrigger(t, 'update', 'secrets', `new.description = '${marker}'`, () =>
+        api('PATCH', path, { description: marker, credentials: c2 }),
       );
-      try {
-        await sql(t, `create trigger ${fn} before update on secrets for each row execute function ${fn}()`);
-        res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
-          description: marker,
-          credentials: c2,
-        });
-      } finally {
-        await sql(t, `drop trigger if exists ${fn} on secrets`);
-        await sql(t, `drop function if exists ${fn}()`);
-      }
 
       expect(res.status, res.text).toBe(500);
       expect(res.body).toEqual({
@@ -269,7 +306,7 @@ function storeSuite(kind: 'local' | 'ssm') {
 
       // Nothing is lost: the next rotation works and points at its own credentials.
       const c3 = accessKey('dbfail-3');
-      const retry = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
+      const retry = await api('PATCH', path, {
         description: 'fine now',
         credentials: c3,
       });
@@ -285,38 +322,19 @@ function storeSuite(kind: 'local' | 'ssm') {
     if (kind === 'local') {
       it('a failed credential_blobs write (the local store is the database) changes nothing', async () => {
         const { t } = ctx;
-        const team = await t.newTeam();
-        const api = rest(t.url, team.ownerKey);
         const c1 = accessKey('blobfail-1');
-        const id = await createSecret(t, team, c1);
-        const before = await secretRow(t, id);
-        const fn = `cs_test_blobfail_${randomBytes(5).toString('hex')}`; // a SQL identifier: no hyphens
+        const { api, id, path, before } = await newSecret(t, c1);
         const newName = unique('renamed');
-        let res: Awaited<ReturnType<typeof api>>;
-        await sql(
-          t,
-          `create or replace function ${fn}() returns trigger as $$ begin if new.ref = '${before.credential_ref}' then raise exception 'injected blob failure'; end if; return new; end $$ language plpgsql`,
+        const blobOfTheSecret = `new.ref = '${before.credential_ref}'`;
+        const res = await withFailingTrigger(t, 'insert', 'credential_blobs', blobOfTheSecret, () =>
+          api('PATCH', path, { name: newName, credentials: accessKey('blobfail-2') }),
         );
-        try {
-          await sql(
-            t,
-            `create trigger ${fn} before insert on credential_blobs for each row execute function ${fn}()`,
-          );
-          res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
-            name: newName,
-            credentials: accessKey('blobfail-2'),
-          });
-        } finally {
-          await sql(t, `drop trigger if exists ${fn} on credential_blobs`);
-          await sql(t, `drop function if exists ${fn}()`);
-        }
         expect(res.status, res.text).toBeGreaterThanOrEqual(500);
         expect(res.body).toEqual({
           detail: 'Internal server error',
           request_id: res.headers.get('x-request-id'),
         });
-        expect(await secretRow(t, id)).toEqual(before);
-        expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+        await expectUnchanged(t, id, before, c1);
         expect(await storedVersions(ctx, before.credential_ref)).toEqual([before.credential_version]);
       });
     }
@@ -334,25 +352,18 @@ function storeSuite(kind: 'local' | 'ssm') {
         async (_label, fault) => {
           const { t } = ctx;
           const fake = ctx.fake!;
-          const team = await t.newTeam();
-          const api = rest(t.url, team.ownerKey);
           const c1 = accessKey('storefail-1');
-          const id = await createSecret(t, team, c1);
-          const before = await secretRow(t, id);
+          const { api, id, path, before } = await newSecret(t, c1);
           const name = paramName(before.credential_ref);
           const putsBefore = fake.calls.filter((c) => c.op === 'PutParameter' && c.name === name).length;
 
-          fake.failNext('PutParameter', fault, 5);
-          let res: Awaited<ReturnType<typeof api>>;
-          try {
-            res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
+          const res = await withFault(fake, 'PutParameter', fault, 5, () =>
+            api('PATCH', path, {
               name: unique('renamed'),
               description: 'must not stick',
               credentials: accessKey('storefail-2'),
-            });
-          } finally {
-            fake.clearFaults();
-          }
+            }),
+          );
 
           expect(res.status, res.text).toBe(503);
           const retryAfter = res.headers.get('retry-after');
@@ -364,13 +375,11 @@ function storeSuite(kind: 'local' | 'ssm') {
             putsBefore,
           );
 
-          expect(await secretRow(t, id)).toEqual(before);
-          expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+          await expectUnchanged(t, id, before, c1);
           if (typeof fault === 'object') {
             // Timed-out puts still land in the store later; the row must keep reading its own version.
             await sleep(fault.delayMs + 300);
-            expect(await secretRow(t, id)).toEqual(before);
-            expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+            await expectUnchanged(t, id, before, c1);
           }
         },
       );
@@ -380,34 +389,26 @@ function storeSuite(kind: 'local' | 'ssm') {
         async (_label, fault) => {
           const { t } = ctx;
           const fake = ctx.fake!;
-          const team = await t.newTeam();
           const c1 = accessKey('gqlfail-1');
-          const id = await createSecret(t, team, c1);
-          const before = await secretRow(t, id);
+          const { team, id, before } = await newSecret(t, c1);
 
-          fake.failNext('PutParameter', fault, 5);
-          let res: Awaited<ReturnType<ReturnType<typeof graphql>>>;
-          try {
-            res = await graphql(t.url, team.ownerKey)(UPDATE_SECRET, {
+          const res = await withFault(fake, 'PutParameter', fault, 5, () =>
+            graphql(t.url, team.ownerKey)(UPDATE_SECRET, {
               t: team.teamId,
               s: id,
               input: { name: unique('renamed'), value: gqlCredentials(accessKey('gqlfail-2')) },
-            });
-          } finally {
-            fake.clearFaults();
-          }
+            }),
+          );
 
           expect(res.body.errors, res.text).toHaveLength(1);
           expect(res.body.errors![0].extensions?.code).toBe('SERVICE_UNAVAILABLE');
           expect(res.body.data?.updateSecret ?? null).toBeNull();
           expectNoInternals(res.text, ctx, before.credential_ref);
 
-          expect(await secretRow(t, id)).toEqual(before);
-          expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+          await expectUnchanged(t, id, before, c1);
           if (typeof fault === 'object') {
             await sleep(fault.delayMs + 300);
-            expect(await secretRow(t, id)).toEqual(before);
-            expect(await readCreds(t, before.credential_ref, before.credential_version)).toEqual(c1);
+            await expectUnchanged(t, id, before, c1);
           }
         },
       );
@@ -419,26 +420,21 @@ function storeSuite(kind: 'local' | 'ssm') {
         const api = rest(t.url, team.ownerKey);
         const secretName = unique('create-fail');
         const connectionName = unique('vault-fail');
-        let secret: Awaited<ReturnType<typeof api>>;
-        let connection: Awaited<ReturnType<typeof api>>;
-        try {
-          fake.failNext('PutParameter', 'internal', 5);
-          secret = await api('POST', `/v1/teams/${team.teamId}/secrets`, {
+        const secret = await withFault(fake, 'PutParameter', 'internal', 5, () =>
+          api('POST', `/v1/teams/${team.teamId}/secrets`, {
             name: secretName,
             secret_type: 's3',
             auth_method: 's3_access_key',
             credentials: accessKey('create-fail'),
-          });
-          fake.clearFaults();
-          fake.failNext('PutParameter', 'throttle', 5);
-          connection = await api('POST', `/v1/teams/${team.teamId}/vault-connections`, {
+          }),
+        );
+        const connection = await withFault(fake, 'PutParameter', 'throttle', 5, () =>
+          api('POST', `/v1/teams/${team.teamId}/vault-connections`, {
             name: connectionName,
             vault_type: 'onepassword',
             access_token: `ops_${canary('create-fail-token')}`,
-          });
-        } finally {
-          fake.clearFaults();
-        }
+          }),
+        );
         for (const res of [secret, connection]) {
           expect(res.status, res.text).toBe(503);
           expect(res.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
@@ -464,20 +460,13 @@ function storeSuite(kind: 'local' | 'ssm') {
       ])('writeThenFail %s: the row and the store never disagree', async (_label, count) => {
         const { t } = ctx;
         const fake = ctx.fake!;
-        const team = await t.newTeam();
-        const api = rest(t.url, team.ownerKey);
         const c1 = accessKey('wtf-1');
-        const id = await createSecret(t, team, c1);
-        const before = await secretRow(t, id);
+        const { api, id, path, before } = await newSecret(t, c1);
         const c2 = accessKey('wtf-2');
 
-        fake.failNext('PutParameter', 'writeThenFail', count);
-        let res: Awaited<ReturnType<typeof api>>;
-        try {
-          res = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, { credentials: c2 });
-        } finally {
-          fake.clearFaults();
-        }
+        const res = await withFault(fake, 'PutParameter', 'writeThenFail', count, () =>
+          api('PATCH', path, { credentials: c2 }),
+        );
         expect([200, 503], res.text).toContain(res.status);
         expect(res.text).not.toContain(CANARY);
         // The lost responses left versions behind in the store.
@@ -501,18 +490,14 @@ function storeSuite(kind: 'local' | 'ssm') {
         const team = await t.newTeam();
         const c1 = accessKey('wtf-create');
         const name = unique('created');
-        fake.failNext('PutParameter', 'writeThenFail', 1);
-        let res: Awaited<ReturnType<ReturnType<typeof rest>>>;
-        try {
-          res = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
+        const res = await withFault(fake, 'PutParameter', 'writeThenFail', 1, () =>
+          rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
             name,
             secret_type: 's3',
             auth_method: 's3_access_key',
             credentials: c1,
-          });
-        } finally {
-          fake.clearFaults();
-        }
+          }),
+        );
         expect([201, 503], res.text).toContain(res.status);
         expect(res.text).not.toContain(CANARY);
         const rows = await sql<{ id: string }>(t, 'select id from secrets where team_id = ? and name = ?', [
@@ -691,16 +676,11 @@ function storeSuite(kind: 'local' | 'ssm') {
         const before = await secretRow(t, id);
         const c1 = accessKey('label-1');
         // Store version 10 would take the label.
-        fake.failNext('LabelParameterVersion', 'internal', 5);
-        let res: Awaited<ReturnType<ReturnType<typeof rest>>>;
-        try {
-          res = await rest(t.url, team.ownerKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, {
-            credentials: c1,
-          });
+        const res = await withFault(fake, 'LabelParameterVersion', 'internal', 5, async () => {
+          const answer = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, { credentials: c1 });
           await t.app.services.store.settled(); // the label call and its retries, all failing
-        } finally {
-          fake.clearFaults();
-        }
+          return answer;
+        });
         expect(res.status, res.text).toBe(200);
         const after = await secretRow(t, id);
         expect(after.credential_version).toBe(before.credential_version + 1);
@@ -712,10 +692,7 @@ function storeSuite(kind: 'local' | 'ssm') {
 
     it('20 concurrent rotations all succeed, in order, and the row points at the last one committed', async () => {
       const { t } = ctx;
-      const team = await t.newTeam();
-      const api = rest(t.url, team.ownerKey);
-      const id = await createSecret(t, team, accessKey('conc-0'));
-      const before = await secretRow(t, id);
+      const { api, id, path, before } = await newSecret(t, accessKey('conc-0'));
       const creds = Array.from({ length: 20 }, (_, i) => accessKey(`conc-${i + 1}`));
       const requestIds = creds.map((_, i) => `${unique('rot')}-${i}`);
 
@@ -723,7 +700,7 @@ function storeSuite(kind: 'local' | 'ssm') {
         creds.map((c, i) =>
           api(
             'PATCH',
-            `/v1/teams/${team.teamId}/secrets/${id}`,
+            path,
             { credentials: c },
             {
               'x-request-id': requestIds[i],
@@ -785,16 +762,11 @@ function storeSuite(kind: 'local' | 'ssm') {
 
     it('20 concurrent renames all succeed with no lost update', async () => {
       const { t } = ctx;
-      const team = await t.newTeam();
-      const api = rest(t.url, team.ownerKey);
       const c0 = accessKey('rename-0');
-      const id = await createSecret(t, team, c0);
-      const before = await secretRow(t, id);
+      const { api, id, path, before } = await newSecret(t, c0);
       const names = Array.from({ length: 20 }, (_, i) => `${unique('renamed')}-${i}`);
 
-      const results = await Promise.all(
-        names.map((name) => api('PATCH', `/v1/teams/${team.teamId}/secrets/${id}`, { name })),
-      );
+      const results = await Promise.all(names.map((name) => api('PATCH', path, { name })));
       expect(results.map((r) => r.status)).toEqual(names.map(() => 200));
       expect(results.map((r) => r.body.name).sort()).toEqual([...names].sort());
 
@@ -858,15 +830,7 @@ function storeSuite(kind: 'local' | 'ssm') {
         const name = unique(`vault-${c.body.vault_type}`);
         const res = await api('POST', `/v1/teams/${team.teamId}/vault-connections`, { name, ...c.body });
         expect(res.status, res.text).toBe(201);
-        expect(Object.keys(res.body).sort()).toEqual([
-          'created_at',
-          'created_by',
-          'description',
-          'id',
-          'last_verified_at',
-          'name',
-          'vault_type',
-        ]);
+        expect(Object.keys(res.body).sort()).toEqual(VAULT_CONNECTION_RESPONSE_KEYS);
         expect(res.text).not.toContain(CANARY);
         const rows = await sql<{ credential_ref: string; credential_version: number; settings: unknown }>(
           t,

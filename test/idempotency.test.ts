@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { createNativeSecret } from './support/factories.js';
+import { createNativeSecret, newTeamWithSecret } from './support/factories.js';
 import { queryDatabase, rest, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -40,22 +40,19 @@ describe('Idempotency-Key on REST writes', () => {
   });
 
   it('replays PATCH and DELETE, keeps keys per API key, and lets failed requests be retried', async () => {
-    const team = await t.newTeam();
-    const call = rest(t.url, team.ownerKey);
-    const created = await createNativeSecret(t, team, {
+    const { team, api, path } = await newTeamWithSecret(t, {
       name: 'patched',
       credentials: { access_key_id: 'AKIA-P', secret_access_key: 'p' },
     });
-    const path = `/v1/teams/${team.teamId}/secrets/${created.id}`;
     const rotate = { credentials: { access_key_id: 'AKIA-P2', secret_access_key: 'p2' } };
-    const a = await call('PATCH', path, rotate, { 'idempotency-key': 'rotate-1' });
-    const b = await call('PATCH', path, rotate, { 'idempotency-key': 'rotate-1' });
+    const a = await api('PATCH', path, rotate, { 'idempotency-key': 'rotate-1' });
+    const b = await api('PATCH', path, rotate, { 'idempotency-key': 'rotate-1' });
     expect(b.body).toEqual(a.body);
-    expect((await call('GET', path)).headers.get('etag')).toBe('"2"');
+    expect((await api('GET', path)).headers.get('etag')).toBe('"2"');
 
-    const invalid = await call('PATCH', path, { name: '' }, { 'idempotency-key': 'bad-1' });
+    const invalid = await api('PATCH', path, { name: '' }, { 'idempotency-key': 'bad-1' });
     expect(invalid.status).toBe(422);
-    expect((await call('PATCH', path, { name: '' }, { 'idempotency-key': 'bad-1' })).status).toBe(422);
+    expect((await api('PATCH', path, { name: '' }, { 'idempotency-key': 'bad-1' })).status).toBe(422);
 
     const otherKey = await team.keyFor('admin', ['secrets:update', 'secrets:read']);
     const fromOther = await rest(t.url, otherKey)(
@@ -67,11 +64,11 @@ describe('Idempotency-Key on REST writes', () => {
     expect(fromOther.status).toBe(200);
     expect(fromOther.headers.get('idempotent-replayed')).toBeNull();
 
-    expect((await call('DELETE', path, undefined, { 'idempotency-key': 'del-1' })).status).toBe(204);
-    const replayed = await call('DELETE', path, undefined, { 'idempotency-key': 'del-1' });
+    expect((await api('DELETE', path, undefined, { 'idempotency-key': 'del-1' })).status).toBe(204);
+    const replayed = await api('DELETE', path, undefined, { 'idempotency-key': 'del-1' });
     expect(replayed.status).toBe(204);
     expect(replayed.headers.get('idempotent-replayed')).toBe('true');
-    expect((await call('DELETE', path, undefined, { 'idempotency-key': 'del-2' })).status).toBe(404);
+    expect((await api('DELETE', path, undefined, { 'idempotency-key': 'del-2' })).status).toBe(404);
   });
 
   it('never stores a one-time API key secret for replay', async () => {
@@ -107,63 +104,50 @@ describe('Idempotency-Key claims and the write transaction', () => {
   };
 
   it('never runs a committed write again, even when its response was lost', async () => {
-    const team = await t.newTeam();
-    const call = rest(t.url, team.ownerKey);
-    const created = await createNativeSecret(t, team, {
+    const { api, path } = await newTeamWithSecret(t, {
       name: 'marked',
       credentials: { access_key_id: 'AKIA-M', secret_access_key: 'm' },
     });
-    const path = `/v1/teams/${team.teamId}/secrets/${created.id}`;
     const rotate = { credentials: { access_key_id: 'AKIA-M2', secret_access_key: 'm2' } };
-    expect((await call('PATCH', path, rotate, { 'idempotency-key': 'lost-1' })).status).toBe(200);
+    expect((await api('PATCH', path, rotate, { 'idempotency-key': 'lost-1' })).status).toBe(200);
     const [claim] = await sql("select committed_at from idempotency_keys where key = 'lost-1'");
     expect(claim.committed_at).not.toBeNull();
 
     await interrupt('lost-1', true);
-    const retry = await call('PATCH', path, rotate, { 'idempotency-key': 'lost-1' });
+    const retry = await api('PATCH', path, rotate, { 'idempotency-key': 'lost-1' });
     expect(retry.status).toBe(409);
     expect(retry.body.detail).toMatch(/carried out, but its response was lost/);
-    expect((await call('GET', path)).headers.get('etag')).toBe('"2"');
+    expect((await api('GET', path)).headers.get('etag')).toBe('"2"');
     // Told once, told always: the claim now records the lost response.
-    expect((await call('PATCH', path, rotate, { 'idempotency-key': 'lost-1' })).status).toBe(409);
-    expect((await call('GET', path)).headers.get('etag')).toBe('"2"');
+    expect((await api('PATCH', path, rotate, { 'idempotency-key': 'lost-1' })).status).toBe(409);
+    expect((await api('GET', path)).headers.get('etag')).toBe('"2"');
   });
 
   it('runs a write again when the process that claimed its key died before committing', async () => {
-    const team = await t.newTeam();
-    const call = rest(t.url, team.ownerKey);
-    const created = await createNativeSecret(t, team, {
+    const { api, secret, path } = await newTeamWithSecret(t, {
       name: 'cut-off',
       credentials: { access_key_id: 'AKIA-C', secret_access_key: 'c' },
     });
-    const path = `/v1/teams/${team.teamId}/secrets/${created.id}`;
     const change = { description: 'once' };
-    expect((await call('PATCH', path, change, { 'idempotency-key': 'cut-1' })).status).toBe(200);
+    expect((await api('PATCH', path, change, { 'idempotency-key': 'cut-1' })).status).toBe(200);
     await interrupt('cut-1', false);
-    await sql('update secrets set description = null where id = ?', [created.id]);
-    const retry = await call('PATCH', path, change, { 'idempotency-key': 'cut-1' });
+    await sql('update secrets set description = null where id = ?', [secret.id]);
+    const retry = await api('PATCH', path, change, { 'idempotency-key': 'cut-1' });
     expect(retry.status).toBe(200);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
-    expect((await call('GET', path)).body.description).toBe('once');
+    expect((await api('GET', path)).body.description).toBe('once');
   });
 
   it('frees the key when the write is refused inside its transaction', async () => {
     const team = await t.newTeam();
     const call = rest(t.url, team.ownerKey);
-    const make = (name: string) =>
-      call('POST', `/v1/teams/${team.teamId}/secrets`, {
-        name,
-        secret_type: 's3',
-        auth_method: 's3_access_key',
-        credentials: { access_key_id: 'AKIA-F', secret_access_key: 'f' },
-      });
-    const taken = await make('taken');
-    const mover = await make('mover');
-    const path = `/v1/teams/${team.teamId}/secrets/${mover.body.id}`;
+    const taken = await createNativeSecret(t, team, { name: 'taken' });
+    const mover = await createNativeSecret(t, team, { name: 'mover' });
+    const path = `/v1/teams/${team.teamId}/secrets/${mover.id}`;
     const clash = await call('PATCH', path, { name: 'taken' }, { 'idempotency-key': 'clash-1' });
     expect(clash.status).toBe(409);
     expect(await sql("select 1 from idempotency_keys where key = 'clash-1'")).toEqual([]);
-    await call('PATCH', `/v1/teams/${team.teamId}/secrets/${taken.body.id}`, { name: 'freed' });
+    await call('PATCH', `/v1/teams/${team.teamId}/secrets/${taken.id}`, { name: 'freed' });
     const retry = await call('PATCH', path, { name: 'taken' }, { 'idempotency-key': 'clash-1' });
     expect(retry.status).toBe(200);
     expect(retry.body.name).toBe('taken');

@@ -4,7 +4,9 @@
  * scenarios live in test/support/scenarios/concurrency.ts; scripts/concurrency.ts runs them with 200 clients.
  */
 import { describe, expect, it } from 'vitest';
-import { rest, useApp } from './support/harness.js';
+import { unique } from './support/constants.js';
+import { createNativeSecret } from './support/factories.js';
+import { useApp } from './support/harness.js';
 import { conditionalRace, type Target, unconditionalBurst } from './support/scenarios/concurrency.js';
 import { inspectorFor } from './support/scenarios/inspect.js';
 
@@ -15,18 +17,15 @@ const t = useApp({ env: { LOG_LEVEL: 'warn' } });
 
 async function newTarget(): Promise<Target> {
   const team = await t.newTeam();
-  const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name: `race-${Math.random().toString(36).slice(2)}`,
-    secret_type: 's3',
-    auth_method: 's3_access_key',
+  const created = await createNativeSecret(t, team, {
+    name: unique('race'),
     credentials: { access_key_id: 'AKIAINITIAL', secret_access_key: 'initial' },
   });
-  expect(created.status, created.text).toBe(201);
   return {
     urls: [t.url],
     key: team.ownerKey,
     teamId: team.teamId,
-    secretId: created.body.id,
+    secretId: created.id,
     inspector: inspectorFor(t.app.db.orm, t.app.services.store),
   };
 }

@@ -9,15 +9,10 @@
  * independent app instances (own pools, own caches, nothing shared but the database) in this process,
  * on the run's database, which proves the same guarantees rest on the database alone.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  rest,
-  TEST_CREDENTIAL_KEY,
-  type TestApp,
-  type TestTeam,
-  useApp,
-  useApps,
-} from './support/harness.js';
+import { describe, expect, inject, it } from 'vitest';
+import { unique } from './support/constants.js';
+import { createNativeSecret } from './support/factories.js';
+import { type TestApp, type TestTeam, useApp, useApps, useServerProcesses } from './support/harness.js';
 import {
   conditionalRace,
   idempotentCreateStorm,
@@ -26,17 +21,13 @@ import {
   unconditionalBurst,
 } from './support/scenarios/concurrency.js';
 import { inspectorFor } from './support/scenarios/inspect.js';
-import { type ServerProcess, startServerProcess } from './support/scenarios/processes.js';
 
 async function newSecret(t: TestApp, team: TestTeam): Promise<string> {
-  const created = await rest(t.url, team.ownerKey)('POST', `/v1/teams/${team.teamId}/secrets`, {
-    name: `multi-${Math.random().toString(36).slice(2)}`,
-    secret_type: 's3',
-    auth_method: 's3_access_key',
+  const created = await createNativeSecret(t, team, {
+    name: unique('multi'),
     credentials: { access_key_id: 'AKIAMULTI', secret_access_key: 'initial' },
   });
-  expect(created.status, created.text).toBe(201);
-  return created.body.id;
+  return created.id;
 }
 
 function scenarios(
@@ -100,18 +91,7 @@ describe('two app instances in one process, one database (every test database)',
 if (inject('databaseKind') === 'server')
   describe('server processes on one PostgreSQL', () => {
     const t = useApp({ env: { LOG_LEVEL: 'warn' } });
-    const servers: ServerProcess[] = [];
-    beforeAll(async () => {
-      const env = {
-        DATABASE_URL: inject('databaseUrl'),
-        CREDENTIAL_KEY: TEST_CREDENTIAL_KEY,
-        DATABASE_POOL_MAX: '5',
-      };
-      servers.push(...(await Promise.all([1, 2, 3].map(() => startServerProcess(env)))));
-    }, 120_000);
-    afterAll(async () => {
-      await Promise.all(servers.map((s) => s.stop()));
-    });
+    const servers = useServerProcesses(3, t, { DATABASE_POOL_MAX: '5' });
     scenarios('2 processes', () => ({ urls: servers.slice(0, 2).map((s) => s.url), t }), {
       clients: 40,
       burst: 100,

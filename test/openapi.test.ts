@@ -15,6 +15,7 @@ import {
 } from '../src/app/openapi.js';
 import { SCOPES } from '../src/domain/scopes.js';
 import { UNKNOWN_UUID } from './support/constants.js';
+import { createLocation, createVaultConnection } from './support/factories.js';
 import { rest, restExchanges, useApp, useApps } from './support/harness.js';
 import {
   checkExchanges,
@@ -483,39 +484,22 @@ describe('REST responses match the document', () => {
     await expectStatus(anonymous('GET', '/openapi.json'), 200);
 
     // Vault connections.
-    const doppler = (
-      await expectStatus(
-        api('POST', `${base}/vault-connections`, {
-          name: 'doppler',
-          vault_type: 'doppler',
-          access_token: 'dp.st.token',
-          project: 'p',
-          config: 'prd',
-        }),
-        201,
-      )
-    ).body;
-    await expectStatus(
-      api('POST', `${base}/vault-connections`, {
-        name: 'infisical',
-        vault_type: 'infisical',
-        client_id: 'id',
-        client_secret: 'secret',
-        project_id: 'project',
-        environment: 'prod',
-      }),
-      201,
-    );
-    const onepassword = (
-      await expectStatus(
-        api('POST', `${base}/vault-connections`, {
-          name: '1p',
-          vault_type: 'onepassword',
-          access_token: 'ops_x',
-        }),
-        201,
-      )
-    ).body;
+    const doppler = await createVaultConnection(t, team, {
+      name: 'doppler',
+      vault_type: 'doppler',
+      access_token: 'dp.st.token',
+      project: 'p',
+      config: 'prd',
+    });
+    await createVaultConnection(t, team, {
+      name: 'infisical',
+      vault_type: 'infisical',
+      client_id: 'id',
+      client_secret: 'secret',
+      project_id: 'project',
+      environment: 'prod',
+    });
+    const onepassword = await createVaultConnection(t, team, { name: '1p', access_token: 'ops_x' });
     await expectStatus(
       api('POST', `${base}/vault-connections`, {
         name: 'doppler',
@@ -624,36 +608,15 @@ describe('REST responses match the document', () => {
     await expectStatus(api('POST', `${base}/secrets`, { ...once, name: 'other' }, idem), 422);
 
     // Locations.
-    const location = (
-      await expectStatus(
-        api('POST', `${base}/locations`, {
-          name: 'bucket',
-          location_type: 's3',
-          secret_id: secret.id,
-          bucket_name: 'my-bucket',
-          region: 'eu-west-1',
-        }),
-        201,
-      )
-    ).body;
-    await expectStatus(
-      api('POST', `${base}/locations`, {
-        name: 'bucket',
-        location_type: 's3',
-        secret_id: secret.id,
-        bucket_name: 'b',
-      }),
-      409,
-    );
-    await expectStatus(
-      api('POST', `${base}/locations`, {
-        name: 'r2',
-        location_type: 'r2',
-        secret_id: secret.id,
-        bucket_name: 'b',
-      }),
-      422,
-    );
+    const location = await createLocation(t, team, secret.id, {
+      name: 'bucket',
+      bucket_name: 'my-bucket',
+      region: 'eu-west-1',
+    });
+    const bucket = { location_type: 's3', secret_id: secret.id, bucket_name: 'b' };
+    // A name already taken (409); an r2 location on this s3 secret (422).
+    await expectStatus(api('POST', `${base}/locations`, { ...bucket, name: 'bucket' }), 409);
+    await expectStatus(api('POST', `${base}/locations`, { ...bucket, name: 'r2', location_type: 'r2' }), 422);
     await expectStatus(api('GET', `${base}/locations?location_type=s3`), 200);
     await expectStatus(viewer('GET', `${base}/locations/${location.id}`), 200);
     await expectStatus(api('GET', `${base}/locations/${missing}`), 404);

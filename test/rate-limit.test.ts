@@ -6,8 +6,8 @@ import { ormOptions } from '../src/platform/db/database.js';
 import { RateLimiter } from '../src/platform/http/rate-limit.js';
 import { createLogger } from '../src/platform/logger.js';
 import { UNKNOWN_UUID } from './support/constants.js';
-import { graphql, rest, TEST_CREDENTIAL_KEY, useApp, useApps } from './support/harness.js';
-import { type ServerProcess, sleep, startServerProcess } from './support/scenarios/processes.js';
+import { graphql, rest, useApp, useApps, useServerProcesses } from './support/harness.js';
+import { sleep } from './support/scenarios/processes.js';
 
 /** Counts are per one-minute window: a burst that must fit in one window starts early in one. */
 async function awayFromWindowEnd(): Promise<void> {
@@ -217,19 +217,7 @@ async function sharedLimit(
 if (inject('databaseKind') === 'server')
   describe('two server processes on one PostgreSQL', () => {
     const t = useApp({ env: { LOG_LEVEL: 'warn' } });
-    const servers: ServerProcess[] = [];
-    beforeAll(async () => {
-      const env = {
-        DATABASE_URL: inject('databaseUrl'),
-        CREDENTIAL_KEY: TEST_CREDENTIAL_KEY,
-        DATABASE_POOL_MAX: '2',
-        RATE_LIMIT_PER_MINUTE: '40',
-      };
-      servers.push(...(await Promise.all([1, 2].map(() => startServerProcess(env)))));
-    }, 120_000);
-    afterAll(async () => {
-      await Promise.all(servers.map((s) => s.stop()));
-    });
+    const servers = useServerProcesses(2, t, { DATABASE_POOL_MAX: '2', RATE_LIMIT_PER_MINUTE: '40' });
 
     it('share one API key limit: 40 requests in all, then 429 from both', async () => {
       await sharedLimit(

@@ -4,7 +4,8 @@ import { promisify } from 'node:util';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { reconcile } from '../src/app/reconcile-credentials.js';
-import { queryDatabase, rest, useApp } from './support/harness.js';
+import { createNativeSecret } from './support/factories.js';
+import { queryDatabase, useApp } from './support/harness.js';
 
 const PREFIX = `/reconcile-${process.pid}`;
 const t = useApp({ ssm: { prefix: PREFIX, timeoutMs: 500 } });
@@ -23,18 +24,9 @@ const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryData
 describe('reconcile', () => {
   it('reports unreadable pointers and orphaned stored values, and --fix removes the orphans', async () => {
     const team = await t.newTeam();
-    const call = rest(t.url, team.ownerKey);
-    const make = (name: string) =>
-      call('POST', `/v1/teams/${team.teamId}/secrets`, {
-        name,
-        secret_type: 's3',
-        auth_method: 's3_access_key',
-        credentials: { access_key_id: `AKIA-${name}`, secret_access_key: `value-${name}` },
-      });
-    const healthy = await make('healthy');
-    const broken = await make('broken');
-    expect(healthy.status).toBe(201);
-    await sql('update secrets set credential_version = 42 where id = ?', [broken.body.id]);
+    const healthy = await createNativeSecret(t, team, { name: 'healthy' });
+    const broken = await createNativeSecret(t, team, { name: 'broken' });
+    await sql('update secrets set credential_version = 42 where id = ?', [broken.id]);
 
     const orphanRef = `teams/${team.teamId}/secrets/00000000-0000-4000-8000-00000000dead`;
     const client = new SSMClient({
@@ -48,7 +40,7 @@ describe('reconcile', () => {
 
     const report = await reconcile(t.app.db.orm, t.app.services.store, false);
     expect(report.unreadable.filter((u) => u.team_id === team.teamId)).toEqual([
-      { resource_type: 'secret', id: broken.body.id, team_id: team.teamId, version: 42, reason: 'missing' },
+      { resource_type: 'secret', id: broken.id, team_id: team.teamId, version: 42, reason: 'missing' },
     ]);
     expect(report.orphans).toContain(orphanRef);
     expect(report.removed).toEqual([]);
@@ -57,8 +49,8 @@ describe('reconcile', () => {
     const fixed = await reconcile(t.app.db.orm, t.app.services.store, true);
     expect(fixed.removed).toContain(orphanRef);
     expect(t.fake.has(`${PREFIX}/${orphanRef}`)).toBe(false);
-    expect(t.fake.has(`${PREFIX}/teams/${team.teamId}/secrets/${healthy.body.id}`)).toBe(true);
-    await sql('update secrets set credential_version = 1 where id = ?', [broken.body.id]);
+    expect(t.fake.has(`${PREFIX}/teams/${team.teamId}/secrets/${healthy.id}`)).toBe(true);
+    await sql('update secrets set credential_version = 1 where id = ?', [broken.id]);
     const clean = await reconcile(t.app.db.orm, t.app.services.store, false);
     expect(clean.unreadable.filter((u) => u.team_id === team.teamId)).toEqual([]);
     expect(clean.orphans.filter((ref) => ref.includes(team.teamId))).toEqual([]);

@@ -6,6 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
+import { ONEPASSWORD_MAPPINGS, vaultSecretBody } from './support/bodies.js';
 import { unique } from './support/constants.js';
 import { createNativeSecret, createVaultConnection } from './support/factories.js';
 import { graphql as gql, rest, type TestTeam, useApp } from './support/harness.js';
@@ -17,19 +18,6 @@ beforeAll(async () => {
   team = await t.newTeam();
 });
 
-/** A native S3 secret of `owner`'s team, created through REST; its id. */
-
-const vaultSecretBody = (connectionId: string) => ({
-  name: unique('vault-secret'),
-  secret_type: 's3',
-  auth_method: 's3_access_key',
-  vault_connection_id: connectionId,
-  field_mappings: [
-    { field_name: 'access_key_id', reference: 'op://Ops/AWS/access_key_id' },
-    { field_name: 'secret_access_key', reference: 'op://Ops/AWS/secret_access_key' },
-  ],
-});
-
 describe('a vault connection deleted while secrets are created on it', () => {
   it('answers 201/422 to the creates and 204/409 to the delete, never 500, and leaves no secret on a deleted connection', async () => {
     for (let round = 0; round < 5; round++) {
@@ -38,7 +26,11 @@ describe('a vault connection deleted while secrets are created on it', () => {
       const [deleted, ...created] = await Promise.all([
         call('DELETE', `/v1/teams/${team.teamId}/vault-connections/${connectionId}`),
         ...Array.from({ length: 4 }, () =>
-          call('POST', `/v1/teams/${team.teamId}/secrets`, vaultSecretBody(connectionId)),
+          call(
+            'POST',
+            `/v1/teams/${team.teamId}/secrets`,
+            vaultSecretBody(connectionId, ONEPASSWORD_MAPPINGS),
+          ),
         ),
       ]);
       expect([204, 409], deleted.text).toContain(deleted.status);
@@ -117,7 +109,7 @@ describe('PATCH', () => {
     const created = await rest(t.url, team.ownerKey)(
       'POST',
       `/v1/teams/${team.teamId}/secrets`,
-      vaultSecretBody(connectionId),
+      vaultSecretBody(connectionId, ONEPASSWORD_MAPPINGS),
     );
     expect(created.status, created.text).toBe(201);
     const path = `/v1/teams/${team.teamId}/secrets/${created.body.id}`;

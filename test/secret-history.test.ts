@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
-import { createNativeSecret } from './support/factories.js';
+import { newTeamWithSecret } from './support/factories.js';
 import { queryDatabase, rest, useApp } from './support/harness.js';
 
 const t = useApp();
@@ -8,14 +8,11 @@ const t = useApp();
 const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);
 
 async function nativeSecret() {
-  const team = await t.newTeam();
-  const call = rest(t.url, team.ownerKey);
-  const created = await createNativeSecret(t, team, {
+  const { team, api, secret, path } = await newTeamWithSecret(t, {
     name: 'history',
     credentials: { access_key_id: 'AKIA-V1', secret_access_key: 'secret-v1' },
   });
-  const path = `/v1/teams/${team.teamId}/secrets/${created.id}`;
-  return { team, call, path, id: created.id };
+  return { team, call: api, path, id: secret.id };
 }
 
 async function currentCredentials(id: string) {

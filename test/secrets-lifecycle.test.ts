@@ -13,6 +13,7 @@ import {
   createNativeSecret,
   createVaultConnection,
   createVaultSecret,
+  newTeamWithSecret,
 } from './support/factories.js';
 import { graphql, recordSql, rest, type TestApp, type TestTeam, useApp } from './support/harness.js';
 
@@ -60,6 +61,9 @@ const nativeBody = (name: string, type: 's3' | 'r2' = 's3') => ({
 
 /** A Doppler connection whose token `expectNoInternals` looks for. */
 const DOPPLER = { vault_type: 'doppler', access_token: VAULT_TOKEN, project: 'p', config: 'c' };
+
+/** A new team with a native secret of canary credentials, named after `label` (see `newTeamWithSecret`). */
+const newSecret = (label: string) => newTeamWithSecret(t, nativeBody(unique(label)));
 
 async function emailOf(app: TestApp, userId: string): Promise<string> {
   const rows = await sql<{ email: string }>(app, 'select email from users where id = ?', [userId]);
@@ -128,20 +132,18 @@ const SECRETS_PAGE = `query Page($t: ID!, $first: Int, $after: String, $filter: 
 
 describe('GET /v1/teams/{team}/secrets/{id}: the detail view', () => {
   it('native secret: SecretResponse fields + locations, counts, emails; vault fields null; never credentials', async () => {
-    const team = await t.newTeam();
-    const api = rest(t.url, team.ownerKey);
-    const secret = await createNativeSecret(t, team, nativeBody(unique('native')));
+    const { team, api, secret, path } = await newSecret('native');
     const locB = await createLocation(t, team, secret.id, { name: 'loc-b' });
     const locA = await createLocation(t, team, secret.id, { name: 'loc-a' });
 
     // A different member (an admin) makes the last change, so the two emails differ.
     const adminKey = await team.keyFor('admin', ['secrets:read', 'secrets:update']);
-    const patched = await rest(t.url, adminKey)('PATCH', `/v1/teams/${team.teamId}/secrets/${secret.id}`, {
+    const patched = await rest(t.url, adminKey)('PATCH', path, {
       description: 'patched by the admin',
     });
     expect(patched.status, patched.text).toBe(200);
 
-    const res = await api('GET', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
+    const res = await api('GET', path);
     expect(res.status, res.text).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(DETAIL_KEYS);
     const ownerEmail = await emailOf(t, team.ownerId);
@@ -432,14 +434,12 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
   });
 
   it('409 with a locations array naming every location while the secret is in use; nothing deleted', async () => {
-    const team = await t.newTeam();
-    const api = rest(t.url, team.ownerKey);
-    const secret = await createNativeSecret(t, team, nativeBody(unique('used')));
+    const { team, api, secret, path } = await newSecret('used');
     const l2 = await createLocation(t, team, secret.id, { name: 'warehouse-2' });
     const l1 = await createLocation(t, team, secret.id, { name: 'warehouse-1' });
     const ref = await credentialRefOf(t, secret.id);
 
-    const res = await api('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
+    const res = await api('DELETE', path);
     expect(res.status, res.text).toBe(409);
     expect(typeof res.body.detail).toBe('string');
     expect(res.body.detail).toContain('warehouse-1');
@@ -450,7 +450,7 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
     ]);
     expectNoInternals(res.text);
 
-    expect((await api('GET', `/v1/teams/${team.teamId}/secrets/${secret.id}`)).status).toBe(200);
+    expect((await api('GET', path)).status).toBe(200);
     expect(await outboxRows(t, ref)).toHaveLength(0);
     const blobs = await sql(t, 'select version from credential_blobs where ref = ?', [ref]);
     expect(blobs.length).toBeGreaterThan(0);
@@ -460,7 +460,7 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
       const d = await api('DELETE', `/v1/teams/${team.teamId}/locations/${l.id}`);
       expect(d.status, d.text).toBe(204);
     }
-    expect((await api('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`)).status).toBe(204);
+    expect((await api('DELETE', path)).status).toBe(204);
   });
 
   it("another team's secret → 404 and it is not deleted (through either team's path)", async () => {
@@ -481,32 +481,26 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
   });
 
   it('needs secrets:delete and role admin; malformed id → 422', async () => {
-    const team = await t.newTeam();
-    const api = rest(t.url, team.ownerKey);
-    const secret = await createNativeSecret(t, team, nativeBody(unique('guarded')));
+    const { team, api, path } = await newSecret('guarded');
     const viewer = await team.keyFor('viewer', ['secrets:read', 'secrets:delete']);
     const adminNoScope = await team.keyFor('admin', ['secrets:read', 'secrets:update']);
     for (const key of [viewer, adminNoScope]) {
-      const res = await rest(t.url, key)('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
+      const res = await rest(t.url, key)('DELETE', path);
       expect(res.status, res.text).toBe(403);
     }
     const malformed = await api('DELETE', `/v1/teams/${team.teamId}/secrets/xyz`);
     expect(malformed.status).toBe(422);
     expect(malformed.body.detail[0].loc).toEqual(['path', 'secret_id']);
-    expect((await api('GET', `/v1/teams/${team.teamId}/secrets/${secret.id}`)).status).toBe(200);
+    expect((await api('GET', path)).status).toBe(200);
     const admin = await team.keyFor('admin', ['secrets:delete']);
-    expect((await rest(t.url, admin)('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`)).status).toBe(
-      204,
-    );
+    expect((await rest(t.url, admin)('DELETE', path)).status).toBe(204);
   });
 
   it('local store: the credential_blobs rows of the secret are removed, and the outbox row too', async () => {
-    const team = await t.newTeam();
-    const api = rest(t.url, team.ownerKey);
-    const secret = await createNativeSecret(t, team, nativeBody(unique('blobbed')));
+    const { team, api, secret, path } = await newSecret('blobbed');
     const neighbour = await createNativeSecret(t, team, nativeBody(unique('neighbour')));
     // A rotation, so that there are two versions to remove.
-    const rotated = await api('PATCH', `/v1/teams/${team.teamId}/secrets/${secret.id}`, {
+    const rotated = await api('PATCH', path, {
       credentials: nativeBody('x').credentials,
     });
     expect(rotated.status, rotated.text).toBe(200);
@@ -514,7 +508,7 @@ describe('DELETE /v1/teams/{team}/secrets/{id}', () => {
     const neighbourRef = await credentialRefOf(t, neighbour.id);
     expect(await sql(t, 'select version from credential_blobs where ref = ?', [ref])).toHaveLength(2);
 
-    const del = await api('DELETE', `/v1/teams/${team.teamId}/secrets/${secret.id}`);
+    const del = await api('DELETE', path);
     expect(del.status, del.text).toBe(204);
     await t.app.services.cleanup.drain();
 
@@ -838,10 +832,14 @@ describe('GraphQL: secrets connection, relations, deleteSecret', () => {
       }
     }`;
     const owner = graphql(t.url, team.ownerKey);
+    const expectSecret = async (id: string, expected: Record<string, unknown>) => {
+      const res = await owner(query, { t: team.teamId, id });
+      expect(res.body.errors, res.text).toBeUndefined();
+      expect(res.body.data.secret).toEqual(expected);
+      expectNoInternals(res.text);
+    };
 
-    const n = await owner(query, { t: team.teamId, id: native.id });
-    expect(n.body.errors, n.text).toBeUndefined();
-    expect(n.body.data.secret).toEqual({
+    await expectSecret(native.id, {
       id: native.id,
       storage: 'NATIVE',
       viewerCanUpdate: true,
@@ -851,17 +849,13 @@ describe('GraphQL: secrets connection, relations, deleteSecret', () => {
       ],
       vaultConnection: null,
     });
-
-    const v = await owner(query, { t: team.teamId, id: byov.id });
-    expect(v.body.errors, v.text).toBeUndefined();
-    expect(v.body.data.secret).toEqual({
+    await expectSecret(byov.id, {
       id: byov.id,
       storage: 'EXTERNAL_VAULT',
       viewerCanUpdate: true,
       locations: [],
       vaultConnection: { id: vault.id, name: vault.name, vaultType: 'DOPPLER' },
     });
-    expectNoInternals(v.text);
 
     const cases: [string, string[], boolean][] = [
       ['viewer', ['secrets:read'], false],

@@ -19,6 +19,12 @@ import {
 } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildSubgraphSchema } from '../src/app/graphql-schema.js';
+import {
+  createApiKey,
+  createLocation,
+  createNativeSecret,
+  createVaultConnection,
+} from './support/factories.js';
 import { graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 import {
   leafPositions,
@@ -45,34 +51,30 @@ interface Fixture {
 
 async function fixture(): Promise<Fixture> {
   const team = await t.newTeam();
-  const call = rest(t.url, team.ownerKey);
-  const base = `/v1/teams/${team.teamId}`;
-  const created = async (path: string, body: unknown) => {
-    const r = await call('POST', `${base}/${path}`, body);
-    expect(r.status, r.text).toBe(201);
-    return r.body.id as string;
-  };
-  const secretId = await created('secrets', {
+  const secret = await createNativeSecret(t, team, {
     name: 'storable',
-    secret_type: 's3',
-    auth_method: 's3_access_key',
     credentials: { access_key_id: 'AKIASTORABLE', secret_access_key: 'storable-secret' },
   });
-  const connectionId = await created('vault-connections', {
+  const connection = await createVaultConnection(t, team, {
     name: 'storable-vault',
     vault_type: 'doppler',
     access_token: 'dp.st.storable',
     project: 'p',
     config: 'c',
   });
-  const locationId = await created('locations', {
+  const location = await createLocation(t, team, secret.id, {
     name: 'storable-location',
-    location_type: 's3',
-    secret_id: secretId,
     bucket_name: 'storable-bucket',
   });
-  const apiKeyId = await created('api-keys', { name: 'storable-key', scopes: ['secrets:read'] });
-  return { team, base, secretId, connectionId, locationId, apiKeyId };
+  const apiKey = await createApiKey(t, team, ['secrets:read'], { name: 'storable-key' });
+  return {
+    team,
+    base: `/v1/teams/${team.teamId}`,
+    secretId: secret.id,
+    connectionId: connection.id,
+    locationId: location.id,
+    apiKeyId: apiKey.id,
+  };
 }
 
 const sql = (query: string, params: unknown[] = []): Promise<any[]> => queryDatabase(t, query, params);

@@ -4,20 +4,17 @@
  * rename's history entry and a rotation's row lock would be a 500.
  */
 import { describe, expect, it } from 'vitest';
-import { createNativeSecret } from './support/factories.js';
-import { rest, useApp } from './support/harness.js';
+import { newTeamWithSecret } from './support/factories.js';
+import { useApp } from './support/harness.js';
 
 const t = useApp();
 
 describe('locked and optimistic updates of one secret at once', () => {
   it('all succeed, each as its own version, none a 5xx', async () => {
-    const team = await t.newTeam();
-    const api = rest(t.url, team.ownerKey);
-    const created = await createNativeSecret(t, team, {
+    const { api, path } = await newTeamWithSecret(t, {
       name: 'race',
       credentials: { access_key_id: 'AKIA-RACE', secret_access_key: 'v1' },
     });
-    const path = `/v1/teams/${team.teamId}/secrets/${created.id}`;
     const requests = Array.from({ length: 120 }, (_, i) =>
       i % 3 === 0
         ? api('PATCH', path, { credentials: { access_key_id: 'AKIA-RACE', secret_access_key: `r${i}` } })

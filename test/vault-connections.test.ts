@@ -6,22 +6,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { autocommit } from '../src/platform/db/unit-of-work.js';
-import { ISO_TIMESTAMP, sleep } from './support/constants.js';
-import { createVaultConnection, createVaultSecret, ONEPASSWORD_MAPPINGS } from './support/factories.js';
+import { ONEPASSWORD_MAPPINGS } from './support/bodies.js';
+import { ISO_TIMESTAMP, sleep, VAULT_CONNECTION_RESPONSE_KEYS } from './support/constants.js';
+import { createVaultConnection, createVaultSecret } from './support/factories.js';
 import { auditTrail, graphql, queryDatabase, rest, type TestTeam, useApp } from './support/harness.js';
 
 const t = useApp();
 
-const BASE_FIELDS = [
-  'created_at',
-  'created_by',
-  'description',
-  'id',
-  'last_verified_at',
-  'name',
-  'vault_type',
-];
-const LIST_FIELDS = [...BASE_FIELDS, 'updated_at', 'updated_by'].sort();
+const LIST_FIELDS = [...VAULT_CONNECTION_RESPONSE_KEYS, 'updated_at', 'updated_by'].sort();
 const SETTINGS: Record<string, string[]> = {
   onepassword: [],
   doppler: ['config', 'project'],
@@ -83,6 +75,15 @@ type VaultType = keyof typeof BODIES;
 
 const path = (team: TestTeam, id?: string, suffix = '') =>
   `/v1/teams/${team.teamId}/vault-connections${id ? `/${id}` : ''}${suffix}`;
+
+/** A connection (`body`) of a new team, and one of another new team: both teams and both connections. */
+async function connectionAndForeign(body: () => Record<string, unknown>) {
+  const team = await t.newTeam();
+  const other = await t.newTeam();
+  const connection = await createVaultConnection(t, team, body());
+  const foreign = await createVaultConnection(t, other, body());
+  return { team, other, connection, foreign };
+}
 
 async function userIdOfKey(key: string): Promise<string> {
   const [found] = await sql('select created_by from api_keys where key_id = ?', [key.slice(3, 15)]);
@@ -401,10 +402,7 @@ describe('POST /vault-connections/{id}/rotate', () => {
   });
 
   it('checks tenancy, scope and role', async () => {
-    const team = await t.newTeam();
-    const other = await t.newTeam();
-    const connection = await createVaultConnection(t, team, BODIES.onepassword());
-    const foreign = await createVaultConnection(t, other, BODIES.onepassword());
+    const { team, other, connection, foreign } = await connectionAndForeign(BODIES.onepassword);
     const call = rest(t.url, team.ownerKey);
     const body = { access_token: token('ops_') };
     const unknown = await call('POST', path(team, randomUUID(), '/rotate'), body);
@@ -481,10 +479,7 @@ describe('DELETE /vault-connections/{id}', () => {
   });
 
   it('checks tenancy, scope and role', async () => {
-    const team = await t.newTeam();
-    const other = await t.newTeam();
-    const connection = await createVaultConnection(t, team, BODIES.doppler());
-    const foreign = await createVaultConnection(t, other, BODIES.doppler());
+    const { team, other, connection, foreign } = await connectionAndForeign(BODIES.doppler);
     const call = rest(t.url, team.ownerKey);
     const unknown = await call('DELETE', path(team, randomUUID()));
     expect(unknown.status).toBe(404);
@@ -535,10 +530,7 @@ const FIELDS = `id name description vaultType project config clientId projectId 
 
 describe('GraphQL vaultConnection / vaultConnections', () => {
   it('reads one connection with its settings and secret count; null when not found', async () => {
-    const team = await t.newTeam();
-    const other = await t.newTeam();
-    const doppler = await createVaultConnection(t, team, BODIES.doppler());
-    const foreign = await createVaultConnection(t, other, BODIES.doppler());
+    const { team, other, connection: doppler, foreign } = await connectionAndForeign(BODIES.doppler);
     await createVaultSecret(t, team, doppler.id);
     const gql = graphql(t.url, team.ownerKey);
     const query = `query($t: ID!, $id: ID!) { vaultConnection(teamId: $t, id: $id) { ${FIELDS} } }`;

@@ -7,6 +7,12 @@ export const UNKNOWN_UUID = '00000000-0000-4000-8000-000000000000';
 /** Access-key credentials that pass every check of the S3-style providers (s3, r2, s3_compatible, ...). */
 export const S3_CREDENTIALS = { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'x'.repeat(30) };
 
+/** Access-key credentials of random values, different on every call. */
+export const randomS3Credentials = () => ({
+  access_key_id: `AKIA${randomBytes(6).toString('hex').toUpperCase()}`,
+  secret_access_key: randomBytes(20).toString('base64url'),
+});
+
 /** A service-account key file that passes the gcs_service_account format check. */
 export const GCS_SERVICE_ACCOUNT_JSON = JSON.stringify({
   type: 'service_account',
@@ -25,6 +31,17 @@ export const SECRET_RESPONSE_KEYS = [
   'secret_type',
   'updated_at',
   'updated_by',
+];
+
+/** The fields of a vault connection as created (`VaultConnectionResponse`), sorted. */
+export const VAULT_CONNECTION_RESPONSE_KEYS = [
+  'created_at',
+  'created_by',
+  'description',
+  'id',
+  'last_verified_at',
+  'name',
+  'vault_type',
 ];
 
 /** A timestamp as the API writes it: ISO-8601 in UTC with milliseconds. */

@@ -5,6 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { Role } from '../../src/domain/scopes.js';
+import { vaultSecretBody } from './bodies.js';
 import { GCS_SERVICE_ACCOUNT_JSON, S3_CREDENTIALS, unique } from './constants.js';
 import { rest } from './harness.js';
 
@@ -45,6 +46,20 @@ export function createNativeSecret(
   });
 }
 
+/**
+ * A new team of `app` with a native secret (`body` as for `createNativeSecret`): the team, its
+ * owner's REST client, the secret as created, and the secret's REST path.
+ */
+export async function newTeamWithSecret<T extends Team>(
+  app: ServerUrl & { newTeam(): Promise<T> },
+  body: Record<string, unknown> = {},
+) {
+  const team = await app.newTeam();
+  const api = rest(app.url, team.ownerKey);
+  const secret = await createNativeSecret(app, team, body);
+  return { team, api, secret, path: `/v1/teams/${team.teamId}/secrets/${secret.id}` };
+}
+
 /** `createNativeSecret` bodies for the other types (an s3_compatible or gcs location needs one). */
 export const S3_COMPATIBLE_SECRET = { secret_type: 's3_compatible', auth_method: 's3_compatible_access_key' };
 export const GCS_SECRET = {
@@ -73,7 +88,7 @@ export function createVaultConnection(
 
 /**
  * An s3 secret whose credentials live in the vault connection, mapped field by field to
- * `references` (environment-style names by default; 1Password connections want `op://` references).
+ * `references` (`ENV_MAPPINGS` by default; 1Password connections want `ONEPASSWORD_MAPPINGS`).
  */
 export function createVaultSecret(
   app: ServerUrl,
@@ -82,24 +97,8 @@ export function createVaultSecret(
   body: Record<string, unknown> = {},
   key = team.ownerKey,
 ): Promise<Created> {
-  return post(app, key, `/v1/teams/${team.teamId}/secrets`, {
-    name: unique('vault-secret'),
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    vault_connection_id: connectionId,
-    field_mappings: [
-      { field_name: 'access_key_id', reference: 'AWS_ACCESS_KEY_ID' },
-      { field_name: 'secret_access_key', reference: 'AWS_SECRET_ACCESS_KEY' },
-    ],
-    ...body,
-  });
+  return post(app, key, `/v1/teams/${team.teamId}/secrets`, { ...vaultSecretBody(connectionId), ...body });
 }
-
-/** 1Password references for a vault secret's field mappings. */
-export const ONEPASSWORD_MAPPINGS = [
-  { field_name: 'access_key_id', reference: 'op://Ops/AWS/access_key_id' },
-  { field_name: 'secret_access_key', reference: 'op://Ops/AWS/secret_access_key' },
-];
 
 /** An s3 location of the secret (a bucket of its own unless given). */
 export function createLocation(

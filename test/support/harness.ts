@@ -8,6 +8,7 @@ import { createLogger } from '../../src/platform/logger.js';
 import type { OwnDatabase } from './databases.js';
 import type { FakeSsm, FakeSsmOptions } from './fake-ssm.js';
 import type { RestExchange } from './openapi-check.js';
+import type { ServerProcess } from './scenarios/processes.js';
 
 export const TEST_CREDENTIAL_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -220,6 +221,28 @@ function fixtureFor(options: AppOptions) {
       await database?.drop();
     },
   };
+}
+
+/**
+ * `count` real server processes (src/main.ts) for the enclosing scope, on the database of `app` with
+ * the harness's credential key; `env` adds to their environment. Started in a beforeAll (after
+ * `app`'s), stopped in an afterAll.
+ */
+export function useServerProcesses(
+  count: number,
+  app: AppFixture,
+  env: Record<string, string> = {},
+): ServerProcess[] {
+  const servers: ServerProcess[] = [];
+  beforeAll(async () => {
+    const { startServerProcess } = await import('./scenarios/processes.js');
+    const serverEnv = { DATABASE_URL: app.config.DATABASE_URL, CREDENTIAL_KEY: TEST_CREDENTIAL_KEY, ...env };
+    servers.push(...(await Promise.all(Array.from({ length: count }, () => startServerProcess(serverEnv)))));
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  return servers;
 }
 
 /** Every exchange this test file made through `rest()`, in order (a cheap push per request). */

@@ -20,6 +20,7 @@ import { buildSubgraphSchema } from '../../../src/app/graphql-schema.js';
 import { buildOpenApiDocument, type JsonSchema, type OpenApiDocument } from '../../../src/app/openapi.js';
 import { AUTH_METHODS, CREDENTIAL_FIELDS, SECRET_TYPES } from '../../../src/domain/providers.js';
 import { SCOPES } from '../../../src/domain/scopes.js';
+import { s3FieldMappings, vaultSecretBody } from '../bodies.js';
 import { type Operation, schemaOperations } from './graphql-operations.js';
 import { type HttpResult, LEAK_MARKERS, leakMarkerIn, request } from './http.js';
 
@@ -54,6 +55,20 @@ export interface FuzzCase {
   headers: Record<string, string>;
   body?: string;
 }
+
+/** A REST request of the hand-written cases: `method` on `path` with these headers (and body). */
+const restCase = (
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): FuzzCase => ({
+  door: 'rest',
+  method,
+  path,
+  headers,
+  body,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -554,23 +569,20 @@ function restSecretCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
           headers: jsonHeaders,
           body: validSecretBody(false),
         })
-        .map((r) => ({
-          door: 'rest' as const,
-          method: 'PATCH',
-          path: `/v1/teams/${f.teamId}/secrets/${r.secret}${r.query}`,
-          headers: r.headers,
-          body: JSON.stringify(r.body),
-        })),
+        .map((r) =>
+          restCase(
+            'PATCH',
+            `/v1/teams/${f.teamId}/secrets/${r.secret}${r.query}`,
+            r.headers,
+            JSON.stringify(r.body),
+          ),
+        ),
     },
     {
       weight: 2,
-      arbitrary: fc.record({ headers: jsonHeaders, body: validSecretBody(true) }).map((r) => ({
-        door: 'rest' as const,
-        method: 'POST',
-        path: `/v1/teams/${f.teamId}/secrets`,
-        headers: r.headers,
-        body: JSON.stringify(r.body),
-      })),
+      arbitrary: fc
+        .record({ headers: jsonHeaders, body: validSecretBody(true) })
+        .map((r) => restCase('POST', `/v1/teams/${f.teamId}/secrets`, r.headers, JSON.stringify(r.body))),
     },
     // PATCH a secret (the core use case), dry run or not.
     {
@@ -583,26 +595,16 @@ function restSecretCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
           headers: commonHeaders(f),
           body: rawBody(secretBody(false, f.connectionId)),
         })
-        .map((r) => ({
-          door: 'rest' as const,
-          method: 'PATCH',
-          path: `/v1/teams/${r.team}/secrets/${r.secret}${r.query}`,
-          headers: r.headers,
-          body: r.body,
-        })),
+        .map((r) =>
+          restCase('PATCH', `/v1/teams/${r.team}/secrets/${r.secret}${r.query}`, r.headers, r.body),
+        ),
     },
     // Create.
     {
       weight: 3,
       arbitrary: fc
         .record({ team: teams, headers: commonHeaders(f), body: rawBody(secretBody(true, f.connectionId)) })
-        .map((r) => ({
-          door: 'rest' as const,
-          method: 'POST',
-          path: `/v1/teams/${r.team}/secrets`,
-          headers: r.headers,
-          body: r.body,
-        })),
+        .map((r) => restCase('POST', `/v1/teams/${r.team}/secrets`, r.headers, r.body)),
     },
     // Reads, history, rollback, and deletes of ids that are not the fixture's.
     {
@@ -623,45 +625,22 @@ function restSecretCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
           );
           switch (r.kind) {
             case 'get':
-              return {
-                door: 'rest' as const,
-                method: 'GET',
-                path: `${base}/${r.secret}${r.query}`,
-                headers: r.headers,
-              };
+              return restCase('GET', `${base}/${r.secret}${r.query}`, r.headers);
             case 'versions':
-              return {
-                door: 'rest' as const,
-                method: 'GET',
-                path: `${base}/${r.secret}/versions${r.query}`,
-                headers: r.headers,
-              };
+              return restCase('GET', `${base}/${r.secret}/versions${r.query}`, r.headers);
             case 'rollback':
-              return {
-                door: 'rest' as const,
-                method: 'POST',
-                path: `${base}/${r.secret}/rollback`,
-                headers: r.headers,
-                body: r.body,
-              };
+              return restCase('POST', `${base}/${r.secret}/rollback`, r.headers, r.body);
             case 'delete':
               // The fixture's own secrets stay (a DELETE of them would end the run's coverage).
-              return {
-                door: 'rest' as const,
-                method: 'DELETE',
-                path: `${base}/${safeDelete ? '00000000-0000-4000-8000-000000000000' : r.secret}`,
-                headers: r.headers,
-              };
+              return restCase(
+                'DELETE',
+                `${base}/${safeDelete ? '00000000-0000-4000-8000-000000000000' : r.secret}`,
+                r.headers,
+              );
             case 'put':
-              return {
-                door: 'rest' as const,
-                method: 'PUT',
-                path: `${base}/${r.secret}`,
-                headers: r.headers,
-                body: r.body,
-              };
+              return restCase('PUT', `${base}/${r.secret}`, r.headers, r.body);
             default:
-              return { door: 'rest' as const, method: 'GET', path: `${base}${r.query}`, headers: r.headers };
+              return restCase('GET', `${base}${r.query}`, r.headers);
           }
         }),
     },
@@ -673,13 +652,9 @@ function restOtherCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
   return fc.oneof(
     {
       weight: 3,
-      arbitrary: fc.record({ team: teams, headers: commonHeaders(f), body: rawBody(vaultBody) }).map((r) => ({
-        door: 'rest' as const,
-        method: 'POST',
-        path: `/v1/teams/${r.team}/vault-connections`,
-        headers: r.headers,
-        body: r.body,
-      })),
+      arbitrary: fc
+        .record({ team: teams, headers: commonHeaders(f), body: rawBody(vaultBody) })
+        .map((r) => restCase('POST', `/v1/teams/${r.team}/vault-connections`, r.headers, r.body)),
     },
     {
       weight: 2,
@@ -697,25 +672,20 @@ function restOtherCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
           ),
           rotate: fc.boolean(),
         })
-        .map((r) => ({
-          door: 'rest' as const,
-          method: r.rotate ? 'POST' : 'PATCH',
-          path: `/v1/teams/${r.team}/vault-connections/${r.id}${r.rotate ? '/rotate' : ''}`,
-          headers: r.headers,
-          body: r.body,
-        })),
+        .map((r) =>
+          restCase(
+            r.rotate ? 'POST' : 'PATCH',
+            `/v1/teams/${r.team}/vault-connections/${r.id}${r.rotate ? '/rotate' : ''}`,
+            r.headers,
+            r.body,
+          ),
+        ),
     },
     {
       weight: 2,
       arbitrary: fc
         .record({ team: teams, headers: commonHeaders(f), body: rawBody(locationBody(f.secretId)) })
-        .map((r) => ({
-          door: 'rest' as const,
-          method: 'POST',
-          path: `/v1/teams/${r.team}/locations`,
-          headers: r.headers,
-          body: r.body,
-        })),
+        .map((r) => restCase('POST', `/v1/teams/${r.team}/locations`, r.headers, r.body)),
     },
     {
       weight: 1,
@@ -732,13 +702,14 @@ function restOtherCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
           headers: commonHeaders(f),
           body: rawBody(fc.dictionary(echoString, canaryValue, { maxKeys: 3 })),
         })
-        .map((r) => ({
-          door: 'rest' as const,
-          method: r.method,
-          path: `/v1/teams/${r.team}/${r.resource}${r.rest}${r.query}`,
-          headers: r.headers,
-          body: r.method === 'GET' || r.method === 'HEAD' ? undefined : r.body,
-        })),
+        .map((r) =>
+          restCase(
+            r.method,
+            `/v1/teams/${r.team}/${r.resource}${r.rest}${r.query}`,
+            r.headers,
+            r.method === 'GET' || r.method === 'HEAD' ? undefined : r.body,
+          ),
+        ),
     },
   );
 }
@@ -1116,6 +1087,14 @@ function graphqlCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
       })
       .map((variables) => ({ query: CREATE_DOC, variables })),
   );
+  /** The fields of a secret's input, any of them wild. */
+  const secretInput = {
+    name,
+    description: fc.oneof(echoString, odd),
+    secretType: gqlEnum(SECRET_TYPES),
+    authMethod: gqlEnum(AUTH_METHODS),
+    value,
+  };
   const operation = fc.oneof(
     { weight: 6, arbitrary: validUpdate },
     { weight: 3, arbitrary: validCreate },
@@ -1125,17 +1104,7 @@ function graphqlCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
         .record({
           t: teams,
           s: gqlIds([f.secretId, f.vaultSecretId, f.otherSecretId]),
-          input: fc.record(
-            {
-              name,
-              description: fc.oneof(echoString, odd),
-              secretType: gqlEnum(SECRET_TYPES),
-              authMethod: gqlEnum(AUTH_METHODS),
-              value,
-              extra: canaryValue,
-            },
-            { requiredKeys: [] },
-          ),
+          input: fc.record({ ...secretInput, extra: canaryValue }, { requiredKeys: [] }),
           v: maybe(fc.oneof(fc.integer({ min: -1, max: 40 }), odd)),
           d: maybe(fc.oneof(fc.boolean(), odd)),
         })
@@ -1146,16 +1115,7 @@ function graphqlCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
       arbitrary: fc
         .record({
           t: teams,
-          input: fc.record(
-            {
-              name,
-              description: fc.oneof(echoString, odd),
-              secretType: gqlEnum(SECRET_TYPES),
-              authMethod: gqlEnum(AUTH_METHODS),
-              value,
-            },
-            { requiredKeys: ['name', 'secretType', 'authMethod', 'value'] },
-          ),
+          input: fc.record(secretInput, { requiredKeys: ['name', 'secretType', 'authMethod', 'value'] }),
         })
         .map((variables) => ({ query: CREATE_DOC, variables })),
     },
@@ -1632,14 +1592,8 @@ export async function createFuzzResources(
     config: 'c',
   });
   const vaultSecretId = await post(team.key, `/v1/teams/${team.teamId}/secrets`, {
+    ...vaultSecretBody(connectionId, s3FieldMappings('AWS_KEY', 'AWS_SECRET')),
     name: 'fuzz-vault',
-    secret_type: 's3',
-    auth_method: 's3_access_key',
-    vault_connection_id: connectionId,
-    field_mappings: [
-      { field_name: 'access_key_id', reference: 'AWS_KEY' },
-      { field_name: 'secret_access_key', reference: 'AWS_SECRET' },
-    ],
   });
   const locatedSecretId = await post(team.key, `/v1/teams/${team.teamId}/secrets`, s3('fuzz-located'));
   const locationId = await post(team.key, `/v1/teams/${team.teamId}/locations`, {
