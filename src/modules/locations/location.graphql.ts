@@ -1,20 +1,18 @@
 import { z } from 'zod';
 import { patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
+import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
-import { mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceIds, validatedId } from '../../platform/graphql/ids.js';
-import {
-  listArgs,
-  listConnection,
-  listQuery,
-  orderInput,
-  PAGE_ARG_WORDING,
-} from '../../platform/graphql/lists.js';
+import { lookupField } from '../../platform/graphql/ids.js';
+import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import { changeArgs, changedResult, createArgs, deleteField } from '../../platform/graphql/mutations.js';
+import {
+  changedResult,
+  createField,
+  deleteField,
+  resourceMutationField,
+} from '../../platform/graphql/mutations.js';
 import {
   changeTrackingFields,
   namedFields,
@@ -70,25 +68,6 @@ export const LocationRef = builder.objectRef<LocationView>('Location').implement
     }),
     ...changeTrackingFields(t, 'location'),
   }),
-});
-
-const LocationConnection = connectionOf('Location', LocationRef);
-
-const LocationFilter = builder.inputType('LocationFilter', {
-  description: 'Narrows the list; every given condition must hold.',
-  fields: (t) => ({
-    locationType: t.field({ type: SecretTypeEnum, description: 'Only locations of this provider.' }),
-    q: t.string({
-      validate: z.string().max(255),
-      description: 'Case-insensitive search in the name.',
-    }),
-  }),
-});
-
-const LocationOrder = orderInput('Location', {
-  description: 'How to sort the locations; ties are broken by id.',
-  fieldDescription: 'What locations can be sorted by.',
-  values: ORDER_FIELD_VALUES,
 });
 
 /**
@@ -154,53 +133,46 @@ lookupField('location', LocationRef, 'location', (ctx, actor, { teamId, id }) =>
   ctx.services.locations.get(actor, { teamId, locationId: id }),
 );
 
-builder.queryField('locations', (t) =>
-  t.field({
-    type: LocationConnection,
-    description:
-      "The team's locations, newest first unless `orderBy` says otherwise. Needs locations:read. Another team's id is a NOT_FOUND error.",
-    args: {
-      ...listArgs(t.arg, PAGE_ARG_WORDING.SPELLED_OUT),
-      filter: t.arg({ type: LocationFilter, description: 'Omitted: all locations of the team.' }),
-      orderBy: t.arg({ type: LocationOrder, description: 'Omitted: newest first.' }),
-    },
-    resolve: (_, args, ctx, info) =>
-      listConnection(ctx, info, args, ctx.services.locations, (page) => ({
-        ...listQuery(page, args.orderBy, args.filter?.q),
-        locationType: args.filter?.locationType ?? undefined,
-      })),
-  }),
-);
+listField('locations', {
+  type: LocationRef,
+  plural: 'locations',
+  description:
+    "The team's locations, newest first unless `orderBy` says otherwise. Needs locations:read. Another team's id is a NOT_FOUND error.",
+  wording: PAGE_ARG_WORDING.SPELLED_OUT,
+  filter: {
+    fields: (t) => ({
+      locationType: t.field({ type: SecretTypeEnum, description: 'Only locations of this provider.' }),
+      q: t.string({
+        validate: z.string().max(255),
+        description: 'Case-insensitive search in the name.',
+      }),
+    }),
+    query: (filter) => ({ locationType: filter.locationType ?? undefined }),
+  },
+  order: { values: ORDER_FIELD_VALUES },
+  list: (ctx) => ctx.services.locations,
+});
 
-builder.mutationField('createLocation', (t) =>
-  t.field({
-    type: LocationRef,
-    description: 'Creates a location. Needs locations:create and admin.',
-    args: createArgs(t.arg, CreateLocationInput, 'The new location.'),
-    errors: changedResult('CreateLocation', 'location', 'created'),
-    resolve: (_, args, ctx, info) =>
-      mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.locations.create(actor, ctx.meta, validatedId(args.teamId), args.input),
-      ),
-  }),
-);
+createField('createLocation', {
+  type: LocationRef,
+  description: 'Creates a location. Needs locations:create and admin.',
+  input: [CreateLocationInput, 'The new location.'],
+  errors: changedResult('CreateLocation', 'location', 'created'),
+  create: (ctx, actor, teamId, input) => ctx.services.locations.create(actor, ctx.meta, teamId, input),
+});
 
-builder.mutationField('updateLocation', (t) =>
-  t.field({
-    type: LocationRef,
-    description:
-      'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
-    args: changeArgs(t.arg, ['locationId', 'location'], UpdateLocationInput),
-    errors: changedResult('UpdateLocation', 'location', 'updated'),
-    resolve: (_, args, ctx, info) => {
-      const command: UpdateLocationCommand = patchOf(args.input, ['description', 'region', 'endpointUrl']);
-      const ids = resourceIds(args, 'locationId');
-      return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.locations.update(actor, ctx.meta, ids, command),
-      );
-    },
-  }),
-);
+resourceMutationField('updateLocation', {
+  type: LocationRef,
+  description:
+    'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
+  id: ['locationId', 'location'],
+  input: UpdateLocationInput,
+  errors: changedResult('UpdateLocation', 'location', 'updated'),
+  change: (ctx, actor, { teamId, id }, input) => {
+    const command: UpdateLocationCommand = patchOf(input, ['description', 'region', 'endpointUrl']);
+    return ctx.services.locations.update(actor, ctx.meta, { teamId, locationId: id }, command);
+  },
+});
 
 deleteField('deleteLocation', {
   id: ['locationId', 'location'],

@@ -9,11 +9,16 @@ import { lookupField, resourceIdArg, resourceIds, validatedId } from '../../plat
 import {
   listArgs,
   listConnection,
+  listField,
   listQuery,
-  orderInput,
   type TeamList,
 } from '../../platform/graphql/lists.js';
-import { changeArgs, changedResult, createArgs, deleteField } from '../../platform/graphql/mutations.js';
+import {
+  changedResult,
+  createArgs,
+  deleteField,
+  resourceMutationField,
+} from '../../platform/graphql/mutations.js';
 import {
   changeTrackingFields,
   namedFields,
@@ -88,14 +93,7 @@ const WebhookDeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').im
   }),
 });
 
-const WebhookConnection = connectionOf('Webhook', WebhookRef);
 const WebhookDeliveryConnection = connectionOf('WebhookDelivery', WebhookDeliveryRef);
-
-const WebhookOrder = orderInput('Webhook', {
-  description: 'How to sort the webhooks; ties are broken by id.',
-  fieldDescription: 'What webhooks can be sorted by.',
-  values: ORDER_FIELD_VALUES,
-});
 
 const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
   description: 'A new webhook.',
@@ -142,18 +140,13 @@ lookupField('webhook', WebhookRef, 'webhook', (ctx, actor, { teamId, id }) =>
   ctx.services.webhooks.get(actor, { teamId, webhookId: id }),
 );
 
-builder.queryField('webhooks', (t) =>
-  t.field({
-    type: WebhookConnection,
-    description: "The team's webhooks, newest first unless `orderBy` says otherwise. Needs webhooks:read.",
-    args: {
-      ...listArgs(t.arg),
-      orderBy: t.arg({ type: WebhookOrder, description: 'Omitted: newest first.' }),
-    },
-    resolve: (_, args, ctx, info) =>
-      listConnection(ctx, info, args, ctx.services.webhooks, (page) => listQuery(page, args.orderBy, null)),
-  }),
-);
+listField('webhooks', {
+  type: WebhookRef,
+  plural: 'webhooks',
+  description: "The team's webhooks, newest first unless `orderBy` says otherwise. Needs webhooks:read.",
+  order: { values: ORDER_FIELD_VALUES },
+  list: (ctx) => ctx.services.webhooks,
+});
 
 builder.queryField('webhookDeliveries', (t) =>
   t.field({
@@ -189,21 +182,18 @@ builder.mutationField('createWebhook', (t) =>
   }),
 );
 
-builder.mutationField('updateWebhook', (t) =>
-  t.field({
-    type: WebhookRef,
-    description:
-      'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
-    args: changeArgs(t.arg, ['webhookId', 'webhook'], UpdateWebhookInput),
-    errors: changedResult('UpdateWebhook', 'webhook', 'updated'),
-    resolve: (_, args, ctx, info) => {
-      const command: UpdateWebhookCommand = patchOf(args.input, ['description']);
-      return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.webhooks.update(actor, ctx.meta, resourceIds(args, 'webhookId'), command),
-      );
-    },
-  }),
-);
+resourceMutationField('updateWebhook', {
+  type: WebhookRef,
+  description:
+    'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
+  id: ['webhookId', 'webhook'],
+  input: UpdateWebhookInput,
+  errors: changedResult('UpdateWebhook', 'webhook', 'updated'),
+  change: (ctx, actor, { teamId, id }, input) => {
+    const command: UpdateWebhookCommand = patchOf(input, ['description']);
+    return ctx.services.webhooks.update(actor, ctx.meta, { teamId, webhookId: id }, command);
+  },
+});
 
 deleteField('deleteWebhook', {
   id: ['webhookId', 'webhook'],

@@ -1,10 +1,10 @@
-import type { ArgBuilder, InputObjectRef } from '@pothos/core';
+import type { ArgBuilder, InputObjectRef, ObjectRef } from '@pothos/core';
 import { camelCase } from '../../domain/names.js';
 import type { Actor } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
-import { deletedResult, wrappedResult } from './error-types.js';
-import { idempotencyKeyArg, mutate } from './idempotency.js';
-import { type ResourceArgs, resourceArgs, resourceIds, teamIdArg } from './ids.js';
+import { deletedResult, type directResult, wrappedResult } from './error-types.js';
+import { idempotencyKeyArg, mutate, mutateCommand } from './idempotency.js';
+import { type ResourceArgs, resourceArgs, resourceIds, teamIdArg, validatedId } from './ids.js';
 import { ROOT_FIELD_SCOPES } from './shield.js';
 
 /** The pieces every mutation of a team's resources is made of, worded alike across the schema. */
@@ -72,6 +72,85 @@ export function changedResult(
     union: `The ${verb} ${resource}, or why nothing was ${verb === 'created' ? 'created' : 'changed'}.`,
     data: [camelCase(resource.toLowerCase().replaceAll(' ', '_')), dataDescription],
   });
+}
+
+/** A mutation's `errors` option: its result union, as `wrappedResult`, `changedResult` or `directResult` make it. */
+type MutationResult = ReturnType<typeof wrappedResult> | ReturnType<typeof directResult>;
+
+/** What every mutation field states: its type (the payload), its description and its result union. */
+interface MutationOptions<Result> {
+  type: ObjectRef<BuilderTypes, Result>;
+  description: string;
+  errors: MutationResult;
+}
+
+/**
+ * `name(teamId, input, idempotencyKey)`, e.g. `createLocation`: `create` makes one resource of the team
+ * from `input` (the type and its description); its issues are reported at the input's fields, or under
+ * `commandAt`.
+ */
+export function createField<Input extends object, Result>(
+  name: `create${string}`,
+  options: MutationOptions<Result> & {
+    input: [type: InputObjectRef<BuilderTypes, Input>, description: string];
+    idempotencyNote?: string;
+    commandAt?: string[];
+    create(ctx: GraphQLContext, actor: Actor, teamId: string, input: Input): Promise<Result>;
+  },
+) {
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: options.type as ObjectRef<BuilderTypes, unknown>,
+      description: options.description,
+      args: createArgs(t.arg, ...options.input, options.idempotencyNote),
+      errors: options.errors,
+      resolve: (_, args, ctx, info) => {
+        const { teamId, input } = args as unknown as { teamId: string; input: Input };
+        const work = (actor: Actor) => options.create(ctx, actor, validatedId(teamId), input);
+        return mutateCommand(ctx, info, args, work, options.commandAt);
+      },
+    }),
+  );
+}
+
+/**
+ * `name(teamId, <id>, input, idempotencyKey)`, e.g. `updateLocation`: `change` applies `input` (its
+ * description: `changeArgs`'s unless given) to one resource of the team; its issues are reported at the
+ * input's fields. Without `input`, `name(teamId, <id>, idempotencyKey)`.
+ */
+export function resourceMutationField<Input extends object, Result>(
+  name: string,
+  options: MutationOptions<Result> & {
+    /** The id argument and the resource it names: `['locationId', 'location']`. */
+    id: [arg: string, resource: string];
+    input?: InputObjectRef<BuilderTypes, Input>;
+    inputDescription?: string;
+    idempotencyNote?: string;
+    change(
+      ctx: GraphQLContext,
+      actor: Actor,
+      ids: { teamId: string; id: string },
+      input: Input,
+    ): Promise<Result>;
+  },
+) {
+  const { id, input } = options;
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: options.type as ObjectRef<BuilderTypes, unknown>,
+      description: options.description,
+      args: input
+        ? changeArgs(t.arg, id, input, options.inputDescription)
+        : resourceMutationArgs(t.arg, id, options.idempotencyNote),
+      errors: options.errors,
+      resolve: (_, args, ctx, info) => {
+        const given = args as unknown as Record<string, string> & { teamId: string; input: Input };
+        const ids = resourceIds(given, id[0], 'id');
+        const work = (actor: Actor) => options.change(ctx, actor, ids, given.input);
+        return input ? mutateCommand(ctx, info, args, work) : mutate(ctx, info, args, work);
+      },
+    }),
+  );
 }
 
 /**
