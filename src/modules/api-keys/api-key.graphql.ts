@@ -139,7 +139,8 @@ createField('createApiKey', {
   type: CreateApiKeySuccess,
   description:
     'Creates an API key acting for the calling key’s member. Needs api_keys:create and admin; counts toward the plan’s active-key limit.',
-  input: [CreateApiKeyInput, 'The new key.'],
+  resource: 'key',
+  input: CreateApiKeyInput,
   idempotencyNote: ONE_TIME_SECRET_NOTE,
   errors: directResult('CreateApiKey', 'The new key (its secret shown once), or why nothing was created.'),
   create: (ctx, actor, teamId, input) => {

@@ -7,17 +7,11 @@ import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { lookupField } from '../../platform/graphql/ids.js';
 import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
+import { createField, deleteField, resourceMutationField } from '../../platform/graphql/mutations.js';
 import {
-  changedResult,
-  createField,
-  deleteField,
-  resourceMutationField,
-} from '../../platform/graphql/mutations.js';
-import {
-  changeTrackingFields,
-  namedFields,
-  namedInputFields,
-  namedPatchFields,
+  namedCreateInput,
+  namedPatchInput,
+  namedResourceType,
 } from '../../platform/graphql/resource-fields.js';
 import { SecretRef } from '../secrets/secret.graphql.js';
 import type { LocationView } from './location.repository.js';
@@ -29,10 +23,10 @@ import {
   type UpdateLocationCommand,
 } from './location.rules.js';
 
-export const LocationRef = builder.objectRef<LocationView>('Location').implement({
+export const LocationRef = namedResourceType<LocationView>('Location', {
   description: "A bucket or container at a provider, reached with one of the team's secrets.",
+  resource: 'location',
   fields: (t) => ({
-    ...namedFields(t, 'location'),
     locationType: t.field({
       type: SecretTypeEnum,
       description: 'The provider; fixed at creation, and always the secretType of its secret.',
@@ -66,7 +60,6 @@ export const LocationRef = builder.objectRef<LocationView>('Location').implement
       nullable: true,
       description: 'A custom S3 endpoint (S3-style providers only); null when none was given.',
     }),
-    ...changeTrackingFields(t, 'location'),
   }),
 });
 
@@ -81,11 +74,10 @@ const createLocationFields = z.looseObject({
   endpointUrl: endpointUrlSchema.nullish(),
 });
 
-const CreateLocationInput = builder.inputType('CreateLocationInput', {
+const CreateLocationInput = namedCreateInput('CreateLocationInput', {
   description: 'A new location: a bucket at a provider and the secret that reaches it.',
   validate: createLocationFields,
   fields: (t) => ({
-    ...namedInputFields(t),
     locationType: t.field({
       type: SecretTypeEnum,
       required: true,
@@ -110,12 +102,12 @@ const updateLocationFields = z.looseObject({
   secretId: secretIdSchema.nullish(),
 });
 
-const UpdateLocationInput = builder.inputType('UpdateLocationInput', {
+const UpdateLocationInput = namedPatchInput('UpdateLocationInput', {
   description:
     'A partial update: only the fields sent change. An empty input changes nothing. The location type is immutable.',
   validate: updateLocationFields,
+  nameDescription: '1–255 characters, unique in the team. Omitted or null: unchanged.',
   fields: (t) => ({
-    ...namedPatchFields(t, '1–255 characters, unique in the team. Omitted or null: unchanged.'),
     bucketName: t.string({ description: '1–255 characters. Omitted or null: unchanged.' }),
     region: t.string({ description: 'Omitted: unchanged; null: cleared.' }),
     endpointUrl: t.string({
@@ -156,8 +148,8 @@ listField('locations', {
 createField('createLocation', {
   type: LocationRef,
   description: 'Creates a location. Needs locations:create and admin.',
-  input: [CreateLocationInput, 'The new location.'],
-  errors: changedResult('CreateLocation', 'location', 'created'),
+  resource: 'location',
+  input: CreateLocationInput,
   create: (ctx, actor, teamId, input) => ctx.services.locations.create(actor, ctx.meta, teamId, input),
 });
 
@@ -167,7 +159,6 @@ resourceMutationField('updateLocation', {
     'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
   id: ['locationId', 'location'],
   input: UpdateLocationInput,
-  errors: changedResult('UpdateLocation', 'location', 'updated'),
   change: (ctx, actor, { teamId, id }, input) => {
     const command: UpdateLocationCommand = patchOf(input, ['description', 'region', 'endpointUrl']);
     return ctx.services.locations.update(actor, ctx.meta, { teamId, locationId: id }, command);

@@ -10,10 +10,9 @@ import { lookupField, resourceArgs, resourceIds } from '../../platform/graphql/i
 import { listField } from '../../platform/graphql/lists.js';
 import { changedResult, createField, inputArg } from '../../platform/graphql/mutations.js';
 import {
-  changeTrackingFields,
-  namedFields,
-  namedInputFields,
-  namedPatchFields,
+  namedCreateInput,
+  namedPatchInput,
+  namedResourceType,
 } from '../../platform/graphql/resource-fields.js';
 import {
   type CredentialsArg,
@@ -33,11 +32,12 @@ import {
 } from './secret.rules.js';
 import type { UpdateResult } from './secret.service.js';
 
-export const SecretRef = builder.objectRef<SecretView>('Secret').implement({
+export const SecretRef = namedResourceType<SecretView>('Secret', {
   description:
     'A named set of storage credentials. The credentials themselves are write-only and never returned.',
+  resource: 'secret',
+  changes: { lastChange: 'accepted change' },
   fields: (t) => ({
-    ...namedFields(t, 'secret'),
     secretType: t.field({
       type: SecretTypeEnum,
       description: 'The provider; every location using the secret has this type.',
@@ -54,7 +54,6 @@ export const SecretRef = builder.objectRef<SecretView>('Secret').implement({
       resolve: (s) => s.storage,
     }),
     version: t.exposeInt('version', { description: 'Incremented by every accepted change.' }),
-    ...changeTrackingFields(t, 'secret', 'accepted change'),
   }),
 });
 
@@ -89,10 +88,9 @@ const NewSecretValueInput = builder.inputType('NewSecretValueInput', {
   }),
 });
 
-const CreateSecretInput = builder.inputType('CreateSecretInput', {
+const CreateSecretInput = namedCreateInput('CreateSecretInput', {
   description: 'A new secret: its name, provider, auth method and credentials (or vault references).',
   fields: (t) => ({
-    ...namedInputFields(t),
     secretType: t.field({ type: SecretTypeEnum, required: true, description: 'The provider.' }),
     authMethod: t.field({
       type: AuthMethodEnum,
@@ -124,10 +122,9 @@ const SecretValueInput = builder.inputType('SecretValueInput', {
   }),
 });
 
-const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
+const UpdateSecretInput = namedPatchInput('UpdateSecretInput', {
   description: 'A partial update: only the fields sent change. An empty input changes nothing.',
   fields: (t) => ({
-    ...namedPatchFields(t),
     secretType: t.field({
       type: SecretTypeEnum,
       description:
@@ -175,7 +172,8 @@ createField('createSecret', {
   type: SecretRef,
   description:
     'Creates a secret (native credentials or external-vault references). Needs secrets:create and admin.',
-  input: [CreateSecretInput, 'The new secret.'],
+  resource: 'secret',
+  input: CreateSecretInput,
   errors: changedResult('CreateSecret', 'secret', 'created', 'The new secret.'),
   create: (ctx, actor, teamId, input) => {
     const command: CreateSecretCommand = {

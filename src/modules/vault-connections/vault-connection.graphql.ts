@@ -8,17 +8,11 @@ import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { lookupField } from '../../platform/graphql/ids.js';
 import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
+import { createField, deleteField, resourceMutationField } from '../../platform/graphql/mutations.js';
 import {
-  changedResult,
-  createField,
-  deleteField,
-  resourceMutationField,
-} from '../../platform/graphql/mutations.js';
-import {
-  changeTrackingFields,
-  namedFields,
-  namedInputFields,
-  namedPatchFields,
+  namedCreateInput,
+  namedPatchInput,
+  namedResourceType,
 } from '../../platform/graphql/resource-fields.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
 import type {
@@ -30,11 +24,12 @@ import type {
 
 const setting = (key: string) => (c: VaultConnectionView) => c.settings[key] ?? null;
 
-export const VaultConnectionRef = builder.objectRef<VaultConnectionView>('VaultConnection').implement({
+export const VaultConnectionRef = namedResourceType<VaultConnectionView>('VaultConnection', {
   description:
     'A connection to an external vault. Its token or client secret is write-only and never returned.',
+  resource: 'vault connection',
+  changes: { resource: 'connection', lastChange: 'change (or rotation)', lastChangeBy: 'change' },
   fields: (t) => ({
-    ...namedFields(t, 'vault connection'),
     vaultType: t.field({
       type: VaultTypeEnum,
       description: 'The vault service; fixed at creation. Decides which settings fields are set.',
@@ -87,7 +82,6 @@ export const VaultConnectionRef = builder.objectRef<VaultConnectionView>('VaultC
         'When the connection was last verified against the vault; null: never, or not since the last rotation.',
       resolve: (c) => c.lastVerifiedAt ?? null,
     }),
-    ...changeTrackingFields(t, 'connection', 'change (or rotation)', 'change'),
   }),
 });
 
@@ -128,10 +122,9 @@ const VaultSettingsInput = builder.inputType('VaultSettingsInput', {
   }),
 });
 
-const CreateVaultConnectionInput = builder.inputType('CreateVaultConnectionInput', {
+const CreateVaultConnectionInput = namedCreateInput('CreateVaultConnectionInput', {
   description: 'A new vault connection: its name and the settings of one vault type.',
   fields: (t) => ({
-    ...namedInputFields(t),
     settings: t.field({
       type: VaultSettingsInput,
       required: true,
@@ -162,8 +155,8 @@ function vaultFields(settings: VaultSettingsArg): VaultFieldsCommand {
 createField('createVaultConnection', {
   type: VaultConnectionRef,
   description: 'Connects an external vault. Needs vault_connections:create and admin.',
-  input: [CreateVaultConnectionInput, 'The new vault connection.'],
-  errors: changedResult('CreateVaultConnection', 'vault connection', 'created'),
+  resource: 'vault connection',
+  input: CreateVaultConnectionInput,
   // The service's issues are about the vault type's fields (the name and description are checked
   // before, by the input's own validation).
   commandAt: ['input', 'settings'],
@@ -177,12 +170,9 @@ createField('createVaultConnection', {
   },
 });
 
-const UpdateVaultConnectionInput = builder.inputType('UpdateVaultConnectionInput', {
+const UpdateVaultConnectionInput = namedPatchInput('UpdateVaultConnectionInput', {
   description:
     'A partial update of the name and description. Tokens change only through rotateVaultConnection; other settings never change.',
-  fields: (t) => ({
-    ...namedPatchFields(t),
-  }),
 });
 
 const RotateVaultConnectionInput = builder.inputType('RotateVaultConnectionInput', {
@@ -221,7 +211,6 @@ resourceMutationField('updateVaultConnection', {
   description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
   id: ['id', 'vault connection'],
   input: UpdateVaultConnectionInput,
-  errors: changedResult('UpdateVaultConnection', 'vault connection', 'updated'),
   change: (ctx, actor, { teamId, id }, input) => {
     const command: UpdateVaultConnectionCommand = patchOf(input, ['description']);
     return ctx.services.vaultConnections.update(actor, ctx.meta, { teamId, connectionId: id }, command);

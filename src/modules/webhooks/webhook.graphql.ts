@@ -13,17 +13,11 @@ import {
   listQuery,
   type TeamList,
 } from '../../platform/graphql/lists.js';
+import { createArgs, deleteField, resourceMutationField } from '../../platform/graphql/mutations.js';
 import {
-  changedResult,
-  createArgs,
-  deleteField,
-  resourceMutationField,
-} from '../../platform/graphql/mutations.js';
-import {
-  changeTrackingFields,
-  namedFields,
-  namedInputFields,
-  namedPatchFields,
+  namedCreateInput,
+  namedPatchInput,
+  namedResourceType,
 } from '../../platform/graphql/resource-fields.js';
 import { EVENT_TYPES } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
@@ -45,11 +39,11 @@ const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
   }),
 });
 
-const WebhookRef = builder.objectRef<WebhookView>('Webhook').implement({
+const WebhookRef = namedResourceType<WebhookView>('Webhook', {
   description:
     "An endpoint the team's change events are POSTed to, signed with X-Signature. Its signing secret is shown once, by createWebhook.",
+  resource: 'webhook',
   fields: (t) => ({
-    ...namedFields(t, 'webhook'),
     url: t.exposeString('url', { description: 'Where events are POSTed.' }),
     eventTypes: t.field({
       type: [EventTypeEnum],
@@ -57,7 +51,6 @@ const WebhookRef = builder.objectRef<WebhookView>('Webhook').implement({
       resolve: (w) => w.eventTypes,
     }),
     active: t.exposeBoolean('active', { description: 'false: nothing is delivered.' }),
-    ...changeTrackingFields(t, 'webhook'),
   }),
 });
 
@@ -95,10 +88,9 @@ const WebhookDeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').im
 
 const WebhookDeliveryConnection = connectionOf('WebhookDelivery', WebhookDeliveryRef);
 
-const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
+const CreateWebhookInput = namedCreateInput('CreateWebhookInput', {
   description: 'A new webhook.',
   fields: (t) => ({
-    ...namedInputFields(t),
     url: t.string({
       required: true,
       description: 'Where to POST events: https, at a public address (unless the operator allows otherwise).',
@@ -112,10 +104,9 @@ const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
   }),
 });
 
-const UpdateWebhookInput = builder.inputType('UpdateWebhookInput', {
+const UpdateWebhookInput = namedPatchInput('UpdateWebhookInput', {
   description: 'A partial update: only the fields sent change.',
   fields: (t) => ({
-    ...namedPatchFields(t),
     url: t.string({ description: 'Omitted or null: unchanged.' }),
     eventTypes: t.field({
       type: [EventTypeEnum],
@@ -188,7 +179,6 @@ resourceMutationField('updateWebhook', {
     'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
   id: ['webhookId', 'webhook'],
   input: UpdateWebhookInput,
-  errors: changedResult('UpdateWebhook', 'webhook', 'updated'),
   change: (ctx, actor, { teamId, id }, input) => {
     const command: UpdateWebhookCommand = patchOf(input, ['description']);
     return ctx.services.webhooks.update(actor, ctx.meta, { teamId, webhookId: id }, command);

@@ -77,33 +77,38 @@ export function changedResult(
 /** A mutation's `errors` option: its result union, as `wrappedResult`, `changedResult` or `directResult` make it. */
 type MutationResult = ReturnType<typeof wrappedResult> | ReturnType<typeof directResult>;
 
-/** What every mutation field states: its type (the payload), its description and its result union. */
+/** What every mutation field states: its type (the payload) and its description. */
 interface MutationOptions<Result> {
   type: ObjectRef<BuilderTypes, Result>;
   description: string;
-  errors: MutationResult;
 }
 
+/** `createLocation` → `CreateLocation`, the name its result types start with. */
+const resultName = (field: string) => field.charAt(0).toUpperCase() + field.slice(1);
+
 /**
- * `name(teamId, input, idempotencyKey)`, e.g. `createLocation`: `create` makes one resource of the team
- * from `input` (the type and its description); its issues are reported at the input's fields, or under
- * `commandAt`.
+ * `name(teamId, input, idempotencyKey)`, e.g. `createLocation`: `create` makes one `resource` of the
+ * team from `input` ("The new location."); its issues are reported at the input's fields, or under
+ * `commandAt`. The result union is `changedResult`'s unless `errors` says otherwise.
  */
 export function createField<Input extends object, Result>(
   name: `create${string}`,
   options: MutationOptions<Result> & {
-    input: [type: InputObjectRef<BuilderTypes, Input>, description: string];
+    resource: string;
+    input: InputObjectRef<BuilderTypes, Input>;
+    errors?: MutationResult;
     idempotencyNote?: string;
     commandAt?: string[];
     create(ctx: GraphQLContext, actor: Actor, teamId: string, input: Input): Promise<Result>;
   },
 ) {
+  const { resource } = options;
   builder.mutationField(name, (t) =>
     t.field({
       type: options.type as ObjectRef<BuilderTypes, unknown>,
       description: options.description,
-      args: createArgs(t.arg, ...options.input, options.idempotencyNote),
-      errors: options.errors,
+      args: createArgs(t.arg, options.input, `The new ${resource}.`, options.idempotencyNote),
+      errors: options.errors ?? changedResult(resultName(name), resource, 'created'),
       resolve: (_, args, ctx, info) => {
         const { teamId, input } = args as unknown as { teamId: string; input: Input };
         const work = (actor: Actor) => options.create(ctx, actor, validatedId(teamId), input);
@@ -116,7 +121,8 @@ export function createField<Input extends object, Result>(
 /**
  * `name(teamId, <id>, input, idempotencyKey)`, e.g. `updateLocation`: `change` applies `input` (its
  * description: `changeArgs`'s unless given) to one resource of the team; its issues are reported at the
- * input's fields. Without `input`, `name(teamId, <id>, idempotencyKey)`.
+ * input's fields. Without `input`, `name(teamId, <id>, idempotencyKey)`. The result union is an
+ * update's `changedResult` unless `errors` says otherwise.
  */
 export function resourceMutationField<Input extends object, Result>(
   name: string,
@@ -125,6 +131,7 @@ export function resourceMutationField<Input extends object, Result>(
     id: [arg: string, resource: string];
     input?: InputObjectRef<BuilderTypes, Input>;
     inputDescription?: string;
+    errors?: MutationResult;
     idempotencyNote?: string;
     change(
       ctx: GraphQLContext,
@@ -142,7 +149,7 @@ export function resourceMutationField<Input extends object, Result>(
       args: input
         ? changeArgs(t.arg, id, input, options.inputDescription)
         : resourceMutationArgs(t.arg, id, options.idempotencyNote),
-      errors: options.errors,
+      errors: options.errors ?? changedResult(resultName(name), id[1], 'updated'),
       resolve: (_, args, ctx, info) => {
         const given = args as unknown as Record<string, string> & { teamId: string; input: Input };
         const ids = resourceIds(given, id[0], 'id');
