@@ -7,6 +7,7 @@ import { ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
 import { lookupField } from '../../platform/graphql/ids.js';
 import { listField } from '../../platform/graphql/lists.js';
 import { changedResult, createField, resourceMutationField } from '../../platform/graphql/mutations.js';
+import { nullableTimeFields } from '../../platform/graphql/resource-fields.js';
 import { API_KEY_SORTS, type ApiKeySort, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import { type CreateApiKeyCommand, createApiKeyRules, isActive } from './api-key.rules.js';
 
@@ -20,29 +21,11 @@ export const ApiKeyRef = builder.objectRef<ApiKeyView>('ApiKey').implement({
     }),
     name: t.exposeString('name', { description: 'A label for people.' }),
     scopes: t.exposeStringList('scopes', { description: '`resource:action` scopes, e.g. `secrets:read`.' }),
-    expiresAt: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'Null: never expires.',
-      resolve: (k) => k.expiresAt ?? null,
-    }),
-    revokedAt: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'When the key was revoked; null: not revoked.',
-      resolve: (k) => k.revokedAt ?? null,
-    }),
-    rotatedAt: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'When the key last got a new secret; null: never rotated.',
-      resolve: (k) => k.rotatedAt ?? null,
-    }),
-    lastUsedAt: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'Batched: may lag the latest use by up to a minute.',
-      resolve: (k) => k.lastUsedAt ?? null,
+    ...nullableTimeFields(t, {
+      expiresAt: 'Null: never expires.',
+      revokedAt: 'When the key was revoked; null: not revoked.',
+      rotatedAt: 'When the key last got a new secret; null: never rotated.',
+      lastUsedAt: 'Batched: may lag the latest use by up to a minute.',
     }),
     createdAt: t.field({
       type: 'DateTime',
@@ -77,30 +60,27 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   }),
 });
 
-const CreateApiKeySuccess = builder.objectRef<IssuedApiKey>('CreateApiKeySuccess').implement({
-  description: 'The key was created; its full value is in `fullKey`, this once.',
-  fields: (t) => ({
-    apiKey: t.field({
-      type: ApiKeyRef,
-      description: 'The new key (without its secret).',
-      resolve: (r) => r.apiKey,
+/** `<name>`: a key just given a secret, and its whole value (`fullKey`), shown this once. */
+function issuedKeyType(name: string, descriptions: { type: string; apiKey: string; fullKey: string }) {
+  return builder.objectRef<IssuedApiKey>(name).implement({
+    description: descriptions.type,
+    fields: (t) => ({
+      apiKey: t.field({ type: ApiKeyRef, description: descriptions.apiKey, resolve: (r) => r.apiKey }),
+      fullKey: t.exposeString('fullKey', { description: descriptions.fullKey }),
     }),
-    fullKey: t.exposeString('fullKey', { description: 'The whole key. Shown only here: store it now.' }),
-  }),
+  });
+}
+
+const CreateApiKeySuccess = issuedKeyType('CreateApiKeySuccess', {
+  type: 'The key was created; its full value is in `fullKey`, this once.',
+  apiKey: 'The new key (without its secret).',
+  fullKey: 'The whole key. Shown only here: store it now.',
 });
 
-const RotateApiKeySuccess = builder.objectRef<IssuedApiKey>('RotateApiKeySuccess').implement({
-  description: 'The key has a new secret, in `fullKey` this once.',
-  fields: (t) => ({
-    apiKey: t.field({
-      type: ApiKeyRef,
-      description: 'The rotated key (without its secret).',
-      resolve: (r) => r.apiKey,
-    }),
-    fullKey: t.exposeString('fullKey', {
-      description: 'The key with its new secret. Shown only here; the old secret no longer works.',
-    }),
-  }),
+const RotateApiKeySuccess = issuedKeyType('RotateApiKeySuccess', {
+  type: 'The key has a new secret, in `fullKey` this once.',
+  apiKey: 'The rotated key (without its secret).',
+  fullKey: 'The key with its new secret. Shown only here; the old secret no longer works.',
 });
 
 const DeleteApiKeySuccess = builder.objectRef<{ deletedId: string }>('DeleteApiKeySuccess').implement({
@@ -131,8 +111,8 @@ listField('apiKeys', {
   list: (ctx) => ctx.services.apiKeys,
 });
 
-lookupField('apiKey', ApiKeyRef, 'API key', (ctx, actor, { teamId, id }) =>
-  ctx.services.apiKeys.get(actor, { teamId, apiKeyId: id }),
+lookupField('apiKey', ApiKeyRef, ['API key', 'apiKeyId'], (ctx, actor, ids) =>
+  ctx.services.apiKeys.get(actor, ids),
 );
 
 createField('createApiKey', {
@@ -158,34 +138,32 @@ resourceMutationField('rotateApiKey', {
   type: RotateApiKeySuccess,
   description:
     'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
-  id: ['id', 'API key'],
+  id: ['id', 'API key', 'apiKeyId'],
   idempotencyNote: ONE_TIME_SECRET_NOTE,
   errors: directResult(
     'RotateApiKey',
     'The key with its new secret (shown once), or why nothing was changed.',
   ),
-  change: (ctx, actor, { teamId, id }) =>
-    ctx.services.apiKeys.rotate(actor, ctx.meta, { teamId, apiKeyId: id }),
+  change: (ctx, actor, ids) => ctx.services.apiKeys.rotate(actor, ctx.meta, ids),
 });
 
 resourceMutationField('revokeApiKey', {
   type: ApiKeyRef,
   description:
     'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
-  id: ['id', 'API key'],
+  id: ['id', 'API key', 'apiKeyId'],
   errors: changedResult('RevokeApiKey', 'API key', 'revoked'),
-  change: (ctx, actor, { teamId, id }) =>
-    ctx.services.apiKeys.revoke(actor, ctx.meta, { teamId, apiKeyId: id }),
+  change: (ctx, actor, ids) => ctx.services.apiKeys.revoke(actor, ctx.meta, ids),
 });
 
 resourceMutationField('deleteApiKey', {
   type: DeleteApiKeySuccess,
   description:
     'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
-  id: ['id', 'API key'],
+  id: ['id', 'API key', 'apiKeyId'],
   errors: directResult('DeleteApiKey', 'The deleted id, or why nothing was deleted.'),
-  change: async (ctx, actor, { teamId, id }) => {
-    await ctx.services.apiKeys.delete(actor, ctx.meta, { teamId, apiKeyId: id });
-    return { deletedId: id };
+  change: async (ctx, actor, ids) => {
+    await ctx.services.apiKeys.delete(actor, ctx.meta, ids);
+    return { deletedId: ids.apiKeyId };
   },
 });

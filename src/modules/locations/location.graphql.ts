@@ -121,8 +121,8 @@ const UpdateLocationInput = namedPatchInput('UpdateLocationInput', {
   }),
 });
 
-lookupField('location', LocationRef, 'location', (ctx, actor, { teamId, id }) =>
-  ctx.services.locations.get(actor, { teamId, locationId: id }),
+lookupField('location', LocationRef, ['location', 'locationId'], (ctx, actor, ids) =>
+  ctx.services.locations.get(actor, ids),
 );
 
 listField('locations', {
@@ -159,17 +159,16 @@ resourceMutationField('updateLocation', {
     'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
   id: ['locationId', 'location'],
   input: UpdateLocationInput,
-  change: (ctx, actor, { teamId, id }, input) => {
+  change: (ctx, actor, ids, input) => {
     const command: UpdateLocationCommand = patchOf(input, ['description', 'region', 'endpointUrl']);
-    return ctx.services.locations.update(actor, ctx.meta, { teamId, locationId: id }, command);
+    return ctx.services.locations.update(actor, ctx.meta, ids, command);
   },
 });
 
 deleteField('deleteLocation', {
   id: ['locationId', 'location'],
   what: 'Deletes a location.',
-  remove: (ctx, actor, { teamId, id }) =>
-    ctx.services.locations.delete(actor, ctx.meta, { teamId, locationId: id }),
+  remove: (ctx, actor, ids) => ctx.services.locations.delete(actor, ctx.meta, ids),
 });
 
 asTeamEntity(LocationRef, (ctx, actor, ids) => ctx.services.locations.findForActor(actor, ids));

@@ -164,8 +164,8 @@ function newSecretValue(value: CredentialsValue | VaultValue): NewSecretValue {
   };
 }
 
-lookupField('secret', SecretRef, 'secret', (ctx, actor, { teamId, id }) =>
-  ctx.services.secrets.get(actor, { teamId, secretId: id }),
+lookupField('secret', SecretRef, ['secret', 'secretId'], (ctx, actor, ids) =>
+  ctx.services.secrets.get(actor, ids),
 );
 
 createField('createSecret', {

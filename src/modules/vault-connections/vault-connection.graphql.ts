@@ -185,8 +185,8 @@ const RotateVaultConnectionInput = builder.inputType('RotateVaultConnectionInput
   }),
 });
 
-lookupField('vaultConnection', VaultConnectionRef, 'vault connection', (ctx, actor, { teamId, id }) =>
-  ctx.services.vaultConnections.get(actor, { teamId, connectionId: id }),
+lookupField('vaultConnection', VaultConnectionRef, ['vault connection', 'connectionId'], (ctx, actor, ids) =>
+  ctx.services.vaultConnections.get(actor, ids),
 );
 
 listField('vaultConnections', {
@@ -209,11 +209,11 @@ listField('vaultConnections', {
 resourceMutationField('updateVaultConnection', {
   type: VaultConnectionRef,
   description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
-  id: ['id', 'vault connection'],
+  id: ['id', 'vault connection', 'connectionId'],
   input: UpdateVaultConnectionInput,
-  change: (ctx, actor, { teamId, id }, input) => {
+  change: (ctx, actor, ids, input) => {
     const command: UpdateVaultConnectionCommand = patchOf(input, ['description']);
-    return ctx.services.vaultConnections.update(actor, ctx.meta, { teamId, connectionId: id }, command);
+    return ctx.services.vaultConnections.update(actor, ctx.meta, ids, command);
   },
 });
 
@@ -221,7 +221,7 @@ resourceMutationField('rotateVaultConnection', {
   type: VaultConnectionRef,
   description:
     "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
-  id: ['id', 'vault connection'],
+  id: ['id', 'vault connection', 'connectionId'],
   input: RotateVaultConnectionInput,
   inputDescription: 'The new token or secret.',
   errors: wrappedResult('RotateVaultConnection', {
@@ -229,17 +229,16 @@ resourceMutationField('rotateVaultConnection', {
     union: 'The rotated vault connection, or why nothing was changed.',
     data: ['vaultConnection', 'The vault connection after the rotation.'],
   }),
-  change: (ctx, actor, { teamId, id }, input) => {
+  change: (ctx, actor, ids, input) => {
     const command: RotateVaultConnectionCommand = patchOf(input);
-    return ctx.services.vaultConnections.rotate(actor, ctx.meta, { teamId, connectionId: id }, command);
+    return ctx.services.vaultConnections.rotate(actor, ctx.meta, ids, command);
   },
 });
 
 deleteField('deleteVaultConnection', {
-  id: ['id', 'vault connection'],
+  id: ['id', 'vault connection', 'connectionId'],
   what: 'Deletes a vault connection that no secret uses (else ConflictError) and its stored token.',
-  remove: (ctx, actor, { teamId, id }) =>
-    ctx.services.vaultConnections.delete(actor, ctx.meta, { teamId, connectionId: id }),
+  remove: (ctx, actor, ids) => ctx.services.vaultConnections.delete(actor, ctx.meta, ids),
 });
 
 asTeamEntity(VaultConnectionRef, (ctx, actor, ids) => ctx.services.vaultConnections.findForActor(actor, ids));

@@ -127,8 +127,8 @@ const CreateWebhookSuccess = builder.objectRef<CreatedWebhook>('CreateWebhookSuc
   }),
 });
 
-lookupField('webhook', WebhookRef, 'webhook', (ctx, actor, { teamId, id }) =>
-  ctx.services.webhooks.get(actor, { teamId, webhookId: id }),
+lookupField('webhook', WebhookRef, ['webhook', 'webhookId'], (ctx, actor, ids) =>
+  ctx.services.webhooks.get(actor, ids),
 );
 
 listField('webhooks', {
@@ -179,15 +179,14 @@ resourceMutationField('updateWebhook', {
     'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
   id: ['webhookId', 'webhook'],
   input: UpdateWebhookInput,
-  change: (ctx, actor, { teamId, id }, input) => {
+  change: (ctx, actor, ids, input) => {
     const command: UpdateWebhookCommand = patchOf(input, ['description']);
-    return ctx.services.webhooks.update(actor, ctx.meta, { teamId, webhookId: id }, command);
+    return ctx.services.webhooks.update(actor, ctx.meta, ids, command);
   },
 });
 
 deleteField('deleteWebhook', {
   id: ['webhookId', 'webhook'],
   what: 'Deletes a webhook with its pending deliveries and log.',
-  remove: (ctx, actor, { teamId, id }) =>
-    ctx.services.webhooks.delete(actor, ctx.meta, { teamId, webhookId: id }),
+  remove: (ctx, actor, ids) => ctx.services.webhooks.delete(actor, ctx.meta, ids),
 });

@@ -4,7 +4,15 @@ import type { Actor } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { deletedResult, type directResult, wrappedResult } from './error-types.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from './idempotency.js';
-import { type ResourceArgs, resourceArgs, resourceIds, teamIdArg, validatedId } from './ids.js';
+import {
+  type IdsOf,
+  idsOf,
+  type ResourceArgs,
+  type ResourceIdArg,
+  resourceArgs,
+  teamIdArg,
+  validatedId,
+} from './ids.js';
 import { ROOT_FIELD_SCOPES } from './shield.js';
 
 /** The pieces every mutation of a team's resources is made of, worded alike across the schema. */
@@ -37,7 +45,7 @@ export function createArgs<Fields extends object>(
 /** The arguments of a mutation of one resource: `teamId`, the id argument naming it, `idempotencyKey`. */
 export function resourceMutationArgs<const Id extends string>(
   arg: ArgBuilder<BuilderTypes>,
-  [id, resource]: [arg: Id, resource: string],
+  [id, resource]: readonly [arg: Id, resource: string, key?: string],
   idempotencyNote?: string,
 ): ResourceArgs<Id> & IdempotencyKeyArg {
   return { ...resourceArgs(arg, id, resource), idempotencyKey: idempotencyKeyArg(arg, idempotencyNote) };
@@ -46,12 +54,12 @@ export function resourceMutationArgs<const Id extends string>(
 /** A change mutation's arguments: `resourceMutationArgs` with the `input` (the fields to change) before the key. */
 export function changeArgs<const Id extends string, Fields extends object>(
   arg: ArgBuilder<BuilderTypes>,
-  id: [arg: Id, resource: string],
+  [id, resource]: readonly [arg: Id, resource: string, key?: string],
   input: InputObjectRef<BuilderTypes, Fields>,
   description = 'The fields to change.',
 ): ResourceArgs<Id> & { input: ReturnType<typeof inputArg<Fields>> } & IdempotencyKeyArg {
   return {
-    ...resourceArgs(arg, ...id),
+    ...resourceArgs(arg, id, resource),
     input: inputArg(arg, input, description),
     idempotencyKey: idempotencyKeyArg(arg),
   };
@@ -124,21 +132,15 @@ export function createField<Input extends object, Result>(
  * input's fields. Without `input`, `name(teamId, <id>, idempotencyKey)`. The result union is an
  * update's `changedResult` unless `errors` says otherwise.
  */
-export function resourceMutationField<Input extends object, Result>(
+export function resourceMutationField<Input extends object, Result, const Id extends ResourceIdArg>(
   name: string,
   options: MutationOptions<Result> & {
-    /** The id argument and the resource it names: `['locationId', 'location']`. */
-    id: [arg: string, resource: string];
+    id: Id;
     input?: InputObjectRef<BuilderTypes, Input>;
     inputDescription?: string;
     errors?: MutationResult;
     idempotencyNote?: string;
-    change(
-      ctx: GraphQLContext,
-      actor: Actor,
-      ids: { teamId: string; id: string },
-      input: Input,
-    ): Promise<Result>;
+    change(ctx: GraphQLContext, actor: Actor, ids: IdsOf<Id>, input: Input): Promise<Result>;
   },
 ) {
   const { id, input } = options;
@@ -151,8 +153,8 @@ export function resourceMutationField<Input extends object, Result>(
         : resourceMutationArgs(t.arg, id, options.idempotencyNote),
       errors: options.errors ?? changedResult(resultName(name), id[1], 'updated'),
       resolve: (_, args, ctx, info) => {
-        const given = args as unknown as Record<string, string> & { teamId: string; input: Input };
-        const ids = resourceIds(given, id[0], 'id');
+        const given = args as unknown as Record<string, string> & { input: Input };
+        const ids = idsOf(given, id);
         const work = (actor: Actor) => options.change(ctx, actor, ids, given.input);
         return input ? mutateCommand(ctx, info, args, work) : mutate(ctx, info, args, work);
       },
@@ -164,13 +166,12 @@ export function resourceMutationField<Input extends object, Result>(
  * `name(teamId, <id>, idempotencyKey)`, e.g. `deleteLocation`: removes one `resource` of the team
  * and returns its id (`DeleteLocationResult`). `what` says what it removes; the scope is added.
  */
-export function deleteField(
+export function deleteField<const Id extends ResourceIdArg>(
   name: `delete${string}`,
   options: {
-    /** The id argument and the resource it names: `['locationId', 'location']`. */
-    id: [arg: string, resource: string];
+    id: Id;
     what: string;
-    remove(ctx: GraphQLContext, actor: Actor, ids: { teamId: string; id: string }): Promise<void>;
+    remove(ctx: GraphQLContext, actor: Actor, ids: IdsOf<Id>): Promise<void>;
   },
 ) {
   builder.mutationField(name, (t) =>
@@ -180,10 +181,11 @@ export function deleteField(
       args: resourceMutationArgs(t.arg, options.id),
       errors: deletedResult(name.slice('delete'.length), options.id[1]),
       resolve: (_, args, ctx, info) => {
-        const ids = resourceIds(args as Record<string, string> & { teamId: string }, options.id[0], 'id');
+        const given = args as unknown as Record<string, string>;
+        const ids = idsOf(given, options.id);
         return mutate(ctx, info, args, async (actor) => {
           await options.remove(ctx, actor, ids);
-          return ids.id;
+          return validatedId(given[options.id[0]]!);
         });
       },
     }),

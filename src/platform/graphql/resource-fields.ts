@@ -51,6 +51,27 @@ export function changeTrackingFields<T extends ChangeTracked>(
   };
 }
 
+/** The properties of `T` that hold a time, or none. */
+type OptionalTimeKey<T> = { [K in keyof T]: T[K] extends Date | null | undefined ? K : never }[keyof T];
+
+/** Nullable DateTime fields, from a table of `{ property: description }`: each reads its property (absent: null). */
+export function nullableTimeFields<T>(
+  t: FieldBuilder<T>,
+  descriptions: Partial<Record<OptionalTimeKey<T>, string>>,
+) {
+  return Object.fromEntries(
+    Object.entries<string | undefined>(descriptions).map(([property, description]) => [
+      property,
+      t.field({
+        type: 'DateTime',
+        nullable: true,
+        description,
+        resolve: (parent) => (parent[property as keyof T] as Date | null | undefined) ?? null,
+      }),
+    ]),
+  );
+}
+
 type InputFieldBuilder = PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>;
 
 /** `name` and `description` of a create input. */
