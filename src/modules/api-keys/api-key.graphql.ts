@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import type { Scope } from '../../domain/scopes.js';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionOf } from '../../platform/graphql/connection.js';
 import { valuesOf } from '../../platform/graphql/enums.js';
 import { directResult } from '../../platform/graphql/error-types.js';
-import { mutate, mutateCommand, ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceIds, validatedId } from '../../platform/graphql/ids.js';
-import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
-import { changedResult, createArgs, resourceMutationArgs } from '../../platform/graphql/mutations.js';
+import { ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
+import { lookupField } from '../../platform/graphql/ids.js';
+import { listField } from '../../platform/graphql/lists.js';
+import { changedResult, createField, resourceMutationField } from '../../platform/graphql/mutations.js';
+import { nullableTimeFields } from '../../platform/graphql/resource-fields.js';
 import { API_KEY_SORTS, type ApiKeySort, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import { type CreateApiKeyCommand, createApiKeyRules, isActive } from './api-key.rules.js';
 
@@ -21,29 +21,11 @@ export const ApiKeyRef = builder.objectRef<ApiKeyView>('ApiKey').implement({
     }),
     name: t.exposeString('name', { description: 'A label for people.' }),
     scopes: t.exposeStringList('scopes', { description: '`resource:action` scopes, e.g. `secrets:read`.' }),
-    expiresAt: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'Null: never expires.',
-      resolve: (k) => k.expiresAt ?? null,
-    }),
-    revokedAt: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'When the key was revoked; null: not revoked.',
-      resolve: (k) => k.revokedAt ?? null,
-    }),
-    rotatedAt: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'When the key last got a new secret; null: never rotated.',
-      resolve: (k) => k.rotatedAt ?? null,
-    }),
-    lastUsedAt: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'Batched: may lag the latest use by up to a minute.',
-      resolve: (k) => k.lastUsedAt ?? null,
+    ...nullableTimeFields(t, {
+      expiresAt: 'Null: never expires.',
+      revokedAt: 'When the key was revoked; null: not revoked.',
+      rotatedAt: 'When the key last got a new secret; null: never rotated.',
+      lastUsedAt: 'Batched: may lag the latest use by up to a minute.',
     }),
     createdAt: t.field({
       type: 'DateTime',
@@ -57,30 +39,11 @@ export const ApiKeyRef = builder.objectRef<ApiKeyView>('ApiKey').implement({
   }),
 });
 
-const ApiKeyConnection = connectionOf('ApiKey', ApiKeyRef);
-
 const API_KEY_SORT_DESCRIPTIONS: Record<ApiKeySort, string> = {
   name: 'By name.',
   created_at: 'By creation time.',
   last_used_at: 'By the time of the last use; keys never used sort last.',
 };
-
-const ApiKeyOrder = orderInput('ApiKey', {
-  description: 'Default: CREATED_AT, DESC. Keys never used sort last either way.',
-  fieldDescription: 'What API keys can be sorted by.',
-  values: valuesOf(API_KEY_SORTS, (s) => API_KEY_SORT_DESCRIPTIONS[s]),
-});
-
-const ApiKeyFilter = builder.inputType('ApiKeyFilter', {
-  description: 'Narrows the list; every given condition must hold.',
-  fields: (t) => ({
-    q: t.string({
-      validate: z.string().max(255).nullish(),
-      description: 'Case-insensitive substring of the name.',
-    }),
-    includeRevoked: t.boolean({ description: 'Default true: revoked keys stay visible for audit.' }),
-  }),
-});
 
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   description: 'A new API key: a name, its scopes and an optional expiry.',
@@ -97,30 +60,27 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   }),
 });
 
-const CreateApiKeySuccess = builder.objectRef<IssuedApiKey>('CreateApiKeySuccess').implement({
-  description: 'The key was created; its full value is in `fullKey`, this once.',
-  fields: (t) => ({
-    apiKey: t.field({
-      type: ApiKeyRef,
-      description: 'The new key (without its secret).',
-      resolve: (r) => r.apiKey,
+/** `<name>`: a key just given a secret, and its whole value (`fullKey`), shown this once. */
+function issuedKeyType(name: string, descriptions: { type: string; apiKey: string; fullKey: string }) {
+  return builder.objectRef<IssuedApiKey>(name).implement({
+    description: descriptions.type,
+    fields: (t) => ({
+      apiKey: t.field({ type: ApiKeyRef, description: descriptions.apiKey, resolve: (r) => r.apiKey }),
+      fullKey: t.exposeString('fullKey', { description: descriptions.fullKey }),
     }),
-    fullKey: t.exposeString('fullKey', { description: 'The whole key. Shown only here: store it now.' }),
-  }),
+  });
+}
+
+const CreateApiKeySuccess = issuedKeyType('CreateApiKeySuccess', {
+  type: 'The key was created; its full value is in `fullKey`, this once.',
+  apiKey: 'The new key (without its secret).',
+  fullKey: 'The whole key. Shown only here: store it now.',
 });
 
-const RotateApiKeySuccess = builder.objectRef<IssuedApiKey>('RotateApiKeySuccess').implement({
-  description: 'The key has a new secret, in `fullKey` this once.',
-  fields: (t) => ({
-    apiKey: t.field({
-      type: ApiKeyRef,
-      description: 'The rotated key (without its secret).',
-      resolve: (r) => r.apiKey,
-    }),
-    fullKey: t.exposeString('fullKey', {
-      description: 'The key with its new secret. Shown only here; the old secret no longer works.',
-    }),
-  }),
+const RotateApiKeySuccess = issuedKeyType('RotateApiKeySuccess', {
+  type: 'The key has a new secret, in `fullKey` this once.',
+  apiKey: 'The rotated key (without its secret).',
+  fullKey: 'The key with its new secret. Shown only here; the old secret no longer works.',
 });
 
 const DeleteApiKeySuccess = builder.objectRef<{ deletedId: string }>('DeleteApiKeySuccess').implement({
@@ -128,97 +88,82 @@ const DeleteApiKeySuccess = builder.objectRef<{ deletedId: string }>('DeleteApiK
   fields: (t) => ({ deletedId: t.exposeID('deletedId', { description: 'The id of the deleted key.' }) }),
 });
 
-builder.queryField('apiKeys', (t) =>
-  t.field({
-    type: ApiKeyConnection,
-    description:
-      "The team's API keys (never their secrets), newest first unless `orderBy` says otherwise. Needs api_keys:read. Another team's id is a NOT_FOUND error.",
-    args: {
-      ...listArgs(t.arg),
-      filter: t.arg({
-        type: ApiKeyFilter,
-        description: 'Omitted: all keys of the team, revoked ones included.',
+listField('apiKeys', {
+  type: ApiKeyRef,
+  plural: 'API keys',
+  description:
+    "The team's API keys (never their secrets), newest first unless `orderBy` says otherwise. Needs api_keys:read. Another team's id is a NOT_FOUND error.",
+  filter: {
+    fields: (t) => ({
+      q: t.string({
+        validate: z.string().max(255).nullish(),
+        description: 'Case-insensitive substring of the name.',
       }),
-      orderBy: t.arg({ type: ApiKeyOrder, description: 'Omitted: newest first.' }),
-    },
-    resolve: (_, args, ctx, info) =>
-      listConnection(ctx, info, args, ctx.services.apiKeys, (page) => ({
-        ...listQuery(page, args.orderBy, args.filter?.q),
-        includeRevoked: args.filter?.includeRevoked ?? true,
-      })),
-  }),
+      includeRevoked: t.boolean({ description: 'Default true: revoked keys stay visible for audit.' }),
+    }),
+    omitted: 'Omitted: all keys of the team, revoked ones included.',
+    query: (filter) => ({ includeRevoked: filter.includeRevoked ?? true }),
+  },
+  order: {
+    values: valuesOf(API_KEY_SORTS, (s) => API_KEY_SORT_DESCRIPTIONS[s]),
+    description: 'Default: CREATED_AT, DESC. Keys never used sort last either way.',
+  },
+  list: (ctx) => ctx.services.apiKeys,
+});
+
+lookupField('apiKey', ApiKeyRef, ['API key', 'apiKeyId'], (ctx, actor, ids) =>
+  ctx.services.apiKeys.get(actor, ids),
 );
 
-lookupField('apiKey', ApiKeyRef, 'API key', (ctx, actor, { teamId, id }) =>
-  ctx.services.apiKeys.get(actor, { teamId, apiKeyId: id }),
-);
+createField('createApiKey', {
+  type: CreateApiKeySuccess,
+  description:
+    'Creates an API key acting for the calling key’s member. Needs api_keys:create and admin; counts toward the plan’s active-key limit.',
+  resource: 'key',
+  input: CreateApiKeyInput,
+  idempotencyNote: ONE_TIME_SECRET_NOTE,
+  errors: directResult('CreateApiKey', 'The new key (its secret shown once), or why nothing was created.'),
+  create: (ctx, actor, teamId, input) => {
+    const command: CreateApiKeyCommand = {
+      name: input.name,
+      // Each one checked by createApiKeyRules.
+      scopes: input.scopes as Scope[],
+      expiresAt: input.expiresAt ?? null,
+    };
+    return ctx.services.apiKeys.create(actor, ctx.meta, teamId, command);
+  },
+});
 
-builder.mutationField('createApiKey', (t) =>
-  t.field({
-    type: CreateApiKeySuccess,
-    description:
-      'Creates an API key acting for the calling key’s member. Needs api_keys:create and admin; counts toward the plan’s active-key limit.',
-    args: createArgs(t.arg, CreateApiKeyInput, 'The new key.', ONE_TIME_SECRET_NOTE),
-    errors: directResult('CreateApiKey', 'The new key (its secret shown once), or why nothing was created.'),
-    resolve: async (_, args, ctx, info) => {
-      const { input } = args;
-      const command: CreateApiKeyCommand = {
-        name: input.name,
-        // Each one checked by createApiKeyRules.
-        scopes: input.scopes as Scope[],
-        expiresAt: input.expiresAt ?? null,
-      };
-      return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.apiKeys.create(actor, ctx.meta, validatedId(args.teamId), command),
-      );
-    },
-  }),
-);
+resourceMutationField('rotateApiKey', {
+  type: RotateApiKeySuccess,
+  description:
+    'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
+  id: ['id', 'API key', 'apiKeyId'],
+  idempotencyNote: ONE_TIME_SECRET_NOTE,
+  errors: directResult(
+    'RotateApiKey',
+    'The key with its new secret (shown once), or why nothing was changed.',
+  ),
+  change: (ctx, actor, ids) => ctx.services.apiKeys.rotate(actor, ctx.meta, ids),
+});
 
-builder.mutationField('rotateApiKey', (t) =>
-  t.field({
-    type: RotateApiKeySuccess,
-    description:
-      'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
-    args: resourceMutationArgs(t.arg, ['id', 'API key'], ONE_TIME_SECRET_NOTE),
-    errors: directResult(
-      'RotateApiKey',
-      'The key with its new secret (shown once), or why nothing was changed.',
-    ),
-    resolve: (_, args, ctx, info) =>
-      mutate(ctx, info, args, (actor) =>
-        ctx.services.apiKeys.rotate(actor, ctx.meta, resourceIds(args, 'id', 'apiKeyId')),
-      ),
-  }),
-);
+resourceMutationField('revokeApiKey', {
+  type: ApiKeyRef,
+  description:
+    'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
+  id: ['id', 'API key', 'apiKeyId'],
+  errors: changedResult('RevokeApiKey', 'API key', 'revoked'),
+  change: (ctx, actor, ids) => ctx.services.apiKeys.revoke(actor, ctx.meta, ids),
+});
 
-builder.mutationField('revokeApiKey', (t) =>
-  t.field({
-    type: ApiKeyRef,
-    description:
-      'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
-    args: resourceMutationArgs(t.arg, ['id', 'API key']),
-    errors: changedResult('RevokeApiKey', 'API key', 'revoked'),
-    resolve: (_, args, ctx, info) =>
-      mutate(ctx, info, args, (actor) =>
-        ctx.services.apiKeys.revoke(actor, ctx.meta, resourceIds(args, 'id', 'apiKeyId')),
-      ),
-  }),
-);
-
-builder.mutationField('deleteApiKey', (t) =>
-  t.field({
-    type: DeleteApiKeySuccess,
-    description:
-      'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
-    args: resourceMutationArgs(t.arg, ['id', 'API key']),
-    errors: directResult('DeleteApiKey', 'The deleted id, or why nothing was deleted.'),
-    resolve: async (_, args, ctx, info) => {
-      const ids = resourceIds(args, 'id', 'apiKeyId');
-      return mutate(ctx, info, args, async (actor) => {
-        await ctx.services.apiKeys.delete(actor, ctx.meta, ids);
-        return { deletedId: ids.apiKeyId };
-      });
-    },
-  }),
-);
+resourceMutationField('deleteApiKey', {
+  type: DeleteApiKeySuccess,
+  description:
+    'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
+  id: ['id', 'API key', 'apiKeyId'],
+  errors: directResult('DeleteApiKey', 'The deleted id, or why nothing was deleted.'),
+  change: async (ctx, actor, ids) => {
+    await ctx.services.apiKeys.delete(actor, ctx.meta, ids);
+    return { deletedId: ids.apiKeyId };
+  },
+});

@@ -1,25 +1,17 @@
 import { z } from 'zod';
 import { patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
+import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
-import { mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceIds, validatedId } from '../../platform/graphql/ids.js';
-import {
-  listArgs,
-  listConnection,
-  listQuery,
-  orderInput,
-  PAGE_ARG_WORDING,
-} from '../../platform/graphql/lists.js';
+import { lookupField } from '../../platform/graphql/ids.js';
+import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import { changeArgs, changedResult, createArgs, deleteField } from '../../platform/graphql/mutations.js';
+import { createField, deleteField, resourceMutationField } from '../../platform/graphql/mutations.js';
 import {
-  changeTrackingFields,
-  namedFields,
-  namedInputFields,
-  namedPatchFields,
+  namedCreateInput,
+  namedPatchInput,
+  namedResourceType,
 } from '../../platform/graphql/resource-fields.js';
 import { SecretRef } from '../secrets/secret.graphql.js';
 import type { LocationView } from './location.repository.js';
@@ -31,10 +23,10 @@ import {
   type UpdateLocationCommand,
 } from './location.rules.js';
 
-export const LocationRef = builder.objectRef<LocationView>('Location').implement({
+export const LocationRef = namedResourceType<LocationView>('Location', {
   description: "A bucket or container at a provider, reached with one of the team's secrets.",
+  resource: 'location',
   fields: (t) => ({
-    ...namedFields(t, 'location'),
     locationType: t.field({
       type: SecretTypeEnum,
       description: 'The provider; fixed at creation, and always the secretType of its secret.',
@@ -68,27 +60,7 @@ export const LocationRef = builder.objectRef<LocationView>('Location').implement
       nullable: true,
       description: 'A custom S3 endpoint (S3-style providers only); null when none was given.',
     }),
-    ...changeTrackingFields(t, 'location'),
   }),
-});
-
-const LocationConnection = connectionOf('Location', LocationRef);
-
-const LocationFilter = builder.inputType('LocationFilter', {
-  description: 'Narrows the list; every given condition must hold.',
-  fields: (t) => ({
-    locationType: t.field({ type: SecretTypeEnum, description: 'Only locations of this provider.' }),
-    q: t.string({
-      validate: z.string().max(255),
-      description: 'Case-insensitive search in the name.',
-    }),
-  }),
-});
-
-const LocationOrder = orderInput('Location', {
-  description: 'How to sort the locations; ties are broken by id.',
-  fieldDescription: 'What locations can be sorted by.',
-  values: ORDER_FIELD_VALUES,
 });
 
 /**
@@ -102,11 +74,10 @@ const createLocationFields = z.looseObject({
   endpointUrl: endpointUrlSchema.nullish(),
 });
 
-const CreateLocationInput = builder.inputType('CreateLocationInput', {
+const CreateLocationInput = namedCreateInput('CreateLocationInput', {
   description: 'A new location: a bucket at a provider and the secret that reaches it.',
   validate: createLocationFields,
   fields: (t) => ({
-    ...namedInputFields(t),
     locationType: t.field({
       type: SecretTypeEnum,
       required: true,
@@ -131,12 +102,12 @@ const updateLocationFields = z.looseObject({
   secretId: secretIdSchema.nullish(),
 });
 
-const UpdateLocationInput = builder.inputType('UpdateLocationInput', {
+const UpdateLocationInput = namedPatchInput('UpdateLocationInput', {
   description:
     'A partial update: only the fields sent change. An empty input changes nothing. The location type is immutable.',
   validate: updateLocationFields,
+  nameDescription: '1–255 characters, unique in the team. Omitted or null: unchanged.',
   fields: (t) => ({
-    ...namedPatchFields(t, '1–255 characters, unique in the team. Omitted or null: unchanged.'),
     bucketName: t.string({ description: '1–255 characters. Omitted or null: unchanged.' }),
     region: t.string({ description: 'Omitted: unchanged; null: cleared.' }),
     endpointUrl: t.string({
@@ -150,63 +121,54 @@ const UpdateLocationInput = builder.inputType('UpdateLocationInput', {
   }),
 });
 
-lookupField('location', LocationRef, 'location', (ctx, actor, { teamId, id }) =>
-  ctx.services.locations.get(actor, { teamId, locationId: id }),
+lookupField('location', LocationRef, ['location', 'locationId'], (ctx, actor, ids) =>
+  ctx.services.locations.get(actor, ids),
 );
 
-builder.queryField('locations', (t) =>
-  t.field({
-    type: LocationConnection,
-    description:
-      "The team's locations, newest first unless `orderBy` says otherwise. Needs locations:read. Another team's id is a NOT_FOUND error.",
-    args: {
-      ...listArgs(t.arg, PAGE_ARG_WORDING.SPELLED_OUT),
-      filter: t.arg({ type: LocationFilter, description: 'Omitted: all locations of the team.' }),
-      orderBy: t.arg({ type: LocationOrder, description: 'Omitted: newest first.' }),
-    },
-    resolve: (_, args, ctx, info) =>
-      listConnection(ctx, info, args, ctx.services.locations, (page) => ({
-        ...listQuery(page, args.orderBy, args.filter?.q),
-        locationType: args.filter?.locationType ?? undefined,
-      })),
-  }),
-);
+listField('locations', {
+  type: LocationRef,
+  plural: 'locations',
+  description:
+    "The team's locations, newest first unless `orderBy` says otherwise. Needs locations:read. Another team's id is a NOT_FOUND error.",
+  wording: PAGE_ARG_WORDING.SPELLED_OUT,
+  filter: {
+    fields: (t) => ({
+      locationType: t.field({ type: SecretTypeEnum, description: 'Only locations of this provider.' }),
+      q: t.string({
+        validate: z.string().max(255),
+        description: 'Case-insensitive search in the name.',
+      }),
+    }),
+    query: (filter) => ({ locationType: filter.locationType ?? undefined }),
+  },
+  order: { values: ORDER_FIELD_VALUES },
+  list: (ctx) => ctx.services.locations,
+});
 
-builder.mutationField('createLocation', (t) =>
-  t.field({
-    type: LocationRef,
-    description: 'Creates a location. Needs locations:create and admin.',
-    args: createArgs(t.arg, CreateLocationInput, 'The new location.'),
-    errors: changedResult('CreateLocation', 'location', 'created'),
-    resolve: (_, args, ctx, info) =>
-      mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.locations.create(actor, ctx.meta, validatedId(args.teamId), args.input),
-      ),
-  }),
-);
+createField('createLocation', {
+  type: LocationRef,
+  description: 'Creates a location. Needs locations:create and admin.',
+  resource: 'location',
+  input: CreateLocationInput,
+  create: (ctx, actor, teamId, input) => ctx.services.locations.create(actor, ctx.meta, teamId, input),
+});
 
-builder.mutationField('updateLocation', (t) =>
-  t.field({
-    type: LocationRef,
-    description:
-      'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
-    args: changeArgs(t.arg, ['locationId', 'location'], UpdateLocationInput),
-    errors: changedResult('UpdateLocation', 'location', 'updated'),
-    resolve: (_, args, ctx, info) => {
-      const command: UpdateLocationCommand = patchOf(args.input, ['description', 'region', 'endpointUrl']);
-      const ids = resourceIds(args, 'locationId');
-      return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.locations.update(actor, ctx.meta, ids, command),
-      );
-    },
-  }),
-);
+resourceMutationField('updateLocation', {
+  type: LocationRef,
+  description:
+    'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
+  id: ['locationId', 'location'],
+  input: UpdateLocationInput,
+  change: (ctx, actor, ids, input) => {
+    const command: UpdateLocationCommand = patchOf(input, ['description', 'region', 'endpointUrl']);
+    return ctx.services.locations.update(actor, ctx.meta, ids, command);
+  },
+});
 
 deleteField('deleteLocation', {
   id: ['locationId', 'location'],
   what: 'Deletes a location.',
-  remove: (ctx, actor, { teamId, id }) =>
-    ctx.services.locations.delete(actor, ctx.meta, { teamId, locationId: id }),
+  remove: (ctx, actor, ids) => ctx.services.locations.delete(actor, ctx.meta, ids),
 });
 
 asTeamEntity(LocationRef, (ctx, actor, ids) => ctx.services.locations.findForActor(actor, ids));

@@ -1,19 +1,18 @@
 import { z } from 'zod';
 import { patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
+import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
 import { directResult, VERSIONED_MUTATION_ERRORS } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceArgs, resourceIds, validatedId } from '../../platform/graphql/ids.js';
-import { listArgs, listConnection, listQuery, orderInput } from '../../platform/graphql/lists.js';
-import { changedResult, createArgs, inputArg } from '../../platform/graphql/mutations.js';
+import { lookupField, resourceArgs, resourceIds } from '../../platform/graphql/ids.js';
+import { listField } from '../../platform/graphql/lists.js';
+import { changedResult, createField, inputArg } from '../../platform/graphql/mutations.js';
 import {
-  changeTrackingFields,
-  namedFields,
-  namedInputFields,
-  namedPatchFields,
+  namedCreateInput,
+  namedPatchInput,
+  namedResourceType,
 } from '../../platform/graphql/resource-fields.js';
 import {
   type CredentialsArg,
@@ -33,11 +32,12 @@ import {
 } from './secret.rules.js';
 import type { UpdateResult } from './secret.service.js';
 
-export const SecretRef = builder.objectRef<SecretView>('Secret').implement({
+export const SecretRef = namedResourceType<SecretView>('Secret', {
   description:
     'A named set of storage credentials. The credentials themselves are write-only and never returned.',
+  resource: 'secret',
+  changes: { lastChange: 'accepted change' },
   fields: (t) => ({
-    ...namedFields(t, 'secret'),
     secretType: t.field({
       type: SecretTypeEnum,
       description: 'The provider; every location using the secret has this type.',
@@ -54,7 +54,6 @@ export const SecretRef = builder.objectRef<SecretView>('Secret').implement({
       resolve: (s) => s.storage,
     }),
     version: t.exposeInt('version', { description: 'Incremented by every accepted change.' }),
-    ...changeTrackingFields(t, 'secret', 'accepted change'),
   }),
 });
 
@@ -89,10 +88,9 @@ const NewSecretValueInput = builder.inputType('NewSecretValueInput', {
   }),
 });
 
-const CreateSecretInput = builder.inputType('CreateSecretInput', {
+const CreateSecretInput = namedCreateInput('CreateSecretInput', {
   description: 'A new secret: its name, provider, auth method and credentials (or vault references).',
   fields: (t) => ({
-    ...namedInputFields(t),
     secretType: t.field({ type: SecretTypeEnum, required: true, description: 'The provider.' }),
     authMethod: t.field({
       type: AuthMethodEnum,
@@ -124,10 +122,9 @@ const SecretValueInput = builder.inputType('SecretValueInput', {
   }),
 });
 
-const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
+const UpdateSecretInput = namedPatchInput('UpdateSecretInput', {
   description: 'A partial update: only the fields sent change. An empty input changes nothing.',
   fields: (t) => ({
-    ...namedPatchFields(t),
     secretType: t.field({
       type: SecretTypeEnum,
       description:
@@ -167,32 +164,28 @@ function newSecretValue(value: CredentialsValue | VaultValue): NewSecretValue {
   };
 }
 
-lookupField('secret', SecretRef, 'secret', (ctx, actor, { teamId, id }) =>
-  ctx.services.secrets.get(actor, { teamId, secretId: id }),
+lookupField('secret', SecretRef, ['secret', 'secretId'], (ctx, actor, ids) =>
+  ctx.services.secrets.get(actor, ids),
 );
 
-builder.mutationField('createSecret', (t) =>
-  t.field({
-    type: SecretRef,
-    description:
-      'Creates a secret (native credentials or external-vault references). Needs secrets:create and admin.',
-    args: createArgs(t.arg, CreateSecretInput, 'The new secret.'),
-    errors: changedResult('CreateSecret', 'secret', 'created', 'The new secret.'),
-    resolve: async (_, args, ctx, info) => {
-      const { input } = args;
-      const command: CreateSecretCommand = {
-        name: input.name,
-        description: input.description,
-        secretType: input.secretType,
-        authMethod: input.authMethod,
-        value: newSecretValue(input.value as CredentialsValue | VaultValue),
-      };
-      return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.secrets.create(actor, ctx.meta, validatedId(args.teamId), command),
-      );
-    },
-  }),
-);
+createField('createSecret', {
+  type: SecretRef,
+  description:
+    'Creates a secret (native credentials or external-vault references). Needs secrets:create and admin.',
+  resource: 'secret',
+  input: CreateSecretInput,
+  errors: changedResult('CreateSecret', 'secret', 'created', 'The new secret.'),
+  create: (ctx, actor, teamId, input) => {
+    const command: CreateSecretCommand = {
+      name: input.name,
+      description: input.description,
+      secretType: input.secretType,
+      authMethod: input.authMethod,
+      value: newSecretValue(input.value as CredentialsValue | VaultValue),
+    };
+    return ctx.services.secrets.create(actor, ctx.meta, teamId, command);
+  },
+});
 
 const UpdateSecretSuccess = builder.objectRef<UpdateResult>('UpdateSecretSuccess').implement({
   description: 'The update was applied (or, in a dry run, would be).',
@@ -247,39 +240,20 @@ builder.mutationField('updateSecret', (t) =>
   }),
 );
 
-const SecretConnection = connectionOf('Secret', SecretRef);
-
-const SecretFilter = builder.inputType('SecretFilter', {
-  description: 'Narrows the list; every given condition must hold.',
-  fields: (t) => ({
-    secretType: t.field({ type: SecretTypeEnum, description: 'Only secrets of this provider.' }),
-    q: t.string({ description: 'Case-insensitive substring of the name.', validate: z.string().max(255) }),
-  }),
+listField('secrets', {
+  type: SecretRef,
+  plural: 'secrets',
+  description: "The team's secrets, newest first unless `orderBy` says otherwise. Needs secrets:read.",
+  filter: {
+    fields: (t) => ({
+      secretType: t.field({ type: SecretTypeEnum, description: 'Only secrets of this provider.' }),
+      q: t.string({ description: 'Case-insensitive substring of the name.', validate: z.string().max(255) }),
+    }),
+    query: (filter) => ({ secretType: filter.secretType ?? undefined }),
+  },
+  order: { values: ORDER_FIELD_VALUES, declareDefaultDirection: true },
+  list: (ctx) => ctx.services.secrets,
 });
-
-const SecretOrder = orderInput('Secret', {
-  description: 'How to sort the secrets; ties are broken by id.',
-  fieldDescription: 'What secrets can be sorted by.',
-  values: ORDER_FIELD_VALUES,
-  declareDefaultDirection: true,
-});
-
-builder.queryField('secrets', (t) =>
-  t.field({
-    type: SecretConnection,
-    description: "The team's secrets, newest first unless `orderBy` says otherwise. Needs secrets:read.",
-    args: {
-      ...listArgs(t.arg),
-      filter: t.arg({ type: SecretFilter, description: 'Omitted: all secrets of the team.' }),
-      orderBy: t.arg({ type: SecretOrder, description: 'Omitted: newest first.' }),
-    },
-    resolve: (_, args, ctx, info) =>
-      listConnection(ctx, info, args, ctx.services.secrets, (page) => ({
-        ...listQuery(page, args.orderBy, args.filter?.q),
-        secretType: args.filter?.secretType ?? undefined,
-      })),
-  }),
-);
 
 const DeleteSecretSuccess = builder.objectRef<{ deletedId: string }>('DeleteSecretSuccess').implement({
   description: 'The secret was deleted.',

@@ -1,26 +1,18 @@
 import { z } from 'zod';
 import { patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
+import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
 import { wrappedResult } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
-import { mutateCommand } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceIds, validatedId } from '../../platform/graphql/ids.js';
-import {
-  listArgs,
-  listConnection,
-  listQuery,
-  orderInput,
-  PAGE_ARG_WORDING,
-} from '../../platform/graphql/lists.js';
+import { lookupField } from '../../platform/graphql/ids.js';
+import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import { changeArgs, changedResult, createArgs, deleteField } from '../../platform/graphql/mutations.js';
+import { createField, deleteField, resourceMutationField } from '../../platform/graphql/mutations.js';
 import {
-  changeTrackingFields,
-  namedFields,
-  namedInputFields,
-  namedPatchFields,
+  namedCreateInput,
+  namedPatchInput,
+  namedResourceType,
 } from '../../platform/graphql/resource-fields.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
 import type {
@@ -32,11 +24,12 @@ import type {
 
 const setting = (key: string) => (c: VaultConnectionView) => c.settings[key] ?? null;
 
-export const VaultConnectionRef = builder.objectRef<VaultConnectionView>('VaultConnection').implement({
+export const VaultConnectionRef = namedResourceType<VaultConnectionView>('VaultConnection', {
   description:
     'A connection to an external vault. Its token or client secret is write-only and never returned.',
+  resource: 'vault connection',
+  changes: { resource: 'connection', lastChange: 'change (or rotation)', lastChangeBy: 'change' },
   fields: (t) => ({
-    ...namedFields(t, 'vault connection'),
     vaultType: t.field({
       type: VaultTypeEnum,
       description: 'The vault service; fixed at creation. Decides which settings fields are set.',
@@ -89,7 +82,6 @@ export const VaultConnectionRef = builder.objectRef<VaultConnectionView>('VaultC
         'When the connection was last verified against the vault; null: never, or not since the last rotation.',
       resolve: (c) => c.lastVerifiedAt ?? null,
     }),
-    ...changeTrackingFields(t, 'connection', 'change (or rotation)', 'change'),
   }),
 });
 
@@ -130,10 +122,9 @@ const VaultSettingsInput = builder.inputType('VaultSettingsInput', {
   }),
 });
 
-const CreateVaultConnectionInput = builder.inputType('CreateVaultConnectionInput', {
+const CreateVaultConnectionInput = namedCreateInput('CreateVaultConnectionInput', {
   description: 'A new vault connection: its name and the settings of one vault type.',
   fields: (t) => ({
-    ...namedInputFields(t),
     settings: t.field({
       type: VaultSettingsInput,
       required: true,
@@ -161,55 +152,27 @@ function vaultFields(settings: VaultSettingsArg): VaultFieldsCommand {
   return { vaultType: 'infisical', ...settings.infisical! };
 }
 
-builder.mutationField('createVaultConnection', (t) =>
-  t.field({
-    type: VaultConnectionRef,
-    description: 'Connects an external vault. Needs vault_connections:create and admin.',
-    args: createArgs(t.arg, CreateVaultConnectionInput, 'The new vault connection.'),
-    errors: changedResult('CreateVaultConnection', 'vault connection', 'created'),
-    resolve: async (_, args, ctx, info) => {
-      const { input } = args;
-      const command: CreateVaultConnectionCommand = {
-        name: input.name,
-        description: input.description ?? null,
-        ...vaultFields(input.settings),
-      };
-      const teamId = validatedId(args.teamId);
-      // The service's issues are about the vault type's fields (the name and description are
-      // checked above, by the input's own validation).
-      return mutateCommand(
-        ctx,
-        info,
-        args,
-        (actor) => ctx.services.vaultConnections.create(actor, ctx.meta, teamId, command),
-        ['input', 'settings'],
-      );
-    },
-  }),
-);
-
-const VaultConnectionConnection = connectionOf('VaultConnection', VaultConnectionRef);
-
-const VaultConnectionFilter = builder.inputType('VaultConnectionFilter', {
-  description: 'Narrows the list; every given condition must hold.',
-  fields: (t) => ({
-    vaultType: t.field({ type: VaultTypeEnum, description: 'Only connections to this vault service.' }),
-    q: t.string({ validate: z.string().max(255), description: 'Case-insensitive search in the name.' }),
-  }),
+createField('createVaultConnection', {
+  type: VaultConnectionRef,
+  description: 'Connects an external vault. Needs vault_connections:create and admin.',
+  resource: 'vault connection',
+  input: CreateVaultConnectionInput,
+  // The service's issues are about the vault type's fields (the name and description are checked
+  // before, by the input's own validation).
+  commandAt: ['input', 'settings'],
+  create: (ctx, actor, teamId, input) => {
+    const command: CreateVaultConnectionCommand = {
+      name: input.name,
+      description: input.description ?? null,
+      ...vaultFields(input.settings),
+    };
+    return ctx.services.vaultConnections.create(actor, ctx.meta, teamId, command);
+  },
 });
 
-const VaultConnectionOrder = orderInput('VaultConnection', {
-  description: 'How to sort the vault connections; ties are broken by id.',
-  fieldDescription: 'What vault connections can be sorted by.',
-  values: ORDER_FIELD_VALUES,
-});
-
-const UpdateVaultConnectionInput = builder.inputType('UpdateVaultConnectionInput', {
+const UpdateVaultConnectionInput = namedPatchInput('UpdateVaultConnectionInput', {
   description:
     'A partial update of the name and description. Tokens change only through rotateVaultConnection; other settings never change.',
-  fields: (t) => ({
-    ...namedPatchFields(t),
-  }),
 });
 
 const RotateVaultConnectionInput = builder.inputType('RotateVaultConnectionInput', {
@@ -222,86 +185,60 @@ const RotateVaultConnectionInput = builder.inputType('RotateVaultConnectionInput
   }),
 });
 
-lookupField('vaultConnection', VaultConnectionRef, 'vault connection', (ctx, actor, { teamId, id }) =>
-  ctx.services.vaultConnections.get(actor, { teamId, connectionId: id }),
+lookupField('vaultConnection', VaultConnectionRef, ['vault connection', 'connectionId'], (ctx, actor, ids) =>
+  ctx.services.vaultConnections.get(actor, ids),
 );
 
-builder.queryField('vaultConnections', (t) =>
-  t.field({
-    type: VaultConnectionConnection,
-    description:
-      "The team's vault connections, newest first unless `orderBy` says otherwise. Needs vault_connections:read. Another team's id is a NOT_FOUND error.",
-    args: {
-      ...listArgs(t.arg, PAGE_ARG_WORDING.SPELLED_OUT),
-      filter: t.arg({
-        type: VaultConnectionFilter,
-        description: 'Omitted: all vault connections of the team.',
-      }),
-      orderBy: t.arg({ type: VaultConnectionOrder, description: 'Omitted: newest first.' }),
-    },
-    resolve: (_, args, ctx, info) =>
-      listConnection(ctx, info, args, ctx.services.vaultConnections, (page) => ({
-        ...listQuery(page, args.orderBy, args.filter?.q),
-        vaultType: args.filter?.vaultType ?? undefined,
-      })),
-  }),
-);
-
-builder.mutationField('updateVaultConnection', (t) =>
-  t.field({
-    type: VaultConnectionRef,
-    description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
-    args: changeArgs(t.arg, ['id', 'vault connection'], UpdateVaultConnectionInput),
-    errors: changedResult('UpdateVaultConnection', 'vault connection', 'updated'),
-    resolve: async (_, args, ctx, info) => {
-      const command: UpdateVaultConnectionCommand = patchOf(args.input, ['description']);
-      return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.vaultConnections.update(
-          actor,
-          ctx.meta,
-          resourceIds(args, 'id', 'connectionId'),
-          command,
-        ),
-      );
-    },
-  }),
-);
-
-builder.mutationField('rotateVaultConnection', (t) =>
-  t.field({
-    type: VaultConnectionRef,
-    description:
-      "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
-    args: changeArgs(
-      t.arg,
-      ['id', 'vault connection'],
-      RotateVaultConnectionInput,
-      'The new token or secret.',
-    ),
-    errors: wrappedResult('RotateVaultConnection', {
-      success: "The vault connection's token or client secret was replaced.",
-      union: 'The rotated vault connection, or why nothing was changed.',
-      data: ['vaultConnection', 'The vault connection after the rotation.'],
+listField('vaultConnections', {
+  type: VaultConnectionRef,
+  plural: 'vault connections',
+  description:
+    "The team's vault connections, newest first unless `orderBy` says otherwise. Needs vault_connections:read. Another team's id is a NOT_FOUND error.",
+  wording: PAGE_ARG_WORDING.SPELLED_OUT,
+  filter: {
+    fields: (t) => ({
+      vaultType: t.field({ type: VaultTypeEnum, description: 'Only connections to this vault service.' }),
+      q: t.string({ validate: z.string().max(255), description: 'Case-insensitive search in the name.' }),
     }),
-    resolve: async (_, args, ctx, info) => {
-      const command: RotateVaultConnectionCommand = patchOf(args.input);
-      return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.vaultConnections.rotate(
-          actor,
-          ctx.meta,
-          resourceIds(args, 'id', 'connectionId'),
-          command,
-        ),
-      );
-    },
+    query: (filter) => ({ vaultType: filter.vaultType ?? undefined }),
+  },
+  order: { values: ORDER_FIELD_VALUES },
+  list: (ctx) => ctx.services.vaultConnections,
+});
+
+resourceMutationField('updateVaultConnection', {
+  type: VaultConnectionRef,
+  description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
+  id: ['id', 'vault connection', 'connectionId'],
+  input: UpdateVaultConnectionInput,
+  change: (ctx, actor, ids, input) => {
+    const command: UpdateVaultConnectionCommand = patchOf(input, ['description']);
+    return ctx.services.vaultConnections.update(actor, ctx.meta, ids, command);
+  },
+});
+
+resourceMutationField('rotateVaultConnection', {
+  type: VaultConnectionRef,
+  description:
+    "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
+  id: ['id', 'vault connection', 'connectionId'],
+  input: RotateVaultConnectionInput,
+  inputDescription: 'The new token or secret.',
+  errors: wrappedResult('RotateVaultConnection', {
+    success: "The vault connection's token or client secret was replaced.",
+    union: 'The rotated vault connection, or why nothing was changed.',
+    data: ['vaultConnection', 'The vault connection after the rotation.'],
   }),
-);
+  change: (ctx, actor, ids, input) => {
+    const command: RotateVaultConnectionCommand = patchOf(input);
+    return ctx.services.vaultConnections.rotate(actor, ctx.meta, ids, command);
+  },
+});
 
 deleteField('deleteVaultConnection', {
-  id: ['id', 'vault connection'],
+  id: ['id', 'vault connection', 'connectionId'],
   what: 'Deletes a vault connection that no secret uses (else ConflictError) and its stored token.',
-  remove: (ctx, actor, { teamId, id }) =>
-    ctx.services.vaultConnections.delete(actor, ctx.meta, { teamId, connectionId: id }),
+  remove: (ctx, actor, ids) => ctx.services.vaultConnections.delete(actor, ctx.meta, ids),
 });
 
 asTeamEntity(VaultConnectionRef, (ctx, actor, ids) => ctx.services.vaultConnections.findForActor(actor, ids));

@@ -9,16 +9,15 @@ import { lookupField, resourceIdArg, resourceIds, validatedId } from '../../plat
 import {
   listArgs,
   listConnection,
+  listField,
   listQuery,
-  orderInput,
   type TeamList,
 } from '../../platform/graphql/lists.js';
-import { changeArgs, changedResult, createArgs, deleteField } from '../../platform/graphql/mutations.js';
+import { createArgs, deleteField, resourceMutationField } from '../../platform/graphql/mutations.js';
 import {
-  changeTrackingFields,
-  namedFields,
-  namedInputFields,
-  namedPatchFields,
+  namedCreateInput,
+  namedPatchInput,
+  namedResourceType,
 } from '../../platform/graphql/resource-fields.js';
 import { EVENT_TYPES } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
@@ -40,11 +39,11 @@ const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
   }),
 });
 
-const WebhookRef = builder.objectRef<WebhookView>('Webhook').implement({
+const WebhookRef = namedResourceType<WebhookView>('Webhook', {
   description:
     "An endpoint the team's change events are POSTed to, signed with X-Signature. Its signing secret is shown once, by createWebhook.",
+  resource: 'webhook',
   fields: (t) => ({
-    ...namedFields(t, 'webhook'),
     url: t.exposeString('url', { description: 'Where events are POSTed.' }),
     eventTypes: t.field({
       type: [EventTypeEnum],
@@ -52,7 +51,6 @@ const WebhookRef = builder.objectRef<WebhookView>('Webhook').implement({
       resolve: (w) => w.eventTypes,
     }),
     active: t.exposeBoolean('active', { description: 'false: nothing is delivered.' }),
-    ...changeTrackingFields(t, 'webhook'),
   }),
 });
 
@@ -88,19 +86,11 @@ const WebhookDeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').im
   }),
 });
 
-const WebhookConnection = connectionOf('Webhook', WebhookRef);
 const WebhookDeliveryConnection = connectionOf('WebhookDelivery', WebhookDeliveryRef);
 
-const WebhookOrder = orderInput('Webhook', {
-  description: 'How to sort the webhooks; ties are broken by id.',
-  fieldDescription: 'What webhooks can be sorted by.',
-  values: ORDER_FIELD_VALUES,
-});
-
-const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
+const CreateWebhookInput = namedCreateInput('CreateWebhookInput', {
   description: 'A new webhook.',
   fields: (t) => ({
-    ...namedInputFields(t),
     url: t.string({
       required: true,
       description: 'Where to POST events: https, at a public address (unless the operator allows otherwise).',
@@ -114,10 +104,9 @@ const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
   }),
 });
 
-const UpdateWebhookInput = builder.inputType('UpdateWebhookInput', {
+const UpdateWebhookInput = namedPatchInput('UpdateWebhookInput', {
   description: 'A partial update: only the fields sent change.',
   fields: (t) => ({
-    ...namedPatchFields(t),
     url: t.string({ description: 'Omitted or null: unchanged.' }),
     eventTypes: t.field({
       type: [EventTypeEnum],
@@ -138,22 +127,17 @@ const CreateWebhookSuccess = builder.objectRef<CreatedWebhook>('CreateWebhookSuc
   }),
 });
 
-lookupField('webhook', WebhookRef, 'webhook', (ctx, actor, { teamId, id }) =>
-  ctx.services.webhooks.get(actor, { teamId, webhookId: id }),
+lookupField('webhook', WebhookRef, ['webhook', 'webhookId'], (ctx, actor, ids) =>
+  ctx.services.webhooks.get(actor, ids),
 );
 
-builder.queryField('webhooks', (t) =>
-  t.field({
-    type: WebhookConnection,
-    description: "The team's webhooks, newest first unless `orderBy` says otherwise. Needs webhooks:read.",
-    args: {
-      ...listArgs(t.arg),
-      orderBy: t.arg({ type: WebhookOrder, description: 'Omitted: newest first.' }),
-    },
-    resolve: (_, args, ctx, info) =>
-      listConnection(ctx, info, args, ctx.services.webhooks, (page) => listQuery(page, args.orderBy, null)),
-  }),
-);
+listField('webhooks', {
+  type: WebhookRef,
+  plural: 'webhooks',
+  description: "The team's webhooks, newest first unless `orderBy` says otherwise. Needs webhooks:read.",
+  order: { values: ORDER_FIELD_VALUES },
+  list: (ctx) => ctx.services.webhooks,
+});
 
 builder.queryField('webhookDeliveries', (t) =>
   t.field({
@@ -189,25 +173,20 @@ builder.mutationField('createWebhook', (t) =>
   }),
 );
 
-builder.mutationField('updateWebhook', (t) =>
-  t.field({
-    type: WebhookRef,
-    description:
-      'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
-    args: changeArgs(t.arg, ['webhookId', 'webhook'], UpdateWebhookInput),
-    errors: changedResult('UpdateWebhook', 'webhook', 'updated'),
-    resolve: (_, args, ctx, info) => {
-      const command: UpdateWebhookCommand = patchOf(args.input, ['description']);
-      return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.webhooks.update(actor, ctx.meta, resourceIds(args, 'webhookId'), command),
-      );
-    },
-  }),
-);
+resourceMutationField('updateWebhook', {
+  type: WebhookRef,
+  description:
+    'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
+  id: ['webhookId', 'webhook'],
+  input: UpdateWebhookInput,
+  change: (ctx, actor, ids, input) => {
+    const command: UpdateWebhookCommand = patchOf(input, ['description']);
+    return ctx.services.webhooks.update(actor, ctx.meta, ids, command);
+  },
+});
 
 deleteField('deleteWebhook', {
   id: ['webhookId', 'webhook'],
   what: 'Deletes a webhook with its pending deliveries and log.',
-  remove: (ctx, actor, { teamId, id }) =>
-    ctx.services.webhooks.delete(actor, ctx.meta, { teamId, webhookId: id }),
+  remove: (ctx, actor, ids) => ctx.services.webhooks.delete(actor, ctx.meta, ids),
 });

@@ -55,14 +55,35 @@ export function resourceIds<Arg extends string, Key extends string = Arg>(
 }
 
 /**
+ * An id argument naming one resource of the team: the argument, the resource as descriptions name it,
+ * and the key the services take the id as when it is not the argument's name:
+ * `['locationId', 'location']`, `['id', 'API key', 'apiKeyId']`.
+ */
+export type ResourceIdArg = readonly [arg: string, resource: string, key?: string];
+
+/** The ids a `ResourceIdArg` names, as the services take them: `{ teamId, locationId }`. */
+export type IdsOf<Id extends ResourceIdArg> = { teamId: string } & {
+  [K in Id extends readonly [string, string, infer Key extends string] ? Key : Id[0]]: string;
+};
+
+/** `resourceIds` for a `ResourceIdArg`. */
+export function idsOf<const Id extends ResourceIdArg>(
+  args: Record<string, string>,
+  [arg, , key]: Id,
+): IdsOf<Id> {
+  return resourceIds(args as { teamId: string } & Record<string, string>, arg, key ?? arg) as IdsOf<Id>;
+}
+
+/**
  * `name(teamId, id)`, a root field that reads one `resource` of the team by id (`secret`, `location`,
  * ...): null when there is none with this id, or the team is not the caller's, rather than an error.
+ * `get` takes the ids as `{ teamId, <key> }`.
  */
-export function lookupField<T>(
+export function lookupField<T, const Key extends string>(
   name: string,
   type: ObjectRef<BuilderTypes, T>,
-  resource: string,
-  get: (ctx: GraphQLContext, actor: Actor, ids: { teamId: string; id: string }) => Promise<T>,
+  [resource, key]: readonly [resource: string, key: Key],
+  get: (ctx: GraphQLContext, actor: Actor, ids: IdsOf<['id', string, Key]>) => Promise<T>,
 ) {
   builder.queryField(name, (t) =>
     t.field({
@@ -71,7 +92,7 @@ export function lookupField<T>(
       description: `One ${resource} of the team, or null when there is none with this id. Needs ${ROOT_FIELD_SCOPES.Query[name]}.`,
       args: resourceArgs(t.arg, 'id', resource),
       resolve: (_, args, ctx) => {
-        const ids = resourceIds(args, 'id');
+        const ids = idsOf(args, ['id', resource, key]);
         // Pothos types a resolver's result by whether T is a list, which it cannot decide for a type
         // parameter: the promise is a `T | null`, what `nullable: true` of `type` asks for.
         return nullIfNotFound(async () => get(ctx, await ctx.actor(), ids)) as never;

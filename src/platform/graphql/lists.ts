@@ -1,9 +1,9 @@
-import type { ArgBuilder } from '@pothos/core';
+import type { ArgBuilder, InputFieldMap, InputShapeFromFields, ObjectRef } from '@pothos/core';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { ListQuery, Page } from '../../domain/paging.js';
 import { type Actor, authorize } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
-import { type Connection, connectionFrom, pageArgs, SortOrderEnum } from './connection.js';
+import { type Connection, connectionFrom, connectionOf, pageArgs, SortOrderEnum } from './connection.js';
 import { argumentPath, translate } from './error-types.js';
 import { teamIdArg, validatedId } from './ids.js';
 import { ROOT_FIELD_SCOPES } from './shield.js';
@@ -111,4 +111,84 @@ export async function listConnection<Query, T>(
     const page = pageArgs(args);
     return connectionFrom(await service.list(actor, teamId, toQuery(page)), page.offset);
   }, argumentPath);
+}
+
+type InputFieldBuilder = PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>;
+
+/** A list's `filter` argument: the fields of `<Type>Filter`, and what they add to the query. */
+interface ListFilter<Fields extends InputFieldMap, Filters> {
+  fields: (t: InputFieldBuilder) => Fields;
+  /** What an omitted filter means; default `Omitted: all <plural> of the team.` */
+  omitted?: string;
+  /** The query's filters (the name search `q` is read by `listQuery`): `filter` is `{}` when omitted. */
+  query: (filter: Partial<InputShapeFromFields<Fields>>) => Filters;
+}
+
+/** A list's `orderBy` argument (`<Type>Order`): the sort keys, and a description other than the usual one. */
+interface ListOrder<Sort extends string> {
+  values: Record<string, { value: Sort; description: string }>;
+  description?: string;
+  declareDefaultDirection?: boolean;
+}
+
+type ListArgs<Sort extends string, Fields extends InputFieldMap> = Parameters<typeof listConnection>[2] & {
+  orderBy?: OrderArg<Sort> | null;
+  filter?: (Partial<InputShapeFromFields<Fields>> & { q?: string | null }) | null;
+};
+
+/**
+ * `name(teamId, first, after, filter, orderBy)`, a team's list of `type` (`secrets`, `locations`, ...):
+ * the field, its `<Type>Connection`, and the `<Type>Filter` and `<Type>Order` inputs of its
+ * arguments; `plural` names the items in their descriptions. Newest first unless `orderBy` says
+ * otherwise; `list` is the service's use case, resolved by `listConnection`.
+ */
+export function listField<T, Sort extends string, Fields extends InputFieldMap, Filters extends object>(
+  name: string,
+  options: {
+    type: ObjectRef<BuilderTypes, T>;
+    plural: string;
+    description: string;
+    wording?: { first: string; after: string };
+    filter?: ListFilter<Fields, Filters>;
+    order: ListOrder<Sort>;
+    list: (ctx: GraphQLContext) => TeamList<ListQuery<Sort | 'created_at'> & Filters, T>;
+  },
+) {
+  const { type, plural, filter } = options;
+  const connection = connectionOf(type.name, type);
+  const filterInput =
+    filter &&
+    builder.inputType(`${type.name}Filter`, {
+      description: 'Narrows the list; every given condition must hold.',
+      fields: filter.fields,
+    });
+  const orderBy = orderInput(type.name, {
+    description: `How to sort the ${plural}; ties are broken by id.`,
+    fieldDescription: `What ${plural} can be sorted by.`,
+    ...options.order,
+  });
+  builder.queryField(name, (t) =>
+    t.field({
+      type: connection,
+      description: options.description,
+      args: {
+        ...listArgs(t.arg, options.wording),
+        ...(filterInput && {
+          filter: t.arg({
+            type: filterInput,
+            description: filter.omitted ?? `Omitted: all ${plural} of the team.`,
+          }),
+        }),
+        orderBy: t.arg({ type: orderBy, description: 'Omitted: newest first.' }),
+      },
+      resolve: (_, args, ctx, info) => {
+        // The arguments, whose `filter` Pothos cannot type for fields it does not know.
+        const given = args as unknown as ListArgs<Sort, Fields>;
+        return listConnection(ctx, info, given, options.list(ctx), (page) => ({
+          ...listQuery(page, given.orderBy, given.filter?.q),
+          ...(filter?.query(given.filter ?? {}) as Filters),
+        }));
+      },
+    }),
+  );
 }

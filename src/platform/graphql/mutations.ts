@@ -1,10 +1,18 @@
-import type { ArgBuilder, InputObjectRef } from '@pothos/core';
+import type { ArgBuilder, InputObjectRef, ObjectRef } from '@pothos/core';
 import { camelCase } from '../../domain/names.js';
 import type { Actor } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
-import { deletedResult, wrappedResult } from './error-types.js';
-import { idempotencyKeyArg, mutate } from './idempotency.js';
-import { type ResourceArgs, resourceArgs, resourceIds, teamIdArg } from './ids.js';
+import { deletedResult, type directResult, wrappedResult } from './error-types.js';
+import { idempotencyKeyArg, mutate, mutateCommand } from './idempotency.js';
+import {
+  type IdsOf,
+  idsOf,
+  type ResourceArgs,
+  type ResourceIdArg,
+  resourceArgs,
+  teamIdArg,
+  validatedId,
+} from './ids.js';
 import { ROOT_FIELD_SCOPES } from './shield.js';
 
 /** The pieces every mutation of a team's resources is made of, worded alike across the schema. */
@@ -37,7 +45,7 @@ export function createArgs<Fields extends object>(
 /** The arguments of a mutation of one resource: `teamId`, the id argument naming it, `idempotencyKey`. */
 export function resourceMutationArgs<const Id extends string>(
   arg: ArgBuilder<BuilderTypes>,
-  [id, resource]: [arg: Id, resource: string],
+  [id, resource]: readonly [arg: Id, resource: string, key?: string],
   idempotencyNote?: string,
 ): ResourceArgs<Id> & IdempotencyKeyArg {
   return { ...resourceArgs(arg, id, resource), idempotencyKey: idempotencyKeyArg(arg, idempotencyNote) };
@@ -46,12 +54,12 @@ export function resourceMutationArgs<const Id extends string>(
 /** A change mutation's arguments: `resourceMutationArgs` with the `input` (the fields to change) before the key. */
 export function changeArgs<const Id extends string, Fields extends object>(
   arg: ArgBuilder<BuilderTypes>,
-  id: [arg: Id, resource: string],
+  [id, resource]: readonly [arg: Id, resource: string, key?: string],
   input: InputObjectRef<BuilderTypes, Fields>,
   description = 'The fields to change.',
 ): ResourceArgs<Id> & { input: ReturnType<typeof inputArg<Fields>> } & IdempotencyKeyArg {
   return {
-    ...resourceArgs(arg, ...id),
+    ...resourceArgs(arg, id, resource),
     input: inputArg(arg, input, description),
     idempotencyKey: idempotencyKeyArg(arg),
   };
@@ -74,17 +82,96 @@ export function changedResult(
   });
 }
 
+/** A mutation's `errors` option: its result union, as `wrappedResult`, `changedResult` or `directResult` make it. */
+type MutationResult = ReturnType<typeof wrappedResult> | ReturnType<typeof directResult>;
+
+/** What every mutation field states: its type (the payload) and its description. */
+interface MutationOptions<Result> {
+  type: ObjectRef<BuilderTypes, Result>;
+  description: string;
+}
+
+/** `createLocation` → `CreateLocation`, the name its result types start with. */
+const resultName = (field: string) => field.charAt(0).toUpperCase() + field.slice(1);
+
+/**
+ * `name(teamId, input, idempotencyKey)`, e.g. `createLocation`: `create` makes one `resource` of the
+ * team from `input` ("The new location."); its issues are reported at the input's fields, or under
+ * `commandAt`. The result union is `changedResult`'s unless `errors` says otherwise.
+ */
+export function createField<Input extends object, Result>(
+  name: `create${string}`,
+  options: MutationOptions<Result> & {
+    resource: string;
+    input: InputObjectRef<BuilderTypes, Input>;
+    errors?: MutationResult;
+    idempotencyNote?: string;
+    commandAt?: string[];
+    create(ctx: GraphQLContext, actor: Actor, teamId: string, input: Input): Promise<Result>;
+  },
+) {
+  const { resource } = options;
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: options.type as ObjectRef<BuilderTypes, unknown>,
+      description: options.description,
+      args: createArgs(t.arg, options.input, `The new ${resource}.`, options.idempotencyNote),
+      errors: options.errors ?? changedResult(resultName(name), resource, 'created'),
+      resolve: (_, args, ctx, info) => {
+        const { teamId, input } = args as unknown as { teamId: string; input: Input };
+        const work = (actor: Actor) => options.create(ctx, actor, validatedId(teamId), input);
+        return mutateCommand(ctx, info, args, work, options.commandAt);
+      },
+    }),
+  );
+}
+
+/**
+ * `name(teamId, <id>, input, idempotencyKey)`, e.g. `updateLocation`: `change` applies `input` (its
+ * description: `changeArgs`'s unless given) to one resource of the team; its issues are reported at the
+ * input's fields. Without `input`, `name(teamId, <id>, idempotencyKey)`. The result union is an
+ * update's `changedResult` unless `errors` says otherwise.
+ */
+export function resourceMutationField<Input extends object, Result, const Id extends ResourceIdArg>(
+  name: string,
+  options: MutationOptions<Result> & {
+    id: Id;
+    input?: InputObjectRef<BuilderTypes, Input>;
+    inputDescription?: string;
+    errors?: MutationResult;
+    idempotencyNote?: string;
+    change(ctx: GraphQLContext, actor: Actor, ids: IdsOf<Id>, input: Input): Promise<Result>;
+  },
+) {
+  const { id, input } = options;
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: options.type as ObjectRef<BuilderTypes, unknown>,
+      description: options.description,
+      args: input
+        ? changeArgs(t.arg, id, input, options.inputDescription)
+        : resourceMutationArgs(t.arg, id, options.idempotencyNote),
+      errors: options.errors ?? changedResult(resultName(name), id[1], 'updated'),
+      resolve: (_, args, ctx, info) => {
+        const given = args as unknown as Record<string, string> & { input: Input };
+        const ids = idsOf(given, id);
+        const work = (actor: Actor) => options.change(ctx, actor, ids, given.input);
+        return input ? mutateCommand(ctx, info, args, work) : mutate(ctx, info, args, work);
+      },
+    }),
+  );
+}
+
 /**
  * `name(teamId, <id>, idempotencyKey)`, e.g. `deleteLocation`: removes one `resource` of the team
  * and returns its id (`DeleteLocationResult`). `what` says what it removes; the scope is added.
  */
-export function deleteField(
+export function deleteField<const Id extends ResourceIdArg>(
   name: `delete${string}`,
   options: {
-    /** The id argument and the resource it names: `['locationId', 'location']`. */
-    id: [arg: string, resource: string];
+    id: Id;
     what: string;
-    remove(ctx: GraphQLContext, actor: Actor, ids: { teamId: string; id: string }): Promise<void>;
+    remove(ctx: GraphQLContext, actor: Actor, ids: IdsOf<Id>): Promise<void>;
   },
 ) {
   builder.mutationField(name, (t) =>
@@ -94,10 +181,11 @@ export function deleteField(
       args: resourceMutationArgs(t.arg, options.id),
       errors: deletedResult(name.slice('delete'.length), options.id[1]),
       resolve: (_, args, ctx, info) => {
-        const ids = resourceIds(args as Record<string, string> & { teamId: string }, options.id[0], 'id');
+        const given = args as unknown as Record<string, string>;
+        const ids = idsOf(given, options.id);
         return mutate(ctx, info, args, async (actor) => {
           await options.remove(ctx, actor, ids);
-          return ids.id;
+          return validatedId(given[options.id[0]]!);
         });
       },
     }),
