@@ -134,11 +134,14 @@ createField('createApiKey', {
   },
 });
 
+/** The id argument of a mutation of one key, and the key the services take it as. */
+const API_KEY_ID = ['id', 'API key', 'apiKeyId'] as const;
+
 resourceMutationField('rotateApiKey', {
   type: RotateApiKeySuccess,
   description:
     'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
-  id: ['id', 'API key', 'apiKeyId'],
+  id: API_KEY_ID,
   idempotencyNote: ONE_TIME_SECRET_NOTE,
   errors: directResult(
     'RotateApiKey',
@@ -151,7 +154,7 @@ resourceMutationField('revokeApiKey', {
   type: ApiKeyRef,
   description:
     'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
-  id: ['id', 'API key', 'apiKeyId'],
+  id: API_KEY_ID,
   errors: changedResult('RevokeApiKey', 'API key', 'revoked'),
   change: (ctx, actor, ids) => ctx.services.apiKeys.revoke(actor, ctx.meta, ids),
 });
@@ -160,7 +163,7 @@ resourceMutationField('deleteApiKey', {
   type: DeleteApiKeySuccess,
   description:
     'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
-  id: ['id', 'API key', 'apiKeyId'],
+  id: API_KEY_ID,
   errors: directResult('DeleteApiKey', 'The deleted id, or why nothing was deleted.'),
   change: async (ctx, actor, ids) => {
     await ctx.services.apiKeys.delete(actor, ctx.meta, ids);

@@ -52,6 +52,13 @@ export const AuditActorRef = builder
     }),
   });
 
+/** The facts of the request a change came with (fields, with the property each reads); null without one. */
+const REQUEST_FACTS: Record<string, [property: 'ip' | 'userAgent' | 'requestId', description: string]> = {
+  ipAddress: ['ip', "The client's IP address; null without a request."],
+  userAgent: ['userAgent', "The request's User-Agent; null when none was sent."],
+  requestId: ['requestId', "The request's x-request-id."],
+};
+
 export const AuditEventRef = builder.objectRef<AuditEventView>('AuditEvent').implement({
   description: 'One change to a resource of the team. The log is append-only.',
   fields: (t) => ({
@@ -70,26 +77,13 @@ export const AuditEventRef = builder.objectRef<AuditEventView>('AuditEvent').imp
     changedFields: t.exposeStringList('changedFields', {
       description: 'Names of the fields the change set (REST names), never their values.',
     }),
-    ipAddress: t.string({
-      nullable: true,
-      description: "The client's IP address; null without a request.",
-      resolve: (e) => e.ip ?? null,
-    }),
-    userAgent: t.string({
-      nullable: true,
-      description: "The request's User-Agent; null when none was sent.",
-      resolve: (e) => e.userAgent ?? null,
-    }),
-    requestId: t.string({
-      nullable: true,
-      description: "The request's x-request-id.",
-      resolve: (e) => e.requestId ?? null,
-    }),
-    createdAt: t.field({
-      type: 'DateTime',
-      description: 'When the change was made.',
-      resolve: (e) => e.createdAt,
-    }),
+    ...Object.fromEntries(
+      Object.entries(REQUEST_FACTS).map(([field, [property, description]]) => [
+        field,
+        t.exposeString(property, { nullable: true, description }),
+      ]),
+    ),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the change was made.' }),
   }),
 });
 

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
@@ -7,7 +6,7 @@ import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { lookupField } from '../../platform/graphql/ids.js';
 import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import { createField, deleteField, resourceMutationField } from '../../platform/graphql/mutations.js';
+import { createField, deleteField, patchField } from '../../platform/graphql/mutations.js';
 import {
   namedCreateInput,
   namedPatchInput,
@@ -15,13 +14,7 @@ import {
 } from '../../platform/graphql/resource-fields.js';
 import { SecretRef } from '../secrets/secret.graphql.js';
 import type { LocationView } from './location.repository.js';
-import {
-  bucketNameSchema,
-  endpointUrlSchema,
-  regionSchema,
-  secretIdSchema,
-  type UpdateLocationCommand,
-} from './location.rules.js';
+import { bucketNameSchema, endpointUrlSchema, regionSchema, secretIdSchema } from './location.rules.js';
 
 export const LocationRef = namedResourceType<LocationView>('Location', {
   description: "A bucket or container at a provider, reached with one of the team's secrets.",
@@ -153,20 +146,21 @@ createField('createLocation', {
   create: (ctx, actor, teamId, input) => ctx.services.locations.create(actor, ctx.meta, teamId, input),
 });
 
-resourceMutationField('updateLocation', {
+/** The id argument of a mutation of one location. */
+const LOCATION_ID = ['locationId', 'location'] as const;
+
+patchField('updateLocation', {
   type: LocationRef,
   description:
     'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
-  id: ['locationId', 'location'],
+  id: LOCATION_ID,
   input: UpdateLocationInput,
-  change: (ctx, actor, ids, input) => {
-    const command: UpdateLocationCommand = patchOf(input, ['description', 'region', 'endpointUrl']);
-    return ctx.services.locations.update(actor, ctx.meta, ids, command);
-  },
+  clearable: ['description', 'region', 'endpointUrl'],
+  apply: (ctx, actor, ids, patch) => ctx.services.locations.update(actor, ctx.meta, ids, patch),
 });
 
 deleteField('deleteLocation', {
-  id: ['locationId', 'location'],
+  id: LOCATION_ID,
   what: 'Deletes a location.',
   remove: (ctx, actor, ids) => ctx.services.locations.delete(actor, ctx.meta, ids),
 });

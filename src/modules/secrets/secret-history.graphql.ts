@@ -19,31 +19,17 @@ const SecretVersionRef = builder.objectRef<SecretVersion>('SecretVersion').imple
     changedFields: t.exposeStringList('changedFields', {
       description: 'REST names of the changed fields, e.g. ["credentials"].',
     }),
-    secretType: t.field({
-      type: SecretTypeEnum,
-      resolve: (v) => v.secretType,
-      description: 'Type after the change.',
-    }),
-    authMethod: t.field({
+    secretType: t.expose('secretType', { type: SecretTypeEnum, description: 'Type after the change.' }),
+    authMethod: t.expose('authMethod', {
       type: AuthMethodEnum,
-      resolve: (v) => v.authMethod,
       description: 'Auth method after the change.',
     }),
-    actorUserId: t.id({
+    actorUserId: t.exposeID('actorUserId', { nullable: true, description: 'The user behind the change.' }),
+    actorApiKeyId: t.exposeID('actorApiKeyId', {
       nullable: true,
-      resolve: (v) => v.actorUserId ?? null,
-      description: 'The user behind the change.',
-    }),
-    actorApiKeyId: t.id({
-      nullable: true,
-      resolve: (v) => v.actorApiKeyId ?? null,
       description: 'The API key the change was made with.',
     }),
-    createdAt: t.field({
-      type: 'DateTime',
-      resolve: (v) => v.createdAt,
-      description: 'When the change was accepted.',
-    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the change was accepted.' }),
   }),
 });
 

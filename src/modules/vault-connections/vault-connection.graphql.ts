@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { patchOf } from '../../domain/names.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
@@ -8,19 +7,14 @@ import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { lookupField } from '../../platform/graphql/ids.js';
 import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
-import { createField, deleteField, resourceMutationField } from '../../platform/graphql/mutations.js';
+import { createField, deleteField, patchField } from '../../platform/graphql/mutations.js';
 import {
   namedCreateInput,
   namedPatchInput,
   namedResourceType,
 } from '../../platform/graphql/resource-fields.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
-import type {
-  CreateVaultConnectionCommand,
-  RotateVaultConnectionCommand,
-  UpdateVaultConnectionCommand,
-  VaultFieldsCommand,
-} from './vault-connection.rules.js';
+import type { CreateVaultConnectionCommand, VaultFieldsCommand } from './vault-connection.rules.js';
 
 const setting = (key: string) => (c: VaultConnectionView) => c.settings[key] ?? null;
 
@@ -30,10 +24,9 @@ export const VaultConnectionRef = namedResourceType<VaultConnectionView>('VaultC
   resource: 'vault connection',
   changes: { resource: 'connection', lastChange: 'change (or rotation)', lastChangeBy: 'change' },
   fields: (t) => ({
-    vaultType: t.field({
+    vaultType: t.expose('vaultType', {
       type: VaultTypeEnum,
       description: 'The vault service; fixed at creation. Decides which settings fields are set.',
-      resolve: (c) => c.vaultType,
     }),
     project: t.string({
       nullable: true,
@@ -206,22 +199,23 @@ listField('vaultConnections', {
   list: (ctx) => ctx.services.vaultConnections,
 });
 
-resourceMutationField('updateVaultConnection', {
+/** The id argument of a mutation of one connection, and the key the services take it as. */
+const CONNECTION_ID = ['id', 'vault connection', 'connectionId'] as const;
+
+patchField('updateVaultConnection', {
   type: VaultConnectionRef,
   description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
-  id: ['id', 'vault connection', 'connectionId'],
+  id: CONNECTION_ID,
   input: UpdateVaultConnectionInput,
-  change: (ctx, actor, ids, input) => {
-    const command: UpdateVaultConnectionCommand = patchOf(input, ['description']);
-    return ctx.services.vaultConnections.update(actor, ctx.meta, ids, command);
-  },
+  clearable: ['description'],
+  apply: (ctx, actor, ids, patch) => ctx.services.vaultConnections.update(actor, ctx.meta, ids, patch),
 });
 
-resourceMutationField('rotateVaultConnection', {
+patchField('rotateVaultConnection', {
   type: VaultConnectionRef,
   description:
     "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
-  id: ['id', 'vault connection', 'connectionId'],
+  id: CONNECTION_ID,
   input: RotateVaultConnectionInput,
   inputDescription: 'The new token or secret.',
   errors: wrappedResult('RotateVaultConnection', {
@@ -229,14 +223,11 @@ resourceMutationField('rotateVaultConnection', {
     union: 'The rotated vault connection, or why nothing was changed.',
     data: ['vaultConnection', 'The vault connection after the rotation.'],
   }),
-  change: (ctx, actor, ids, input) => {
-    const command: RotateVaultConnectionCommand = patchOf(input);
-    return ctx.services.vaultConnections.rotate(actor, ctx.meta, ids, command);
-  },
+  apply: (ctx, actor, ids, patch) => ctx.services.vaultConnections.rotate(actor, ctx.meta, ids, patch),
 });
 
 deleteField('deleteVaultConnection', {
-  id: ['id', 'vault connection', 'connectionId'],
+  id: CONNECTION_ID,
   what: 'Deletes a vault connection that no secret uses (else ConflictError) and its stored token.',
   remove: (ctx, actor, ids) => ctx.services.vaultConnections.delete(actor, ctx.meta, ids),
 });

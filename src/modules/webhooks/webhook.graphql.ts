@@ -1,4 +1,3 @@
-import { patchOf } from '../../domain/names.js';
 import type { ListQuery } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
@@ -13,7 +12,7 @@ import {
   listQuery,
   type TeamList,
 } from '../../platform/graphql/lists.js';
-import { createArgs, deleteField, resourceMutationField } from '../../platform/graphql/mutations.js';
+import { createArgs, deleteField, patchField } from '../../platform/graphql/mutations.js';
 import {
   namedCreateInput,
   namedPatchInput,
@@ -21,7 +20,7 @@ import {
 } from '../../platform/graphql/resource-fields.js';
 import { EVENT_TYPES } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
-import { type CreateWebhookCommand, eventTypesSchema, type UpdateWebhookCommand } from './webhook.rules.js';
+import { type CreateWebhookCommand, eventTypesSchema } from './webhook.rules.js';
 
 /** `secret.rotated` as the GraphQL enum value SECRET_ROTATED. */
 const EventTypeEnum = builder.enumType('EventType', {
@@ -173,20 +172,21 @@ builder.mutationField('createWebhook', (t) =>
   }),
 );
 
-resourceMutationField('updateWebhook', {
+/** The id argument of a mutation of one webhook. */
+const WEBHOOK_ID = ['webhookId', 'webhook'] as const;
+
+patchField('updateWebhook', {
   type: WebhookRef,
   description:
     'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
-  id: ['webhookId', 'webhook'],
+  id: WEBHOOK_ID,
   input: UpdateWebhookInput,
-  change: (ctx, actor, ids, input) => {
-    const command: UpdateWebhookCommand = patchOf(input, ['description']);
-    return ctx.services.webhooks.update(actor, ctx.meta, ids, command);
-  },
+  clearable: ['description'],
+  apply: (ctx, actor, ids, patch) => ctx.services.webhooks.update(actor, ctx.meta, ids, patch),
 });
 
 deleteField('deleteWebhook', {
-  id: ['webhookId', 'webhook'],
+  id: WEBHOOK_ID,
   what: 'Deletes a webhook with its pending deliveries and log.',
   remove: (ctx, actor, ids) => ctx.services.webhooks.delete(actor, ctx.meta, ids),
 });

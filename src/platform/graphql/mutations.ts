@@ -1,5 +1,5 @@
 import type { ArgBuilder, InputObjectRef, ObjectRef } from '@pothos/core';
-import { camelCase } from '../../domain/names.js';
+import { camelCase, type Patch, patchOf } from '../../domain/names.js';
 import type { Actor } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { deletedResult, type directResult, wrappedResult } from './error-types.js';
@@ -160,6 +160,30 @@ export function resourceMutationField<Input extends object, Result, const Id ext
       },
     }),
   );
+}
+
+/**
+ * A `resourceMutationField` with an input whose fields apply as sent, e.g. `updateLocation`: `apply`
+ * takes them as `patchOf` makes them (a null clears the fields in `clearable`, else means unchanged).
+ */
+export function patchField<
+  Input extends object,
+  Result,
+  const Id extends ResourceIdArg,
+  Clearable extends keyof Input = never,
+>(
+  name: string,
+  options: Omit<Parameters<typeof resourceMutationField<Input, Result, Id>>[1], 'input' | 'change'> & {
+    input: InputObjectRef<BuilderTypes, Input>;
+    clearable?: readonly Clearable[];
+    apply(ctx: GraphQLContext, actor: Actor, ids: IdsOf<Id>, patch: Patch<Input, Clearable>): Promise<Result>;
+  },
+) {
+  const { clearable, apply, ...field } = options;
+  resourceMutationField(name, {
+    ...field,
+    change: (ctx, actor, ids, input) => apply(ctx, actor, ids, patchOf(input, clearable)),
+  });
 }
 
 /**
