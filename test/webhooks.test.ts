@@ -523,7 +523,7 @@ describe('through GraphQL', () => {
     expect(gone.body.data.webhook).toBeNull();
   });
 
-  it('never replays a signing secret: a retry with the idempotency key is a ConflictError', async () => {
+  it('never replays a signing secret: a retry with the idempotency key is a ConflictError; another input under it a ValidationError', async () => {
     const team = await t.newTeam();
     const run = graphql(t.url, team.ownerKey);
     const variables = {
@@ -536,6 +536,15 @@ describe('through GraphQL', () => {
     const retry = await run(CREATE, variables);
     expect(retry.body.data.createWebhook.__typename).toBe('ConflictError');
     expect(retry.text).not.toContain(secret);
+
+    const otherInput = { ...variables, input: { ...variables.input, name: unique('hook') } };
+    const reused = await run(CREATE, otherInput);
+    expect(reused.body.data.createWebhook).toMatchObject({
+      __typename: 'ValidationError',
+      issues: [{ path: ['idempotencyKey'] }],
+    });
+    const listed = await rest(t.url, team.ownerKey)('GET', `/v1/teams/${team.teamId}/webhooks`);
+    expect(listed.body.data.map((w: { name: string }) => w.name)).toEqual([variables.input.name]);
   });
 
   it('needs the webhook scopes', async () => {

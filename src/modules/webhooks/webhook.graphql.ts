@@ -3,8 +3,8 @@ import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { describedValues, valuesOf } from '../../platform/graphql/enums.js';
 import { directResult } from '../../platform/graphql/error-types.js';
-import { mutateCommand, ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
-import { lookupField, resourceIdArg, resourceIds, validatedId } from '../../platform/graphql/ids.js';
+import { ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
+import { lookupField, resourceIdArg, resourceIds } from '../../platform/graphql/ids.js';
 import {
   listArgs,
   listConnection,
@@ -12,7 +12,7 @@ import {
   listQuery,
   type TeamList,
 } from '../../platform/graphql/lists.js';
-import { createArgs, deleteField, patchField } from '../../platform/graphql/mutations.js';
+import { createField, deleteField, patchField } from '../../platform/graphql/mutations.js';
 import {
   namedCreateInput,
   namedPatchInput,
@@ -20,7 +20,7 @@ import {
 } from '../../platform/graphql/resource-fields.js';
 import { EVENT_TYPES } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
-import { type CreateWebhookCommand, eventTypesSchema } from './webhook.rules.js';
+import { eventTypesSchema } from './webhook.rules.js';
 
 /** `secret.rotated` as the GraphQL enum value SECRET_ROTATED. */
 const EventTypeEnum = builder.enumType('EventType', {
@@ -153,24 +153,19 @@ builder.queryField('webhookDeliveries', (t) =>
   }),
 );
 
-builder.mutationField('createWebhook', (t) =>
-  t.field({
-    type: CreateWebhookSuccess,
-    description:
-      "Creates a webhook; the team's change events are POSTed to it from now on. Needs webhooks:create and admin; counts toward the plan's webhook limit.",
-    args: createArgs(t.arg, CreateWebhookInput, 'The new webhook.', ONE_TIME_SECRET_NOTE),
-    errors: directResult(
-      'CreateWebhook',
-      'The new webhook (its signing secret shown once), or why nothing was created.',
-    ),
-    resolve: (_, { input, ...args }, ctx, info) => {
-      const command: CreateWebhookCommand = input;
-      return mutateCommand(ctx, info, args, (actor) =>
-        ctx.services.webhooks.create(actor, ctx.meta, validatedId(args.teamId), command),
-      );
-    },
-  }),
-);
+createField('createWebhook', {
+  type: CreateWebhookSuccess,
+  description:
+    "Creates a webhook; the team's change events are POSTed to it from now on. Needs webhooks:create and admin; counts toward the plan's webhook limit.",
+  resource: 'webhook',
+  input: CreateWebhookInput,
+  idempotencyNote: ONE_TIME_SECRET_NOTE,
+  errors: directResult(
+    'CreateWebhook',
+    'The new webhook (its signing secret shown once), or why nothing was created.',
+  ),
+  create: (ctx, actor, teamId, input) => ctx.services.webhooks.create(actor, ctx.meta, teamId, input),
+});
 
 /** The id argument of a mutation of one webhook. */
 const WEBHOOK_ID = ['webhookId', 'webhook'] as const;
