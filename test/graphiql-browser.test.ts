@@ -204,10 +204,12 @@ describe.skipIf(!hasChromium)('GraphiQL in a real browser (chromium)', () => {
       'dr_...'.length,
       team.ownerKey,
     );
-    expect(JSON.parse(await editorText(headersEditor))).toEqual({ Authorization: `Bearer ${team.ownerKey}` });
-    const filled = await editorText(queryEditor);
-    expect(filled).toContain(`teamId: "${team.teamId}"`);
-    expect(filled).toContain(`secretId: "${secretId}"`);
+    // Polled: the editors render what was typed on a later frame.
+    await expect
+      .poll(async () => JSON.parse(await editorText(headersEditor)))
+      .toEqual({ Authorization: `Bearer ${team.ownerKey}` });
+    await expect.poll(() => editorText(queryEditor)).toContain(`teamId: "${team.teamId}"`);
+    expect(await editorText(queryEditor)).toContain(`secretId: "${secretId}"`);
 
     await page.keyboard.press('Control+Enter');
     const pane = responsePane(page);
