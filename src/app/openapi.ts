@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { capitalized } from '../domain/names.js';
 import { CREDENTIAL_SHAPES } from '../domain/providers.js';
 import { SCOPE_MIN_ROLE } from '../domain/scopes.js';
 import { plainObject, UUID_PATTERN } from '../domain/validation.js';
@@ -224,7 +225,7 @@ function operationOf(route: Route, components: SchemaComponents): OpenApiOperati
       'x-undocumented': true,
     };
   }
-  const name = pascal(doc.operationId);
+  const name = capitalized(doc.operationId);
   const role = SCOPE_MIN_ROLE[doc.scope];
   const parameters: NonNullable<OpenApiOperation['parameters']> = [...pathParams];
   if (doc.query) parameters.push(...queryParameters(doc.query, components));
@@ -580,10 +581,6 @@ function rewriteRefs(value: unknown): unknown {
         : [key, rewriteRefs(inner)],
     ),
   );
-}
-
-function pascal(operationId: string): string {
-  return operationId.charAt(0).toUpperCase() + operationId.slice(1);
 }
 
 function packageVersion(): string {

@@ -16,6 +16,11 @@ export function camelCase(name: string): string {
   return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** The name with its first letter upper-case: `createLocation` → `CreateLocation`, `location` → `Location`. */
+export function capitalized(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
 type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
   ? `${Head}${Capitalize<CamelCase<Tail>>}`
   : S;

@@ -1,4 +1,4 @@
-import { camelCase } from '../../domain/names.js';
+import { camelCase, capitalized } from '../../domain/names.js';
 import {
   CREDENTIAL_SHAPES,
   type CredentialField,
@@ -9,13 +9,11 @@ import { builder } from '../../platform/graphql/builder.js';
 import { CREDENTIAL_FIELD_DESCRIPTIONS, CredentialFieldEnum } from '../../platform/graphql/enums.js';
 import { referenceSchema } from './secret.rules.js';
 
-const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
-
 /** One input per credential shape of the provider table, e.g. `AccessKeyCredentialsInput { accessKeyId, secretAccessKey }`. */
 const shapeInputs = Object.fromEntries(
   Object.entries(CREDENTIAL_SHAPES).map(([shape, fields]) => [
     shape,
-    builder.inputType(`${pascal(shape)}CredentialsInput`, {
+    builder.inputType(`${capitalized(shape)}CredentialsInput`, {
       description: `Credential fields ${fields.join(', ')}. Write-only: never returned.`,
       fields: (t) =>
         Object.fromEntries(

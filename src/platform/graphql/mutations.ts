@@ -1,5 +1,5 @@
 import type { ArgBuilder, InputObjectRef, ObjectRef } from '@pothos/core';
-import { camelCase, type Patch, patchOf } from '../../domain/names.js';
+import { camelCase, capitalized, type Patch, patchOf } from '../../domain/names.js';
 import type { Actor } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { deletedResult, type directResult, wrappedResult } from './error-types.js';
@@ -91,9 +91,6 @@ interface MutationOptions<Result> {
   description: string;
 }
 
-/** `createLocation` → `CreateLocation`, the name its result types start with. */
-const resultName = (field: string) => field.charAt(0).toUpperCase() + field.slice(1);
-
 /**
  * `name(teamId, input, idempotencyKey)`, e.g. `createLocation`: `create` makes one `resource` of the
  * team from `input` ("The new location."); its issues are reported at the input's fields, or under
@@ -116,7 +113,7 @@ export function createField<Input extends object, Result>(
       type: options.type as ObjectRef<BuilderTypes, unknown>,
       description: options.description,
       args: createArgs(t.arg, options.input, `The new ${resource}.`, options.idempotencyNote),
-      errors: options.errors ?? changedResult(resultName(name), resource, 'created'),
+      errors: options.errors ?? changedResult(capitalized(name), resource, 'created'),
       resolve: (_, args, ctx, info) => {
         const { teamId, input } = args as unknown as { teamId: string; input: Input };
         const work = (actor: Actor) => options.create(ctx, actor, validatedId(teamId), input);
@@ -151,7 +148,7 @@ export function resourceMutationField<Input extends object, Result, const Id ext
       args: input
         ? changeArgs(t.arg, id, input, options.inputDescription)
         : resourceMutationArgs(t.arg, id, options.idempotencyNote),
-      errors: options.errors ?? changedResult(resultName(name), id[1], 'updated'),
+      errors: options.errors ?? changedResult(capitalized(name), id[1], 'updated'),
       resolve: (_, args, ctx, info) => {
         const given = args as unknown as Record<string, string> & { input: Input };
         const ids = idsOf(given, id);

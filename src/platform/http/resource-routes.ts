@@ -4,7 +4,7 @@
  * `teamResource`, which names them all by the API's conventions.
  */
 import type { z } from 'zod';
-import { type CamelKeys, camelCase } from '../../domain/names.js';
+import { type CamelKeys, camelCase, capitalized } from '../../domain/names.js';
 import { type ListQuery, type Page, restPage, restPageSchema } from '../../domain/paging.js';
 import { isScope } from '../../domain/scopes.js';
 import { conflict, deleted, notFound, type ResponseDoc, type RouteDoc } from './rest-docs.js';
@@ -137,10 +137,6 @@ export function deleteRoute(options: {
       return { status: 204 };
     },
   };
-}
-
-function capitalized(words: string): string {
-  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** What a route of a `teamResource` adds to its doc: a summary of its own, a description, inputs, other responses. */
