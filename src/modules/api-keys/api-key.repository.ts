@@ -6,20 +6,6 @@ import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { ApiKey } from './api-key.entity.js';
 import { formatApiKey, hashSecret, newKeyId, newSecret } from './api-key-format.js';
 
-/** An API key as the doors show it: plain data, never its secret or the secret's hash. */
-export interface ApiKeyView {
-  id: string;
-  keyId: string;
-  name: string;
-  scopes: string[];
-  expiresAt: Date | null;
-  revokedAt: Date | null;
-  rotatedAt: Date | null;
-  lastUsedAt: Date | null;
-  createdAt: Date;
-  createdBy: string;
-}
-
 /** A key together with its full `dr_<key_id>_<secret>` value, which exists only in this result. */
 export interface IssuedApiKey {
   apiKey: ApiKeyView;
@@ -47,7 +33,8 @@ export interface KeyForAuthentication {
   role: Role | null;
 }
 
-export function apiKeyView(key: ApiKey): ApiKeyView {
+/** An API key as the doors show it: plain data, never its secret or the secret's hash. */
+export function apiKeyView(key: ApiKey) {
   return {
     id: key.id,
     keyId: key.keyId,
@@ -61,6 +48,7 @@ export function apiKeyView(key: ApiKey): ApiKeyView {
     createdBy: key.createdBy,
   };
 }
+export type ApiKeyView = ReturnType<typeof apiKeyView>;
 
 /** A new key of a member, added to `em`'s unit of work; its secret is returned this once, in `fullKey`. */
 export function issueApiKey(

@@ -4,7 +4,6 @@ import type { NamedResourceListQuery } from '../../domain/paging.js';
 import type { SecretType } from '../../domain/providers.js';
 import {
   type NamedResourceRow,
-  type NamedResourceView,
   namedResourceView,
   namedResourceViewFromRow,
 } from '../../platform/db/columns.js';
@@ -12,15 +11,6 @@ import { TunedNamedResourceRepository } from '../../platform/db/named-resource-r
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { Secret } from '../secrets/secret.entity.js';
 import { Location } from './location.entity.js';
-
-/** A location as the doors show it: plain data (GraphQL idempotent replays store it as JSON). */
-export interface LocationView extends NamedResourceView {
-  locationType: SecretType;
-  secretId: string;
-  bucketName: string;
-  region: string | null;
-  endpointUrl: string | null;
-}
 
 /** A location with the name of the secret it uses: the detail view. */
 export interface LocationDetail {
@@ -32,7 +22,8 @@ export interface LocationListQuery extends NamedResourceListQuery {
   locationType?: SecretType;
 }
 
-export function locationView(location: Location): LocationView {
+/** A location as the doors show it: plain data (GraphQL idempotent replays store it as JSON). */
+export function locationView(location: Location) {
   return {
     ...namedResourceView(location),
     locationType: location.locationType,
@@ -42,6 +33,7 @@ export function locationView(location: Location): LocationView {
     endpointUrl: location.endpointUrl ?? null,
   };
 }
+export type LocationView = ReturnType<typeof locationView>;
 
 /**
  * Every SQL statement about locations. Reads are tuned statements (prepared on a PostgreSQL server)

@@ -5,23 +5,12 @@ import type { Actor } from '../../domain/scopes.js';
 import type { VaultType } from '../../domain/vaults.js';
 import {
   type NamedResourceRow,
-  type NamedResourceView,
   namedResourceView,
   namedResourceViewFromRow,
 } from '../../platform/db/columns.js';
 import { TunedNamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { type FieldMapping, Secret, SecretVersion } from './secret.entity.js';
-
-/** A secret as the doors show it: plain data, never credentials. */
-export interface SecretView extends NamedResourceView {
-  secretType: SecretType;
-  authMethod: AuthMethod;
-  storage: 'native' | 'external_vault';
-  vaultConnectionId: string | null;
-  fieldMappings: FieldMapping[] | null;
-  version: number;
-}
 
 /** A secret with what depends on it and who touched it: the detail view. */
 export interface SecretDetail {
@@ -36,7 +25,8 @@ export interface SecretListQuery extends NamedResourceListQuery {
   secretType?: SecretType;
 }
 
-export function secretView(secret: Secret): SecretView {
+/** A secret as the doors show it: plain data, never credentials. */
+export function secretView(secret: Secret) {
   return {
     ...namedResourceView(secret),
     secretType: secret.secretType,
@@ -47,6 +37,7 @@ export function secretView(secret: Secret): SecretView {
     version: secret.version,
   };
 }
+export type SecretView = ReturnType<typeof secretView>;
 
 /**
  * Every SQL statement about secrets. Reads are tuned statements (prepared on a PostgreSQL server);

@@ -1,31 +1,26 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { NamedResourceListQuery } from '../../domain/paging.js';
 import type { VaultType } from '../../domain/vaults.js';
-import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
+import { namedResourceView } from '../../platform/db/columns.js';
 import { NamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
-import { VaultConnection, type VaultSettings } from './vault-connection.entity.js';
-
-/** A vault connection as the doors show it: plain data, never its token or client secret. */
-export interface VaultConnectionView extends NamedResourceView {
-  vaultType: VaultType;
-  /** The non-secret settings of its vault type, by stored name (`project`, `client_id`, ...). */
-  settings: VaultSettings;
-  lastVerifiedAt: Date | null;
-}
+import { VaultConnection } from './vault-connection.entity.js';
 
 export interface VaultConnectionListQuery extends NamedResourceListQuery {
   vaultType?: VaultType;
 }
 
-export function vaultConnectionView(connection: VaultConnection): VaultConnectionView {
+/** A vault connection as the doors show it: plain data, never its token or client secret. */
+export function vaultConnectionView(connection: VaultConnection) {
   return {
     ...namedResourceView(connection),
     vaultType: connection.vaultType,
+    /** The non-secret settings of its vault type, by stored name (`project`, `client_id`, ...). */
     settings: connection.settings,
     lastVerifiedAt: connection.lastVerifiedAt ?? null,
   };
 }
+export type VaultConnectionView = ReturnType<typeof vaultConnectionView>;
 
 /** Every query about vault connections; writes go through the unit of work (`lockForWrite`). */
 export class VaultConnectionRepository extends NamedResourceRepository<

@@ -1,19 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ListQuery, NamedResourceListQuery, Page } from '../../domain/paging.js';
-import { type NamedResourceView, namedResourceView } from '../../platform/db/columns.js';
+import { namedResourceView } from '../../platform/db/columns.js';
 import { NamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import type { Sql } from '../../platform/db/unit-of-work.js';
-import { type ChangeEvent, type EventType, eventPayload, type FeedPosition } from '../events/change-event.js';
+import { type ChangeEvent, eventPayload, type FeedPosition } from '../events/change-event.js';
 import { SETTLED_HEAD } from '../events/event.repository.js';
 import { Webhook } from './webhook.entity.js';
-
-/** A webhook as the doors show it: never its signing secret. */
-export interface WebhookView extends NamedResourceView {
-  url: string;
-  eventTypes: EventType[];
-  active: boolean;
-}
 
 /** A webhook just created, with its signing secret: shown this once. */
 export interface CreatedWebhook {
@@ -50,7 +43,8 @@ export interface DueDelivery {
   signingSecret: string;
 }
 
-export function webhookView(webhook: Webhook): WebhookView {
+/** A webhook as the doors show it: never its signing secret. */
+export function webhookView(webhook: Webhook) {
   return {
     ...namedResourceView(webhook),
     url: webhook.url,
@@ -58,6 +52,7 @@ export function webhookView(webhook: Webhook): WebhookView {
     active: webhook.active,
   };
 }
+export type WebhookView = ReturnType<typeof webhookView>;
 
 interface DeliveryRow {
   id: string;
