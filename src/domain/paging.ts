@@ -162,6 +162,9 @@ export function pageFindOptions(query: ListQuery<string>) {
 export const NAMED_RESOURCE_SORTS = ['name', 'created_at', 'updated_at'] as const;
 export type NamedResourceSort = (typeof NAMED_RESOURCE_SORTS)[number];
 export type NamedResourceListQuery = ListQuery<NamedResourceSort>;
+/** A named resource's list query with the filter its list takes: the view's field of that name, optional. */
+export type FilteredListQuery<View, Filter extends keyof View> = NamedResourceListQuery &
+  Partial<Pick<View, Filter>>;
 
 /** The ORM condition of a name search (`q`): a case-insensitive substring; none without `q`. */
 export function nameContains(q: string | undefined): { name?: { $ilike: string } } {

@@ -1,6 +1,6 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import { isUuid } from '../../domain/ids.js';
-import type { NamedResourceListQuery } from '../../domain/paging.js';
+import type { FilteredListQuery } from '../../domain/paging.js';
 import type { SecretType } from '../../domain/providers.js';
 import {
   type NamedResourceRow,
@@ -18,9 +18,7 @@ export interface LocationDetail {
   secretName: string | null;
 }
 
-export interface LocationListQuery extends NamedResourceListQuery {
-  locationType?: SecretType;
-}
+export type LocationListQuery = FilteredListQuery<LocationView, 'locationType'>;
 
 /** A location as the doors show it: plain data (GraphQL idempotent replays store it as JSON). */
 export function locationView(location: Location) {

@@ -1,5 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { NamedResourceListQuery } from '../../domain/paging.js';
+import type { FilteredListQuery } from '../../domain/paging.js';
 import type { AuthMethod, SecretType } from '../../domain/providers.js';
 import type { Actor } from '../../domain/scopes.js';
 import type { VaultType } from '../../domain/vaults.js';
@@ -21,9 +21,7 @@ export interface SecretDetail {
   updatedByEmail: string | null;
 }
 
-export interface SecretListQuery extends NamedResourceListQuery {
-  secretType?: SecretType;
-}
+export type SecretListQuery = FilteredListQuery<SecretView, 'secretType'>;
 
 /** A secret as the doors show it: plain data, never credentials. */
 export function secretView(secret: Secret) {

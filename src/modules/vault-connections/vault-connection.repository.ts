@@ -1,14 +1,11 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { NamedResourceListQuery } from '../../domain/paging.js';
-import type { VaultType } from '../../domain/vaults.js';
+import type { FilteredListQuery } from '../../domain/paging.js';
 import { namedResourceView } from '../../platform/db/columns.js';
 import { NamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
 import { VaultConnection } from './vault-connection.entity.js';
 
-export interface VaultConnectionListQuery extends NamedResourceListQuery {
-  vaultType?: VaultType;
-}
+export type VaultConnectionListQuery = FilteredListQuery<VaultConnectionView, 'vaultType'>;
 
 /** A vault connection as the doors show it: plain data, never its token or client secret. */
 export function vaultConnectionView(connection: VaultConnection) {

@@ -14,8 +14,8 @@ export interface NamedResource<Entity, View, Query> {
   entity: EntityName<Entity>;
   /** The view the doors show of an entity. */
   view: (entity: Entity) => View;
-  /** The column its list can be filtered on, by the query's value of the same name (`locationType`). */
-  filter?: keyof Query & keyof Entity & string;
+  /** The column its list can be filtered on, by the query's value of the same name (`locationType`): its query's filter. */
+  filter?: Exclude<keyof Query, keyof NamedResourceListQuery> & keyof Entity & string;
 }
 
 /**
