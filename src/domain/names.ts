@@ -12,6 +12,11 @@ export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+/** `snakeCase` for types: `vaultConnectionId` → `vault_connection_id`. */
+export type SnakeCase<S extends string> = S extends `${infer Head}${infer Tail}`
+  ? `${Head extends Lowercase<Head> ? Head : `_${Lowercase<Head>}`}${SnakeCase<Tail>}`
+  : S;
+
 export function camelCase(name: string): string {
   return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
 }

@@ -1,12 +1,7 @@
 import { type EntityManager, LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import { isUuid } from '../../domain/ids.js';
 import type { FilteredListQuery } from '../../domain/paging.js';
-import type { SecretType } from '../../domain/providers.js';
-import {
-  type NamedResourceRow,
-  namedResourceView,
-  namedResourceViewFromRow,
-} from '../../platform/db/columns.js';
+import { namedResourceViews, type RowOf } from '../../platform/db/columns.js';
 import { TunedNamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
 import { Secret } from '../secrets/secret.entity.js';
@@ -20,18 +15,16 @@ export interface LocationDetail {
 
 export type LocationListQuery = FilteredListQuery<LocationView, 'locationType'>;
 
+const LOCATION_VIEWS = namedResourceViews<Location>()(
+  ['locationType', 'secretId', 'bucketName', 'region', 'endpointUrl'],
+  { secretId: 'secret' },
+);
 /** A location as the doors show it: plain data (GraphQL idempotent replays store it as JSON). */
-export function locationView(location: Location) {
-  return {
-    ...namedResourceView(location),
-    locationType: location.locationType,
-    secretId: location.secret.id,
-    bucketName: location.bucketName,
-    region: location.region ?? null,
-    endpointUrl: location.endpointUrl ?? null,
-  };
-}
+export const locationView = LOCATION_VIEWS.view;
 export type LocationView = ReturnType<typeof locationView>;
+/** A location row of a tuned statement (its columns: `LOCATION_COLUMNS`). */
+type LocationRow = RowOf<LocationView>;
+const viewFromRow = LOCATION_VIEWS.fromRow;
 
 /**
  * Every SQL statement about locations. Reads are tuned statements (prepared on a PostgreSQL server)
@@ -93,14 +86,6 @@ export class LocationRepository extends TunedNamedResourceRepository<
   }
 }
 
-interface LocationRow extends NamedResourceRow {
-  location_type: SecretType;
-  secret_id: string;
-  bucket_name: string;
-  region: string | null;
-  endpoint_url: string | null;
-}
-
 /** A location row's columns (`LocationRow`). Listed, not `l.*`: a prepared statement's result columns must not change under it. */
 const LOCATION_COLUMNS = `l.id, l.team_id, l.name, l.description, l.location_type, l.secret_id, l.bucket_name,
     l.region, l.endpoint_url, l.created_at, l.created_by, l.updated_at, l.updated_by`;
@@ -113,14 +98,3 @@ const LOAD_LOCATION_DETAIL = `select ${LOCATION_COLUMNS}, s.name as secret_name
   from locations l
   left join secrets s on s.id = l.secret_id and s.team_id = l.team_id
   where l.id = $1 and l.team_id = $2`;
-
-function viewFromRow(row: LocationRow): LocationView {
-  return {
-    ...namedResourceViewFromRow(row),
-    locationType: row.location_type,
-    secretId: row.secret_id,
-    bucketName: row.bucket_name,
-    region: row.region,
-    endpointUrl: row.endpoint_url,
-  };
-}

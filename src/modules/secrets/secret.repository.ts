@@ -1,16 +1,12 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { FilteredListQuery } from '../../domain/paging.js';
-import type { AuthMethod, SecretType } from '../../domain/providers.js';
+import type { SecretType } from '../../domain/providers.js';
 import type { Actor } from '../../domain/scopes.js';
 import type { VaultType } from '../../domain/vaults.js';
-import {
-  type NamedResourceRow,
-  namedResourceView,
-  namedResourceViewFromRow,
-} from '../../platform/db/columns.js';
+import { namedResourceViews, type RowOf } from '../../platform/db/columns.js';
 import { TunedNamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import { autocommit, type Sql } from '../../platform/db/unit-of-work.js';
-import { type FieldMapping, Secret, SecretVersion } from './secret.entity.js';
+import { Secret, SecretVersion } from './secret.entity.js';
 
 /** A secret with what depends on it and who touched it: the detail view. */
 export interface SecretDetail {
@@ -23,19 +19,14 @@ export interface SecretDetail {
 
 export type SecretListQuery = FilteredListQuery<SecretView, 'secretType'>;
 
+const SECRET_VIEWS = namedResourceViews<Secret>()(
+  ['secretType', 'authMethod', 'storage', 'vaultConnectionId', 'fieldMappings', 'version'],
+  { vaultConnectionId: 'vaultConnection' },
+);
 /** A secret as the doors show it: plain data, never credentials. */
-export function secretView(secret: Secret) {
-  return {
-    ...namedResourceView(secret),
-    secretType: secret.secretType,
-    authMethod: secret.authMethod,
-    storage: secret.storage,
-    vaultConnectionId: secret.vaultConnection?.id ?? null,
-    fieldMappings: secret.fieldMappings ?? null,
-    version: secret.version,
-  };
-}
+export const secretView = SECRET_VIEWS.view;
 export type SecretView = ReturnType<typeof secretView>;
+const viewFromRow = SECRET_VIEWS.fromRow;
 
 /**
  * Every SQL statement about secrets. Reads are tuned statements (prepared on a PostgreSQL server);
@@ -129,17 +120,12 @@ export interface LinkedLocation {
   location_type: SecretType;
 }
 
-interface SecretRow extends NamedResourceRow {
-  secret_type: SecretType;
-  auth_method: AuthMethod;
-  storage: SecretView['storage'];
+/** A secret row of a tuned statement: its view's columns, its credential's (never in a view), its vault's type. */
+type SecretRow = RowOf<SecretView> & {
   credential_ref: string | null;
   credential_version: number | null;
-  vault_connection_id: string | null;
-  field_mappings: FieldMapping[] | null;
-  version: number;
   vault_type: VaultType | null;
-}
+};
 
 /**
  * A secret row's columns (`SecretRow`), from `secrets s left join vault_connections vc`. Listed, not
@@ -173,18 +159,6 @@ const LOAD_SECRET_DETAIL = `select ${SECRET_COLUMNS}, vc.name as vault_connectio
   left join users cu on cu.id = s.created_by
   left join users uu on uu.id = s.updated_by
   where s.id = $1 and s.team_id = $2`;
-
-function viewFromRow(row: SecretRow): SecretView {
-  return {
-    ...namedResourceViewFromRow(row),
-    secretType: row.secret_type,
-    authMethod: row.auth_method,
-    storage: row.storage,
-    vaultConnectionId: row.vault_connection_id,
-    fieldMappings: row.field_mappings,
-    version: row.version,
-  };
-}
 
 /**
  * Adds the history entry of an accepted change to the change's unit of work: `version` is the

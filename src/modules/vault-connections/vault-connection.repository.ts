@@ -1,22 +1,21 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { FilteredListQuery } from '../../domain/paging.js';
-import { namedResourceView } from '../../platform/db/columns.js';
+import { namedResourceViews } from '../../platform/db/columns.js';
 import { NamedResourceRepository } from '../../platform/db/named-resource-repository.js';
 import { autocommit } from '../../platform/db/unit-of-work.js';
 import { VaultConnection } from './vault-connection.entity.js';
 
 export type VaultConnectionListQuery = FilteredListQuery<VaultConnectionView, 'vaultType'>;
 
-/** A vault connection as the doors show it: plain data, never its token or client secret. */
-export function vaultConnectionView(connection: VaultConnection) {
-  return {
-    ...namedResourceView(connection),
-    vaultType: connection.vaultType,
-    /** The non-secret settings of its vault type, by stored name (`project`, `client_id`, ...). */
-    settings: connection.settings,
-    lastVerifiedAt: connection.lastVerifiedAt ?? null,
-  };
-}
+/**
+ * A vault connection as the doors show it: plain data, never its token or client secret. Its
+ * `settings` are the non-secret settings of its vault type, by stored name (`project`, `client_id`, ...).
+ */
+export const vaultConnectionView = namedResourceViews<VaultConnection>()([
+  'vaultType',
+  'settings',
+  'lastVerifiedAt',
+]).view;
 export type VaultConnectionView = ReturnType<typeof vaultConnectionView>;
 
 /** Every query about vault connections; writes go through the unit of work (`lockForWrite`). */

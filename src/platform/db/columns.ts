@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
+import { type SnakeCase, snakeCase } from '../../domain/names.js';
 
 /** Every timestamp column: timestamptz with millisecond precision (what JavaScript dates hold). */
 export const timestamp = () => p.datetime().columnType('timestamptz(3)');
@@ -78,42 +79,75 @@ export interface NamedResourceView {
   updatedBy: string;
 }
 
-export function namedResourceView(
-  row: Omit<NamedResourceView, 'description'> & { description?: string | null },
-): NamedResourceView {
-  return {
-    id: row.id,
-    teamId: row.teamId,
-    name: row.name,
-    description: row.description ?? null,
-    createdAt: row.createdAt,
-    createdBy: row.createdBy,
-    updatedAt: row.updatedAt,
-    updatedBy: row.updatedBy,
-  };
-}
+/** Those fields in the order views show them. */
+const NAMED_RESOURCE_FIELDS = [
+  'id',
+  'teamId',
+  'name',
+  'description',
+  'createdAt',
+  'createdBy',
+  'updatedAt',
+  'updatedBy',
+] as const satisfies readonly (keyof NamedResourceView)[];
 
-/** Those columns as a tuned statement returns them (snake_case). */
-export interface NamedResourceRow {
-  id: string;
-  team_id: string;
-  name: string;
-  description: string | null;
-  created_at: Date;
-  created_by: string;
-  updated_at: Date;
-  updated_by: string;
-}
+/** A view's fields as a tuned statement returns them: the same values under snake_case column names. */
+export type RowOf<View> = { [F in keyof View & string as SnakeCase<F>]: View[F] };
 
-export function namedResourceViewFromRow(row: NamedResourceRow): NamedResourceView {
-  return {
-    id: row.id,
-    teamId: row.team_id,
-    name: row.name,
-    description: row.description,
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    updatedAt: row.updated_at,
-    updatedBy: row.updated_by,
+/** An entity's value as a view shows it: null where the entity has none. */
+type Shown<Value> = Exclude<Value, undefined> | (undefined extends Value ? null : never);
+/** The id of a referenced entity (null where there is none). */
+type IdOf<Reference> = Shown<Reference> extends infer R ? (R extends { id: infer Id } ? Id : R) : never;
+
+/** The view of a named resource kind of entity `Entity` with its own `Fields`, `References` naming ids. */
+type ResourceView<Entity, Fields extends readonly string[], References> = NamedResourceView & {
+  [F in Fields[number]]: F extends keyof References
+    ? IdOf<Entity[References[F] & keyof Entity]>
+    : Shown<Entity[F & keyof Entity]>;
+};
+
+/**
+ * A named resource kind's views, from one list of its own view fields (`fields`, in order, after the
+ * named resource's). `view` renders an entity: a missing value as null, a field of `references` as
+ * the id of the entity it names (`secretId`: the location's `secret`). `fromRow` renders a tuned
+ * statement's row: each field from its snake_case column (`secret_id`), no other column (a row may
+ * hold credentials). The column names are computed here, once: `fromRow` is on the read path.
+ */
+export const namedResourceViews =
+  <Entity extends object>() =>
+  <
+    const Fields extends readonly ((keyof Entity | keyof References) & string)[],
+    const References extends Record<string, keyof Entity & string> = Record<never, never>,
+  >(
+    fields: Fields,
+    references: References = {} as References,
+  ) => {
+    type View = ResourceView<Entity, Fields, References>;
+    const names: readonly string[] = [...NAMED_RESOURCE_FIELDS, ...fields];
+    const properties = names.map((name) => references[name] ?? name);
+    const referenced = names.map((name) => name in references);
+    const columns = names.map(snakeCase);
+    return {
+      view(entity: Entity): View {
+        const read = entity as Record<string, unknown>;
+        const view: Record<string, unknown> = {};
+        for (let i = 0; i < names.length; i++) {
+          const value = read[properties[i]!];
+          view[names[i]!] =
+            (referenced[i] ? (value as { id: unknown } | null | undefined)?.id : value) ?? null;
+        }
+        return view as View;
+      },
+      fromRow(row: RowOf<View>): View {
+        const read = row as Record<string, unknown>;
+        const view: Record<string, unknown> = {};
+        for (let i = 0; i < names.length; i++) view[names[i]!] = read[columns[i]!];
+        return view as View;
+      },
+    };
   };
-}
+
+/** The named resource's part of a view: `namedResourceViews` with no fields of its own. */
+export const namedResourceView = namedResourceViews<
+  Omit<NamedResourceView, 'description'> & { description?: string | null }
+>()([]).view;
