@@ -111,9 +111,7 @@ listField('apiKeys', {
   list: (ctx) => ctx.services.apiKeys,
 });
 
-lookupField('apiKey', ApiKeyRef, ['API key', 'apiKeyId'], (ctx, actor, ids) =>
-  ctx.services.apiKeys.get(actor, ids),
-);
+lookupField('apiKey', ApiKeyRef, ['API key', 'apiKeyId'], (ctx) => ctx.services.apiKeys);
 
 createField('createApiKey', {
   type: CreateApiKeySuccess,

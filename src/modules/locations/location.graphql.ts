@@ -114,9 +114,7 @@ const UpdateLocationInput = namedPatchInput('UpdateLocationInput', {
   }),
 });
 
-lookupField('location', LocationRef, ['location', 'locationId'], (ctx, actor, ids) =>
-  ctx.services.locations.get(actor, ids),
-);
+lookupField('location', LocationRef, ['location', 'locationId'], (ctx) => ctx.services.locations);
 
 listField('locations', {
   type: LocationRef,

@@ -164,9 +164,7 @@ function newSecretValue(value: CredentialsValue | VaultValue): NewSecretValue {
   };
 }
 
-lookupField('secret', SecretRef, ['secret', 'secretId'], (ctx, actor, ids) =>
-  ctx.services.secrets.get(actor, ids),
-);
+lookupField('secret', SecretRef, ['secret', 'secretId'], (ctx) => ctx.services.secrets);
 
 createField('createSecret', {
   type: SecretRef,

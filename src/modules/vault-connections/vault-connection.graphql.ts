@@ -178,8 +178,11 @@ const RotateVaultConnectionInput = builder.inputType('RotateVaultConnectionInput
   }),
 });
 
-lookupField('vaultConnection', VaultConnectionRef, ['vault connection', 'connectionId'], (ctx, actor, ids) =>
-  ctx.services.vaultConnections.get(actor, ids),
+lookupField(
+  'vaultConnection',
+  VaultConnectionRef,
+  ['vault connection', 'connectionId'],
+  (ctx) => ctx.services.vaultConnections,
 );
 
 listField('vaultConnections', {

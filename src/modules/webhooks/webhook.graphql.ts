@@ -126,9 +126,7 @@ const CreateWebhookSuccess = builder.objectRef<CreatedWebhook>('CreateWebhookSuc
   }),
 });
 
-lookupField('webhook', WebhookRef, ['webhook', 'webhookId'], (ctx, actor, ids) =>
-  ctx.services.webhooks.get(actor, ids),
-);
+lookupField('webhook', WebhookRef, ['webhook', 'webhookId'], (ctx) => ctx.services.webhooks);
 
 listField('webhooks', {
   type: WebhookRef,
