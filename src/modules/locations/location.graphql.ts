@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { lookupField } from '../../platform/graphql/ids.js';
-import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
+import { enumFilter, LIST_WORDING, listField } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
 import { createField, deleteField, patchField } from '../../platform/graphql/mutations.js';
 import {
@@ -118,21 +117,8 @@ lookupField('location', LocationRef, ['location', 'locationId'], (ctx) => ctx.se
 
 listField('locations', {
   type: LocationRef,
-  plural: 'locations',
-  description:
-    "The team's locations, newest first unless `orderBy` says otherwise. Needs locations:read. Another team's id is a NOT_FOUND error.",
-  wording: PAGE_ARG_WORDING.SPELLED_OUT,
-  filter: {
-    fields: (t) => ({
-      locationType: t.field({ type: SecretTypeEnum, description: 'Only locations of this provider.' }),
-      q: t.string({
-        validate: z.string().max(255),
-        description: 'Case-insensitive search in the name.',
-      }),
-    }),
-    query: (filter) => ({ locationType: filter.locationType ?? undefined }),
-  },
-  order: { values: ORDER_FIELD_VALUES },
+  wording: LIST_WORDING.SPELLED_OUT,
+  filter: enumFilter('locationType', SecretTypeEnum, 'Only locations of this provider.'),
   list: (ctx) => ctx.services.locations,
 });
 

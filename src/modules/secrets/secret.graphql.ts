@@ -7,7 +7,7 @@ import { directResult, VERSIONED_MUTATION_ERRORS } from '../../platform/graphql/
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
 import { lookupField, resourceArgs, resourceIds } from '../../platform/graphql/ids.js';
-import { listField } from '../../platform/graphql/lists.js';
+import { enumFilter, listField } from '../../platform/graphql/lists.js';
 import { changedResult, createField, inputArg } from '../../platform/graphql/mutations.js';
 import {
   namedCreateInput,
@@ -240,15 +240,7 @@ builder.mutationField('updateSecret', (t) =>
 
 listField('secrets', {
   type: SecretRef,
-  plural: 'secrets',
-  description: "The team's secrets, newest first unless `orderBy` says otherwise. Needs secrets:read.",
-  filter: {
-    fields: (t) => ({
-      secretType: t.field({ type: SecretTypeEnum, description: 'Only secrets of this provider.' }),
-      q: t.string({ description: 'Case-insensitive substring of the name.', validate: z.string().max(255) }),
-    }),
-    query: (filter) => ({ secretType: filter.secretType ?? undefined }),
-  },
+  filter: enumFilter('secretType', SecretTypeEnum, 'Only secrets of this provider.'),
   order: { values: ORDER_FIELD_VALUES, declareDefaultDirection: true },
   list: (ctx) => ctx.services.secrets,
 });

@@ -1,11 +1,9 @@
-import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
 import { wrappedResult } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { lookupField } from '../../platform/graphql/ids.js';
-import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
+import { enumFilter, LIST_WORDING, listField } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
 import { createField, deleteField, patchField } from '../../platform/graphql/mutations.js';
 import {
@@ -187,18 +185,8 @@ lookupField(
 
 listField('vaultConnections', {
   type: VaultConnectionRef,
-  plural: 'vault connections',
-  description:
-    "The team's vault connections, newest first unless `orderBy` says otherwise. Needs vault_connections:read. Another team's id is a NOT_FOUND error.",
-  wording: PAGE_ARG_WORDING.SPELLED_OUT,
-  filter: {
-    fields: (t) => ({
-      vaultType: t.field({ type: VaultTypeEnum, description: 'Only connections to this vault service.' }),
-      q: t.string({ validate: z.string().max(255), description: 'Case-insensitive search in the name.' }),
-    }),
-    query: (filter) => ({ vaultType: filter.vaultType ?? undefined }),
-  },
-  order: { values: ORDER_FIELD_VALUES },
+  wording: LIST_WORDING.SPELLED_OUT,
+  filter: enumFilter('vaultType', VaultTypeEnum, 'Only connections to this vault service.'),
   list: (ctx) => ctx.services.vaultConnections,
 });
 

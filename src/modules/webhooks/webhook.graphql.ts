@@ -1,6 +1,6 @@
 import type { ListQuery } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
+import { connectionOf } from '../../platform/graphql/connection.js';
 import { describedValues, valuesOf } from '../../platform/graphql/enums.js';
 import { directResult } from '../../platform/graphql/error-types.js';
 import { ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
@@ -128,13 +128,7 @@ const CreateWebhookSuccess = builder.objectRef<CreatedWebhook>('CreateWebhookSuc
 
 lookupField('webhook', WebhookRef, ['webhook', 'webhookId'], (ctx) => ctx.services.webhooks);
 
-listField('webhooks', {
-  type: WebhookRef,
-  plural: 'webhooks',
-  description: "The team's webhooks, newest first unless `orderBy` says otherwise. Needs webhooks:read.",
-  order: { values: ORDER_FIELD_VALUES },
-  list: (ctx) => ctx.services.webhooks,
-});
+listField('webhooks', { type: WebhookRef, list: (ctx) => ctx.services.webhooks });
 
 builder.queryField('webhookDeliveries', (t) =>
   t.field({
