@@ -124,27 +124,20 @@ listField('locations', {
 
 createField('createLocation', {
   type: LocationRef,
-  description: 'Creates a location. Needs locations:create and admin.',
-  resource: 'location',
+  what: 'Creates a location.',
   input: CreateLocationInput,
   create: (ctx, actor, teamId, input) => ctx.services.locations.create(actor, ctx.meta, teamId, input),
 });
 
-/** The id argument of a mutation of one location. */
-const LOCATION_ID = ['locationId', 'location'] as const;
-
 patchField('updateLocation', {
   type: LocationRef,
-  description:
-    'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
-  id: LOCATION_ID,
+  what: 'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change.',
   input: UpdateLocationInput,
   clearable: ['description', 'region', 'endpointUrl'],
   apply: (ctx, actor, ids, patch) => ctx.services.locations.update(actor, ctx.meta, ids, patch),
 });
 
 deleteField('deleteLocation', {
-  id: LOCATION_ID,
   what: 'Deletes a location.',
   remove: (ctx, actor, ids) => ctx.services.locations.delete(actor, ctx.meta, ids),
 });

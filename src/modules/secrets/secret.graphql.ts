@@ -168,9 +168,7 @@ lookupField('secret', SecretRef, ['secret', 'secretId'], (ctx) => ctx.services.s
 
 createField('createSecret', {
   type: SecretRef,
-  description:
-    'Creates a secret (native credentials or external-vault references). Needs secrets:create and admin.',
-  resource: 'secret',
+  what: 'Creates a secret (native credentials or external-vault references).',
   input: CreateSecretInput,
   errors: changedResult('CreateSecret', 'secret', 'created', 'The new secret.'),
   create: (ctx, actor, teamId, input) => {

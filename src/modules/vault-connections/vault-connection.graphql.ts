@@ -145,8 +145,7 @@ function vaultFields(settings: VaultSettingsArg): VaultFieldsCommand {
 
 createField('createVaultConnection', {
   type: VaultConnectionRef,
-  description: 'Connects an external vault. Needs vault_connections:create and admin.',
-  resource: 'vault connection',
+  what: 'Connects an external vault.',
   input: CreateVaultConnectionInput,
   // The service's issues are about the vault type's fields (the name and description are checked
   // before, by the input's own validation).
@@ -195,7 +194,7 @@ const CONNECTION_ID = ['id', 'vault connection', 'connectionId'] as const;
 
 patchField('updateVaultConnection', {
   type: VaultConnectionRef,
-  description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
+  what: 'Renames or re-describes a vault connection.',
   id: CONNECTION_ID,
   input: UpdateVaultConnectionInput,
   clearable: ['description'],
@@ -204,8 +203,7 @@ patchField('updateVaultConnection', {
 
 patchField('rotateVaultConnection', {
   type: VaultConnectionRef,
-  description:
-    "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
+  what: "Replaces a vault connection's token or client secret; the old one stops being used at once.",
   id: CONNECTION_ID,
   input: RotateVaultConnectionInput,
   inputDescription: 'The new token or secret.',

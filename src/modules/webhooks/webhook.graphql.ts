@@ -147,9 +147,8 @@ builder.queryField('webhookDeliveries', (t) =>
 
 createField('createWebhook', {
   type: CreateWebhookSuccess,
-  description:
-    "Creates a webhook; the team's change events are POSTed to it from now on. Needs webhooks:create and admin; counts toward the plan's webhook limit.",
-  resource: 'webhook',
+  what: "Creates a webhook; the team's change events are POSTed to it from now on.",
+  also: "; counts toward the plan's webhook limit.",
   input: CreateWebhookInput,
   idempotencyNote: ONE_TIME_SECRET_NOTE,
   errors: directResult(
@@ -159,21 +158,15 @@ createField('createWebhook', {
   create: (ctx, actor, teamId, input) => ctx.services.webhooks.create(actor, ctx.meta, teamId, input),
 });
 
-/** The id argument of a mutation of one webhook. */
-const WEBHOOK_ID = ['webhookId', 'webhook'] as const;
-
 patchField('updateWebhook', {
   type: WebhookRef,
-  description:
-    'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
-  id: WEBHOOK_ID,
+  what: 'Changes a webhook’s name, description, URL, event types or whether it is active.',
   input: UpdateWebhookInput,
   clearable: ['description'],
   apply: (ctx, actor, ids, patch) => ctx.services.webhooks.update(actor, ctx.meta, ids, patch),
 });
 
 deleteField('deleteWebhook', {
-  id: WEBHOOK_ID,
   what: 'Deletes a webhook with its pending deliveries and log.',
   remove: (ctx, actor, ids) => ctx.services.webhooks.delete(actor, ctx.meta, ids),
 });

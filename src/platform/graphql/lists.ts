@@ -1,7 +1,7 @@
 import type { ArgBuilder, EnumRef, InputFieldMap, InputShapeFromFields, ObjectRef } from '@pothos/core';
 import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
-import { NAME_MAX } from '../../domain/names.js';
+import { inWords, NAME_MAX } from '../../domain/names.js';
 import type { ListQuery, Page } from '../../domain/paging.js';
 import { type Actor, authorize } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
@@ -195,7 +195,7 @@ export function listField<T, Sort extends string, Fields extends InputFieldMap, 
   },
 ) {
   const { type, filter, wording = LIST_WORDING.TERSE } = options;
-  const plural = options.plural ?? name.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+  const plural = options.plural ?? inWords(name);
   const description =
     options.description ??
     `The team's ${plural}, newest first unless \`orderBy\` says otherwise. Needs ${ROOT_FIELD_SCOPES.Query[name]}.${wording.notFoundNote}`;
