@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { inWords, NAME_MAX } from '../../domain/names.js';
 import type { ListQuery, Page } from '../../domain/paging.js';
 import { type Actor, authorize } from '../../domain/scopes.js';
-import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
+import { type BuilderTypes, builder, type GraphQLContext, type InputFieldBuilder } from './builder.js';
 import {
   type Connection,
   connectionFrom,
@@ -131,8 +131,6 @@ export async function listConnection<Query, T>(
     return connectionFrom(await service.list(actor, teamId, toQuery(page)), page.offset);
   }, argumentPath);
 }
-
-type InputFieldBuilder = PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>;
 
 /** A list's `filter` argument: the fields of `<Type>Filter` (worded as the list is), and what they add to the query. */
 interface ListFilter<Fields extends InputFieldMap, Filters> {
