@@ -111,14 +111,12 @@ listField('apiKeys', {
   list: (ctx) => ctx.services.apiKeys,
 });
 
-lookupField('apiKey', ApiKeyRef, ['API key', 'apiKeyId'], (ctx, actor, ids) =>
-  ctx.services.apiKeys.get(actor, ids),
-);
+lookupField('apiKey', ApiKeyRef, ['API key', 'apiKeyId'], (ctx) => ctx.services.apiKeys);
 
 createField('createApiKey', {
   type: CreateApiKeySuccess,
-  description:
-    'Creates an API key acting for the calling key’s member. Needs api_keys:create and admin; counts toward the plan’s active-key limit.',
+  what: 'Creates an API key acting for the calling key’s member.',
+  also: '; counts toward the plan’s active-key limit.',
   resource: 'key',
   input: CreateApiKeyInput,
   idempotencyNote: ONE_TIME_SECRET_NOTE,
@@ -139,8 +137,8 @@ const API_KEY_ID = ['id', 'API key', 'apiKeyId'] as const;
 
 resourceMutationField('rotateApiKey', {
   type: RotateApiKeySuccess,
-  description:
-    'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once. Needs api_keys:create and admin, and every scope of the key.',
+  what: 'Gives the key a new secret (same id, keyId, name and scopes); the old secret stops working at once.',
+  also: ', and every scope of the key.',
   id: API_KEY_ID,
   idempotencyNote: ONE_TIME_SECRET_NOTE,
   errors: directResult(
@@ -152,8 +150,7 @@ resourceMutationField('rotateApiKey', {
 
 resourceMutationField('revokeApiKey', {
   type: ApiKeyRef,
-  description:
-    'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing. Needs api_keys:delete and admin.',
+  what: 'Makes the key unusable at once; it stays listed (revokedAt set). Revoking a revoked key changes nothing.',
   id: API_KEY_ID,
   errors: changedResult('RevokeApiKey', 'API key', 'revoked'),
   change: (ctx, actor, ids) => ctx.services.apiKeys.revoke(actor, ctx.meta, ids),
@@ -161,8 +158,7 @@ resourceMutationField('revokeApiKey', {
 
 resourceMutationField('deleteApiKey', {
   type: DeleteApiKeySuccess,
-  description:
-    'Removes the key permanently (the audit log keeps its id and name). Needs api_keys:delete and admin.',
+  what: 'Removes the key permanently (the audit log keeps its id and name).',
   id: API_KEY_ID,
   errors: directResult('DeleteApiKey', 'The deleted id, or why nothing was deleted.'),
   change: async (ctx, actor, ids) => {

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { SecretTypeEnum } from '../../platform/graphql/enums.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { lookupField } from '../../platform/graphql/ids.js';
-import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
+import { enumFilter, LIST_WORDING, listField } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
 import { createField, deleteField, patchField } from '../../platform/graphql/mutations.js';
 import {
@@ -114,53 +113,31 @@ const UpdateLocationInput = namedPatchInput('UpdateLocationInput', {
   }),
 });
 
-lookupField('location', LocationRef, ['location', 'locationId'], (ctx, actor, ids) =>
-  ctx.services.locations.get(actor, ids),
-);
+lookupField('location', LocationRef, ['location', 'locationId'], (ctx) => ctx.services.locations);
 
 listField('locations', {
   type: LocationRef,
-  plural: 'locations',
-  description:
-    "The team's locations, newest first unless `orderBy` says otherwise. Needs locations:read. Another team's id is a NOT_FOUND error.",
-  wording: PAGE_ARG_WORDING.SPELLED_OUT,
-  filter: {
-    fields: (t) => ({
-      locationType: t.field({ type: SecretTypeEnum, description: 'Only locations of this provider.' }),
-      q: t.string({
-        validate: z.string().max(255),
-        description: 'Case-insensitive search in the name.',
-      }),
-    }),
-    query: (filter) => ({ locationType: filter.locationType ?? undefined }),
-  },
-  order: { values: ORDER_FIELD_VALUES },
+  wording: LIST_WORDING.SPELLED_OUT,
+  filter: enumFilter('locationType', SecretTypeEnum, 'Only locations of this provider.'),
   list: (ctx) => ctx.services.locations,
 });
 
 createField('createLocation', {
   type: LocationRef,
-  description: 'Creates a location. Needs locations:create and admin.',
-  resource: 'location',
+  what: 'Creates a location.',
   input: CreateLocationInput,
   create: (ctx, actor, teamId, input) => ctx.services.locations.create(actor, ctx.meta, teamId, input),
 });
 
-/** The id argument of a mutation of one location. */
-const LOCATION_ID = ['locationId', 'location'] as const;
-
 patchField('updateLocation', {
   type: LocationRef,
-  description:
-    'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change. Needs locations:update and admin.',
-  id: LOCATION_ID,
+  what: 'Renames, re-describes, or points a location at another bucket, region, endpoint or secret, in one atomic change.',
   input: UpdateLocationInput,
   clearable: ['description', 'region', 'endpointUrl'],
   apply: (ctx, actor, ids, patch) => ctx.services.locations.update(actor, ctx.meta, ids, patch),
 });
 
 deleteField('deleteLocation', {
-  id: LOCATION_ID,
   what: 'Deletes a location.',
   remove: (ctx, actor, ids) => ctx.services.locations.delete(actor, ctx.meta, ids),
 });

@@ -1,13 +1,14 @@
+import type { InputFieldMap } from '@pothos/core';
 import { z } from 'zod';
 import { patchOf } from '../../domain/names.js';
-import { builder } from '../../platform/graphql/builder.js';
+import { builder, type InputFieldBuilder } from '../../platform/graphql/builder.js';
 import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { AuthMethodEnum, SecretStorageEnum, SecretTypeEnum } from '../../platform/graphql/enums.js';
 import { directResult, VERSIONED_MUTATION_ERRORS } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { idempotencyKeyArg, mutate, mutateCommand } from '../../platform/graphql/idempotency.js';
 import { lookupField, resourceArgs, resourceIds } from '../../platform/graphql/ids.js';
-import { listField } from '../../platform/graphql/lists.js';
+import { enumFilter, listField } from '../../platform/graphql/lists.js';
 import { changedResult, createField, inputArg } from '../../platform/graphql/mutations.js';
 import {
   namedCreateInput,
@@ -57,30 +58,47 @@ export const SecretRef = namedResourceType<SecretView>('Secret', {
   }),
 });
 
-const fieldMappingsLimit = z.array(z.unknown()).max(FIELD_MAPPINGS_MAX);
+/** A value's `fieldMappings` (`required` in a vault value, not in a @oneOf): at most FIELD_MAPPINGS_MAX. */
+function fieldMappingsField<Required extends boolean>(
+  t: InputFieldBuilder,
+  description: string,
+  required: Required,
+) {
+  const limit = z.array(z.unknown()).max(FIELD_MAPPINGS_MAX);
+  return t.field({ type: [FieldMappingInput], required, validate: limit, description });
+}
+
+/**
+ * A @oneOf input of where a secret's credentials are: `credentials`, kept natively (described by
+ * `credentials`), or the external-vault variant of `fields`.
+ */
+function secretValueInput<Fields extends InputFieldMap>(
+  name: string,
+  options: { description: string; credentials: string; fields: (t: InputFieldBuilder) => Fields },
+) {
+  return builder.inputType(name, {
+    description: options.description,
+    isOneOf: true,
+    fields: (t) => ({
+      credentials: t.field({ type: CredentialsInput, description: options.credentials }),
+      ...options.fields(t),
+    }),
+  });
+}
 
 const VaultValueInput = builder.inputType('VaultValueInput', {
   description: 'An external-vault secret: the connection and where each credential field lives in it.',
   fields: (t) => ({
     vaultConnectionId: t.id({ required: true, description: 'A vault connection of the team.' }),
-    fieldMappings: t.field({
-      type: [FieldMappingInput],
-      required: true,
-      validate: fieldMappingsLimit,
-      description: 'One mapping per credential field the auth method needs.',
-    }),
+    fieldMappings: fieldMappingsField(t, 'One mapping per credential field the auth method needs.', true),
   }),
 });
 
-const NewSecretValueInput = builder.inputType('NewSecretValueInput', {
+const NewSecretValueInput = secretValueInput('NewSecretValueInput', {
   description:
     'Where the new secret keeps its credentials: natively, or in an external vault. Fixed at creation.',
-  isOneOf: true,
+  credentials: 'Native storage: the credentials, encrypted at rest and never returned.',
   fields: (t) => ({
-    credentials: t.field({
-      type: CredentialsInput,
-      description: 'Native storage: the credentials, encrypted at rest and never returned.',
-    }),
     vault: t.field({
       type: VaultValueInput,
       description: 'External-vault storage: where the credentials live.',
@@ -105,20 +123,16 @@ const CreateSecretInput = namedCreateInput('CreateSecretInput', {
   }),
 });
 
-const SecretValueInput = builder.inputType('SecretValueInput', {
+const SecretValueInput = secretValueInput('SecretValueInput', {
   description:
     'Rotate the credentials (native secrets) or replace the field mappings (external-vault secrets).',
-  isOneOf: true,
+  credentials: 'Native secrets: the new credentials, in the variant the auth method needs.',
   fields: (t) => ({
-    credentials: t.field({
-      type: CredentialsInput,
-      description: 'Native secrets: the new credentials, in the variant the auth method needs.',
-    }),
-    fieldMappings: t.field({
-      type: [FieldMappingInput],
-      validate: fieldMappingsLimit,
-      description: 'External-vault secrets: the new mappings, replacing all current ones.',
-    }),
+    fieldMappings: fieldMappingsField(
+      t,
+      'External-vault secrets: the new mappings, replacing all current ones.',
+      false,
+    ),
   }),
 });
 
@@ -164,15 +178,11 @@ function newSecretValue(value: CredentialsValue | VaultValue): NewSecretValue {
   };
 }
 
-lookupField('secret', SecretRef, ['secret', 'secretId'], (ctx, actor, ids) =>
-  ctx.services.secrets.get(actor, ids),
-);
+lookupField('secret', SecretRef, ['secret', 'secretId'], (ctx) => ctx.services.secrets);
 
 createField('createSecret', {
   type: SecretRef,
-  description:
-    'Creates a secret (native credentials or external-vault references). Needs secrets:create and admin.',
-  resource: 'secret',
+  what: 'Creates a secret (native credentials or external-vault references).',
   input: CreateSecretInput,
   errors: changedResult('CreateSecret', 'secret', 'created', 'The new secret.'),
   create: (ctx, actor, teamId, input) => {
@@ -242,15 +252,7 @@ builder.mutationField('updateSecret', (t) =>
 
 listField('secrets', {
   type: SecretRef,
-  plural: 'secrets',
-  description: "The team's secrets, newest first unless `orderBy` says otherwise. Needs secrets:read.",
-  filter: {
-    fields: (t) => ({
-      secretType: t.field({ type: SecretTypeEnum, description: 'Only secrets of this provider.' }),
-      q: t.string({ description: 'Case-insensitive substring of the name.', validate: z.string().max(255) }),
-    }),
-    query: (filter) => ({ secretType: filter.secretType ?? undefined }),
-  },
+  filter: enumFilter('secretType', SecretTypeEnum, 'Only secrets of this provider.'),
   order: { values: ORDER_FIELD_VALUES, declareDefaultDirection: true },
   list: (ctx) => ctx.services.secrets,
 });

@@ -1,11 +1,9 @@
-import { z } from 'zod';
 import { builder } from '../../platform/graphql/builder.js';
-import { ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
 import { VaultTypeEnum } from '../../platform/graphql/enums.js';
 import { wrappedResult } from '../../platform/graphql/error-types.js';
 import { asTeamEntity } from '../../platform/graphql/federation.js';
 import { lookupField } from '../../platform/graphql/ids.js';
-import { listField, PAGE_ARG_WORDING } from '../../platform/graphql/lists.js';
+import { enumFilter, LIST_WORDING, listField } from '../../platform/graphql/lists.js';
 import { loaderFor } from '../../platform/graphql/loaders.js';
 import { createField, deleteField, patchField } from '../../platform/graphql/mutations.js';
 import {
@@ -147,8 +145,7 @@ function vaultFields(settings: VaultSettingsArg): VaultFieldsCommand {
 
 createField('createVaultConnection', {
   type: VaultConnectionRef,
-  description: 'Connects an external vault. Needs vault_connections:create and admin.',
-  resource: 'vault connection',
+  what: 'Connects an external vault.',
   input: CreateVaultConnectionInput,
   // The service's issues are about the vault type's fields (the name and description are checked
   // before, by the input's own validation).
@@ -178,24 +175,17 @@ const RotateVaultConnectionInput = builder.inputType('RotateVaultConnectionInput
   }),
 });
 
-lookupField('vaultConnection', VaultConnectionRef, ['vault connection', 'connectionId'], (ctx, actor, ids) =>
-  ctx.services.vaultConnections.get(actor, ids),
+lookupField(
+  'vaultConnection',
+  VaultConnectionRef,
+  ['vault connection', 'connectionId'],
+  (ctx) => ctx.services.vaultConnections,
 );
 
 listField('vaultConnections', {
   type: VaultConnectionRef,
-  plural: 'vault connections',
-  description:
-    "The team's vault connections, newest first unless `orderBy` says otherwise. Needs vault_connections:read. Another team's id is a NOT_FOUND error.",
-  wording: PAGE_ARG_WORDING.SPELLED_OUT,
-  filter: {
-    fields: (t) => ({
-      vaultType: t.field({ type: VaultTypeEnum, description: 'Only connections to this vault service.' }),
-      q: t.string({ validate: z.string().max(255), description: 'Case-insensitive search in the name.' }),
-    }),
-    query: (filter) => ({ vaultType: filter.vaultType ?? undefined }),
-  },
-  order: { values: ORDER_FIELD_VALUES },
+  wording: LIST_WORDING.SPELLED_OUT,
+  filter: enumFilter('vaultType', VaultTypeEnum, 'Only connections to this vault service.'),
   list: (ctx) => ctx.services.vaultConnections,
 });
 
@@ -204,7 +194,7 @@ const CONNECTION_ID = ['id', 'vault connection', 'connectionId'] as const;
 
 patchField('updateVaultConnection', {
   type: VaultConnectionRef,
-  description: 'Renames or re-describes a vault connection. Needs vault_connections:update and admin.',
+  what: 'Renames or re-describes a vault connection.',
   id: CONNECTION_ID,
   input: UpdateVaultConnectionInput,
   clearable: ['description'],
@@ -213,8 +203,7 @@ patchField('updateVaultConnection', {
 
 patchField('rotateVaultConnection', {
   type: VaultConnectionRef,
-  description:
-    "Replaces a vault connection's token or client secret; the old one stops being used at once. Needs vault_connections:update and admin.",
+  what: "Replaces a vault connection's token or client secret; the old one stops being used at once.",
   id: CONNECTION_ID,
   input: RotateVaultConnectionInput,
   inputDescription: 'The new token or secret.',

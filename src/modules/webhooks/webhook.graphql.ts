@@ -1,6 +1,6 @@
 import type { ListQuery } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
-import { connectionOf, ORDER_FIELD_VALUES } from '../../platform/graphql/connection.js';
+import { connectionOf } from '../../platform/graphql/connection.js';
 import { describedValues, valuesOf } from '../../platform/graphql/enums.js';
 import { directResult } from '../../platform/graphql/error-types.js';
 import { ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
@@ -126,17 +126,9 @@ const CreateWebhookSuccess = builder.objectRef<CreatedWebhook>('CreateWebhookSuc
   }),
 });
 
-lookupField('webhook', WebhookRef, ['webhook', 'webhookId'], (ctx, actor, ids) =>
-  ctx.services.webhooks.get(actor, ids),
-);
+lookupField('webhook', WebhookRef, ['webhook', 'webhookId'], (ctx) => ctx.services.webhooks);
 
-listField('webhooks', {
-  type: WebhookRef,
-  plural: 'webhooks',
-  description: "The team's webhooks, newest first unless `orderBy` says otherwise. Needs webhooks:read.",
-  order: { values: ORDER_FIELD_VALUES },
-  list: (ctx) => ctx.services.webhooks,
-});
+listField('webhooks', { type: WebhookRef, list: (ctx) => ctx.services.webhooks });
 
 builder.queryField('webhookDeliveries', (t) =>
   t.field({
@@ -155,9 +147,8 @@ builder.queryField('webhookDeliveries', (t) =>
 
 createField('createWebhook', {
   type: CreateWebhookSuccess,
-  description:
-    "Creates a webhook; the team's change events are POSTed to it from now on. Needs webhooks:create and admin; counts toward the plan's webhook limit.",
-  resource: 'webhook',
+  what: "Creates a webhook; the team's change events are POSTed to it from now on.",
+  also: "; counts toward the plan's webhook limit.",
   input: CreateWebhookInput,
   idempotencyNote: ONE_TIME_SECRET_NOTE,
   errors: directResult(
@@ -167,21 +158,15 @@ createField('createWebhook', {
   create: (ctx, actor, teamId, input) => ctx.services.webhooks.create(actor, ctx.meta, teamId, input),
 });
 
-/** The id argument of a mutation of one webhook. */
-const WEBHOOK_ID = ['webhookId', 'webhook'] as const;
-
 patchField('updateWebhook', {
   type: WebhookRef,
-  description:
-    'Changes a webhook’s name, description, URL, event types or whether it is active. Needs webhooks:update and admin.',
-  id: WEBHOOK_ID,
+  what: 'Changes a webhook’s name, description, URL, event types or whether it is active.',
   input: UpdateWebhookInput,
   clearable: ['description'],
   apply: (ctx, actor, ids, patch) => ctx.services.webhooks.update(actor, ctx.meta, ids, patch),
 });
 
 deleteField('deleteWebhook', {
-  id: WEBHOOK_ID,
   what: 'Deletes a webhook with its pending deliveries and log.',
   remove: (ctx, actor, ids) => ctx.services.webhooks.delete(actor, ctx.meta, ids),
 });

@@ -35,6 +35,9 @@ interface BuilderTypeConfig {
 
 export type BuilderTypes = PothosSchemaTypes.ExtendDefaultTypes<BuilderTypeConfig>;
 
+/** What an input type's `fields` builds its fields with. */
+export type InputFieldBuilder = PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>;
+
 export const builder = new SchemaBuilder<BuilderTypeConfig>({
   // Later plugins map arguments first: storable text is checked before the validation plugin's rules.
   // Directives and federation last: they add @key and the entity resolvers, and wrap no resolvers.

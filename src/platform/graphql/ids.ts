@@ -77,13 +77,13 @@ export function idsOf<const Id extends ResourceIdArg>(
 /**
  * `name(teamId, id)`, a root field that reads one `resource` of the team by id (`secret`, `location`,
  * ...): null when there is none with this id, or the team is not the caller's, rather than an error.
- * `get` takes the ids as `{ teamId, <key> }`.
+ * `read` is the resource's service, whose `get` takes the ids as `{ teamId, <key> }`.
  */
 export function lookupField<T, const Key extends string>(
   name: string,
   type: ObjectRef<BuilderTypes, T>,
   [resource, key]: readonly [resource: string, key: Key],
-  get: (ctx: GraphQLContext, actor: Actor, ids: IdsOf<['id', string, Key]>) => Promise<T>,
+  read: (ctx: GraphQLContext) => { get(actor: Actor, ids: IdsOf<['id', string, Key]>): Promise<T> },
 ) {
   builder.queryField(name, (t) =>
     t.field({
@@ -95,7 +95,7 @@ export function lookupField<T, const Key extends string>(
         const ids = idsOf(args, ['id', resource, key]);
         // Pothos types a resolver's result by whether T is a list, which it cannot decide for a type
         // parameter: the promise is a `T | null`, what `nullable: true` of `type` asks for.
-        return nullIfNotFound(async () => get(ctx, await ctx.actor(), ids)) as never;
+        return nullIfNotFound(async () => read(ctx).get(await ctx.actor(), ids)) as never;
       },
     }),
   );

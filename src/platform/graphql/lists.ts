@@ -1,9 +1,18 @@
-import type { ArgBuilder, InputFieldMap, InputShapeFromFields, ObjectRef } from '@pothos/core';
+import type { ArgBuilder, EnumRef, InputFieldMap, InputShapeFromFields, ObjectRef } from '@pothos/core';
 import type { GraphQLResolveInfo } from 'graphql';
+import { z } from 'zod';
+import { inWords, NAME_MAX } from '../../domain/names.js';
 import type { ListQuery, Page } from '../../domain/paging.js';
 import { type Actor, authorize } from '../../domain/scopes.js';
-import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
-import { type Connection, connectionFrom, connectionOf, pageArgs, SortOrderEnum } from './connection.js';
+import { type BuilderTypes, builder, type GraphQLContext, type InputFieldBuilder } from './builder.js';
+import {
+  type Connection,
+  connectionFrom,
+  connectionOf,
+  ORDER_FIELD_VALUES,
+  pageArgs,
+  SortOrderEnum,
+} from './connection.js';
 import { argumentPath, translate } from './error-types.js';
 import { teamIdArg, validatedId } from './ids.js';
 import { ROOT_FIELD_SCOPES } from './shield.js';
@@ -11,20 +20,30 @@ import { ROOT_FIELD_SCOPES } from './shield.js';
 /** A team's list root field (`secrets`, `locations`, ...): the arguments, the order input and the resolver. */
 
 /**
- * How the `first` and `after` arguments are described. Two wordings exist in the published schema,
- * which is a public contract, so both stay: `TERSE` (secrets, apiKeys, auditEvents) and `SPELLED_OUT`
- * (locations, vaultConnections).
+ * How a list words its `first` and `after` arguments, its name search `q` and the end of its
+ * description. Two wordings exist in the published schema, which is a public contract, so both stay:
+ * `TERSE` (secrets, apiKeys, webhooks, auditEvents) and `SPELLED_OUT` (locations, vaultConnections),
+ * whose description also says that another team's id is NOT_FOUND (as every list answers it).
  */
-export const PAGE_ARG_WORDING = {
-  TERSE: { first: '1–100, default 50.', after: 'The `endCursor` of the previous page.' },
-  SPELLED_OUT: { first: 'Page size, 1–100 (default 50).', after: 'The endCursor of the previous page.' },
+export const LIST_WORDING = {
+  TERSE: {
+    first: '1–100, default 50.',
+    after: 'The `endCursor` of the previous page.',
+    q: 'Case-insensitive substring of the name.',
+    notFoundNote: '',
+  },
+  SPELLED_OUT: {
+    first: 'Page size, 1–100 (default 50).',
+    after: 'The endCursor of the previous page.',
+    q: 'Case-insensitive search in the name.',
+    notFoundNote: " Another team's id is a NOT_FOUND error.",
+  },
 } as const;
 
+type ListWording = (typeof LIST_WORDING)[keyof typeof LIST_WORDING];
+
 /** The arguments every list takes first: the team, then the page (`first`, `after`). */
-export function listArgs(
-  arg: ArgBuilder<BuilderTypes>,
-  wording: { first: string; after: string } = PAGE_ARG_WORDING.TERSE,
-) {
+export function listArgs(arg: ArgBuilder<BuilderTypes>, wording: ListWording = LIST_WORDING.TERSE) {
   return {
     teamId: teamIdArg(arg),
     first: arg.int({ description: wording.first }),
@@ -113,15 +132,32 @@ export async function listConnection<Query, T>(
   }, argumentPath);
 }
 
-type InputFieldBuilder = PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>;
-
-/** A list's `filter` argument: the fields of `<Type>Filter`, and what they add to the query. */
+/** A list's `filter` argument: the fields of `<Type>Filter` (worded as the list is), and what they add to the query. */
 interface ListFilter<Fields extends InputFieldMap, Filters> {
-  fields: (t: InputFieldBuilder) => Fields;
+  fields: (t: InputFieldBuilder, wording: ListWording) => Fields;
   /** What an omitted filter means; default `Omitted: all <plural> of the team.` */
   omitted?: string;
   /** The query's filters (the name search `q` is read by `listQuery`): `filter` is `{}` when omitted. */
   query: (filter: Partial<InputShapeFromFields<Fields>>) => Filters;
+}
+
+/**
+ * The filter of a named resource's list: `key`, only the items with this value of the enum `type`
+ * (`description`), then the name search `q`.
+ */
+export function enumFilter<const Key extends string, Value>(
+  key: Key,
+  type: EnumRef<BuilderTypes, Value>,
+  description: string,
+) {
+  return {
+    fields: (t: InputFieldBuilder, wording: ListWording) => ({
+      [key]: t.field({ type, description }),
+      q: t.string({ validate: z.string().max(NAME_MAX), description: wording.q }),
+    }),
+    query: (filter: Partial<Record<string, unknown>>) =>
+      ({ [key]: filter[key] ?? undefined }) as { [K in Key]?: Value },
+  };
 }
 
 /** A list's `orderBy` argument (`<Type>Order`): the sort keys, and a description other than the usual one. */
@@ -139,40 +175,47 @@ type ListArgs<Sort extends string, Fields extends InputFieldMap> = Parameters<ty
 /**
  * `name(teamId, first, after, filter, orderBy)`, a team's list of `type` (`secrets`, `locations`, ...):
  * the field, its `<Type>Connection`, and the `<Type>Filter` and `<Type>Order` inputs of its
- * arguments; `plural` names the items in their descriptions. Newest first unless `orderBy` says
- * otherwise; `list` is the service's use case, resolved by `listConnection`.
+ * arguments; `plural` names the items in their descriptions (default: the name's words,
+ * `vaultConnections` → `vault connections`). Newest first unless `orderBy` says otherwise (by default
+ * by a named resource's keys, `ORDER_FIELD_VALUES`); `list` is the service's use case, resolved by
+ * `listConnection`. The description says, unless given, what the list holds and the scope it needs.
  */
 export function listField<T, Sort extends string, Fields extends InputFieldMap, Filters extends object>(
   name: string,
   options: {
     type: ObjectRef<BuilderTypes, T>;
-    plural: string;
-    description: string;
-    wording?: { first: string; after: string };
+    plural?: string;
+    description?: string;
+    wording?: ListWording;
     filter?: ListFilter<Fields, Filters>;
-    order: ListOrder<Sort>;
+    order?: ListOrder<Sort>;
     list: (ctx: GraphQLContext) => TeamList<ListQuery<Sort | 'created_at'> & Filters, T>;
   },
 ) {
-  const { type, plural, filter } = options;
+  const { type, filter, wording = LIST_WORDING.TERSE } = options;
+  const plural = options.plural ?? inWords(name);
+  const description =
+    options.description ??
+    `The team's ${plural}, newest first unless \`orderBy\` says otherwise. Needs ${ROOT_FIELD_SCOPES.Query[name]}.${wording.notFoundNote}`;
   const connection = connectionOf(type.name, type);
   const filterInput =
     filter &&
     builder.inputType(`${type.name}Filter`, {
       description: 'Narrows the list; every given condition must hold.',
-      fields: filter.fields,
+      fields: (t) => filter.fields(t, wording),
     });
   const orderBy = orderInput(type.name, {
     description: `How to sort the ${plural}; ties are broken by id.`,
     fieldDescription: `What ${plural} can be sorted by.`,
-    ...options.order,
+    // The named resources' keys, which their services sort by.
+    ...(options.order ?? { values: ORDER_FIELD_VALUES as ListOrder<Sort>['values'] }),
   });
   builder.queryField(name, (t) =>
     t.field({
       type: connection,
-      description: options.description,
+      description,
       args: {
-        ...listArgs(t.arg, options.wording),
+        ...listArgs(t.arg, wording),
         ...(filterInput && {
           filter: t.arg({
             type: filterInput,

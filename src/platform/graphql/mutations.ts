@@ -1,5 +1,5 @@
 import type { ArgBuilder, InputObjectRef, ObjectRef } from '@pothos/core';
-import { camelCase, capitalized, type Patch, patchOf } from '../../domain/names.js';
+import { camelCase, capitalized, inWords, type Patch, patchOf } from '../../domain/names.js';
 import type { Actor } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { deletedResult, type directResult, wrappedResult } from './error-types.js';
@@ -16,6 +16,30 @@ import {
 import { ROOT_FIELD_SCOPES } from './shield.js';
 
 /** The pieces every mutation of a team's resources is made of, worded alike across the schema. */
+
+/**
+ * A mutation named after what it does to which resource, `<verb><Resource>` (`createVaultConnection`):
+ * the resource as descriptions name it (`vault connection`) and its id argument follow from the name.
+ */
+const RESOURCE_VERB = /^(create|update|delete)(?=[A-Z])/;
+type VerbName = `${'create' | 'update' | 'delete'}${string}`;
+
+/** The id argument of the mutation `Name` of one resource: `updateLocation` → `['locationId', 'location']`. */
+type NamedIdArg<Name extends string> = Name extends `${'update' | 'delete'}${infer Resource}`
+  ? readonly [`${Uncapitalize<Resource>}Id`, string]
+  : never;
+
+/** The resource a mutation named `<verb><Resource>` is about, as descriptions name it: `vault connection`. */
+function resourceOf(name: VerbName): string {
+  if (!RESOURCE_VERB.test(name)) throw new Error(`${name} does not name its resource after a verb`);
+  return inWords(name.replace(RESOURCE_VERB, ''));
+}
+
+/** The id argument `<resource>Id` of the resource the mutation's name ends with (typed `NamedIdArg<name>`). */
+function namedIdArg<Id extends ResourceIdArg>(name: string): Id {
+  const resource = name.replace(RESOURCE_VERB, '');
+  return [`${resource.charAt(0).toLowerCase()}${resource.slice(1)}Id`, resourceOf(name as VerbName)] as never;
+}
 
 /** A mutation's required `input` argument. */
 export function inputArg<Fields extends object>(
@@ -85,21 +109,37 @@ export function changedResult(
 /** A mutation's `errors` option: its result union, as `wrappedResult`, `changedResult` or `directResult` make it. */
 type MutationResult = ReturnType<typeof wrappedResult> | ReturnType<typeof directResult>;
 
-/** What every mutation field states: its type (the payload) and its description. */
-interface MutationOptions<Result> {
+/**
+ * What a mutation's description says: `what` it does, then the scope it needs (the one shield checks,
+ * `ROOT_FIELD_SCOPES`) and admin; `also` goes on with that sentence (`, and every scope of the key.`).
+ */
+interface MutationWording {
+  what: string;
+  also?: string;
+}
+
+/** `<what> Needs <scope> and admin<also>`, the description of the mutation `name`. */
+function mutationDescription(name: string, { what, also = '.' }: MutationWording) {
+  const scope = ROOT_FIELD_SCOPES.Mutation[name];
+  if (!scope) throw new Error(`No scope for Mutation.${name} in ROOT_FIELD_SCOPES`);
+  return `${what} Needs ${scope} and admin${also}`;
+}
+
+/** What every mutation field states: its type (the payload), and what it does (`MutationWording`). */
+interface MutationOptions<Result> extends MutationWording {
   type: ObjectRef<BuilderTypes, Result>;
-  description: string;
 }
 
 /**
- * `name(teamId, input, idempotencyKey)`, e.g. `createLocation`: `create` makes one `resource` of the
- * team from `input` ("The new location."); its issues are reported at the input's fields, or under
- * `commandAt`. The result union is `changedResult`'s unless `errors` says otherwise.
+ * `name(teamId, input, idempotencyKey)`, e.g. `createLocation`: `create` makes one `resource` (default:
+ * the one the name ends with) of the team from `input` ("The new location."); its issues are reported
+ * at the input's fields, or under `commandAt`. The result union is `changedResult`'s unless `errors`
+ * says otherwise.
  */
 export function createField<Input extends object, Result>(
   name: `create${string}`,
   options: MutationOptions<Result> & {
-    resource: string;
+    resource?: string;
     input: InputObjectRef<BuilderTypes, Input>;
     errors?: MutationResult;
     idempotencyNote?: string;
@@ -107,11 +147,11 @@ export function createField<Input extends object, Result>(
     create(ctx: GraphQLContext, actor: Actor, teamId: string, input: Input): Promise<Result>;
   },
 ) {
-  const { resource } = options;
+  const { resource = resourceOf(name) } = options;
   builder.mutationField(name, (t) =>
     t.field({
       type: options.type as ObjectRef<BuilderTypes, unknown>,
-      description: options.description,
+      description: mutationDescription(name, options),
       args: createArgs(t.arg, options.input, `The new ${resource}.`, options.idempotencyNote),
       errors: options.errors ?? changedResult(capitalized(name), resource, 'created'),
       resolve: (_, args, ctx, info) => {
@@ -126,13 +166,19 @@ export function createField<Input extends object, Result>(
 /**
  * `name(teamId, <id>, input, idempotencyKey)`, e.g. `updateLocation`: `change` applies `input` (its
  * description: `changeArgs`'s unless given) to one resource of the team; its issues are reported at the
- * input's fields. Without `input`, `name(teamId, <id>, idempotencyKey)`. The result union is an
- * update's `changedResult` unless `errors` says otherwise.
+ * input's fields. Without `input`, `name(teamId, <id>, idempotencyKey)`. The id argument is
+ * `NamedIdArg`'s unless `id` says otherwise. The result union is an update's `changedResult` unless
+ * `errors` says otherwise.
  */
-export function resourceMutationField<Input extends object, Result, const Id extends ResourceIdArg>(
-  name: string,
+export function resourceMutationField<
+  Input extends object,
+  Result,
+  const Name extends string,
+  const Id extends ResourceIdArg = NamedIdArg<Name>,
+>(
+  name: Name,
   options: MutationOptions<Result> & {
-    id: Id;
+    id?: Id;
     input?: InputObjectRef<BuilderTypes, Input>;
     inputDescription?: string;
     errors?: MutationResult;
@@ -140,11 +186,11 @@ export function resourceMutationField<Input extends object, Result, const Id ext
     change(ctx: GraphQLContext, actor: Actor, ids: IdsOf<Id>, input: Input): Promise<Result>;
   },
 ) {
-  const { id, input } = options;
+  const { id = namedIdArg<Id>(name), input } = options;
   builder.mutationField(name, (t) =>
     t.field({
       type: options.type as ObjectRef<BuilderTypes, unknown>,
-      description: options.description,
+      description: mutationDescription(name, options),
       args: input
         ? changeArgs(t.arg, id, input, options.inputDescription)
         : resourceMutationArgs(t.arg, id, options.idempotencyNote),
@@ -166,47 +212,52 @@ export function resourceMutationField<Input extends object, Result, const Id ext
 export function patchField<
   Input extends object,
   Result,
-  const Id extends ResourceIdArg,
+  const Name extends string,
+  const Id extends ResourceIdArg = NamedIdArg<Name>,
   Clearable extends keyof Input = never,
 >(
-  name: string,
-  options: Omit<Parameters<typeof resourceMutationField<Input, Result, Id>>[1], 'input' | 'change'> & {
+  name: Name,
+  options: Omit<Parameters<typeof resourceMutationField<Input, Result, Name, Id>>[1], 'input' | 'change'> & {
     input: InputObjectRef<BuilderTypes, Input>;
     clearable?: readonly Clearable[];
     apply(ctx: GraphQLContext, actor: Actor, ids: IdsOf<Id>, patch: Patch<Input, Clearable>): Promise<Result>;
   },
 ) {
   const { clearable, apply, ...field } = options;
-  resourceMutationField(name, {
+  resourceMutationField<Input, Result, Name, Id>(name, {
     ...field,
     change: (ctx, actor, ids, input) => apply(ctx, actor, ids, patchOf(input, clearable)),
   });
 }
 
 /**
- * `name(teamId, <id>, idempotencyKey)`, e.g. `deleteLocation`: removes one `resource` of the team
- * and returns its id (`DeleteLocationResult`). `what` says what it removes; the scope is added.
+ * `name(teamId, <id>, idempotencyKey)`, e.g. `deleteLocation`: removes one resource of the team
+ * and returns its id (`DeleteLocationResult`). `what` says what it removes (`MutationWording`); the id
+ * argument is `NamedIdArg`'s unless `id` says otherwise.
  */
-export function deleteField<const Id extends ResourceIdArg>(
-  name: `delete${string}`,
-  options: {
-    id: Id;
-    what: string;
+export function deleteField<
+  const Name extends `delete${string}`,
+  const Id extends ResourceIdArg = NamedIdArg<Name>,
+>(
+  name: Name,
+  options: MutationWording & {
+    id?: Id;
     remove(ctx: GraphQLContext, actor: Actor, ids: IdsOf<Id>): Promise<void>;
   },
 ) {
+  const { id = namedIdArg<Id>(name) } = options;
   builder.mutationField(name, (t) =>
     t.field({
       type: 'ID',
-      description: `${options.what} Needs ${ROOT_FIELD_SCOPES.Mutation[name]} and admin.`,
-      args: resourceMutationArgs(t.arg, options.id),
-      errors: deletedResult(name.slice('delete'.length), options.id[1]),
+      description: mutationDescription(name, options),
+      args: resourceMutationArgs(t.arg, id),
+      errors: deletedResult(name.slice('delete'.length), id[1]),
       resolve: (_, args, ctx, info) => {
         const given = args as unknown as Record<string, string>;
-        const ids = idsOf(given, options.id);
+        const ids = idsOf(given, id);
         return mutate(ctx, info, args, async (actor) => {
           await options.remove(ctx, actor, ids);
-          return validatedId(given[options.id[0]]!);
+          return validatedId(given[id[0]]!);
         });
       },
     }),

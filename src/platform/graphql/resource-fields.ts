@@ -1,6 +1,6 @@
 import type { FieldMap, InputFieldMap } from '@pothos/core';
 import { descriptionSchema, nameSchema } from '../../domain/names.js';
-import { type BuilderTypes, builder } from './builder.js';
+import { type BuilderTypes, builder, type InputFieldBuilder } from './builder.js';
 
 /** Fields several object types share word for word, apart from the resource's name. */
 
@@ -71,8 +71,6 @@ export function nullableTimeFields<T>(
     ]),
   );
 }
-
-type InputFieldBuilder = PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>;
 
 /** `name` and `description` of a create input. */
 export function namedInputFields(t: InputFieldBuilder) {
