@@ -10,6 +10,7 @@ import { eventRepository } from '../events/event.repository.js';
 import { SettleRetry } from '../events/settle-retry.js';
 import type { DueDelivery, WebhookRepository } from './webhook.repository.js';
 import {
+  DELIVERY_HEADERS,
   hostOf,
   isPrivateAddress,
   PRIVATE_TARGET,
@@ -174,10 +175,10 @@ export class WebhookDispatcher {
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
             'user-agent': 'cloud-secrets-webhooks/1',
-            'x-event-id': delivery.eventId,
-            'x-event-type': delivery.eventType,
-            'x-delivery-id': delivery.id,
-            'x-signature': signature(delivery.signingSecret, timestamp, body),
+            [DELIVERY_HEADERS.eventId]: delivery.eventId,
+            [DELIVERY_HEADERS.eventType]: delivery.eventType,
+            [DELIVERY_HEADERS.deliveryId]: delivery.id,
+            [DELIVERY_HEADERS.signature]: signature(delivery.signingSecret, timestamp, body),
           },
         },
         (res) => {

@@ -20,7 +20,7 @@ import {
 } from '../../platform/graphql/resource-fields.js';
 import { EVENT_TYPES } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
-import { eventTypesSchema } from './webhook.rules.js';
+import { DELIVERY_HEADERS, eventTypesSchema } from './webhook.rules.js';
 
 /** `secret.rotated` as the GraphQL enum value SECRET_ROTATED. */
 const EventTypeEnum = builder.enumType('EventType', {
@@ -39,8 +39,7 @@ const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
 });
 
 const WebhookRef = namedResourceType<WebhookView>('Webhook', {
-  description:
-    "An endpoint the team's change events are POSTed to, signed with X-Signature. Its signing secret is shown once, by createWebhook.",
+  description: `An endpoint the team's change events are POSTed to, signed with ${DELIVERY_HEADERS.signature}. Its signing secret is shown once, by createWebhook.`,
   resource: 'webhook',
   fields: (t) => ({
     url: t.exposeString('url', { description: 'Where events are POSTed.' }),
@@ -56,9 +55,9 @@ const WebhookRef = namedResourceType<WebhookView>('Webhook', {
 const WebhookDeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').implement({
   description: "One event's delivery to a webhook: its outcome so far (never the receiver's answer).",
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'The delivery id, sent as X-Delivery-Id.' }),
+    id: t.exposeID('id', { description: `The delivery id, sent as ${DELIVERY_HEADERS.deliveryId}.` }),
     eventId: t.exposeID('eventId', {
-      description: 'The event, sent as X-Event-Id: the receiver’s idempotency key.',
+      description: `The event, sent as ${DELIVERY_HEADERS.eventId}: the receiver’s idempotency key.`,
     }),
     eventType: t.exposeString('eventType', { description: 'The event type, e.g. `secret.rotated`.' }),
     status: t.field({ type: DeliveryStatusEnum, description: 'Where it stands.', resolve: (d) => d.status }),
@@ -121,7 +120,7 @@ const CreateWebhookSuccess = builder.objectRef<CreatedWebhook>('CreateWebhookSuc
   fields: (t) => ({
     webhook: t.field({ type: WebhookRef, description: 'The new webhook.', resolve: (r) => r.webhook }),
     signingSecret: t.exposeString('signingSecret', {
-      description: 'The key of the X-Signature HMAC. Shown only here: store it with the receiver now.',
+      description: `The key of the ${DELIVERY_HEADERS.signature} HMAC. Shown only here: store it with the receiver now.`,
     }),
   }),
 });

@@ -142,6 +142,14 @@ export function newSigningSecret(): string {
   return `whsec_${randomBytes(32).toString('base64url')}`;
 }
 
+/** The headers a delivery is sent with beside its JSON body, as the docs name them. */
+export const DELIVERY_HEADERS = {
+  eventId: 'X-Event-Id',
+  eventType: 'X-Event-Type',
+  deliveryId: 'X-Delivery-Id',
+  signature: 'X-Signature',
+} as const;
+
 /**
  * The `X-Signature` header of a delivery: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`,
  * keyed with the webhook's signing secret. A receiver recomputes it and compares, and refuses an old `t`.
