@@ -148,8 +148,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
     API_KEYS.list({
       query: LIST_QUERY,
       item: apiKeyResponseSchema,
-      list: ({ actor, params }, { list, filters }) =>
-        apiKeys.list(actor, params.team_id, { ...list, includeRevoked: filters.include_revoked ?? true }),
+      service: apiKeys,
       view: apiKeyResponse,
     }),
     API_KEYS.get({

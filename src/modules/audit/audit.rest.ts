@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { restListQuery } from '../../domain/paging.js';
 import { timestampInput, UUID_PATTERN } from '../../domain/validation.js';
-import { listRoute } from '../../platform/http/resource-routes.js';
+import { listRoute, teamPage } from '../../platform/http/resource-routes.js';
 import { idSchema, timestampSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
@@ -89,17 +89,7 @@ export function auditRoutes({ audit }: Services): Route[] {
       },
       query: LIST_QUERY,
       page: ['A page of audit events.', auditEventResponseSchema],
-      list: ({ actor, params }, { list, filters }) =>
-        audit.list(actor, params.team_id, {
-          ...list,
-          resourceType: filters.resource_type,
-          resourceId: filters.resource_id,
-          actorUserId: filters.actor_user_id,
-          actorApiKeyId: filters.actor_api_key_id,
-          eventType: filters.event_type,
-          from: filters.from,
-          to: filters.to,
-        }),
+      list: teamPage(audit),
       view: auditEventResponse,
     }),
   ];

@@ -114,8 +114,7 @@ export function locationRoutes({ locations }: Services): Route[] {
     LOCATIONS.list({
       query: LIST_QUERY,
       item: locationResponseSchema,
-      list: ({ actor, params }, { list, filters }) =>
-        locations.list(actor, params.team_id, { ...list, locationType: filters.location_type }),
+      service: locations,
       view: locationResponse,
     }),
     LOCATIONS.get({

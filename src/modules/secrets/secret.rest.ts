@@ -219,16 +219,15 @@ export function secretRoutes({ secrets }: Services): Route[] {
     SECRETS.list({
       query: LIST_QUERY,
       item: secretListItemSchema,
-      list: async ({ actor, params }, { list, filters }) => {
-        const { items, total } = await secrets.list(actor, params.team_id, {
-          ...list,
-          secretType: filters.secret_type,
-        });
-        const counts = await secrets.locationCounts(items.map((s) => s.id));
-        return {
-          items: items.map((secret) => ({ secret, locationCount: counts.get(secret.id) ?? 0 })),
-          total,
-        };
+      service: {
+        list: async (actor, teamId, query) => {
+          const { items, total } = await secrets.list(actor, teamId, query);
+          const counts = await secrets.locationCounts(items.map((s) => s.id));
+          return {
+            items: items.map((secret) => ({ secret, locationCount: counts.get(secret.id) ?? 0 })),
+            total,
+          };
+        },
       },
       view: secretListItem,
     }),

@@ -218,8 +218,7 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
     VAULT_CONNECTIONS.list({
       query: LIST_QUERY,
       item: vaultConnectionListItemSchema,
-      list: ({ actor, params }, { list, filters }) =>
-        vaultConnections.list(actor, params.team_id, { ...list, vaultType: filters.vault_type }),
+      service: vaultConnections,
       view: vaultConnectionListItem,
     }),
     VAULT_CONNECTIONS.get(

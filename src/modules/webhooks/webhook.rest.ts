@@ -123,7 +123,7 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
     WEBHOOKS.list({
       query: LIST_QUERY,
       item: webhookResponseSchema,
-      list: ({ actor, params }, { list }) => webhooks.list(actor, params.team_id, list),
+      service: webhooks,
       view: webhookResponse,
     }),
     WEBHOOKS.get({

@@ -1,7 +1,7 @@
 import type { ArgBuilder, InputFieldMap, InputShapeFromFields, ObjectRef } from '@pothos/core';
 import type { GraphQLResolveInfo } from 'graphql';
-import type { ListQuery, Page } from '../../domain/paging.js';
-import { type Actor, authorize } from '../../domain/scopes.js';
+import type { ListQuery, TeamList } from '../../domain/paging.js';
+import { authorize } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { type Connection, connectionFrom, connectionOf, pageArgs, SortOrderEnum } from './connection.js';
 import { argumentPath, translate } from './error-types.js';
@@ -81,11 +81,6 @@ export function listQuery<Sort extends string = never>(
     sortOrder: orderBy?.direction ?? 'desc',
     q: q || undefined,
   };
-}
-
-/** A service's list use case: every feature's has this signature. */
-export interface TeamList<Query, T> {
-  list(actor: Actor, teamId: string, query: Query): Promise<Page<T>>;
 }
 
 /**

@@ -5,22 +5,28 @@
  */
 import type { z } from 'zod';
 import { type CamelKeys, camelCase, capitalized } from '../../domain/names.js';
-import { type ListQuery, type Page, restPage, restPageSchema } from '../../domain/paging.js';
+import { type ListQuery, type Page, restPage, restPageSchema, type TeamList } from '../../domain/paging.js';
 import { isScope } from '../../domain/scopes.js';
 import { conflict, deleted, notFound, type ResponseDoc, type RouteDoc } from './rest-docs.js';
 import type { RestResponse } from './rest-errors.js';
 import { etagOf, type PathParams, type RestRequest, type Route } from './rest-router.js';
 
-/** What a list's query string parses into: the page asked for and the list query (sort, search, limit). */
-type ParsedList = { page: number; list: ListQuery<string> };
+/** What a list's query string parses into: the page asked for and the list query (paging, order, filters). */
+type ParsedList<Query> = { page: number; list: Query };
 
-export interface ListRouteOptions<Parsed extends ParsedList, T, R> {
+export interface ListRouteOptions<Query extends ListQuery<string>, T, R> {
   path: string;
   doc: Omit<RouteDoc, 'query' | 'responses'>;
-  query: { schema: z.ZodObject; parse(query: URLSearchParams): Parsed };
+  query: { schema: z.ZodObject; parse(query: URLSearchParams): ParsedList<Query> };
   page: [description: string, item: z.ZodType];
-  list(request: RestRequest, parsed: Parsed): Promise<Page<T>>;
+  list(request: RestRequest, parsed: ParsedList<Query>): Promise<Page<T>>;
   view(item: T): R;
+}
+
+/** The `list` of a team's list route: the service's page of the path's team, for the query string's list query. */
+export function teamPage<Query, T>(service: TeamList<Query, T>) {
+  return ({ actor, params }: RestRequest, { list }: ParsedList<Query>) =>
+    service.list(actor, params.team_id, list);
 }
 
 /**
@@ -29,7 +35,9 @@ export interface ListRouteOptions<Parsed extends ParsedList, T, R> {
  * applied the scope); `list` calls the service with what it parsed, `view` renders each item, and
  * `page` says what the 200 holds.
  */
-export function listRoute<Parsed extends ParsedList, T, R>(options: ListRouteOptions<Parsed, T, R>): Route {
+export function listRoute<Query extends ListQuery<string>, T, R>(
+  options: ListRouteOptions<Query, T, R>,
+): Route {
   const [description, item] = options.page;
   return {
     method: 'GET',
@@ -209,16 +217,18 @@ export function teamResource<Path extends string>(
     tags,
     /** The ids the item path names (the router has validated them). */
     ids,
-    /** `GET` on the collection: a page of the team's items, each an `item`. */
-    list<Parsed extends ParsedList, T, R>(
-      route: Pick<ListRouteOptions<Parsed, T, R>, 'query' | 'list' | 'view'> & {
+    /** `GET` on the collection: a page of the team's items from the service's list, each an `item`. */
+    list<Query extends ListQuery<string>, T, R>(
+      route: Pick<ListRouteOptions<Query, T, R>, 'query' | 'view'> & {
+        service: TeamList<Query, T>;
         item: z.ZodType;
         description?: string;
       },
     ): Route {
-      const { item, description, ...listing } = route;
+      const { service, item, description, ...listing } = route;
       return listRoute({
         ...listing,
+        list: teamPage(service),
         path,
         doc: doc(`list${name}s`, `List ${what}s`, 'read', { description }),
         page: [`A page of ${what}s.`, item],
