@@ -107,8 +107,8 @@ export function locationRoutes({ locations }: Services): Route[] {
         '`secret_id` must be a secret of the team whose `secret_type` equals `location_type`. `endpoint_url` is required for s3_compatible and accepted only by S3-style providers.',
       body: createLocationSchema,
       response: { description: 'The created location.', schema: locationResponseSchema },
-      run: ({ actor, meta, body }, teamId) =>
-        locations.create(actor, meta, teamId, createLocationCommand(body)),
+      service: locations,
+      command: createLocationCommand,
       view: locationResponse,
     }),
     LOCATIONS.list({

@@ -211,8 +211,8 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         },
         503: credentialStoreUnavailable,
       },
-      run: ({ actor, meta, body }, teamId) =>
-        vaultConnections.create(actor, meta, teamId, createVaultConnectionCommand(body)),
+      service: vaultConnections,
+      command: createVaultConnectionCommand,
       view: vaultConnectionResponse,
     }),
     VAULT_CONNECTIONS.list({

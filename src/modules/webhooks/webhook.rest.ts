@@ -115,8 +115,8 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
         description: 'The webhook, with `signing_secret` shown this once.',
         schema: createdWebhookResponseSchema,
       },
-      run: ({ actor, meta, body }, teamId) =>
-        webhooks.create(actor, meta, teamId, createWebhookCommand(body)),
+      service: webhooks,
+      command: createWebhookCommand,
       view: createdWebhookResponse,
       oneTimeSecret: true,
     }),

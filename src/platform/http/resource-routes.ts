@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import { type CamelKeys, camelCase, capitalized } from '../../domain/names.js';
 import { type ListQuery, type Page, restPage, restPageSchema, type TeamList } from '../../domain/paging.js';
-import { isScope } from '../../domain/scopes.js';
+import { type Actor, isScope, type RequestMeta } from '../../domain/scopes.js';
 import { conflict, deleted, notFound, type ResponseDoc, type RouteDoc } from './rest-docs.js';
 import type { RestResponse } from './rest-errors.js';
 import { etagOf, type PathParams, type RestRequest, type Route } from './rest-router.js';
@@ -157,6 +157,11 @@ type ItemIds<Path extends string> = Path extends `/v1/teams/:team_id/${string}/:
   ? { teamId: string } & CamelKeys<Record<Id, string>>
   : never;
 
+/** A service's create use case: every feature's has this signature. */
+export interface TeamCreate<Command, T> {
+  create(actor: Actor, meta: RequestMeta, teamId: string, command: Command): Promise<T>;
+}
+
 /** An `ItemAnswer` whose `run` is also given what the path names: the team's id, or the item's ids. */
 export type AnswerAt<T, At> = Omit<ItemAnswer<T>, 'run'> & { run(request: RestRequest, at: At): Promise<T> };
 
@@ -171,9 +176,10 @@ export type ActionRoute<T, Ids> = AnswerAt<T, Ids> &
  * `listLocations`, `getLocation`, `updateLocation`, `deleteLocation`, `<verb>Location` for an action
  * such as rotate), and so do the summaries ("Create a location", "List locations", ...) unless a
  * route gives its own, the tag (`Locations`), the scopes (`locations:read`, ...) and the 404 and 204
- * descriptions. A create's `run` is given the team's id, an item route's the item's ids: the team's
- * and the item's, named as in the path (`:location_id`: `{ teamId, locationId }`). Where names are unique in a team (`uniqueNames`), a create and an update answer 409 when
- * the name is taken.
+ * descriptions. A create is the service's create for the path's team, of the body as `command` reads
+ * it; an item route's `run` is given the item's ids: the team's and the item's, named as in the path
+ * (`:location_id`: `{ teamId, locationId }`). Where names are unique in a team (`uniqueNames`), a
+ * create and an update answer 409 when the name is taken.
  */
 export function teamResource<Path extends string>(
   itemPath: Path,
@@ -234,21 +240,23 @@ export function teamResource<Path extends string>(
         page: [`A page of ${what}s.`, item],
       });
     },
-    /** `POST` on the collection. */
-    create<T>({
+    /** `POST` on the collection: `service.create` of the body as `command` reads it. */
+    create<Command, T>({
       response,
-      run,
+      service,
+      command,
       view,
       etag,
       oneTimeSecret,
       ...extras
-    }: AnswerAt<T, string> & DocExtras): Route {
+    }: Omit<ItemAnswer<T>, 'run'> &
+      DocExtras & { service: TeamCreate<Command, T>; command(body: unknown): Command }): Route {
       const created = itemDoc('create', 'create', extras);
       return createRoute({
         path,
         doc: { ...created, responses: { ...nameTaken('this name'), ...extras.responses } },
         response,
-        run: (request) => run(request, request.params.team_id),
+        run: ({ actor, meta, params, body }) => service.create(actor, meta, params.team_id, command(body)),
         view,
         etag,
         oneTimeSecret,
