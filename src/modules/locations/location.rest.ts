@@ -4,12 +4,7 @@ import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { teamResource } from '../../platform/http/resource-routes.js';
-import {
-  createdFields,
-  idSchema,
-  namedResourceFields,
-  updatedFields,
-} from '../../platform/http/rest-docs.js';
+import { idSchema, namedResourceResponseSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
@@ -62,18 +57,13 @@ export function updateLocationCommand(body: unknown): UpdateLocationCommand {
   return patchOf(patch, ['description', 'region', 'endpoint_url']);
 }
 
-export const locationResponseSchema = z
-  .object({
-    ...namedResourceFields,
-    location_type: z.enum(SECRET_TYPES),
-    secret_id: idSchema,
-    bucket_name: z.string(),
-    region: z.string().nullable(),
-    endpoint_url: z.string().nullable(),
-    ...createdFields,
-    ...updatedFields,
-  })
-  .meta({ id: 'LocationResponse' });
+export const locationResponseSchema = namedResourceResponseSchema('LocationResponse', {
+  location_type: z.enum(SECRET_TYPES),
+  secret_id: idSchema,
+  bucket_name: z.string(),
+  region: z.string().nullable(),
+  endpoint_url: z.string().nullable(),
+});
 
 export function locationResponse(location: LocationView): z.infer<typeof locationResponseSchema> {
   return restBody(locationResponseSchema, location);

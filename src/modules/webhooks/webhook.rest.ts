@@ -3,13 +3,7 @@ import { camelKeys, descriptionSchema, nameSchema, patchOf } from '../../domain/
 import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { listRoute, teamResource } from '../../platform/http/resource-routes.js';
-import {
-  createdFields,
-  idSchema,
-  namedResourceFields,
-  timestampSchema,
-  updatedFields,
-} from '../../platform/http/rest-docs.js';
+import { idSchema, namedResourceResponseSchema, timestampSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
 import { restBody } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
@@ -49,16 +43,11 @@ export function updateWebhookCommand(body: unknown): UpdateWebhookCommand {
   return patchOf(parseOrThrow(updateWebhookSchema, body), ['description']);
 }
 
-export const webhookResponseSchema = z
-  .object({
-    ...namedResourceFields,
-    url: z.string(),
-    event_types: z.array(z.enum(EVENT_TYPES)).meta({ description: 'Empty: all event types.' }),
-    active: z.boolean(),
-    ...createdFields,
-    ...updatedFields,
-  })
-  .meta({ id: 'WebhookResponse' });
+export const webhookResponseSchema = namedResourceResponseSchema('WebhookResponse', {
+  url: z.string(),
+  event_types: z.array(z.enum(EVENT_TYPES)).meta({ description: 'Empty: all event types.' }),
+  active: z.boolean(),
+});
 
 export function webhookResponse(webhook: WebhookView): z.infer<typeof webhookResponseSchema> {
   return restBody(webhookResponseSchema, webhook);
