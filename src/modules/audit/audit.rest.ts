@@ -4,7 +4,7 @@ import { timestampInput, UUID_PATTERN } from '../../domain/validation.js';
 import { listRoute, teamPage } from '../../platform/http/resource-routes.js';
 import { idSchema, timestampSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
-import { restBody } from '../../platform/http/rest-views.js';
+import { restView } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { AUDIT_RESOURCE_TYPES, AUDIT_SORTS, type AuditEventView } from './audit.service.js';
 
@@ -38,16 +38,14 @@ export const auditEventResponseSchema = z
   .meta({ id: 'AuditEventResponse' });
 
 /** One audit entry: names of changed fields, never their values. */
-export function auditEventResponse(event: AuditEventView): z.infer<typeof auditEventResponseSchema> {
-  return restBody(auditEventResponseSchema, event, {
-    actor: {
-      type: actorType(event),
-      user_id: event.actorUserId ?? null,
-      api_key_id: event.actorApiKeyId ?? null,
-    },
-    ip_address: event.ip,
-  });
-}
+export const auditEventResponse = restView(auditEventResponseSchema, (event: AuditEventView) => ({
+  actor: {
+    type: actorType(event),
+    user_id: event.actorUserId ?? null,
+    api_key_id: event.actorApiKeyId ?? null,
+  },
+  ip_address: event.ip,
+}));
 
 const uuid = z
   .string()
@@ -88,7 +86,7 @@ export function auditRoutes({ audit }: Services): Route[] {
         scope: 'audit:read',
       },
       query: LIST_QUERY,
-      page: ['A page of audit events.', auditEventResponseSchema],
+      page: 'A page of audit events.',
       list: teamPage(audit),
       view: auditEventResponse,
     }),

@@ -6,9 +6,9 @@ import { parseOrThrow } from '../../domain/validation.js';
 import { teamResource } from '../../platform/http/resource-routes.js';
 import { idSchema, namedResourceResponseSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
-import { restBody } from '../../platform/http/rest-views.js';
+import { restView, viewOf } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import type { LocationDetail, LocationView } from './location.repository.js';
+import type { LocationDetail } from './location.repository.js';
 import {
   bucketNameSchema,
   type CreateLocationCommand,
@@ -65,21 +65,17 @@ export const locationResponseSchema = namedResourceResponseSchema('LocationRespo
   endpoint_url: z.string().nullable(),
 });
 
-export function locationResponse(location: LocationView): z.infer<typeof locationResponseSchema> {
-  return restBody(locationResponseSchema, location);
-}
+export const locationResponse = restView(locationResponseSchema);
 
 export const locationDetailResponseSchema = locationResponseSchema
   .extend({ secret_name: z.string().nullable() })
   .meta({ id: 'LocationDetailResponse' });
 
 /** GET one location: the location plus the name of the secret it uses. */
-export function locationDetailResponse({
-  location,
-  secretName,
-}: LocationDetail): z.infer<typeof locationDetailResponseSchema> {
-  return { ...locationResponse(location), secret_name: secretName };
-}
+export const locationDetailResponse = viewOf(
+  locationDetailResponseSchema,
+  ({ location, secretName }: LocationDetail) => ({ ...locationResponse(location), secret_name: secretName }),
+);
 
 const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
   location_type: z.enum(SECRET_TYPES).optional().meta({ description: 'Only locations of this provider.' }),
@@ -96,22 +92,14 @@ export function locationRoutes({ locations }: Services): Route[] {
       description:
         '`secret_id` must be a secret of the team whose `secret_type` equals `location_type`. `endpoint_url` is required for s3_compatible and accepted only by S3-style providers.',
       body: createLocationSchema,
-      response: { description: 'The created location.', schema: locationResponseSchema },
+      response: 'The created location.',
       service: locations,
       command: createLocationCommand,
       view: locationResponse,
     }),
-    LOCATIONS.list({
-      query: LIST_QUERY,
-      item: locationResponseSchema,
-      service: locations,
-      view: locationResponse,
-    }),
+    LOCATIONS.list({ query: LIST_QUERY, service: locations, view: locationResponse }),
     LOCATIONS.get({
-      response: {
-        description: 'The location, with the name of its secret.',
-        schema: locationDetailResponseSchema,
-      },
+      response: 'The location, with the name of its secret.',
       run: ({ actor }, ids) => locations.getDetail(actor, ids),
       view: locationDetailResponse,
     }),
@@ -119,7 +107,7 @@ export function locationRoutes({ locations }: Services): Route[] {
       description:
         'Omitted or null means unchanged, except `description`, `region` and `endpoint_url`, where null clears. `location_type` cannot change.',
       body: updateLocationSchema,
-      response: { description: 'The location after the change.', schema: locationResponseSchema },
+      response: 'The location after the change.',
       run: ({ actor, meta, body }, ids) => locations.update(actor, meta, ids, updateLocationCommand(body)),
       view: locationResponse,
     }),

@@ -5,10 +5,10 @@ import { parseOrThrow } from '../../domain/validation.js';
 import { listRoute, teamResource } from '../../platform/http/resource-routes.js';
 import { idSchema, namedResourceResponseSchema, timestampSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
-import { restBody } from '../../platform/http/rest-views.js';
+import { restView, viewOf } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { EVENT_TYPES } from '../events/change-event.js';
-import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
+import type { CreatedWebhook } from './webhook.repository.js';
 import {
   type CreateWebhookCommand,
   eventTypesSchema,
@@ -49,9 +49,7 @@ export const webhookResponseSchema = namedResourceResponseSchema('WebhookRespons
   active: z.boolean(),
 });
 
-export function webhookResponse(webhook: WebhookView): z.infer<typeof webhookResponseSchema> {
-  return restBody(webhookResponseSchema, webhook);
-}
+export const webhookResponse = restView(webhookResponseSchema);
 
 export const createdWebhookResponseSchema = webhookResponseSchema
   .extend({
@@ -63,9 +61,10 @@ export const createdWebhookResponseSchema = webhookResponseSchema
   .meta({ id: 'CreatedWebhookResponse' });
 
 /** The create response: the one place where `signing_secret` appears. */
-function createdWebhookResponse(created: CreatedWebhook): z.infer<typeof createdWebhookResponseSchema> {
-  return { ...webhookResponse(created.webhook), signing_secret: created.signingSecret };
-}
+const createdWebhookResponse = viewOf(createdWebhookResponseSchema, (created: CreatedWebhook) => ({
+  ...webhookResponse(created.webhook),
+  signing_secret: created.signingSecret,
+}));
 
 export const deliveryResponseSchema = z
   .object({
@@ -85,9 +84,7 @@ export const deliveryResponseSchema = z
   })
   .meta({ id: 'WebhookDeliveryResponse' });
 
-function deliveryResponse(delivery: DeliveryView): z.infer<typeof deliveryResponseSchema> {
-  return restBody(deliveryResponseSchema, delivery);
-}
+const deliveryResponse = restView(deliveryResponseSchema);
 
 const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {});
 const DELIVERIES_QUERY = restListQuery(['created_at'], 'created_at', {}, { search: false });
@@ -100,30 +97,22 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
       description:
         "Events of the team are POSTed to `url` as they commit, signed with `X-Signature` (see the README). The team's plan caps the number of webhooks.",
       body: createWebhookSchema,
-      response: {
-        description: 'The webhook, with `signing_secret` shown this once.',
-        schema: createdWebhookResponseSchema,
-      },
+      response: 'The webhook, with `signing_secret` shown this once.',
       service: webhooks,
       command: createWebhookCommand,
       view: createdWebhookResponse,
       oneTimeSecret: true,
     }),
-    WEBHOOKS.list({
-      query: LIST_QUERY,
-      item: webhookResponseSchema,
-      service: webhooks,
-      view: webhookResponse,
-    }),
+    WEBHOOKS.list({ query: LIST_QUERY, service: webhooks, view: webhookResponse }),
     WEBHOOKS.get({
-      response: { description: 'The webhook (never its signing secret).', schema: webhookResponseSchema },
+      response: 'The webhook (never its signing secret).',
       run: ({ actor }, ids) => webhooks.get(actor, ids),
       view: webhookResponse,
     }),
     WEBHOOKS.update({
       description: 'Omitted or null means unchanged, except `description`, where null clears.',
       body: updateWebhookSchema,
-      response: { description: 'The webhook after the change.', schema: webhookResponseSchema },
+      response: 'The webhook after the change.',
       run: ({ actor, meta, body }, ids) => webhooks.update(actor, meta, ids, updateWebhookCommand(body)),
       view: webhookResponse,
     }),
@@ -142,7 +131,7 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
         scope: 'webhooks:read',
       },
       query: DELIVERIES_QUERY,
-      page: ['A page of deliveries.', deliveryResponseSchema],
+      page: 'A page of deliveries.',
       list: ({ actor, params }, { list }) => webhooks.deliveries(actor, WEBHOOKS.ids(params), list),
       view: deliveryResponse,
     }),

@@ -10,17 +10,18 @@ import { type Actor, isScope, type RequestMeta } from '../../domain/scopes.js';
 import { conflict, deleted, notFound, type ResponseDoc, type RouteDoc } from './rest-docs.js';
 import type { RestResponse } from './rest-errors.js';
 import { etagOf, type PathParams, type RestRequest, type Route } from './rest-router.js';
+import type { RestView } from './rest-views.js';
 
 /** What a list's query string parses into: the page asked for and the list query (paging, order, filters). */
 type ParsedList<Query> = { page: number; list: Query };
 
-export interface ListRouteOptions<Query extends ListQuery<string>, T, R> {
+export interface ListRouteOptions<Query extends ListQuery<string>, T> {
   path: string;
   doc: Omit<RouteDoc, 'query' | 'responses'>;
   query: { schema: z.ZodObject; parse(query: URLSearchParams): ParsedList<Query> };
-  page: [description: string, item: z.ZodType];
+  page: string;
   list(request: RestRequest, parsed: ParsedList<Query>): Promise<Page<T>>;
-  view(item: T): R;
+  view: RestView<T>;
 }
 
 /** The `list` of a team's list route: the service's page of the path's team, for the query string's list query. */
@@ -32,25 +33,23 @@ export function teamPage<Query, T>(service: TeamList<Query, T>) {
 /**
  * `GET path`: a page of a team's list. `query` is the list's query string (`restListQuery`): the
  * OpenAPI document shows its schema, and the handler parses the request's with it (after the router
- * applied the scope); `list` calls the service with what it parsed, `view` renders each item, and
- * `page` says what the 200 holds.
+ * applied the scope); `list` calls the service with what it parsed, `view` renders each item (its
+ * schema is the items'), and `page` says what the 200 holds.
  */
-export function listRoute<Query extends ListQuery<string>, T, R>(
-  options: ListRouteOptions<Query, T, R>,
-): Route {
-  const [description, item] = options.page;
+export function listRoute<Query extends ListQuery<string>, T>(options: ListRouteOptions<Query, T>): Route {
+  const { page: description, view } = options;
   return {
     method: 'GET',
     path: options.path,
     doc: {
       ...options.doc,
       query: options.query.schema,
-      responses: { 200: { description, schema: restPageSchema(item) } },
+      responses: { 200: { description, schema: restPageSchema(view.schema) } },
     },
     handle: async (request) => {
       const parsed = options.query.parse(request.query);
       const result = await options.list(request, parsed);
-      return { status: 200, body: restPage(parsed.page, parsed.list, result, options.view) };
+      return { status: 200, body: restPage(parsed.page, parsed.list, result, view) };
     },
   };
 }
@@ -59,23 +58,24 @@ export function listRoute<Query extends ListQuery<string>, T, R>(
 export type ItemRouteDoc = Omit<RouteDoc, 'responses'> & { responses?: RouteDoc['responses'] };
 
 /**
- * What a route that gives one item answers: `run` does the work, `view` renders the item it gives,
- * and `response` says what the success holds. With `etag`, the response carries the item's version
- * as its ETag; with `oneTimeSecret`, its body holds a secret shown this once (never replayed).
+ * What a route that gives one item answers: `run` does the work, `view` renders the item it gives
+ * (its schema is the body's), and `response` says in words what the success holds. With `etag`, the
+ * response carries the item's version as its ETag; with `oneTimeSecret`, its body holds a secret
+ * shown this once (never replayed).
  */
 export interface ItemAnswer<T> {
-  response: ResponseDoc;
+  response: string;
   run(request: RestRequest): Promise<T>;
-  view(item: T): unknown;
+  view: RestView<T>;
   etag?(item: T): number;
   oneTimeSecret?: boolean;
 }
 
 /** The success response of an `ItemAnswer`, and its doc. */
 function answer<T>(status: 200 | 201, route: ItemAnswer<T>): { doc: ResponseDoc; handle: Route['handle'] } {
-  const { run, view, etag, oneTimeSecret } = route;
+  const { response, run, view, etag, oneTimeSecret } = route;
   return {
-    doc: etag ? { ...route.response, headers: { ETag: 'always' } } : route.response,
+    doc: { description: response, schema: view.schema, ...(etag && { headers: { ETag: 'always' } }) },
     handle: async (request: RestRequest): Promise<RestResponse> => {
       const item = await run(request);
       return {
@@ -223,21 +223,20 @@ export function teamResource<Path extends string>(
     tags,
     /** The ids the item path names (the router has validated them). */
     ids,
-    /** `GET` on the collection: a page of the team's items from the service's list, each an `item`. */
-    list<Query extends ListQuery<string>, T, R>(
-      route: Pick<ListRouteOptions<Query, T, R>, 'query' | 'view'> & {
+    /** `GET` on the collection: a page of the team's items from the service's list. */
+    list<Query extends ListQuery<string>, T>(
+      route: Pick<ListRouteOptions<Query, T>, 'query' | 'view'> & {
         service: TeamList<Query, T>;
-        item: z.ZodType;
         description?: string;
       },
     ): Route {
-      const { service, item, description, ...listing } = route;
+      const { service, description, ...listing } = route;
       return listRoute({
         ...listing,
         list: teamPage(service),
         path,
         doc: doc(`list${name}s`, `List ${what}s`, 'read', { description }),
-        page: [`A page of ${what}s.`, item],
+        page: `A page of ${what}s.`,
       });
     },
     /** `POST` on the collection: `service.create` of the body as `command` reads it. */
