@@ -146,11 +146,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
       oneTimeSecret: true,
     }),
     API_KEYS.list({ query: LIST_QUERY, service: apiKeys, view: apiKeyResponse }),
-    API_KEYS.get({
-      response: 'The key (never its secret).',
-      run: ({ actor }, ids) => apiKeys.get(actor, ids),
-      view: apiKeyResponse,
-    }),
+    API_KEYS.get({ response: 'The key (never its secret).', service: apiKeys, view: apiKeyResponse }),
     noInputAction('rotate', {
       description: 'A new secret for the same key id, name and scopes; the old secret stops working at once.',
       action: 'create',

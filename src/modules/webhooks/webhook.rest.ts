@@ -106,7 +106,7 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
     WEBHOOKS.list({ query: LIST_QUERY, service: webhooks, view: webhookResponse }),
     WEBHOOKS.get({
       response: 'The webhook (never its signing secret).',
-      run: ({ actor }, ids) => webhooks.get(actor, ids),
+      service: webhooks,
       view: webhookResponse,
     }),
     WEBHOOKS.update({

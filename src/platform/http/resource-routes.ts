@@ -162,8 +162,17 @@ export interface TeamCreate<Command, T> {
   create(actor: Actor, meta: RequestMeta, teamId: string, command: Command): Promise<T>;
 }
 
+/** A service's read of one item: every feature's has this signature. */
+export interface TeamGet<Ids, T> {
+  get(actor: Actor, ids: Ids): Promise<T>;
+}
+
 /** An `ItemAnswer` whose `run` is also given what the path names: the team's id, or the item's ids. */
 export type AnswerAt<T, At> = Omit<ItemAnswer<T>, 'run'> & { run(request: RestRequest, at: At): Promise<T> };
+
+/** What a `GET` on an item answers: what `run` gives, or the service's read of the item. */
+type GetAnswer<T, Ids> = Omit<AnswerAt<T, Ids>, 'run'> &
+  ({ run: AnswerAt<T, Ids>['run']; service?: never } | { run?: never; service: TeamGet<Ids, T> });
 
 /** An action on an item of a `teamResource` (rotate, revoke): what it answers, its doc and the scope of `action`. */
 export type ActionRoute<T, Ids> = AnswerAt<T, Ids> &
@@ -261,9 +270,14 @@ export function teamResource<Path extends string>(
         oneTimeSecret,
       });
     },
-    /** `GET` on the item. */
-    get<T>({ response, run, view, etag, ...extras }: AnswerAt<T, Ids> & DocExtras): Route {
-      const answer = onItem({ response, run, view, etag });
+    /** `GET` on the item: what `run` gives, or else `service.get` of the item. */
+    get<T>({ response, run, service, view, etag, ...extras }: GetAnswer<T, Ids> & DocExtras): Route {
+      const answer = onItem({
+        response,
+        view,
+        etag,
+        run: run ?? (({ actor }, ids) => service!.get(actor, ids)),
+      });
       return itemRoute({ ...answer, method: 'GET', doc: itemDoc('get', 'read', extras) });
     },
     /** `PATCH` on the item. */
