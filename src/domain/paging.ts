@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { camelCase } from './names.js';
+import { type CamelKeys, camelCase } from './names.js';
+import type { Actor } from './scopes.js';
 import { parseOrThrow } from './validation.js';
 
 export const PAGE_LIMIT_MAX = 100;
@@ -17,6 +18,11 @@ export interface ListQuery<SortBy extends string> {
 export interface Page<T> {
   items: T[];
   total: number;
+}
+
+/** A service's list use case: every feature's has this signature (both doors call it). */
+export interface TeamList<Query, T> {
+  list(actor: Actor, teamId: string, query: Query): Promise<Page<T>>;
 }
 
 /** The last page: its offset, (page - 1) × limit, stays a safe integer (and a PostgreSQL bigint). */
@@ -55,7 +61,7 @@ interface ListOptions {
  * The zod object that validates REST list parameters (`page`, `limit`, `q`, `sort_by`, `sort_order`
  * and the resource's filters); also what the OpenAPI document describes the query string with.
  */
-export function restListQuerySchema<SortBy extends string, F extends z.ZodRawShape>(
+function restListQuerySchema<SortBy extends string, F extends z.ZodRawShape>(
   sortBy: readonly [SortBy, ...SortBy[]],
   defaultSort: SortBy,
   filters: F,
@@ -72,35 +78,11 @@ export function restListQuerySchema<SortBy extends string, F extends z.ZodRawSha
 }
 
 /**
- * REST list parameters (`page`, `limit`, `q`, `sort_by`, `sort_order` and the resource's filters).
- * Out-of-range values are 422 with loc ['query', name], never silently clamped.
- */
-export function parseRestListQuery<SortBy extends string, F extends z.ZodRawShape>(
-  query: URLSearchParams,
-  sortBy: readonly [SortBy, ...SortBy[]],
-  defaultSort: SortBy,
-  filters: F,
-  options: ListOptions = {},
-) {
-  const schema = restListQuerySchema(sortBy, defaultSort, filters, options);
-  const raw: Record<string, string> = {};
-  for (const [key, value] of query) raw[key] = value;
-  const parsed = parseOrThrow(schema, raw, [], 'query') as Record<string, unknown>;
-  const page = (parsed.page as number | undefined) ?? 1;
-  const limit = (parsed.limit as number | undefined) ?? PAGE_LIMIT_DEFAULT;
-  const list: ListQuery<SortBy> = {
-    offset: (page - 1) * limit,
-    limit,
-    sortBy: (parsed.sort_by as SortBy | undefined) ?? defaultSort,
-    sortOrder: (parsed.sort_order as 'asc' | 'desc' | undefined) ?? 'desc',
-    q: (parsed.q as string | undefined) || undefined,
-  };
-  return { page, list, filters: parsed as z.output<z.ZodObject<F>> };
-}
-
-/**
- * A REST list's query string, described once: the zod object the OpenAPI document shows, and the
- * parser that validates a request's query string with it (`parseRestListQuery`).
+ * A REST list's query string, described once: the zod object the OpenAPI document shows
+ * (`restListQuerySchema`), and `parse`, which validates a request's query string with it. Out-of-range
+ * values are 422 with loc ['query', name], never silently clamped. `parse` gives the page asked for and
+ * the list query a service's list takes: the paging and order, and the filters under their domain names
+ * (`location_type`: `locationType`, worked out here once).
  */
 export function restListQuery<SortBy extends string, F extends z.ZodRawShape>(
   sortBy: readonly [SortBy, ...SortBy[]],
@@ -108,9 +90,26 @@ export function restListQuery<SortBy extends string, F extends z.ZodRawShape>(
   filters: F,
   options: ListOptions = {},
 ) {
+  const schema = restListQuerySchema(sortBy, defaultSort, filters, options);
+  const filterNames = Object.keys(filters).map((name) => [name, camelCase(name)] as const);
   return {
-    schema: restListQuerySchema(sortBy, defaultSort, filters, options),
-    parse: (query: URLSearchParams) => parseRestListQuery(query, sortBy, defaultSort, filters, options),
+    schema,
+    parse: (query: URLSearchParams) => {
+      const raw: Record<string, string> = {};
+      for (const [key, value] of query) raw[key] = value;
+      const parsed = parseOrThrow(schema, raw, [], 'query') as Record<string, unknown>;
+      const page = (parsed.page as number | undefined) ?? 1;
+      const limit = (parsed.limit as number | undefined) ?? PAGE_LIMIT_DEFAULT;
+      const list: Record<string, unknown> = {
+        offset: (page - 1) * limit,
+        limit,
+        sortBy: (parsed.sort_by as SortBy | undefined) ?? defaultSort,
+        sortOrder: (parsed.sort_order as 'asc' | 'desc' | undefined) ?? 'desc',
+        q: (parsed.q as string | undefined) || undefined,
+      };
+      for (const [name, key] of filterNames) list[key] = parsed[name];
+      return { page, list: list as ListQuery<SortBy> & CamelKeys<z.output<z.ZodObject<F>>> };
+    },
   };
 }
 

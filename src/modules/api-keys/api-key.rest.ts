@@ -11,7 +11,7 @@ import {
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
-import { restBody } from '../../platform/http/rest-views.js';
+import { restBody, restView, viewOf } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { API_KEY_SORTS, type ApiKeyView, type IssuedApiKey } from './api-key.repository.js';
 import {
@@ -69,9 +69,10 @@ export const apiKeyResponseSchema = z
   .meta({ id: 'ApiKeyResponse' });
 
 /** ApiKeyResponse: never the secret or its hash. */
-export function apiKeyResponse(key: ApiKeyView): z.infer<typeof apiKeyResponseSchema> {
-  return restBody(apiKeyResponseSchema, key, { scopes: [...key.scopes], is_active: isActive(key) });
-}
+export const apiKeyResponse = restView(apiKeyResponseSchema, (key: ApiKeyView) => ({
+  scopes: [...key.scopes],
+  is_active: isActive(key),
+}));
 
 export const createdApiKeyResponseSchema = z
   .object({
@@ -86,18 +87,19 @@ export const createdApiKeyResponseSchema = z
   .meta({ id: 'CreatedApiKeyResponse' });
 
 /** The create response: the one place (with rotate) where `full_key` appears. */
-function createdResponse({ apiKey, fullKey }: IssuedApiKey): z.infer<typeof createdApiKeyResponseSchema> {
-  return restBody(createdApiKeyResponseSchema, apiKey, { full_key: fullKey, scopes: [...apiKey.scopes] });
-}
+const createdResponse = viewOf(createdApiKeyResponseSchema, ({ apiKey, fullKey }: IssuedApiKey) =>
+  restBody(createdApiKeyResponseSchema, apiKey, { full_key: fullKey, scopes: [...apiKey.scopes] }),
+);
 
 export const rotatedApiKeyResponseSchema = apiKeyResponseSchema
   .extend({ full_key: fullKeySchema })
   .meta({ id: 'RotatedApiKeyResponse' });
 
 /** The rotate response: the key, with its new `full_key`. */
-function rotatedResponse({ apiKey, fullKey }: IssuedApiKey): z.infer<typeof rotatedApiKeyResponseSchema> {
-  return { ...apiKeyResponse(apiKey), full_key: fullKey };
-}
+const rotatedResponse = viewOf(rotatedApiKeyResponseSchema, ({ apiKey, fullKey }: IssuedApiKey) => ({
+  ...apiKeyResponse(apiKey),
+  full_key: fullKey,
+}));
 
 const LIST_QUERY = restListQuery(API_KEY_SORTS, 'created_at', {
   include_revoked: z
@@ -130,10 +132,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
       description:
         "The key acts for the calling key's member. It can carry only scopes the calling key carries and its role reaches.",
       body: createApiKeySchema,
-      response: {
-        description: 'The key, with `full_key` shown this once.',
-        schema: createdApiKeyResponseSchema,
-      },
+      response: 'The key, with `full_key` shown this once.',
       responses: {
         403: {
           description:
@@ -141,29 +140,17 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
           schema: errorResponseSchema,
         },
       },
-      run: ({ actor, meta, body }, teamId) => apiKeys.create(actor, meta, teamId, createApiKeyCommand(body)),
+      service: apiKeys,
+      command: createApiKeyCommand,
       view: createdResponse,
       oneTimeSecret: true,
     }),
-    API_KEYS.list({
-      query: LIST_QUERY,
-      item: apiKeyResponseSchema,
-      list: ({ actor, params }, { list, filters }) =>
-        apiKeys.list(actor, params.team_id, { ...list, includeRevoked: filters.include_revoked ?? true }),
-      view: apiKeyResponse,
-    }),
-    API_KEYS.get({
-      response: { description: 'The key (never its secret).', schema: apiKeyResponseSchema },
-      run: ({ actor }, ids) => apiKeys.get(actor, ids),
-      view: apiKeyResponse,
-    }),
+    API_KEYS.list({ query: LIST_QUERY, service: apiKeys, view: apiKeyResponse }),
+    API_KEYS.get({ response: 'The key (never its secret).', service: apiKeys, view: apiKeyResponse }),
     noInputAction('rotate', {
       description: 'A new secret for the same key id, name and scopes; the old secret stops working at once.',
       action: 'create',
-      response: {
-        description: 'The key, with the new `full_key` shown this once.',
-        schema: rotatedApiKeyResponseSchema,
-      },
+      response: 'The key, with the new `full_key` shown this once.',
       responses: { 409: conflict('The key is revoked or expired.') },
       run: ({ actor, meta }, ids) => apiKeys.rotate(actor, meta, ids),
       view: rotatedResponse,
@@ -173,7 +160,7 @@ export function apiKeyRoutes({ apiKeys }: Services): Route[] {
       description:
         'The key stops working at once but stays listed for audit. Revoking a revoked key changes nothing.',
       action: 'delete',
-      response: { description: 'The revoked key.', schema: apiKeyResponseSchema },
+      response: 'The revoked key.',
       run: ({ actor, meta }, ids) => apiKeys.revoke(actor, meta, ids),
       view: apiKeyResponse,
     }),

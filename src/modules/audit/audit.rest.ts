@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { restListQuery } from '../../domain/paging.js';
 import { timestampInput, UUID_PATTERN } from '../../domain/validation.js';
-import { listRoute } from '../../platform/http/resource-routes.js';
+import { listRoute, teamPage } from '../../platform/http/resource-routes.js';
 import { idSchema, timestampSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
-import { restBody } from '../../platform/http/rest-views.js';
+import { restView } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { AUDIT_RESOURCE_TYPES, AUDIT_SORTS, type AuditEventView } from './audit.service.js';
 
@@ -38,16 +38,14 @@ export const auditEventResponseSchema = z
   .meta({ id: 'AuditEventResponse' });
 
 /** One audit entry: names of changed fields, never their values. */
-export function auditEventResponse(event: AuditEventView): z.infer<typeof auditEventResponseSchema> {
-  return restBody(auditEventResponseSchema, event, {
-    actor: {
-      type: actorType(event),
-      user_id: event.actorUserId ?? null,
-      api_key_id: event.actorApiKeyId ?? null,
-    },
-    ip_address: event.ip,
-  });
-}
+export const auditEventResponse = restView(auditEventResponseSchema, (event: AuditEventView) => ({
+  actor: {
+    type: actorType(event),
+    user_id: event.actorUserId ?? null,
+    api_key_id: event.actorApiKeyId ?? null,
+  },
+  ip_address: event.ip,
+}));
 
 const uuid = z
   .string()
@@ -88,18 +86,8 @@ export function auditRoutes({ audit }: Services): Route[] {
         scope: 'audit:read',
       },
       query: LIST_QUERY,
-      page: ['A page of audit events.', auditEventResponseSchema],
-      list: ({ actor, params }, { list, filters }) =>
-        audit.list(actor, params.team_id, {
-          ...list,
-          resourceType: filters.resource_type,
-          resourceId: filters.resource_id,
-          actorUserId: filters.actor_user_id,
-          actorApiKeyId: filters.actor_api_key_id,
-          eventType: filters.event_type,
-          from: filters.from,
-          to: filters.to,
-        }),
+      page: 'A page of audit events.',
+      list: teamPage(audit),
       view: auditEventResponse,
     }),
   ];

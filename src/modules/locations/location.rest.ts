@@ -4,16 +4,11 @@ import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { teamResource } from '../../platform/http/resource-routes.js';
-import {
-  createdFields,
-  idSchema,
-  namedResourceFields,
-  updatedFields,
-} from '../../platform/http/rest-docs.js';
+import { idSchema, namedResourceResponseSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
-import { restBody } from '../../platform/http/rest-views.js';
+import { restView, viewOf } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
-import type { LocationDetail, LocationView } from './location.repository.js';
+import type { LocationDetail } from './location.repository.js';
 import {
   bucketNameSchema,
   type CreateLocationCommand,
@@ -62,34 +57,25 @@ export function updateLocationCommand(body: unknown): UpdateLocationCommand {
   return patchOf(patch, ['description', 'region', 'endpoint_url']);
 }
 
-export const locationResponseSchema = z
-  .object({
-    ...namedResourceFields,
-    location_type: z.enum(SECRET_TYPES),
-    secret_id: idSchema,
-    bucket_name: z.string(),
-    region: z.string().nullable(),
-    endpoint_url: z.string().nullable(),
-    ...createdFields,
-    ...updatedFields,
-  })
-  .meta({ id: 'LocationResponse' });
+export const locationResponseSchema = namedResourceResponseSchema('LocationResponse', {
+  location_type: z.enum(SECRET_TYPES),
+  secret_id: idSchema,
+  bucket_name: z.string(),
+  region: z.string().nullable(),
+  endpoint_url: z.string().nullable(),
+});
 
-export function locationResponse(location: LocationView): z.infer<typeof locationResponseSchema> {
-  return restBody(locationResponseSchema, location);
-}
+export const locationResponse = restView(locationResponseSchema);
 
 export const locationDetailResponseSchema = locationResponseSchema
   .extend({ secret_name: z.string().nullable() })
   .meta({ id: 'LocationDetailResponse' });
 
 /** GET one location: the location plus the name of the secret it uses. */
-export function locationDetailResponse({
-  location,
-  secretName,
-}: LocationDetail): z.infer<typeof locationDetailResponseSchema> {
-  return { ...locationResponse(location), secret_name: secretName };
-}
+export const locationDetailResponse = viewOf(
+  locationDetailResponseSchema,
+  ({ location, secretName }: LocationDetail) => ({ ...locationResponse(location), secret_name: secretName }),
+);
 
 const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {
   location_type: z.enum(SECRET_TYPES).optional().meta({ description: 'Only locations of this provider.' }),
@@ -106,23 +92,14 @@ export function locationRoutes({ locations }: Services): Route[] {
       description:
         '`secret_id` must be a secret of the team whose `secret_type` equals `location_type`. `endpoint_url` is required for s3_compatible and accepted only by S3-style providers.',
       body: createLocationSchema,
-      response: { description: 'The created location.', schema: locationResponseSchema },
-      run: ({ actor, meta, body }, teamId) =>
-        locations.create(actor, meta, teamId, createLocationCommand(body)),
+      response: 'The created location.',
+      service: locations,
+      command: createLocationCommand,
       view: locationResponse,
     }),
-    LOCATIONS.list({
-      query: LIST_QUERY,
-      item: locationResponseSchema,
-      list: ({ actor, params }, { list, filters }) =>
-        locations.list(actor, params.team_id, { ...list, locationType: filters.location_type }),
-      view: locationResponse,
-    }),
+    LOCATIONS.list({ query: LIST_QUERY, service: locations, view: locationResponse }),
     LOCATIONS.get({
-      response: {
-        description: 'The location, with the name of its secret.',
-        schema: locationDetailResponseSchema,
-      },
+      response: 'The location, with the name of its secret.',
       run: ({ actor }, ids) => locations.getDetail(actor, ids),
       view: locationDetailResponse,
     }),
@@ -130,7 +107,7 @@ export function locationRoutes({ locations }: Services): Route[] {
       description:
         'Omitted or null means unchanged, except `description`, `region` and `endpoint_url`, where null clears. `location_type` cannot change.',
       body: updateLocationSchema,
-      response: { description: 'The location after the change.', schema: locationResponseSchema },
+      response: 'The location after the change.',
       run: ({ actor, meta, body }, ids) => locations.update(actor, meta, ids, updateLocationCommand(body)),
       view: locationResponse,
     }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseRestListQuery, restListQuerySchema, restPage, restPageSchema } from '../../domain/paging.js';
+import { restListQuery, restPage, restPageSchema } from '../../domain/paging.js';
 import { AUTH_METHODS, SECRET_TYPES } from '../../domain/providers.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import {
@@ -37,6 +37,7 @@ export const secretVersionResponseSchema = z
 export const rollbackSchema = z.strictObject({ version: z.number().int().min(1).max(2_147_483_647) });
 
 const TAGS: ['Secrets'] = ['Secrets'];
+const VERSIONS_QUERY = restListQuery(['version'], 'version', {});
 
 /** Keyed by `METHOD path`, as the routes are registered. */
 export const SECRET_HISTORY_ROUTE_DOCS: Record<string, RouteDoc> = {
@@ -46,7 +47,7 @@ export const SECRET_HISTORY_ROUTE_DOCS: Record<string, RouteDoc> = {
     description: 'Every accepted change is a version; newest first by default.',
     tags: TAGS,
     scope: 'secrets:read',
-    query: restListQuerySchema(['version'], 'version', {}),
+    query: VERSIONS_QUERY.schema,
     responses: {
       200: { description: 'A page of versions.', schema: restPageSchema(secretVersionResponseSchema) },
       404: notFound('secret'),
@@ -97,7 +98,7 @@ export function secretHistoryRoutes({ secretHistory }: Services): Route[] {
       path: '/v1/teams/:team_id/secrets/:secret_id/versions',
       doc: SECRET_HISTORY_ROUTE_DOCS['GET /v1/teams/:team_id/secrets/:secret_id/versions'],
       handle: async ({ actor, params, query }) => {
-        const { page, list } = parseRestListQuery(query, ['version'], 'version', {});
+        const { page, list } = VERSIONS_QUERY.parse(query);
         const result = await secretHistory.versions(actor, secretIds(params), list);
         return { status: 200, body: restPage(page, list, result, secretVersionResponse) };
       },

@@ -18,7 +18,7 @@ import {
   timestampSchema,
 } from '../../platform/http/rest-docs.js';
 import { etagOf, expectedVersionFrom, type PathParams, type Route } from '../../platform/http/rest-router.js';
-import { restBody } from '../../platform/http/rest-views.js';
+import { restView, viewOf } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { SecretDetail, SecretView } from './secret.repository.js';
 import {
@@ -127,9 +127,7 @@ export const secretResponseSchema = z
   })
   .meta({ id: 'SecretResponse' });
 
-export function secretResponse(secret: SecretView): z.infer<typeof secretResponseSchema> {
-  return restBody(secretResponseSchema, secret);
-}
+export const secretResponse = restView(secretResponseSchema);
 
 /** GET one secret: the response plus its locations and, for an external-vault secret, its vault. */
 export const secretDetailResponseSchema = secretResponseSchema
@@ -148,14 +146,9 @@ export const secretDetailResponseSchema = secretResponseSchema
   })
   .meta({ id: 'SecretDetailResponse' });
 
-export function secretDetailResponse({
-  secret,
-  locations,
-  vaultConnection,
-  createdByEmail,
-  updatedByEmail,
-}: SecretDetail): z.infer<typeof secretDetailResponseSchema> {
-  return {
+export const secretDetailResponse = viewOf(
+  secretDetailResponseSchema,
+  ({ secret, locations, vaultConnection, createdByEmail, updatedByEmail }: SecretDetail) => ({
     ...secretResponse(secret),
     location_count: locations.length,
     locations: locations.map((l) => ({ id: l.id, name: l.name })),
@@ -167,23 +160,21 @@ export function secretDetailResponse({
       : null,
     created_by_email: createdByEmail,
     updated_by_email: updatedByEmail,
-  };
-}
+  }),
+);
 
 /** A list item: the response plus how many locations use the secret. */
 export const secretListItemSchema = secretResponseSchema
   .extend({ location_count: z.number().int().min(0) })
   .meta({ id: 'SecretListItem' });
 
-export function secretListItem({
-  secret,
-  locationCount,
-}: {
-  secret: SecretView;
-  locationCount: number;
-}): z.infer<typeof secretListItemSchema> {
-  return { ...secretResponse(secret), location_count: locationCount };
-}
+export const secretListItem = viewOf(
+  secretListItemSchema,
+  ({ secret, locationCount }: { secret: SecretView; locationCount: number }) => ({
+    ...secretResponse(secret),
+    location_count: locationCount,
+  }),
+);
 
 /** PATCH with `dry_run=true`: what the secret would become, and which fields would change. */
 export const secretDryRunResponseSchema = secretResponseSchema
@@ -218,17 +209,15 @@ export function secretRoutes({ secrets }: Services): Route[] {
   return [
     SECRETS.list({
       query: LIST_QUERY,
-      item: secretListItemSchema,
-      list: async ({ actor, params }, { list, filters }) => {
-        const { items, total } = await secrets.list(actor, params.team_id, {
-          ...list,
-          secretType: filters.secret_type,
-        });
-        const counts = await secrets.locationCounts(items.map((s) => s.id));
-        return {
-          items: items.map((secret) => ({ secret, locationCount: counts.get(secret.id) ?? 0 })),
-          total,
-        };
+      service: {
+        list: async (actor, teamId, query) => {
+          const { items, total } = await secrets.list(actor, teamId, query);
+          const counts = await secrets.locationCounts(items.map((s) => s.id));
+          return {
+            items: items.map((secret) => ({ secret, locationCount: counts.get(secret.id) ?? 0 })),
+            total,
+          };
+        },
       },
       view: secretListItem,
     }),
@@ -236,7 +225,7 @@ export function secretRoutes({ secrets }: Services): Route[] {
       description:
         'Native (`credentials`, written to the credential store and never returned) or external vault (`vault_connection_id` with `field_mappings`): exactly one of the two.',
       body: createSecretSchema,
-      response: { description: 'The created secret.', schema: secretResponseSchema },
+      response: 'The created secret.',
       responses: {
         403: {
           description: "The API key lacks the scope or role, or the team's plan allows no more secrets.",
@@ -244,13 +233,14 @@ export function secretRoutes({ secrets }: Services): Route[] {
         },
         503: credentialStoreUnavailable,
       },
-      run: ({ actor, meta, body }, teamId) => secrets.create(actor, meta, teamId, createSecretCommand(body)),
+      service: secrets,
+      command: createSecretCommand,
       view: secretResponse,
       etag: (secret) => secret.version,
     }),
     SECRETS.get({
       description: 'With its locations and, for an external-vault secret, its vault connection and mappings.',
-      response: { description: 'The secret.', schema: secretDetailResponseSchema },
+      response: 'The secret.',
       run: ({ actor }, ids) => secrets.getDetail(actor, ids),
       view: secretDetailResponse,
       etag: (detail) => detail.secret.version,

@@ -15,7 +15,7 @@ import {
   updatedFields,
 } from '../../platform/http/rest-docs.js';
 import type { RestRequest, Route } from '../../platform/http/rest-router.js';
-import { restBody } from '../../platform/http/rest-views.js';
+import { restView, viewOf } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import type { VaultConnectionView } from './vault-connection.repository.js';
 import {
@@ -110,22 +110,14 @@ export const vaultConnectionResponseSchema = z
   })
   .meta({ id: 'VaultConnectionResponse' });
 
-export function vaultConnectionResponse(
-  connection: VaultConnectionView,
-): z.infer<typeof vaultConnectionResponseSchema> {
-  return restBody(vaultConnectionResponseSchema, connection);
-}
+export const vaultConnectionResponse = restView(vaultConnectionResponseSchema);
 
 export const vaultConnectionListItemSchema = vaultConnectionResponseSchema
   .extend(updatedFields)
   .meta({ id: 'VaultConnectionListItem' });
 
 /** A list item: the create response plus who changed it last. */
-export function vaultConnectionListItem(
-  connection: VaultConnectionView,
-): z.infer<typeof vaultConnectionListItemSchema> {
-  return restBody(vaultConnectionListItemSchema, connection);
-}
+export const vaultConnectionListItem = restView(vaultConnectionListItemSchema);
 
 /** The non-secret settings of every vault type (VAULT_SETTINGS); a detail carries its own type's. */
 const SETTINGS_FIELDS = Object.fromEntries(
@@ -147,18 +139,15 @@ export const vaultConnectionDetailSchema = vaultConnectionListItemSchema
   .meta({ id: 'VaultConnectionDetail' });
 
 /** GET, PATCH and rotate: the list item plus the non-secret settings of its vault type and its secret count. */
-export function vaultConnectionDetail({
-  connection,
-  secretCount,
-}: {
-  connection: VaultConnectionView;
-  secretCount: number;
-}): z.infer<typeof vaultConnectionDetailSchema> {
-  const settings = Object.fromEntries(
-    VAULT_SETTINGS[connection.vaultType].map((key) => [key, connection.settings[key] ?? null]),
-  );
-  return { ...vaultConnectionListItem(connection), ...settings, secret_count: secretCount };
-}
+export const vaultConnectionDetail = viewOf(
+  vaultConnectionDetailSchema,
+  ({ connection, secretCount }: { connection: VaultConnectionView; secretCount: number }) => {
+    const settings = Object.fromEntries(
+      VAULT_SETTINGS[connection.vaultType].map((key) => [key, connection.settings[key] ?? null]),
+    );
+    return { ...vaultConnectionListItem(connection), ...settings, secret_count: secretCount };
+  },
+);
 
 /** 409 on DELETE: the secrets that still use the connection. */
 export const vaultConnectionConflictResponseSchema = errorResponseSchema
@@ -188,7 +177,7 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
     description: string,
     run: (request: RestRequest, ids: VaultConnectionIds) => Promise<VaultConnectionView>,
   ) => ({
-    response: { description, schema: vaultConnectionDetailSchema },
+    response: description,
     run: async (request: RestRequest, ids: VaultConnectionIds) => {
       const connection = await run(request, ids);
       const counts = await vaultConnections.secretCounts(connection.teamId, [connection.id]);
@@ -202,7 +191,7 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
       description:
         'The body depends on `vault_type`. Tokens and client secrets go to the credential store and are never returned.',
       body: createBodyDoc,
-      response: { description: 'The created connection.', schema: vaultConnectionResponseSchema },
+      response: 'The created connection.',
       responses: {
         403: {
           description:
@@ -211,17 +200,11 @@ export function vaultConnectionRoutes({ vaultConnections }: Services): Route[] {
         },
         503: credentialStoreUnavailable,
       },
-      run: ({ actor, meta, body }, teamId) =>
-        vaultConnections.create(actor, meta, teamId, createVaultConnectionCommand(body)),
+      service: vaultConnections,
+      command: createVaultConnectionCommand,
       view: vaultConnectionResponse,
     }),
-    VAULT_CONNECTIONS.list({
-      query: LIST_QUERY,
-      item: vaultConnectionListItemSchema,
-      list: ({ actor, params }, { list, filters }) =>
-        vaultConnections.list(actor, params.team_id, { ...list, vaultType: filters.vault_type }),
-      view: vaultConnectionListItem,
-    }),
+    VAULT_CONNECTIONS.list({ query: LIST_QUERY, service: vaultConnections, view: vaultConnectionListItem }),
     VAULT_CONNECTIONS.get(
       detail('The connection, its non-secret settings and how many secrets use it.', ({ actor }, ids) =>
         vaultConnections.get(actor, ids),

@@ -1,17 +1,11 @@
-import type { ListQuery } from '../../domain/paging.js';
+import type { ListQuery, TeamList } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf } from '../../platform/graphql/connection.js';
 import { describedValues, valuesOf } from '../../platform/graphql/enums.js';
 import { directResult } from '../../platform/graphql/error-types.js';
 import { ONE_TIME_SECRET_NOTE } from '../../platform/graphql/idempotency.js';
 import { lookupField, resourceIdArg, resourceIds } from '../../platform/graphql/ids.js';
-import {
-  listArgs,
-  listConnection,
-  listField,
-  listQuery,
-  type TeamList,
-} from '../../platform/graphql/lists.js';
+import { listArgs, listConnection, listField, listQuery } from '../../platform/graphql/lists.js';
 import { createField, deleteField, patchField } from '../../platform/graphql/mutations.js';
 import {
   namedCreateInput,

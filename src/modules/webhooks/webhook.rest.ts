@@ -3,18 +3,12 @@ import { camelKeys, descriptionSchema, nameSchema, patchOf } from '../../domain/
 import { NAMED_RESOURCE_SORTS, restListQuery } from '../../domain/paging.js';
 import { parseOrThrow } from '../../domain/validation.js';
 import { listRoute, teamResource } from '../../platform/http/resource-routes.js';
-import {
-  createdFields,
-  idSchema,
-  namedResourceFields,
-  timestampSchema,
-  updatedFields,
-} from '../../platform/http/rest-docs.js';
+import { idSchema, namedResourceResponseSchema, timestampSchema } from '../../platform/http/rest-docs.js';
 import type { Route } from '../../platform/http/rest-router.js';
-import { restBody } from '../../platform/http/rest-views.js';
+import { restView, viewOf } from '../../platform/http/rest-views.js';
 import type { Services } from '../../platform/services.js';
 import { EVENT_TYPES } from '../events/change-event.js';
-import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
+import type { CreatedWebhook } from './webhook.repository.js';
 import {
   type CreateWebhookCommand,
   eventTypesSchema,
@@ -49,20 +43,13 @@ export function updateWebhookCommand(body: unknown): UpdateWebhookCommand {
   return patchOf(parseOrThrow(updateWebhookSchema, body), ['description']);
 }
 
-export const webhookResponseSchema = z
-  .object({
-    ...namedResourceFields,
-    url: z.string(),
-    event_types: z.array(z.enum(EVENT_TYPES)).meta({ description: 'Empty: all event types.' }),
-    active: z.boolean(),
-    ...createdFields,
-    ...updatedFields,
-  })
-  .meta({ id: 'WebhookResponse' });
+export const webhookResponseSchema = namedResourceResponseSchema('WebhookResponse', {
+  url: z.string(),
+  event_types: z.array(z.enum(EVENT_TYPES)).meta({ description: 'Empty: all event types.' }),
+  active: z.boolean(),
+});
 
-export function webhookResponse(webhook: WebhookView): z.infer<typeof webhookResponseSchema> {
-  return restBody(webhookResponseSchema, webhook);
-}
+export const webhookResponse = restView(webhookResponseSchema);
 
 export const createdWebhookResponseSchema = webhookResponseSchema
   .extend({
@@ -74,9 +61,10 @@ export const createdWebhookResponseSchema = webhookResponseSchema
   .meta({ id: 'CreatedWebhookResponse' });
 
 /** The create response: the one place where `signing_secret` appears. */
-function createdWebhookResponse(created: CreatedWebhook): z.infer<typeof createdWebhookResponseSchema> {
-  return { ...webhookResponse(created.webhook), signing_secret: created.signingSecret };
-}
+const createdWebhookResponse = viewOf(createdWebhookResponseSchema, (created: CreatedWebhook) => ({
+  ...webhookResponse(created.webhook),
+  signing_secret: created.signingSecret,
+}));
 
 export const deliveryResponseSchema = z
   .object({
@@ -96,9 +84,7 @@ export const deliveryResponseSchema = z
   })
   .meta({ id: 'WebhookDeliveryResponse' });
 
-function deliveryResponse(delivery: DeliveryView): z.infer<typeof deliveryResponseSchema> {
-  return restBody(deliveryResponseSchema, delivery);
-}
+const deliveryResponse = restView(deliveryResponseSchema);
 
 const LIST_QUERY = restListQuery(NAMED_RESOURCE_SORTS, 'created_at', {});
 const DELIVERIES_QUERY = restListQuery(['created_at'], 'created_at', {}, { search: false });
@@ -111,30 +97,22 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
       description:
         "Events of the team are POSTed to `url` as they commit, signed with `X-Signature` (see the README). The team's plan caps the number of webhooks.",
       body: createWebhookSchema,
-      response: {
-        description: 'The webhook, with `signing_secret` shown this once.',
-        schema: createdWebhookResponseSchema,
-      },
-      run: ({ actor, meta, body }, teamId) =>
-        webhooks.create(actor, meta, teamId, createWebhookCommand(body)),
+      response: 'The webhook, with `signing_secret` shown this once.',
+      service: webhooks,
+      command: createWebhookCommand,
       view: createdWebhookResponse,
       oneTimeSecret: true,
     }),
-    WEBHOOKS.list({
-      query: LIST_QUERY,
-      item: webhookResponseSchema,
-      list: ({ actor, params }, { list }) => webhooks.list(actor, params.team_id, list),
-      view: webhookResponse,
-    }),
+    WEBHOOKS.list({ query: LIST_QUERY, service: webhooks, view: webhookResponse }),
     WEBHOOKS.get({
-      response: { description: 'The webhook (never its signing secret).', schema: webhookResponseSchema },
-      run: ({ actor }, ids) => webhooks.get(actor, ids),
+      response: 'The webhook (never its signing secret).',
+      service: webhooks,
       view: webhookResponse,
     }),
     WEBHOOKS.update({
       description: 'Omitted or null means unchanged, except `description`, where null clears.',
       body: updateWebhookSchema,
-      response: { description: 'The webhook after the change.', schema: webhookResponseSchema },
+      response: 'The webhook after the change.',
       run: ({ actor, meta, body }, ids) => webhooks.update(actor, meta, ids, updateWebhookCommand(body)),
       view: webhookResponse,
     }),
@@ -153,7 +131,7 @@ export function webhookRoutes({ webhooks }: Services): Route[] {
         scope: 'webhooks:read',
       },
       query: DELIVERIES_QUERY,
-      page: ['A page of deliveries.', deliveryResponseSchema],
+      page: 'A page of deliveries.',
       list: ({ actor, params }, { list }) => webhooks.deliveries(actor, WEBHOOKS.ids(params), list),
       view: deliveryResponse,
     }),

@@ -2,8 +2,8 @@ import type { ArgBuilder, EnumRef, InputFieldMap, InputShapeFromFields, ObjectRe
 import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
 import { inWords, NAME_MAX } from '../../domain/names.js';
-import type { ListQuery, Page } from '../../domain/paging.js';
-import { type Actor, authorize } from '../../domain/scopes.js';
+import type { ListQuery, TeamList } from '../../domain/paging.js';
+import { authorize } from '../../domain/scopes.js';
 import { type BuilderTypes, builder, type GraphQLContext, type InputFieldBuilder } from './builder.js';
 import {
   type Connection,
@@ -100,11 +100,6 @@ export function listQuery<Sort extends string = never>(
     sortOrder: orderBy?.direction ?? 'desc',
     q: q || undefined,
   };
-}
-
-/** A service's list use case: every feature's has this signature. */
-export interface TeamList<Query, T> {
-  list(actor: Actor, teamId: string, query: Query): Promise<Page<T>>;
 }
 
 /**

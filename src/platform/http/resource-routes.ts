@@ -5,44 +5,51 @@
  */
 import type { z } from 'zod';
 import { type CamelKeys, camelCase, capitalized } from '../../domain/names.js';
-import { type ListQuery, type Page, restPage, restPageSchema } from '../../domain/paging.js';
-import { isScope } from '../../domain/scopes.js';
+import { type ListQuery, type Page, restPage, restPageSchema, type TeamList } from '../../domain/paging.js';
+import { type Actor, isScope, type RequestMeta } from '../../domain/scopes.js';
 import { conflict, deleted, notFound, type ResponseDoc, type RouteDoc } from './rest-docs.js';
 import type { RestResponse } from './rest-errors.js';
 import { etagOf, type PathParams, type RestRequest, type Route } from './rest-router.js';
+import type { RestView } from './rest-views.js';
 
-/** What a list's query string parses into: the page asked for and the list query (sort, search, limit). */
-type ParsedList = { page: number; list: ListQuery<string> };
+/** What a list's query string parses into: the page asked for and the list query (paging, order, filters). */
+type ParsedList<Query> = { page: number; list: Query };
 
-export interface ListRouteOptions<Parsed extends ParsedList, T, R> {
+export interface ListRouteOptions<Query extends ListQuery<string>, T> {
   path: string;
   doc: Omit<RouteDoc, 'query' | 'responses'>;
-  query: { schema: z.ZodObject; parse(query: URLSearchParams): Parsed };
-  page: [description: string, item: z.ZodType];
-  list(request: RestRequest, parsed: Parsed): Promise<Page<T>>;
-  view(item: T): R;
+  query: { schema: z.ZodObject; parse(query: URLSearchParams): ParsedList<Query> };
+  page: string;
+  list(request: RestRequest, parsed: ParsedList<Query>): Promise<Page<T>>;
+  view: RestView<T>;
+}
+
+/** The `list` of a team's list route: the service's page of the path's team, for the query string's list query. */
+export function teamPage<Query, T>(service: TeamList<Query, T>) {
+  return ({ actor, params }: RestRequest, { list }: ParsedList<Query>) =>
+    service.list(actor, params.team_id, list);
 }
 
 /**
  * `GET path`: a page of a team's list. `query` is the list's query string (`restListQuery`): the
  * OpenAPI document shows its schema, and the handler parses the request's with it (after the router
- * applied the scope); `list` calls the service with what it parsed, `view` renders each item, and
- * `page` says what the 200 holds.
+ * applied the scope); `list` calls the service with what it parsed, `view` renders each item (its
+ * schema is the items'), and `page` says what the 200 holds.
  */
-export function listRoute<Parsed extends ParsedList, T, R>(options: ListRouteOptions<Parsed, T, R>): Route {
-  const [description, item] = options.page;
+export function listRoute<Query extends ListQuery<string>, T>(options: ListRouteOptions<Query, T>): Route {
+  const { page: description, view } = options;
   return {
     method: 'GET',
     path: options.path,
     doc: {
       ...options.doc,
       query: options.query.schema,
-      responses: { 200: { description, schema: restPageSchema(item) } },
+      responses: { 200: { description, schema: restPageSchema(view.schema) } },
     },
     handle: async (request) => {
       const parsed = options.query.parse(request.query);
       const result = await options.list(request, parsed);
-      return { status: 200, body: restPage(parsed.page, parsed.list, result, options.view) };
+      return { status: 200, body: restPage(parsed.page, parsed.list, result, view) };
     },
   };
 }
@@ -51,23 +58,24 @@ export function listRoute<Parsed extends ParsedList, T, R>(options: ListRouteOpt
 export type ItemRouteDoc = Omit<RouteDoc, 'responses'> & { responses?: RouteDoc['responses'] };
 
 /**
- * What a route that gives one item answers: `run` does the work, `view` renders the item it gives,
- * and `response` says what the success holds. With `etag`, the response carries the item's version
- * as its ETag; with `oneTimeSecret`, its body holds a secret shown this once (never replayed).
+ * What a route that gives one item answers: `run` does the work, `view` renders the item it gives
+ * (its schema is the body's), and `response` says in words what the success holds. With `etag`, the
+ * response carries the item's version as its ETag; with `oneTimeSecret`, its body holds a secret
+ * shown this once (never replayed).
  */
 export interface ItemAnswer<T> {
-  response: ResponseDoc;
+  response: string;
   run(request: RestRequest): Promise<T>;
-  view(item: T): unknown;
+  view: RestView<T>;
   etag?(item: T): number;
   oneTimeSecret?: boolean;
 }
 
 /** The success response of an `ItemAnswer`, and its doc. */
 function answer<T>(status: 200 | 201, route: ItemAnswer<T>): { doc: ResponseDoc; handle: Route['handle'] } {
-  const { run, view, etag, oneTimeSecret } = route;
+  const { response, run, view, etag, oneTimeSecret } = route;
   return {
-    doc: etag ? { ...route.response, headers: { ETag: 'always' } } : route.response,
+    doc: { description: response, schema: view.schema, ...(etag && { headers: { ETag: 'always' } }) },
     handle: async (request: RestRequest): Promise<RestResponse> => {
       const item = await run(request);
       return {
@@ -149,8 +157,22 @@ type ItemIds<Path extends string> = Path extends `/v1/teams/:team_id/${string}/:
   ? { teamId: string } & CamelKeys<Record<Id, string>>
   : never;
 
+/** A service's create use case: every feature's has this signature. */
+export interface TeamCreate<Command, T> {
+  create(actor: Actor, meta: RequestMeta, teamId: string, command: Command): Promise<T>;
+}
+
+/** A service's read of one item: every feature's has this signature. */
+export interface TeamGet<Ids, T> {
+  get(actor: Actor, ids: Ids): Promise<T>;
+}
+
 /** An `ItemAnswer` whose `run` is also given what the path names: the team's id, or the item's ids. */
 export type AnswerAt<T, At> = Omit<ItemAnswer<T>, 'run'> & { run(request: RestRequest, at: At): Promise<T> };
+
+/** What a `GET` on an item answers: what `run` gives, or the service's read of the item. */
+type GetAnswer<T, Ids> = Omit<AnswerAt<T, Ids>, 'run'> &
+  ({ run: AnswerAt<T, Ids>['run']; service?: never } | { run?: never; service: TeamGet<Ids, T> });
 
 /** An action on an item of a `teamResource` (rotate, revoke): what it answers, its doc and the scope of `action`. */
 export type ActionRoute<T, Ids> = AnswerAt<T, Ids> &
@@ -163,9 +185,10 @@ export type ActionRoute<T, Ids> = AnswerAt<T, Ids> &
  * `listLocations`, `getLocation`, `updateLocation`, `deleteLocation`, `<verb>Location` for an action
  * such as rotate), and so do the summaries ("Create a location", "List locations", ...) unless a
  * route gives its own, the tag (`Locations`), the scopes (`locations:read`, ...) and the 404 and 204
- * descriptions. A create's `run` is given the team's id, an item route's the item's ids: the team's
- * and the item's, named as in the path (`:location_id`: `{ teamId, locationId }`). Where names are unique in a team (`uniqueNames`), a create and an update answer 409 when
- * the name is taken.
+ * descriptions. A create is the service's create for the path's team, of the body as `command` reads
+ * it; an item route's `run` is given the item's ids: the team's and the item's, named as in the path
+ * (`:location_id`: `{ teamId, locationId }`). Where names are unique in a team (`uniqueNames`), a
+ * create and an update answer 409 when the name is taken.
  */
 export function teamResource<Path extends string>(
   itemPath: Path,
@@ -209,44 +232,52 @@ export function teamResource<Path extends string>(
     tags,
     /** The ids the item path names (the router has validated them). */
     ids,
-    /** `GET` on the collection: a page of the team's items, each an `item`. */
-    list<Parsed extends ParsedList, T, R>(
-      route: Pick<ListRouteOptions<Parsed, T, R>, 'query' | 'list' | 'view'> & {
-        item: z.ZodType;
+    /** `GET` on the collection: a page of the team's items from the service's list. */
+    list<Query extends ListQuery<string>, T>(
+      route: Pick<ListRouteOptions<Query, T>, 'query' | 'view'> & {
+        service: TeamList<Query, T>;
         description?: string;
       },
     ): Route {
-      const { item, description, ...listing } = route;
+      const { service, description, ...listing } = route;
       return listRoute({
         ...listing,
+        list: teamPage(service),
         path,
         doc: doc(`list${name}s`, `List ${what}s`, 'read', { description }),
-        page: [`A page of ${what}s.`, item],
+        page: `A page of ${what}s.`,
       });
     },
-    /** `POST` on the collection. */
-    create<T>({
+    /** `POST` on the collection: `service.create` of the body as `command` reads it. */
+    create<Command, T>({
       response,
-      run,
+      service,
+      command,
       view,
       etag,
       oneTimeSecret,
       ...extras
-    }: AnswerAt<T, string> & DocExtras): Route {
+    }: Omit<ItemAnswer<T>, 'run'> &
+      DocExtras & { service: TeamCreate<Command, T>; command(body: unknown): Command }): Route {
       const created = itemDoc('create', 'create', extras);
       return createRoute({
         path,
         doc: { ...created, responses: { ...nameTaken('this name'), ...extras.responses } },
         response,
-        run: (request) => run(request, request.params.team_id),
+        run: ({ actor, meta, params, body }) => service.create(actor, meta, params.team_id, command(body)),
         view,
         etag,
         oneTimeSecret,
       });
     },
-    /** `GET` on the item. */
-    get<T>({ response, run, view, etag, ...extras }: AnswerAt<T, Ids> & DocExtras): Route {
-      const answer = onItem({ response, run, view, etag });
+    /** `GET` on the item: what `run` gives, or else `service.get` of the item. */
+    get<T>({ response, run, service, view, etag, ...extras }: GetAnswer<T, Ids> & DocExtras): Route {
+      const answer = onItem({
+        response,
+        view,
+        etag,
+        run: run ?? (({ actor }, ids) => service!.get(actor, ids)),
+      });
       return itemRoute({ ...answer, method: 'GET', doc: itemDoc('get', 'read', extras) });
     },
     /** `PATCH` on the item. */

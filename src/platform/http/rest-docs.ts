@@ -56,6 +56,14 @@ export const createdFields = { created_at: timestampSchema, created_by: idSchema
 /** Who changed a resource last, and when. */
 export const updatedFields = { updated_at: timestampSchema, updated_by: idSchema };
 
+/**
+ * A named resource's response (`LocationResponse`): id, name and description, its own `fields`, then
+ * who created it and who changed it last.
+ */
+export function namedResourceResponseSchema<Shape extends z.ZodRawShape>(id: string, fields: Shape) {
+  return z.object({ ...namedResourceFields, ...fields, ...createdFields, ...updatedFields }).meta({ id });
+}
+
 /** The FastAPI-style error body (400, 401, 403, 404, 409, 413, 503): see restError(). */
 export const errorResponseSchema = z
   .object({ detail: z.string().meta({ description: 'What went wrong, for humans.' }) })

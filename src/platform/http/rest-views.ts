@@ -40,3 +40,19 @@ export function restBody<Shape extends z.ZodRawShape>(
   }
   return body as z.infer<z.ZodObject<Shape>>;
 }
+
+/** A view as a REST response: the function that renders the body, and the schema that describes it. */
+export type RestView<V, S extends z.ZodType = z.ZodType> = ((view: V) => z.infer<S>) & { readonly schema: S };
+
+/** `render` as the REST view of the bodies `schema` describes (the routes' docs read the schema from it). */
+export function viewOf<S extends z.ZodType, V>(schema: S, render: (view: V) => z.infer<S>): RestView<V, S> {
+  return Object.assign(render, { schema });
+}
+
+/** The REST view whose body is `restBody` of `schema`: read from the view, `computed` giving the other fields. */
+export function restView<Shape extends z.ZodRawShape, V extends object = object>(
+  schema: z.ZodObject<Shape>,
+  computed?: (view: V) => Partial<z.infer<z.ZodObject<Shape>>>,
+): RestView<V, z.ZodObject<Shape>> {
+  return viewOf(schema, (view: V) => restBody(schema, view, computed?.(view)));
+}
