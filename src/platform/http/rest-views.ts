@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { camelCase } from '../../domain/names.js';
+import { type CamelKeys, camelCase } from '../../domain/names.js';
 
 /** REST response bodies are built from explicit allow-lists, one view per resource beside its routes. */
 
@@ -49,8 +49,14 @@ export function viewOf<S extends z.ZodType, V>(schema: S, render: (view: V) => z
   return Object.assign(render, { schema });
 }
 
-/** The REST view whose body is `restBody` of `schema`: read from the view, `computed` giving the other fields. */
-export function restView<Shape extends z.ZodRawShape, V extends object = object>(
+/** What `restBody` reads a body of `Shape` from: an object with each field's camelCase property. */
+type BodySource<Shape extends z.ZodRawShape> = CamelKeys<{ [Field in keyof Shape]: unknown }>;
+
+/**
+ * The REST view whose body is `restBody` of `schema`: read from the view (by default one with every
+ * field's property), `computed` giving the other fields.
+ */
+export function restView<Shape extends z.ZodRawShape, V extends object = BodySource<Shape>>(
   schema: z.ZodObject<Shape>,
   computed?: (view: V) => Partial<z.infer<z.ZodObject<Shape>>>,
 ): RestView<V, z.ZodObject<Shape>> {
