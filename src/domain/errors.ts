@@ -20,7 +20,8 @@ export interface Issue {
  * come in the order of the REST statuses they answer (400 to 503).
  */
 export abstract class DomainError extends Error {
-  abstract readonly kind: string;
+  /** One of `KnownError`'s kinds: a subclass with a kind of its own must join that union to compile. */
+  abstract readonly kind: KnownError['kind'];
 
   constructor(message: string) {
     super(message);
