@@ -11,6 +11,7 @@ import { EVENT_TYPES } from '../events/change-event.js';
 import type { CreatedWebhook } from './webhook.repository.js';
 import {
   type CreateWebhookCommand,
+  DELIVERY_HEADERS,
   eventTypesSchema,
   type UpdateWebhookCommand,
   webhookUrlSchema,
@@ -54,8 +55,7 @@ export const webhookResponse = restView(webhookResponseSchema);
 export const createdWebhookResponseSchema = webhookResponseSchema
   .extend({
     signing_secret: z.string().meta({
-      description:
-        'The key of the `X-Signature` HMAC: shown this once, never returned again. Store it with the receiver.',
+      description: `The key of the \`${DELIVERY_HEADERS.signature}\` HMAC: shown this once, never returned again. Store it with the receiver.`,
     }),
   })
   .meta({ id: 'CreatedWebhookResponse' });
@@ -94,8 +94,7 @@ const WEBHOOKS = teamResource('/v1/teams/:team_id/webhooks/:webhook_id', 'webhoo
 export function webhookRoutes({ webhooks }: Services): Route[] {
   return [
     WEBHOOKS.create({
-      description:
-        "Events of the team are POSTed to `url` as they commit, signed with `X-Signature` (see the README). The team's plan caps the number of webhooks.",
+      description: `Events of the team are POSTed to \`url\` as they commit, signed with \`${DELIVERY_HEADERS.signature}\` (see the README). The team's plan caps the number of webhooks.`,
       body: createWebhookSchema,
       response: 'The webhook, with `signing_secret` shown this once.',
       service: webhooks,
