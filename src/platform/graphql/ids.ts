@@ -4,7 +4,7 @@ import type { Actor } from '../../domain/scopes.js';
 import { UUID_PATTERN } from '../../domain/validation.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { nullIfNotFound } from './error-types.js';
-import { ROOT_FIELD_SCOPES } from './shield.js';
+import { rootFieldScope } from './shield.js';
 
 /** An id argument's check (with `validate`): a UUID, any case, else the REST shim's `uuid_parsing`. */
 export const uuidArg = z.string().refine((v) => UUID_PATTERN.test(v), {
@@ -89,7 +89,7 @@ export function lookupField<T, const Key extends string>(
     t.field({
       type,
       nullable: true,
-      description: `One ${resource} of the team, or null when there is none with this id. Needs ${ROOT_FIELD_SCOPES.Query[name]}.`,
+      description: `One ${resource} of the team, or null when there is none with this id. Needs ${rootFieldScope('Query', name)}.`,
       args: resourceArgs(t.arg, 'id', resource),
       resolve: (_, args, ctx) => {
         const ids = idsOf(args, ['id', resource, key]);

@@ -15,7 +15,7 @@ import {
 } from './connection.js';
 import { argumentPath, translate } from './error-types.js';
 import { teamIdArg, validatedId } from './ids.js';
-import { ROOT_FIELD_SCOPES } from './shield.js';
+import { rootFieldScope } from './shield.js';
 
 /** A team's list root field (`secrets`, `locations`, ...): the arguments, the order input and the resolver. */
 
@@ -118,8 +118,7 @@ export async function listConnection<Query, T>(
 ): Promise<Connection<T>> {
   const actor = await ctx.actor();
   const teamId = validatedId(args.teamId);
-  const scope = ROOT_FIELD_SCOPES.Query[info.fieldName];
-  if (!scope) throw new Error(`No scope for Query.${info.fieldName} in ROOT_FIELD_SCOPES`);
+  const scope = rootFieldScope('Query', info.fieldName);
   return translate(async () => {
     authorize(actor, teamId, scope);
     const page = pageArgs(args);
@@ -191,7 +190,7 @@ export function listField<T, Sort extends string, Fields extends InputFieldMap, 
   const plural = options.plural ?? inWords(name);
   const description =
     options.description ??
-    `The team's ${plural}, newest first unless \`orderBy\` says otherwise. Needs ${ROOT_FIELD_SCOPES.Query[name]}.${wording.notFoundNote}`;
+    `The team's ${plural}, newest first unless \`orderBy\` says otherwise. Needs ${rootFieldScope('Query', name)}.${wording.notFoundNote}`;
   const connection = connectionOf(type.name, type);
   const filterInput =
     filter &&

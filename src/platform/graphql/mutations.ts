@@ -13,7 +13,7 @@ import {
   teamIdArg,
   validatedId,
 } from './ids.js';
-import { ROOT_FIELD_SCOPES } from './shield.js';
+import { rootFieldScope } from './shield.js';
 
 /** The pieces every mutation of a team's resources is made of, worded alike across the schema. */
 
@@ -120,9 +120,7 @@ interface MutationWording {
 
 /** `<what> Needs <scope> and admin<also>`, the description of the mutation `name`. */
 function mutationDescription(name: string, { what, also = '.' }: MutationWording) {
-  const scope = ROOT_FIELD_SCOPES.Mutation[name];
-  if (!scope) throw new Error(`No scope for Mutation.${name} in ROOT_FIELD_SCOPES`);
-  return `${what} Needs ${scope} and admin${also}`;
+  return `${what} Needs ${rootFieldScope('Mutation', name)} and admin${also}`;
 }
 
 /** What every mutation field states: its type (the payload), and what it does (`MutationWording`). */

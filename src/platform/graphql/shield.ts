@@ -55,6 +55,13 @@ export const ROOT_FIELD_SCOPES: Record<'Query' | 'Mutation' | 'Subscription', Re
   },
 };
 
+/** The scope the root field `type.field` needs; throws for a field `ROOT_FIELD_SCOPES` does not list. */
+export function rootFieldScope(type: keyof typeof ROOT_FIELD_SCOPES, field: string): Scope {
+  const scope = ROOT_FIELD_SCOPES[type][field];
+  if (!scope) throw new Error(`No scope for ${type}.${field} in ROOT_FIELD_SCOPES`);
+  return scope;
+}
+
 /**
  * Rules return their refusal as a GraphQLError with its code: shield turns a thrown error into its
  * fallback, which would hide why.
