@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { type CamelKeys, camelCase } from './names.js';
-import type { Actor } from './scopes.js';
 import { parseOrThrow } from './validation.js';
 
 export const PAGE_LIMIT_MAX = 100;
@@ -18,11 +17,6 @@ export interface ListQuery<SortBy extends string> {
 export interface Page<T> {
   items: T[];
   total: number;
-}
-
-/** A service's list use case: every feature's has this signature (both doors call it). */
-export interface TeamList<Query, T> {
-  list(actor: Actor, teamId: string, query: Query): Promise<Page<T>>;
 }
 
 /** The last page: its offset, (page - 1) × limit, stays a safe integer (and a PostgreSQL bigint). */

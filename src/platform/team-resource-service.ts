@@ -4,6 +4,21 @@ import type { Page } from '../domain/paging.js';
 import { type Actor, authorize, type RequestMeta, type Scope } from '../domain/scopes.js';
 import { type Tx, unitOfWork } from './db/unit-of-work.js';
 
+/** A service's list use case: every feature's has this signature (both doors call it). */
+export interface TeamList<Query, T> {
+  list(actor: Actor, teamId: string, query: Query): Promise<Page<T>>;
+}
+
+/** A service's read of one item: every feature's has this signature (both doors call it). */
+export interface TeamGet<Ids, T> {
+  get(actor: Actor, ids: Ids): Promise<T>;
+}
+
+/** A service's create use case: every feature's has this signature. */
+export interface TeamCreate<Command, T> {
+  create(actor: Actor, meta: RequestMeta, teamId: string, command: Command): Promise<T>;
+}
+
 /** What the reads of a `TeamResourceService` ask of its repository. */
 export interface TeamResourceReads<View, Query> {
   find(teamId: string, id: string): Promise<View | null>;
@@ -28,7 +43,9 @@ export interface TeamResource<IdKey extends string> {
  * keys), with the reads each kind offers both doors alike: one by id (404 where the team has none of
  * that id) and a list page, each behind the kind's read scope. Its subclass adds the kind's own use cases.
  */
-export abstract class TeamResourceService<View, Query, IdKey extends string> {
+export abstract class TeamResourceService<View, Query, IdKey extends string>
+  implements TeamList<Query, View>, TeamGet<TeamResourceIds<IdKey>, View>
+{
   abstract readonly repository: TeamResourceReads<View, Query>;
 
   protected constructor(protected readonly resource: TeamResource<IdKey>) {}

@@ -1,4 +1,4 @@
-import type { ListQuery, TeamList } from '../../domain/paging.js';
+import type { ListQuery } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf } from '../../platform/graphql/connection.js';
 import { describedValues, valuesOf } from '../../platform/graphql/enums.js';
@@ -12,6 +12,7 @@ import {
   namedPatchInput,
   namedResourceType,
 } from '../../platform/graphql/resource-fields.js';
+import type { TeamList } from '../../platform/team-resource-service.js';
 import { EVENT_TYPES } from '../events/change-event.js';
 import type { CreatedWebhook, DeliveryView, WebhookView } from './webhook.repository.js';
 import { DELIVERY_HEADERS, eventTypesSchema } from './webhook.rules.js';

@@ -1,7 +1,7 @@
 import type { ArgBuilder, ObjectRef } from '@pothos/core';
 import { z } from 'zod';
-import type { Actor } from '../../domain/scopes.js';
 import { UUID_PATTERN } from '../../domain/validation.js';
+import type { TeamGet } from '../team-resource-service.js';
 import { type BuilderTypes, builder, type GraphQLContext } from './builder.js';
 import { nullIfNotFound } from './error-types.js';
 import { rootFieldScope } from './shield.js';
@@ -83,7 +83,7 @@ export function lookupField<T, const Key extends string>(
   name: string,
   type: ObjectRef<BuilderTypes, T>,
   [resource, key]: readonly [resource: string, key: Key],
-  read: (ctx: GraphQLContext) => { get(actor: Actor, ids: IdsOf<['id', string, Key]>): Promise<T> },
+  read: (ctx: GraphQLContext) => TeamGet<IdsOf<['id', string, Key]>, T>,
 ) {
   builder.queryField(name, (t) =>
     t.field({

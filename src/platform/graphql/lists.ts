@@ -2,8 +2,9 @@ import type { ArgBuilder, EnumRef, InputFieldMap, InputShapeFromFields, ObjectRe
 import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
 import { inWords, NAME_MAX } from '../../domain/names.js';
-import type { ListQuery, TeamList } from '../../domain/paging.js';
+import type { ListQuery } from '../../domain/paging.js';
 import { authorize } from '../../domain/scopes.js';
+import type { TeamList } from '../team-resource-service.js';
 import { type BuilderTypes, builder, type GraphQLContext, type InputFieldBuilder } from './builder.js';
 import {
   type Connection,

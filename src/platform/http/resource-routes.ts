@@ -5,8 +5,9 @@
  */
 import type { z } from 'zod';
 import { type CamelKeys, camelCase, capitalized } from '../../domain/names.js';
-import { type ListQuery, type Page, restPage, restPageSchema, type TeamList } from '../../domain/paging.js';
-import { type Actor, isScope, type RequestMeta } from '../../domain/scopes.js';
+import { type ListQuery, type Page, restPage, restPageSchema } from '../../domain/paging.js';
+import { isScope } from '../../domain/scopes.js';
+import type { TeamCreate, TeamGet, TeamList } from '../team-resource-service.js';
 import { conflict, deleted, notFound, type ResponseDoc, type RouteDoc } from './rest-docs.js';
 import type { RestResponse } from './rest-errors.js';
 import { etagOf, type PathParams, type RestRequest, type Route } from './rest-router.js';
@@ -156,16 +157,6 @@ type ScopeAction = 'read' | 'create' | 'update' | 'delete';
 type ItemIds<Path extends string> = Path extends `/v1/teams/:team_id/${string}/:${infer Id}`
   ? { teamId: string } & CamelKeys<Record<Id, string>>
   : never;
-
-/** A service's create use case: every feature's has this signature. */
-export interface TeamCreate<Command, T> {
-  create(actor: Actor, meta: RequestMeta, teamId: string, command: Command): Promise<T>;
-}
-
-/** A service's read of one item: every feature's has this signature. */
-export interface TeamGet<Ids, T> {
-  get(actor: Actor, ids: Ids): Promise<T>;
-}
 
 /** An `ItemAnswer` whose `run` is also given what the path names: the team's id, or the item's ids. */
 export type AnswerAt<T, At> = Omit<ItemAnswer<T>, 'run'> & { run(request: RestRequest, at: At): Promise<T> };
