@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type CamelKeys, camelCase } from './names.js';
+import { type CamelKeys, camelCase, NAME_MAX } from './names.js';
 import { parseOrThrow } from './validation.js';
 
 export const PAGE_LIMIT_MAX = 100;
@@ -33,13 +33,16 @@ const integerIn = (min: number, max: number) =>
     .transform((v) => Math.min(Math.max(Number(v), -Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER))
     .pipe(z.number().int().min(min).max(max));
 
+/** A name search (`q`): a case-insensitive substring of a name, so no longer than a name. */
+export const nameSearchSchema = z.string().max(NAME_MAX);
+
 /** The list parameters every list takes, built once (their descriptions are for the OpenAPI document). */
 const LIST_PARAMS = {
   page: integerIn(1, PAGE_MAX).optional().meta({ description: 'The page to return, from 1.', default: 1 }),
   limit: integerIn(1, PAGE_LIMIT_MAX)
     .optional()
     .meta({ description: 'Items per page.', default: PAGE_LIMIT_DEFAULT }),
-  q: z.string().max(255).optional().meta({ description: 'Case-insensitive substring of the name.' }),
+  q: nameSearchSchema.optional().meta({ description: 'Case-insensitive substring of the name.' }),
   sort_order: z
     .enum(['asc', 'desc'])
     .optional()

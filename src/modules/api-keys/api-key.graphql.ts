@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { nameSearchSchema } from '../../domain/paging.js';
 import type { Scope } from '../../domain/scopes.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { valuesOf } from '../../platform/graphql/enums.js';
@@ -96,7 +96,7 @@ listField('apiKeys', {
   filter: {
     fields: (t) => ({
       q: t.string({
-        validate: z.string().max(255).nullish(),
+        validate: nameSearchSchema.nullish(),
         description: 'Case-insensitive substring of the name.',
       }),
       includeRevoked: t.boolean({ description: 'Default true: revoked keys stay visible for audit.' }),

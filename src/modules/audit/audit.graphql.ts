@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nameSearchSchema } from '../../domain/paging.js';
 import { builder } from '../../platform/graphql/builder.js';
 import { connectionOf, SortOrderEnum } from '../../platform/graphql/connection.js';
 import { describedValues, valuesOf } from '../../platform/graphql/enums.js';
@@ -106,7 +107,7 @@ const AuditEventFilter = builder.inputType('AuditEventFilter', {
       description: 'Only this event type, e.g. secret_updated.',
     }),
     q: t.string({
-      validate: z.string().max(255).nullish(),
+      validate: nameSearchSchema.nullish(),
       description: 'Case-insensitive substring of the resource name.',
     }),
     from: t.field({ type: 'DateTime', description: 'Events at or after this instant.' }),

@@ -1,8 +1,7 @@
 import type { ArgBuilder, EnumRef, InputFieldMap, InputShapeFromFields, ObjectRef } from '@pothos/core';
 import type { GraphQLResolveInfo } from 'graphql';
-import { z } from 'zod';
-import { inWords, NAME_MAX } from '../../domain/names.js';
-import type { ListQuery } from '../../domain/paging.js';
+import { inWords } from '../../domain/names.js';
+import { type ListQuery, nameSearchSchema } from '../../domain/paging.js';
 import { authorize } from '../../domain/scopes.js';
 import type { TeamList } from '../team-resource-service.js';
 import { type BuilderTypes, builder, type GraphQLContext, type InputFieldBuilder } from './builder.js';
@@ -148,7 +147,7 @@ export function enumFilter<const Key extends string, Value>(
   return {
     fields: (t: InputFieldBuilder, wording: ListWording) => ({
       [key]: t.field({ type, description }),
-      q: t.string({ validate: z.string().max(NAME_MAX), description: wording.q }),
+      q: t.string({ validate: nameSearchSchema, description: wording.q }),
     }),
     query: (filter: Partial<Record<string, unknown>>) =>
       ({ [key]: filter[key] ?? undefined }) as { [K in Key]?: Value },
